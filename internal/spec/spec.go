@@ -1,0 +1,309 @@
+// Package spec parses and validates the properties of a Custom::CloudTrailCloudWatchLogs resource into the desired
+// state trailguard keeps: which trail, which log group, which role, and how hard to enforce it.
+//
+// CloudFormation passes every property as a string ("true", "365"), so Parse accepts strings and, for tests and
+// hand-written events, the JSON types they stand for. Every problem is reported as a *FieldError that names the
+// property and the rule it broke, so a stack author can fix the template without reading code.
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+)
+
+// Mode says what the remediator does when a trail drifts from its desired state.
+type Mode string
+
+const (
+	// Enforce repairs drift and notifies.
+	Enforce Mode = "enforce"
+	// Report notifies and changes nothing.
+	Report Mode = "report"
+	// Off does not register the trail: the remediator never looks at it.
+	Off Mode = "off"
+)
+
+// DefaultRoleName is the role name AWS's own procedure (and the CloudTrail console) uses.
+const DefaultRoleName = "CloudTrail_CloudWatchLogs_Role"
+
+// DefaultRetentionInDays applies to a log group trailguard creates when RetentionInDays is not given.
+const DefaultRetentionInDays = 365
+
+// Spec is the desired state of one trail's CloudWatch Logs delivery, as the stack author declared it.
+// Zero values mean "not given": the engine applies the documented defaults.
+type Spec struct {
+	TrailName              string `json:"TrailName"`
+	LogGroupName           string `json:"LogGroupName,omitempty"`
+	LogGroupArn            string `json:"LogGroupArn,omitempty"`
+	RetentionInDays        int32  `json:"RetentionInDays,omitempty"`
+	KmsKeyID               string `json:"KmsKeyId,omitempty"`
+	RoleName               string `json:"RoleName,omitempty"`
+	RoleArn                string `json:"RoleArn,omitempty"`
+	Remediation            Mode   `json:"Remediation"`
+	EnforceLogging         bool   `json:"EnforceLogging"`
+	DeleteLogGroupOnDelete bool   `json:"DeleteLogGroupOnDelete"`
+}
+
+// FieldError is a property that breaks a rule. It names both, so the message alone is enough to fix the template.
+type FieldError struct {
+	Field string
+	Rule  string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("property %s: %s", e.Field, e.Rule) }
+
+// ignored are set by CloudFormation itself, not by the stack author.
+var ignored = map[string]bool{"ServiceToken": true, "ServiceTimeout": true}
+
+var known = []string{
+	"TrailName", "LogGroupName", "LogGroupArn", "RetentionInDays", "KmsKeyId", "RoleName", "RoleArn",
+	"Remediation", "EnforceLogging", "DeleteLogGroupOnDelete",
+}
+
+// RetentionValues are the values CloudWatch Logs accepts for PutRetentionPolicy.
+var RetentionValues = []int32{
+	1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+}
+
+var (
+	// trailNameRE is CloudTrail's rule: 3-128 characters, letters, digits, '.', '_', '-', starting and ending
+	// with a letter or digit.
+	trailNameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$`)
+	trailAdjacent  = regexp.MustCompile(`[._-]{2}`)
+	logGroupNameRE = regexp.MustCompile(`^[A-Za-z0-9._/#-]{1,512}$`)
+	roleNameRE     = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+)
+
+// Parse turns CloudFormation resource properties into a Spec, applying the documented defaults for Remediation,
+// EnforceLogging and DeleteLogGroupOnDelete. It reports every problem it finds, joined, each a *FieldError.
+func Parse(props map[string]any) (Spec, error) {
+	s := Spec{Remediation: Enforce, EnforceLogging: true}
+	var errs []error
+	fail := func(field, rule string, args ...any) {
+		errs = append(errs, &FieldError{field, fmt.Sprintf(rule, args...)})
+	}
+
+	var unknown []string
+	for k := range props {
+		if !ignored[k] && !slices.Contains(known, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		fail(k, "unknown property; allowed: %s", strings.Join(known, ", "))
+	}
+
+	str := func(field string) string {
+		v, ok := props[field]
+		if !ok || v == nil {
+			return ""
+		}
+		switch v := v.(type) {
+		case string:
+			return strings.TrimSpace(v)
+		case float64, bool, int, int32, int64:
+			return fmt.Sprint(v)
+		default:
+			fail(field, "must be a string, got %T", v)
+			return ""
+		}
+	}
+	boolean := func(field string, def bool) bool {
+		v := str(field)
+		if v == "" {
+			return def
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			fail(field, "must be \"true\" or \"false\", got %q", v)
+			return def
+		}
+		return b
+	}
+
+	s.TrailName = str("TrailName")
+	s.LogGroupName = str("LogGroupName")
+	s.LogGroupArn = str("LogGroupArn")
+	s.KmsKeyID = str("KmsKeyId")
+	s.RoleName = str("RoleName")
+	s.RoleArn = str("RoleArn")
+	s.EnforceLogging = boolean("EnforceLogging", true)
+	s.DeleteLogGroupOnDelete = boolean("DeleteLogGroupOnDelete", false)
+
+	if r := str("RetentionInDays"); r != "" {
+		n, err := strconv.ParseInt(r, 10, 32)
+		switch {
+		case err != nil:
+			fail("RetentionInDays", "must be a whole number of days, got %q", r)
+		case !slices.Contains(RetentionValues, int32(n)):
+			fail("RetentionInDays", "must be one of the values CloudWatch Logs allows (%s), got %d", joinInts(RetentionValues), n)
+		default:
+			s.RetentionInDays = int32(n)
+		}
+	}
+	if m := str("Remediation"); m != "" {
+		switch Mode(strings.ToLower(m)) {
+		case Enforce, Report, Off:
+			s.Remediation = Mode(strings.ToLower(m))
+		default:
+			fail("Remediation", "must be one of enforce, report, off, got %q", m)
+		}
+	}
+
+	errs = append(errs, s.validate()...)
+	if len(errs) > 0 {
+		return Spec{}, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+// validate checks the rules between and inside fields that do not depend on parsing.
+func (s Spec) validate() []error {
+	var errs []error
+	fail := func(field, rule string, args ...any) {
+		errs = append(errs, &FieldError{field, fmt.Sprintf(rule, args...)})
+	}
+
+	switch {
+	case s.TrailName == "":
+		fail("TrailName", "is required (a trail name or trail ARN)")
+	case strings.HasPrefix(s.TrailName, "arn:"):
+		if _, err := ParseTrailARN(s.TrailName); err != nil {
+			fail("TrailName", "%v", err)
+		}
+	default:
+		if err := CheckTrailName(s.TrailName); err != nil {
+			fail("TrailName", "%v", err)
+		}
+	}
+
+	if s.LogGroupName != "" && s.LogGroupArn != "" {
+		fail("LogGroupArn", "is exclusive with LogGroupName: give one or the other")
+	}
+	if s.LogGroupName != "" && !logGroupNameRE.MatchString(s.LogGroupName) {
+		fail("LogGroupName", "must be 1-512 characters of letters, digits and ._-/#, got %q", s.LogGroupName)
+	}
+	if s.LogGroupArn != "" {
+		if _, err := ParseLogGroupARN(s.LogGroupArn); err != nil {
+			fail("LogGroupArn", "%v", err)
+		}
+	}
+	if s.RoleName != "" && s.RoleArn != "" {
+		fail("RoleArn", "is exclusive with RoleName: give one or the other")
+	}
+	if s.RoleName != "" && !roleNameRE.MatchString(s.RoleName) {
+		fail("RoleName", "must be 1-64 characters of letters, digits and +=,.@_-, got %q", s.RoleName)
+	}
+	if s.RoleArn != "" {
+		if _, err := ParseRoleARN(s.RoleArn); err != nil {
+			fail("RoleArn", "%v", err)
+		}
+	}
+	if s.KmsKeyID != "" {
+		if a, err := arn.Parse(s.KmsKeyID); err != nil || a.Service != "kms" || !strings.HasPrefix(a.Resource, "key/") {
+			fail("KmsKeyId", "must be a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID), got %q", s.KmsKeyID)
+		}
+	}
+	if s.KmsKeyID != "" && s.LogGroupArn != "" {
+		fail("KmsKeyId", "only applies to a log group trailguard creates; it cannot be combined with LogGroupArn")
+	}
+	return errs
+}
+
+// CheckTrailName applies CloudTrail's naming rules.
+func CheckTrailName(name string) error {
+	if !trailNameRE.MatchString(name) || trailAdjacent.MatchString(name) {
+		return fmt.Errorf("trail name %q must be 3-128 letters, digits, '.', '_' or '-', start and end with a letter or digit, "+
+			"and have no two of '._-' next to each other", name)
+	}
+	return nil
+}
+
+// TrailARN is a parsed CloudTrail trail ARN. Its region is the trail's home region.
+type TrailARN struct {
+	Partition, Region, Account, Name string
+}
+
+func (t TrailARN) String() string {
+	return arn.ARN{Partition: t.Partition, Service: "cloudtrail", Region: t.Region, AccountID: t.Account, Resource: "trail/" + t.Name}.String()
+}
+
+// ParseTrailARN parses arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME.
+func ParseTrailARN(s string) (TrailARN, error) {
+	a, err := arn.Parse(s)
+	name, ok := strings.CutPrefix(a.Resource, "trail/")
+	if err != nil || a.Service != "cloudtrail" || !ok || a.Region == "" || !isAccount(a.AccountID) {
+		return TrailARN{}, fmt.Errorf("%q is not a trail ARN (arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME)", s)
+	}
+	if err := CheckTrailName(name); err != nil {
+		return TrailARN{}, err
+	}
+	return TrailARN{Partition: a.Partition, Region: a.Region, Account: a.AccountID, Name: name}, nil
+}
+
+// LogGroupARN is a parsed CloudWatch Logs log group ARN.
+type LogGroupARN struct {
+	Partition, Region, Account, Name string
+}
+
+// ParseLogGroupARN parses arn:PARTITION:logs:REGION:ACCOUNT:log-group:NAME, with or without the ":*" suffix that
+// CloudTrail wants.
+func ParseLogGroupARN(s string) (LogGroupARN, error) {
+	a, err := arn.Parse(s)
+	name, ok := strings.CutPrefix(a.Resource, "log-group:")
+	name = strings.TrimSuffix(name, ":*")
+	if err != nil || a.Service != "logs" || !ok || a.Region == "" || !isAccount(a.AccountID) || !logGroupNameRE.MatchString(name) {
+		return LogGroupARN{}, fmt.Errorf("%q is not a log group ARN (arn:PARTITION:logs:REGION:ACCOUNT:log-group:NAME)", s)
+	}
+	return LogGroupARN{Partition: a.Partition, Region: a.Region, Account: a.AccountID, Name: name}, nil
+}
+
+// RoleARN is a parsed IAM role ARN. IAM is global: it has no region.
+type RoleARN struct {
+	Partition, Account, Path, Name string
+}
+
+// ParseRoleARN parses arn:PARTITION:iam::ACCOUNT:role/PATH/NAME.
+func ParseRoleARN(s string) (RoleARN, error) {
+	a, err := arn.Parse(s)
+	rest, ok := strings.CutPrefix(a.Resource, "role/")
+	if err != nil || a.Service != "iam" || !ok || a.Region != "" || !isAccount(a.AccountID) {
+		return RoleARN{}, fmt.Errorf("%q is not an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)", s)
+	}
+	path, name := "/", rest
+	if i := strings.LastIndex(rest, "/"); i >= 0 {
+		path, name = "/"+rest[:i+1], rest[i+1:]
+	}
+	if !roleNameRE.MatchString(name) {
+		return RoleARN{}, fmt.Errorf("%q is not an IAM role ARN: role name %q breaks IAM's naming rule", s, name)
+	}
+	return RoleARN{Partition: a.Partition, Account: a.AccountID, Path: path, Name: name}, nil
+}
+
+func isAccount(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func joinInts(v []int32) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(int(n))
+	}
+	return strings.Join(s, ", ")
+}
