@@ -19,7 +19,7 @@ const MaxAttempts = 8
 // AWS_ENDPOINT_URL, honoured by the SDK itself, points every client at a local emulator for tests and the demo.
 func Load(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
 	opts := append([]func(*config.LoadOptions) error{
-		config.WithRetryer(NewRetryer),
+		config.WithRetryer(func() aws.Retryer { return NewRetryer() }),
 	}, optFns...)
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -28,9 +28,11 @@ func Load(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aws.C
 	return cfg, nil
 }
 
-// NewRetryer is the retryer trailguard's clients use: adaptive mode, MaxAttempts attempts.
-func NewRetryer() aws.Retryer {
+// NewRetryer is the retryer trailguard's clients use: adaptive mode, MaxAttempts attempts. Options adjust it
+// further; tests use them to shorten the backoff, never to change what is retried.
+func NewRetryer(opts ...func(*retry.StandardOptions)) aws.Retryer {
 	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
 		o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) { so.MaxAttempts = MaxAttempts })
+		o.StandardOptions = append(o.StandardOptions, opts...)
 	})
 }

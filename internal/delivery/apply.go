@@ -1,0 +1,300 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/trailguard/trailguard/internal/spec"
+)
+
+// Tag keys trailguard puts on what it creates, so a person (and trailguard on Delete) can tell its resources apart.
+const (
+	TagCreatedBy = "trailguard:created-by"
+	TagTrail     = "trailguard:trail"
+)
+
+// Created records what trailguard created, and so may delete.
+type Created struct {
+	LogGroup bool `json:"LogGroup" dynamodbav:"LogGroup"`
+	Role     bool `json:"Role" dynamodbav:"Role"`
+}
+
+// Result is what one reconciliation found and did.
+type Result struct {
+	// Found is the drift before any write.
+	Found []Drift
+	// Actions are the write calls made, in order (e.g. "CreateLogGroup", "UpdateTrail").
+	Actions []string
+	// Remaining is the drift still there after the repair: empty when the trail converged. Drift the target does
+	// not ask to repair (stopped logging without EnforceLogging) stays here.
+	Remaining []Drift
+	// Created is what this reconciliation created.
+	Created Created
+}
+
+// Converged says whether nothing the target enforces is still drifting.
+func (r Result) Converged(t Target) bool {
+	return !slices.ContainsFunc(r.Remaining, func(d Drift) bool { return t.Repairs(d.Kind) })
+}
+
+// Repairs says whether Apply repairs this kind of drift for t. A deleted trail cannot be recreated without its
+// bucket and settings, failing delivery has a cause only a person can find, and logging is restarted only when the
+// target enforces it.
+func (t Target) Repairs(k DriftKind) bool {
+	switch k {
+	case TrailMissing, DeliveryFailing, DeliveryStale:
+		return false
+	case LoggingStopped:
+		return t.EnforceLogging
+	}
+	return true
+}
+
+// Reconcile checks the aspects, repairs what drifted in dependency order, and checks again. When nothing drifted it
+// makes only the reads of Check.
+func (e *Engine) Reconcile(ctx context.Context, t Target, aspects Aspect) (Result, error) {
+	found, err := e.Check(ctx, t, aspects)
+	if err != nil {
+		return Result{}, err
+	}
+	return e.Repair(ctx, t, found, aspects)
+}
+
+// Repair applies the repairs the found drift needs and verifies them with a second Check of the aspects (widened
+// to the trail link when the repair relinked it). Drift the target does not repair is returned as Remaining
+// without a write.
+func (e *Engine) Repair(ctx context.Context, t Target, found []Drift, aspects Aspect) (Result, error) {
+	res := Result{Found: found, Remaining: found}
+	if !slices.ContainsFunc(found, func(d Drift) bool { return t.Repairs(d.Kind) }) {
+		return res, nil
+	}
+	var err error
+	res.Actions, res.Created, err = e.Apply(ctx, t, found)
+	if err != nil {
+		return res, err
+	}
+	res.Remaining, err = e.Check(ctx, t, aspects|verifyAspects(found))
+	if err != nil {
+		return res, fmt.Errorf("verify repair of trail %s: %w", t.TrailARN, err)
+	}
+	return res, nil
+}
+
+// verifyAspects widens the verification to the trail link whenever a repair relinked the trail.
+func verifyAspects(found []Drift) Aspect {
+	var a Aspect
+	for _, d := range found {
+		if relinks(d.Kind) {
+			a |= AspectTrail
+		}
+	}
+	return a
+}
+
+// relinks says whether repairing this drift ends with UpdateTrail: CloudTrail must be told again about a log
+// group or role that was recreated.
+func relinks(k DriftKind) bool {
+	switch k {
+	case TrailUnlinked, TrailLinkedElsewhere, LogGroupMissing, RoleMissing, TrustChanged:
+		return true
+	}
+	return false
+}
+
+// Apply repairs the given drift in dependency order: log group, role trust, role policy, trail link, logging. It
+// writes only what the drift needs, and every write is safe to repeat.
+func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) (actions []string, created Created, err error) {
+	has := func(kinds ...DriftKind) bool {
+		return slices.ContainsFunc(drifts, func(d Drift) bool { return slices.Contains(kinds, d.Kind) })
+	}
+	did := func(action string) { actions = append(actions, action) }
+	if has(TrailMissing) {
+		return nil, created, fmt.Errorf("trail %s was deleted: trailguard cannot recreate it (its bucket and settings are not known)", t.TrailARN)
+	}
+	if has(LogGroupMissing) {
+		if created.LogGroup, err = e.createLogGroup(ctx, t); err != nil {
+			return actions, created, err
+		}
+		did("CreateLogGroup")
+	}
+	if has(LogGroupMissing, RetentionChanged) {
+		if err := e.putRetention(ctx, t); err != nil {
+			return actions, created, err
+		}
+		did("PutRetentionPolicy")
+	}
+	if has(RoleMissing) {
+		if created.Role, err = e.createRole(ctx, t); err != nil {
+			return actions, created, err
+		}
+		did("CreateRole")
+	} else if has(TrustChanged) {
+		if err := e.restoreTrust(ctx, t); err != nil {
+			return actions, created, err
+		}
+		did("UpdateAssumeRolePolicy")
+	}
+	if has(RoleMissing, PolicyMissing, PolicyChanged) {
+		if _, err := e.c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
+			RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName), PolicyDocument: aws.String(t.RolePolicy()),
+		}); err != nil {
+			return actions, created, fmt.Errorf("put role policy %s on role %s: %w", t.PolicyName, t.RoleName, err)
+		}
+		e.log.InfoContext(ctx, "put role policy", "trail", t.TrailARN, "role", t.RoleName, "policy", t.PolicyName)
+		did("PutRolePolicy")
+	}
+	if slices.ContainsFunc(drifts, func(d Drift) bool { return relinks(d.Kind) }) {
+		if err := e.link(ctx, t); err != nil {
+			return actions, created, err
+		}
+		did("UpdateTrail")
+	}
+	if has(LoggingStopped) && t.EnforceLogging {
+		if _, err := e.c.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(t.TrailName)}); err != nil {
+			return actions, created, fmt.Errorf("start logging of trail %s: %w", t.TrailARN, err)
+		}
+		e.log.InfoContext(ctx, "started logging", "trail", t.TrailARN)
+		did("StartLogging")
+	}
+	return actions, created, nil
+}
+
+// createLogGroup creates the log group, tagged as trailguard's. It reports false when the group already existed
+// (a concurrent or repeated run created it), so a group trailguard did not create is never marked as its own.
+func (e *Engine) createLogGroup(ctx context.Context, t Target) (bool, error) {
+	in := &cloudwatchlogs.CreateLogGroupInput{
+		LogGroupName: aws.String(t.LogGroupName),
+		Tags:         map[string]string{TagCreatedBy: "trailguard", TagTrail: t.TrailARN},
+	}
+	if t.KmsKeyID != "" {
+		in.KmsKeyId = aws.String(t.KmsKeyID)
+	}
+	_, err := e.c.Logs.CreateLogGroup(ctx, in)
+	var exists *cwltypes.ResourceAlreadyExistsException
+	if errors.As(err, &exists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("create log group %s: %w", t.LogGroupName, err)
+	}
+	e.log.InfoContext(ctx, "created log group", "trail", t.TrailARN, "log_group", t.LogGroupName)
+	return true, nil
+}
+
+func (e *Engine) putRetention(ctx context.Context, t Target) error {
+	days := t.RetentionInDays
+	if days == 0 {
+		days = spec.DefaultRetentionInDays
+	}
+	if _, err := e.c.Logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{
+		LogGroupName: aws.String(t.LogGroupName), RetentionInDays: aws.Int32(days),
+	}); err != nil {
+		return fmt.Errorf("set retention of log group %s to %d days: %w", t.LogGroupName, days, err)
+	}
+	return nil
+}
+
+func (e *Engine) createRole(ctx context.Context, t Target) (bool, error) {
+	_, err := e.c.IAM.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName:                 aws.String(t.RoleName),
+		Path:                     aws.String(t.RolePath),
+		AssumeRolePolicyDocument: aws.String(TrustPolicy()),
+		Description:              aws.String("Lets CloudTrail deliver trail events to CloudWatch Logs. Managed by trailguard."),
+		Tags:                     []iamtypes.Tag{{Key: aws.String(TagCreatedBy), Value: aws.String("trailguard")}},
+	})
+	var exists *iamtypes.EntityAlreadyExistsException
+	if errors.As(err, &exists) {
+		return false, e.restoreTrust(ctx, t)
+	}
+	if err != nil {
+		return false, fmt.Errorf("create role %s: %w", t.RoleName, err)
+	}
+	e.log.InfoContext(ctx, "created role", "trail", t.TrailARN, "role", t.RoleName)
+	return true, nil
+}
+
+// restoreTrust puts CloudTrail back into the role's trust policy, keeping the other principals it trusts.
+func (e *Engine) restoreTrust(ctx context.Context, t Target) error {
+	role, err := e.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(t.RoleName)})
+	if err != nil {
+		return fmt.Errorf("read role %s to restore its trust policy: %w", t.RoleName, err)
+	}
+	live := aws.ToString(role.Role.AssumeRolePolicyDocument)
+	if trustsCloudTrail(live) {
+		return nil
+	}
+	if _, err := e.c.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{
+		RoleName: aws.String(t.RoleName), PolicyDocument: aws.String(repairTrust(live)),
+	}); err != nil {
+		return fmt.Errorf("restore trust policy of role %s: %w", t.RoleName, err)
+	}
+	e.log.InfoContext(ctx, "restored role trust policy", "trail", t.TrailARN, "role", t.RoleName)
+	return nil
+}
+
+// link points the trail at the log group and role. Right after a role or policy is created, CloudTrail may reject
+// them until IAM has propagated, so those rejections are retried with capped exponential backoff, within the
+// engine's propagation budget and the context's deadline.
+func (e *Engine) link(ctx context.Context, t Target) error {
+	in := &cloudtrail.UpdateTrailInput{
+		Name:                      aws.String(t.TrailARN),
+		CloudWatchLogsLogGroupArn: aws.String(t.LogGroupARN()),
+		CloudWatchLogsRoleArn:     aws.String(t.RoleARN()),
+	}
+	giveUp := time.Now().Add(e.propagationTotal)
+	wait := e.propagationBase
+	for attempt := 1; ; attempt++ {
+		_, err := e.c.CloudTrail.UpdateTrail(ctx, in)
+		if err == nil {
+			e.log.InfoContext(ctx, "linked trail to CloudWatch Logs", "trail", t.TrailARN, "log_group", t.LogGroupName,
+				"role", t.RoleName, "attempts", attempt)
+			return nil
+		}
+		if !propagating(err) {
+			return linkError(t, err)
+		}
+		if time.Now().Add(wait).After(giveUp) || !hasTime(ctx, wait) {
+			return fmt.Errorf("%w (still rejected after %d attempts while waiting for IAM to propagate)", linkError(t, err), attempt)
+		}
+		e.log.InfoContext(ctx, "CloudTrail does not accept the role or log group yet; retrying", "trail", t.TrailARN,
+			"attempt", attempt, "wait_ms", wait.Milliseconds(), "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", linkError(t, err), ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, e.propagationMax)
+	}
+}
+
+// propagating says whether UpdateTrail failed the way it does while IAM propagates a new role or policy.
+func propagating(err error) bool {
+	var role *cttypes.InvalidCloudWatchLogsRoleArnException
+	var group *cttypes.InvalidCloudWatchLogsLogGroupArnException
+	return errors.As(err, &role) || errors.As(err, &group)
+}
+
+func linkError(t Target, err error) error {
+	var home *cttypes.InvalidHomeRegionException
+	if errors.As(err, &home) {
+		return fmt.Errorf("link trail %s: CloudTrail says this region is not the trail's home region: update it from its home region: %w", t.TrailARN, err)
+	}
+	return fmt.Errorf("link trail %s to log group %s via role %s: %w", t.TrailARN, t.LogGroupName, t.RoleARN(), err)
+}
+
+// hasTime says whether the context leaves more than d before its deadline.
+func hasTime(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) > d
+}

@@ -1,0 +1,257 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+)
+
+// Aspect is a part of the delivery that Check reads. The remediator reads only the aspects an event can have
+// changed, so that a no-op event costs one read.
+type Aspect uint8
+
+const (
+	// AspectTrail is the trail's CloudWatch Logs link (GetTrail).
+	AspectTrail Aspect = 1 << iota
+	// AspectLogging is whether the trail is logging (GetTrailStatus).
+	AspectLogging
+	// AspectLogGroup is the log group and its retention (DescribeLogGroups).
+	AspectLogGroup
+	// AspectRole is the role, its trust policy and the trail's inline policy (GetRole, GetRolePolicy).
+	AspectRole
+	// AspectDelivery is whether CloudTrail actually delivers: no delivery error, a recent delivery
+	// (GetTrailStatus, read once with AspectLogging).
+	AspectDelivery
+	// AspectAll is every aspect that can be repaired, in dependency order.
+	AspectAll = AspectTrail | AspectLogging | AspectLogGroup | AspectRole
+)
+
+// DriftKind names one way the live state differs from the desired state.
+type DriftKind string
+
+// The kinds of drift, in the order they are repaired.
+const (
+	TrailMissing         DriftKind = "trail-missing"
+	LogGroupMissing      DriftKind = "log-group-missing"
+	RetentionChanged     DriftKind = "retention-changed"
+	RoleMissing          DriftKind = "role-missing"
+	TrustChanged         DriftKind = "trust-changed"
+	PolicyMissing        DriftKind = "policy-missing"
+	PolicyChanged        DriftKind = "policy-changed"
+	TrailUnlinked        DriftKind = "trail-unlinked"
+	TrailLinkedElsewhere DriftKind = "trail-linked-elsewhere"
+	LoggingStopped       DriftKind = "logging-stopped"
+	// DeliveryFailing and DeliveryStale are reported, never repaired: the wiring looks right but events do not arrive.
+	DeliveryFailing DriftKind = "delivery-failing"
+	DeliveryStale   DriftKind = "delivery-stale"
+)
+
+// Drift is one difference between live and desired state, with both sides for the person reading the alert.
+type Drift struct {
+	Kind DriftKind `json:"kind"`
+	Want string    `json:"want,omitempty"`
+	Got  string    `json:"got,omitempty"`
+}
+
+func (d Drift) String() string {
+	switch d.Kind {
+	case TrailMissing:
+		return fmt.Sprintf("trail %s no longer exists", d.Want)
+	case LogGroupMissing:
+		return fmt.Sprintf("log group %s is missing", d.Want)
+	case RetentionChanged:
+		return fmt.Sprintf("log group retention is %s days, want %s", orNone(d.Got), d.Want)
+	case RoleMissing:
+		return fmt.Sprintf("role %s is missing", d.Want)
+	case TrustChanged:
+		return fmt.Sprintf("role %s no longer lets cloudtrail.amazonaws.com assume it", d.Want)
+	case PolicyMissing:
+		return fmt.Sprintf("role policy %s is missing", d.Want)
+	case PolicyChanged:
+		return fmt.Sprintf("role policy %s was changed", d.Want)
+	case TrailUnlinked:
+		return fmt.Sprintf("trail does not deliver to CloudWatch Logs (log group %s, role %s)", orNone(d.Got), orNone(d.Want))
+	case TrailLinkedElsewhere:
+		return fmt.Sprintf("trail delivers to %s, want %s", d.Got, d.Want)
+	case LoggingStopped:
+		return "trail logging is stopped"
+	case DeliveryFailing:
+		return fmt.Sprintf("CloudTrail reports a CloudWatch Logs delivery error: %s", d.Got)
+	case DeliveryStale:
+		return fmt.Sprintf("no delivery to CloudWatch Logs since %s (allowed: %s)", d.Got, d.Want)
+	}
+	return string(d.Kind)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Check reads the given aspects of the live state and returns every drift from t, in repair order. It writes
+// nothing. A missing trail is reported as TrailMissing and ends the trail's checks.
+func (e *Engine) Check(ctx context.Context, t Target, aspects Aspect) ([]Drift, error) {
+	if t.HomeRegion != e.region {
+		return nil, &ShadowTrailError{Trail: t.TrailARN, Region: e.region, HomeRegion: t.HomeRegion}
+	}
+	var drifts []Drift
+	var trail *cttypes.Trail
+	if aspects&AspectTrail != 0 {
+		out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(t.TrailARN)})
+		var nf *cttypes.TrailNotFoundException
+		if errors.As(err, &nf) {
+			return []Drift{{Kind: TrailMissing, Want: t.TrailARN}}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read trail %s: %w", t.TrailARN, err)
+		}
+		trail = out.Trail
+	}
+	if aspects&AspectLogGroup != 0 {
+		d, err := e.checkLogGroup(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		drifts = append(drifts, d...)
+	}
+	if aspects&AspectRole != 0 {
+		d, err := e.checkRole(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		drifts = append(drifts, d...)
+	}
+	if trail != nil {
+		drifts = append(drifts, checkLink(t, trail)...)
+	}
+	if aspects&(AspectLogging|AspectDelivery) != 0 {
+		d, err := e.checkStatus(ctx, t, aspects)
+		if err != nil {
+			return nil, err
+		}
+		drifts = append(drifts, d...)
+	}
+	return drifts, nil
+}
+
+// checkStatus reads GetTrailStatus once for logging and delivery health.
+func (e *Engine) checkStatus(ctx context.Context, t Target, aspects Aspect) ([]Drift, error) {
+	out, err := e.c.CloudTrail.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(t.TrailARN)})
+	var nf *cttypes.TrailNotFoundException
+	if errors.As(err, &nf) {
+		return []Drift{{Kind: TrailMissing, Want: t.TrailARN}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read status of trail %s: %w", t.TrailARN, err)
+	}
+	logging := aws.ToBool(out.IsLogging)
+	var drifts []Drift
+	if aspects&AspectLogging != 0 && !logging {
+		drifts = append(drifts, Drift{Kind: LoggingStopped, Want: "logging", Got: "stopped"})
+	}
+	if aspects&AspectDelivery == 0 {
+		return drifts, nil
+	}
+	if msg := aws.ToString(out.LatestCloudWatchLogsDeliveryError); msg != "" {
+		drifts = append(drifts, Drift{Kind: DeliveryFailing, Got: msg})
+	} else if last := out.LatestCloudWatchLogsDeliveryTime; logging && last != nil && !last.IsZero() && e.now().Sub(*last) > e.maxDeliveryAge {
+		drifts = append(drifts, Drift{Kind: DeliveryStale, Want: e.maxDeliveryAge.String(), Got: last.UTC().Format(time.RFC3339)})
+	}
+	return drifts, nil
+}
+
+// checkLink compares the trail's CloudWatch Logs fields with the target. A cleared field may come back empty or
+// absent, so both count as unset.
+func checkLink(t Target, trail *cttypes.Trail) []Drift {
+	gotGroup, gotRole := aws.ToString(trail.CloudWatchLogsLogGroupArn), aws.ToString(trail.CloudWatchLogsRoleArn)
+	if gotGroup == "" || gotRole == "" {
+		return []Drift{{Kind: TrailUnlinked, Want: t.RoleARN(), Got: gotGroup}}
+	}
+	if !sameLogGroupARN(gotGroup, t.LogGroupARN()) || gotRole != t.RoleARN() {
+		return []Drift{{Kind: TrailLinkedElsewhere, Want: t.LogGroupARN() + " via " + t.RoleARN(), Got: gotGroup + " via " + gotRole}}
+	}
+	return nil
+}
+
+// sameLogGroupARN compares log group ARNs with or without the ":*" suffix.
+func sameLogGroupARN(a, b string) bool {
+	return strings.TrimSuffix(a, ":*") == strings.TrimSuffix(b, ":*")
+}
+
+func (e *Engine) checkLogGroup(ctx context.Context, t Target) ([]Drift, error) {
+	group, err := e.findLogGroup(ctx, t.LogGroupName)
+	if err != nil {
+		return nil, err
+	}
+	if group == nil {
+		return []Drift{{Kind: LogGroupMissing, Want: t.LogGroupName}}, nil
+	}
+	if want := t.RetentionInDays; want != 0 && aws.ToInt32(group.RetentionInDays) != want {
+		got := ""
+		if group.RetentionInDays != nil {
+			got = fmt.Sprint(*group.RetentionInDays)
+		}
+		return []Drift{{Kind: RetentionChanged, Want: fmt.Sprint(want), Got: got}}, nil
+	}
+	return nil, nil
+}
+
+type logGroup struct {
+	RetentionInDays *int32
+}
+
+// findLogGroup looks a log group up by exact name; nil means it does not exist.
+func (e *Engine) findLogGroup(ctx context.Context, name string) (*logGroup, error) {
+	in := &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)}
+	for {
+		out, err := e.c.Logs.DescribeLogGroups(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("read log group %s: %w", name, err)
+		}
+		for _, g := range out.LogGroups {
+			if aws.ToString(g.LogGroupName) == name {
+				return &logGroup{RetentionInDays: g.RetentionInDays}, nil
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return nil, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+func (e *Engine) checkRole(ctx context.Context, t Target) ([]Drift, error) {
+	role, err := e.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(t.RoleName)})
+	var nse *iamtypes.NoSuchEntityException
+	if errors.As(err, &nse) {
+		return []Drift{{Kind: RoleMissing, Want: t.RoleName}, {Kind: PolicyMissing, Want: t.PolicyName}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read role %s: %w", t.RoleName, err)
+	}
+	var drifts []Drift
+	if !trustsCloudTrail(aws.ToString(role.Role.AssumeRolePolicyDocument)) {
+		drifts = append(drifts, Drift{Kind: TrustChanged, Want: t.RoleName})
+	}
+	pol, err := e.c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName)})
+	switch {
+	case errors.As(err, &nse):
+		drifts = append(drifts, Drift{Kind: PolicyMissing, Want: t.PolicyName})
+	case err != nil:
+		return nil, fmt.Errorf("read role policy %s of role %s: %w", t.PolicyName, t.RoleName, err)
+	case !samePolicy(aws.ToString(pol.PolicyDocument), t.RolePolicy()):
+		drifts = append(drifts, Drift{Kind: PolicyChanged, Want: t.PolicyName})
+	}
+	return drifts, nil
+}

@@ -1,0 +1,118 @@
+// Package delivery wires a CloudTrail trail to a CloudWatch Logs log group the way AWS documents it (log group, IAM
+// role trusted by CloudTrail, a role policy that lets CloudTrail write the trail's log streams, UpdateTrail), checks
+// the live state against that desired state, repairs drift, and undoes the wiring.
+//
+// The provider and the remediator share it: the provider resolves a spec into a Target and reconciles it once; the
+// remediator keeps the stored Target and reconciles it whenever something changes. Every operation reads before it
+// writes and is safe to run twice, because Lambda retries asynchronous invocations.
+package delivery
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+)
+
+// CloudTrailAPI is the part of the CloudTrail client the engine calls.
+type CloudTrailAPI interface {
+	GetTrail(context.Context, *cloudtrail.GetTrailInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetTrailOutput, error)
+	DescribeTrails(context.Context, *cloudtrail.DescribeTrailsInput, ...func(*cloudtrail.Options)) (*cloudtrail.DescribeTrailsOutput, error)
+	GetTrailStatus(context.Context, *cloudtrail.GetTrailStatusInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetTrailStatusOutput, error)
+	UpdateTrail(context.Context, *cloudtrail.UpdateTrailInput, ...func(*cloudtrail.Options)) (*cloudtrail.UpdateTrailOutput, error)
+	StartLogging(context.Context, *cloudtrail.StartLoggingInput, ...func(*cloudtrail.Options)) (*cloudtrail.StartLoggingOutput, error)
+}
+
+// LogsAPI is the part of the CloudWatch Logs client the engine calls.
+type LogsAPI interface {
+	DescribeLogGroups(context.Context, *cloudwatchlogs.DescribeLogGroupsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error)
+	CreateLogGroup(context.Context, *cloudwatchlogs.CreateLogGroupInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
+	PutRetentionPolicy(context.Context, *cloudwatchlogs.PutRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
+	DeleteLogGroup(context.Context, *cloudwatchlogs.DeleteLogGroupInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteLogGroupOutput, error)
+	ListTagsForResource(context.Context, *cloudwatchlogs.ListTagsForResourceInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error)
+}
+
+// IAMAPI is the part of the IAM client the engine calls.
+type IAMAPI interface {
+	GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	CreateRole(context.Context, *iam.CreateRoleInput, ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
+	UpdateAssumeRolePolicy(context.Context, *iam.UpdateAssumeRolePolicyInput, ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error)
+	GetRolePolicy(context.Context, *iam.GetRolePolicyInput, ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
+	PutRolePolicy(context.Context, *iam.PutRolePolicyInput, ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
+	DeleteRolePolicy(context.Context, *iam.DeleteRolePolicyInput, ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error)
+	ListRolePolicies(context.Context, *iam.ListRolePoliciesInput, ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
+	ListAttachedRolePolicies(context.Context, *iam.ListAttachedRolePoliciesInput, ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
+	DeleteRole(context.Context, *iam.DeleteRoleInput, ...func(*iam.Options)) (*iam.DeleteRoleOutput, error)
+}
+
+// OrganizationsAPI finds the organization id an organization trail's log streams are named after.
+type OrganizationsAPI interface {
+	DescribeOrganization(context.Context, *organizations.DescribeOrganizationInput, ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
+}
+
+// Clients are the AWS clients of the trail's home region.
+type Clients struct {
+	CloudTrail    CloudTrailAPI
+	Logs          LogsAPI
+	IAM           IAMAPI
+	Organizations OrganizationsAPI
+}
+
+// NewClients builds the real SDK clients from one configuration.
+func NewClients(cfg aws.Config) Clients {
+	return Clients{
+		CloudTrail:    cloudtrail.NewFromConfig(cfg),
+		Logs:          cloudwatchlogs.NewFromConfig(cfg),
+		IAM:           iam.NewFromConfig(cfg),
+		Organizations: organizations.NewFromConfig(cfg),
+	}
+}
+
+// Engine resolves, checks, repairs and removes the CloudWatch Logs delivery of trails whose home region is Region.
+type Engine struct {
+	c      Clients
+	region string
+	log    *slog.Logger
+	// propagation bounds the retries of UpdateTrail while IAM propagates a new role or policy.
+	propagationBase, propagationMax, propagationTotal time.Duration
+	// maxDeliveryAge is how old the last delivery may be before a logging trail counts as not delivering.
+	maxDeliveryAge time.Duration
+	now            func() time.Time
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithLogger sets the logger the engine reports its writes to.
+func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
+
+// WithPropagationBackoff sets how UpdateTrail is retried while CloudTrail does not yet accept a new role or log
+// group: exponential from base, capped at max per wait, for at most total (or until the context's deadline).
+func WithPropagationBackoff(base, max, total time.Duration) Option {
+	return func(e *Engine) { e.propagationBase, e.propagationMax, e.propagationTotal = base, max, total }
+}
+
+// WithMaxDeliveryAge sets how long a logging trail may go without delivering to CloudWatch Logs before
+// AspectDelivery reports it (default 24 h).
+func WithMaxDeliveryAge(d time.Duration) Option { return func(e *Engine) { e.maxDeliveryAge = d } }
+
+// New returns an engine for trails whose home region is region, using that region's clients.
+func New(c Clients, region string, opts ...Option) *Engine {
+	e := &Engine{
+		c: c, region: region, log: slog.Default(),
+		propagationBase: time.Second, propagationMax: 8 * time.Second, propagationTotal: 2 * time.Minute,
+		maxDeliveryAge: 24 * time.Hour, now: time.Now,
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// Region is the region this engine acts in: the home region of every trail it accepts.
+func (e *Engine) Region() string { return e.region }

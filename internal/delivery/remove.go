@@ -1,0 +1,182 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+)
+
+// Remove undoes the wiring: it unlinks the trail (only if it still points at this target's log group), deletes this
+// trail's inline policy, deletes the role if trailguard created it and nothing else is in it, and deletes the log
+// group only if deleteLogGroup is set and trailguard created it. What trailguard created is read from the tags it
+// put on them, so Remove needs no other record. What is already gone is skipped, so Remove is safe to run twice.
+// It returns the write calls it made.
+func (e *Engine) Remove(ctx context.Context, t Target, deleteLogGroup bool) ([]string, error) {
+	var actions []string
+	unlinked, err := e.unlink(ctx, t)
+	if err != nil {
+		return actions, err
+	}
+	if unlinked {
+		actions = append(actions, "UpdateTrail")
+	}
+	released, err := e.ReleaseRole(ctx, t)
+	actions = append(actions, released...)
+	if err != nil {
+		return actions, err
+	}
+	if deleteLogGroup {
+		deleted, err := e.deleteLogGroupIfOurs(ctx, t)
+		if err != nil {
+			return actions, err
+		}
+		if deleted {
+			actions = append(actions, "DeleteLogGroup")
+		}
+	}
+	return actions, nil
+}
+
+// ReleaseRole deletes this trail's inline policy from the role, and the role itself if trailguard created it and it
+// is now empty. The provider also calls it for the old role when an Update moves a trail to another role.
+func (e *Engine) ReleaseRole(ctx context.Context, t Target) ([]string, error) {
+	var actions []string
+	deleted, err := e.deleteRolePolicy(ctx, t)
+	if err != nil {
+		return actions, err
+	}
+	if deleted {
+		actions = append(actions, "DeleteRolePolicy")
+	}
+	deleted, err = e.deleteRoleIfOurs(ctx, t)
+	if err != nil {
+		return actions, err
+	}
+	if deleted {
+		actions = append(actions, "DeleteRole")
+	}
+	return actions, nil
+}
+
+// deleteRolePolicy deletes this trail's inline policy if it is there. It reads first, so that a second Delete makes
+// no write call at all.
+func (e *Engine) deleteRolePolicy(ctx context.Context, t Target) (bool, error) {
+	var nse *iamtypes.NoSuchEntityException
+	_, err := e.c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName)})
+	if errors.As(err, &nse) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read role policy %s of role %s: %w", t.PolicyName, t.RoleName, err)
+	}
+	_, err = e.c.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName)})
+	switch {
+	case errors.As(err, &nse):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("delete role policy %s of role %s: %w", t.PolicyName, t.RoleName, err)
+	}
+	return true, nil
+}
+
+// deleteLogGroupIfOurs deletes the log group, with its data, only if trailguard's tag says trailguard created it.
+func (e *Engine) deleteLogGroupIfOurs(ctx context.Context, t Target) (bool, error) {
+	var nf *cwltypes.ResourceNotFoundException
+	if g, err := e.findLogGroup(ctx, t.LogGroupName); err != nil || g == nil {
+		return false, err
+	}
+	tags, err := e.c.Logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{
+		ResourceArn: aws.String(strings.TrimSuffix(t.LogGroupARN(), ":*")),
+	})
+	switch {
+	case errors.As(err, &nf):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read tags of log group %s: %w", t.LogGroupName, err)
+	case tags.Tags[TagCreatedBy] != "trailguard":
+		e.log.InfoContext(ctx, "kept log group: trailguard did not create it", "trail", t.TrailARN, "log_group", t.LogGroupName)
+		return false, nil
+	}
+	_, err = e.c.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(t.LogGroupName)})
+	switch {
+	case errors.As(err, &nf):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("delete log group %s: %w", t.LogGroupName, err)
+	}
+	e.log.InfoContext(ctx, "deleted log group", "trail", t.TrailARN, "log_group", t.LogGroupName)
+	return true, nil
+}
+
+// unlink clears the trail's CloudWatch Logs fields if they still point at this target's log group. A trail someone
+// relinked elsewhere, or a trail that is gone, is left alone.
+func (e *Engine) unlink(ctx context.Context, t Target) (bool, error) {
+	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(t.TrailARN)})
+	var nf *cttypes.TrailNotFoundException
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read trail %s: %w", t.TrailARN, err)
+	}
+	if !sameLogGroupARN(aws.ToString(out.Trail.CloudWatchLogsLogGroupArn), t.LogGroupARN()) {
+		return false, nil
+	}
+	if _, err := e.c.CloudTrail.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{
+		Name: aws.String(t.TrailARN), CloudWatchLogsLogGroupArn: aws.String(""), CloudWatchLogsRoleArn: aws.String(""),
+	}); err != nil {
+		return false, fmt.Errorf("unlink trail %s from CloudWatch Logs: %w", t.TrailARN, linkError(t, err))
+	}
+	e.log.InfoContext(ctx, "unlinked trail from CloudWatch Logs", "trail", t.TrailARN, "log_group", t.LogGroupName)
+	return true, nil
+}
+
+// deleteRoleIfOurs deletes the role if trailguard's tag says trailguard created it and no inline or managed policy
+// is left in it: other trails (or people) may still use it.
+func (e *Engine) deleteRoleIfOurs(ctx context.Context, t Target) (bool, error) {
+	role, err := e.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(t.RoleName)})
+	var nse *iamtypes.NoSuchEntityException
+	if errors.As(err, &nse) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read role %s: %w", t.RoleName, err)
+	}
+	if !slices.ContainsFunc(role.Role.Tags, func(tag iamtypes.Tag) bool {
+		return aws.ToString(tag.Key) == TagCreatedBy && aws.ToString(tag.Value) == "trailguard"
+	}) {
+		return false, nil
+	}
+	inline, err := e.c.IAM.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(t.RoleName)})
+	if err != nil {
+		return false, fmt.Errorf("list inline policies of role %s: %w", t.RoleName, err)
+	}
+	attached, err := e.c.IAM.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(t.RoleName)})
+	if err != nil {
+		return false, fmt.Errorf("list managed policies of role %s: %w", t.RoleName, err)
+	}
+	if len(inline.PolicyNames) > 0 || len(attached.AttachedPolicies) > 0 {
+		e.log.InfoContext(ctx, "kept role: it still has policies", "trail", t.TrailARN, "role", t.RoleName,
+			"inline", len(inline.PolicyNames), "attached", len(attached.AttachedPolicies))
+		return false, nil
+	}
+	_, err = e.c.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(t.RoleName)})
+	switch {
+	case errors.As(err, &nse):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("delete role %s: %w", t.RoleName, err)
+	}
+	e.log.InfoContext(ctx, "deleted role", "trail", t.TrailARN, "role", t.RoleName)
+	return true, nil
+}

@@ -1,0 +1,257 @@
+// Package registry keeps the desired state of every trail trailguard manages in a DynamoDB table: one item per
+// trail ARN, owned by the CloudFormation resource that declared it. The provider writes it; the remediator reads it
+// and records what it found and did.
+//
+// Writes are conditional on the owner, so two stacks cannot both manage one trail, and on a version number, so two
+// remediator invocations racing on one trail cannot lose each other's repairs.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/spec"
+)
+
+// KeyAttribute is the table's partition key: the trail ARN.
+const KeyAttribute = "TrailArn"
+
+// Status is what the remediator last concluded about a trail.
+type Status string
+
+const (
+	Compliant Status = "compliant"
+	Drifted   Status = "drifted"
+	Contested Status = "contested"
+	Gone      Status = "gone"
+)
+
+// Owner is the CloudFormation resource that declared the trail's desired state.
+type Owner struct {
+	StackID           string `dynamodbav:"StackId"`
+	LogicalResourceID string `dynamodbav:"LogicalResourceId"`
+}
+
+func (o Owner) String() string { return o.LogicalResourceID + " in stack " + o.StackID }
+
+// Remediation is the last thing the remediator did to a trail, and why.
+type Remediation struct {
+	At        time.Time `dynamodbav:"At"`
+	EventID   string    `dynamodbav:"EventId,omitempty"`
+	EventName string    `dynamodbav:"EventName,omitempty"`
+	Actor     string    `dynamodbav:"Actor,omitempty"`
+	Drift     []string  `dynamodbav:"Drift,omitempty"`
+	Action    string    `dynamodbav:"Action"`
+	Result    string    `dynamodbav:"Result"`
+}
+
+// Record is one trail's item.
+type Record struct {
+	TrailArn string           `dynamodbav:"TrailArn"`
+	Owner    Owner            `dynamodbav:"Owner"`
+	Spec     spec.Spec        `dynamodbav:"Spec"`
+	Target   delivery.Target  `dynamodbav:"Target"`
+	Created  delivery.Created `dynamodbav:"Created"`
+	Mode     spec.Mode        `dynamodbav:"Mode"`
+	Status   Status           `dynamodbav:"Status"`
+	// Repairs are the times of recent repairs, for the "more than N in an hour" rule.
+	Repairs         []time.Time  `dynamodbav:"Repairs,omitempty"`
+	LastRemediation *Remediation `dynamodbav:"LastRemediation,omitempty"`
+	UpdatedAt       time.Time    `dynamodbav:"UpdatedAt"`
+	// Version increases with every write; a write based on an older version fails with *ConflictError.
+	Version int64 `dynamodbav:"Version"`
+}
+
+// API is the part of the DynamoDB client the registry calls.
+type API interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}
+
+// Registry reads and writes the table.
+type Registry struct {
+	db    API
+	table string
+	now   func() time.Time
+}
+
+// New returns a registry on the named table.
+func New(db API, table string) *Registry { return &Registry{db: db, table: table, now: time.Now} }
+
+// OwnedError means another CloudFormation resource already manages the trail.
+type OwnedError struct {
+	Trail string
+	Owner Owner
+}
+
+func (e *OwnedError) Error() string {
+	return fmt.Sprintf("trail %s is already managed by %s: one trail can have one owner; remove it there first", e.Trail, e.Owner)
+}
+
+// ConflictError means the item changed since it was read: read it again and redo the decision.
+type ConflictError struct{ Trail string }
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("registry item of trail %s changed while it was being updated", e.Trail)
+}
+
+// Claim writes the record for its owner: it creates the item, or replaces one the same owner wrote. Another owner's
+// item is left alone and reported as *OwnedError. Status and remediation history of the owner's earlier item are
+// kept.
+func (r *Registry) Claim(ctx context.Context, rec Record) error {
+	old, found, err := r.Get(ctx, rec.TrailArn)
+	if err != nil {
+		return err
+	}
+	if found && old.Owner != rec.Owner {
+		return &OwnedError{Trail: rec.TrailArn, Owner: old.Owner}
+	}
+	if found {
+		rec.Status, rec.Repairs, rec.LastRemediation, rec.Version = old.Status, old.Repairs, old.LastRemediation, old.Version
+	}
+	if rec.Status == "" {
+		rec.Status = Compliant
+	}
+	err = r.put(ctx, rec, found)
+	var conflict *ConflictError
+	if errors.As(err, &conflict) {
+		// Someone wrote between our read and write: if it was another owner, say who.
+		if now, ok, gerr := r.Get(ctx, rec.TrailArn); gerr == nil && ok && now.Owner != rec.Owner {
+			return &OwnedError{Trail: rec.TrailArn, Owner: now.Owner}
+		}
+	}
+	return err
+}
+
+// Save writes a record the caller read and changed, if nobody wrote it since (else *ConflictError).
+func (r *Registry) Save(ctx context.Context, rec Record) error { return r.put(ctx, rec, true) }
+
+// put writes rec with Version+1, conditional on the item being absent (exists false) or at rec.Version with the
+// same owner (exists true).
+func (r *Registry) put(ctx context.Context, rec Record, exists bool) error {
+	next := rec
+	next.Version++
+	next.UpdatedAt = r.now().UTC()
+	item, err := attributevalue.MarshalMap(next)
+	if err != nil {
+		return fmt.Errorf("encode registry item of trail %s: %w", rec.TrailArn, err)
+	}
+	in := &dynamodb.PutItemInput{TableName: aws.String(r.table), Item: item}
+	if exists {
+		in.ConditionExpression = aws.String("#v = :v AND #o.#s = :s AND #o.#l = :l")
+		in.ExpressionAttributeNames = map[string]string{"#v": "Version", "#o": "Owner", "#s": "StackId", "#l": "LogicalResourceId"}
+		in.ExpressionAttributeValues = map[string]ddbtypes.AttributeValue{
+			":v": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(rec.Version)},
+			":s": &ddbtypes.AttributeValueMemberS{Value: rec.Owner.StackID},
+			":l": &ddbtypes.AttributeValueMemberS{Value: rec.Owner.LogicalResourceID},
+		}
+	} else {
+		in.ConditionExpression = aws.String("attribute_not_exists(#k)")
+		in.ExpressionAttributeNames = map[string]string{"#k": KeyAttribute}
+	}
+	_, err = r.db.PutItem(ctx, in)
+	var failed *ddbtypes.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return &ConflictError{Trail: rec.TrailArn}
+	}
+	if err != nil {
+		return fmt.Errorf("write registry item of trail %s to table %s: %w", rec.TrailArn, r.table, err)
+	}
+	return nil
+}
+
+// Get reads one trail's record; found is false when the trail is not registered.
+func (r *Registry) Get(ctx context.Context, trailARN string) (rec Record, found bool, err error) {
+	out, err := r.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(r.table),
+		Key:            map[string]ddbtypes.AttributeValue{KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: trailARN}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Record{}, false, fmt.Errorf("read registry item of trail %s from table %s: %w", trailARN, r.table, err)
+	}
+	if len(out.Item) == 0 {
+		return Record{}, false, nil
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
+		return Record{}, false, fmt.Errorf("decode registry item of trail %s: %w", trailARN, err)
+	}
+	return rec, true, nil
+}
+
+// Release deletes the owner's record. A record that is gone, or that another owner holds, is left alone: the
+// Delete of a resource that never owned the trail must change nothing.
+func (r *Registry) Release(ctx context.Context, trailARN string, owner Owner) error {
+	_, err := r.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                aws.String(r.table),
+		Key:                      map[string]ddbtypes.AttributeValue{KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: trailARN}},
+		ConditionExpression:      aws.String("attribute_not_exists(#k) OR (#o.#s = :s AND #o.#l = :l)"),
+		ExpressionAttributeNames: map[string]string{"#k": KeyAttribute, "#o": "Owner", "#s": "StackId", "#l": "LogicalResourceId"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":s": &ddbtypes.AttributeValueMemberS{Value: owner.StackID},
+			":l": &ddbtypes.AttributeValueMemberS{Value: owner.LogicalResourceID},
+		},
+	})
+	var failed *ddbtypes.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete registry item of trail %s from table %s: %w", trailARN, r.table, err)
+	}
+	return nil
+}
+
+// List reads every record. A region holds few trails, so a scan is cheaper than keeping indexes.
+func (r *Registry) List(ctx context.Context) ([]Record, error) {
+	return r.scan(ctx, func(Record) bool { return true })
+}
+
+// FindByTrailName returns the records of trails with this name (in this region's table, at most one).
+func (r *Registry) FindByTrailName(ctx context.Context, name string) ([]Record, error) {
+	return r.scan(ctx, func(rec Record) bool { return rec.Target.TrailName == name })
+}
+
+// FindByLogGroup returns the records whose desired log group is name.
+func (r *Registry) FindByLogGroup(ctx context.Context, name string) ([]Record, error) {
+	return r.scan(ctx, func(rec Record) bool { return rec.Target.LogGroupName == name })
+}
+
+// FindByRole returns the records whose desired role is name.
+func (r *Registry) FindByRole(ctx context.Context, name string) ([]Record, error) {
+	return r.scan(ctx, func(rec Record) bool { return rec.Target.RoleName == name })
+}
+
+func (r *Registry) scan(ctx context.Context, keep func(Record) bool) ([]Record, error) {
+	in := &dynamodb.ScanInput{TableName: aws.String(r.table), ConsistentRead: aws.Bool(true)}
+	var recs []Record
+	for {
+		out, err := r.db.Scan(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("scan registry table %s: %w", r.table, err)
+		}
+		for _, item := range out.Items {
+			var rec Record
+			if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
+				return nil, fmt.Errorf("decode registry item: %w", err)
+			}
+			if keep(rec) {
+				recs = append(recs, rec)
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return recs, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}

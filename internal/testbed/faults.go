@@ -1,0 +1,226 @@
+package testbed
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+)
+
+// Fault is an AWS error to answer instead of moto, for what moto never does (InvalidHomeRegionException,
+// InvalidCloudWatchLogs*Exception, throttling, 5xx). It is written in the service's own wire protocol, so the SDK
+// parses it into the same typed error real AWS would give.
+type Fault struct {
+	// Service is the SDK service id ("CloudTrail", "CloudWatch Logs", "IAM", "DynamoDB", "SNS", "Organizations");
+	// empty matches every service.
+	Service string
+	// Operation is the API name ("UpdateTrail"); empty matches every operation of Service.
+	Operation string
+	// Times is how many calls get the fault; 0 means every call.
+	Times int
+	// Status is the HTTP status; 0 means 400.
+	Status  int
+	Code    string
+	Message string
+}
+
+// Throttle is n throttling errors on a service's operation (all operations when op is empty), with the code the
+// service really uses.
+func Throttle(service, op string, n int) Fault {
+	code := "ThrottlingException"
+	if queryProtocol(service) {
+		code = "Throttling"
+	}
+	return Fault{Service: service, Operation: op, Times: n, Code: code, Message: "Rate exceeded"}
+}
+
+// Unavailable is n 503 answers, as a service gives in a brown-out.
+func Unavailable(service, op string, n int) Fault {
+	return Fault{Service: service, Operation: op, Times: n, Status: http.StatusServiceUnavailable,
+		Code: "ServiceUnavailable", Message: "Service is unavailable, try again later"}
+}
+
+// Faults is a set of faults shared by the clients of one configuration. It is safe for concurrent use.
+type Faults struct {
+	mu       sync.Mutex
+	pending  []*Fault
+	injected int
+}
+
+// NewFaults returns an empty set.
+func NewFaults() *Faults { return &Faults{} }
+
+// Add arms a fault. Faults are tried in the order they were added.
+func (f *Faults) Add(fault Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pending = append(f.pending, &fault)
+}
+
+// Clear disarms every fault.
+func (f *Faults) Clear() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pending = nil
+}
+
+// Injected is how many calls got a fault.
+func (f *Faults) Injected() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.injected
+}
+
+// take returns the fault for a call, if one is armed, and uses it up.
+func (f *Faults) take(service, op string) (Fault, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, p := range f.pending {
+		if (p.Service != "" && p.Service != service) || (p.Operation != "" && p.Operation != op) {
+			continue
+		}
+		f.injected++
+		fault := *p
+		if p.Times > 0 {
+			p.Times--
+			if p.Times == 0 {
+				f.pending = append(f.pending[:i], f.pending[i+1:]...)
+			}
+		}
+		return fault, true
+	}
+	return Fault{}, false
+}
+
+type faultTransport struct {
+	next   http.RoundTripper
+	faults *Faults
+}
+
+func (t *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	service, op := callOf(req)
+	fault, ok := t.faults.take(service, op)
+	if !ok {
+		return t.next.RoundTrip(req)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+		req.Body.Close()
+	}
+	return fault.response(req, service), nil
+}
+
+// callOf names the SDK call a request belongs to; the SDK keeps both in the request's context.
+func callOf(req *http.Request) (service, op string) {
+	ctx := req.Context()
+	return awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx)
+}
+
+// queryProtocol says whether a service speaks the AWS query protocol (XML errors) rather than JSON.
+func queryProtocol(service string) bool {
+	switch service {
+	case "IAM", "SNS", "STS", "SQS", "CloudWatch":
+		return true
+	}
+	return false
+}
+
+func (f Fault) response(req *http.Request, service string) *http.Response {
+	status := f.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	h := http.Header{"X-Amzn-Requestid": {"testbed-fault"}}
+	var body []byte
+	switch {
+	case queryProtocol(service):
+		var e struct {
+			XMLName xml.Name `xml:"ErrorResponse"`
+			Type    string   `xml:"Error>Type"`
+			Code    string   `xml:"Error>Code"`
+			Message string   `xml:"Error>Message"`
+			ReqID   string   `xml:"RequestId"`
+		}
+		e.Type, e.Code, e.Message, e.ReqID = "Sender", f.Code, f.Message, "testbed-fault"
+		if status >= 500 {
+			e.Type = "Receiver"
+		}
+		body, _ = xml.Marshal(e)
+		h.Set("Content-Type", "text/xml")
+	case service == "S3":
+		body = fmt.Appendf(nil, "<Error><Code>%s</Code><Message>%s</Message></Error>", f.Code, f.Message)
+		h.Set("Content-Type", "application/xml")
+	default: // awsJson1_0 / awsJson1_1
+		body, _ = json.Marshal(map[string]string{"__type": f.Code, "message": f.Message})
+		h.Set("Content-Type", "application/x-amz-json-1.1")
+		h.Set("X-Amzn-Errortype", f.Code)
+	}
+	return &http.Response{
+		Status: fmt.Sprintf("%d %s", status, http.StatusText(status)), StatusCode: status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: req,
+	}
+}
+
+// Recorder counts the calls made through a configuration, faulted ones included: how tests prove that a no-op
+// writes nothing and that a retry happened. It is safe for concurrent use.
+type Recorder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+type recordingTransport struct {
+	next http.RoundTripper
+	rec  *Recorder
+}
+
+func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	service, op := callOf(req)
+	t.rec.mu.Lock()
+	t.rec.calls = append(t.rec.calls, service+"."+op)
+	t.rec.mu.Unlock()
+	return t.next.RoundTrip(req)
+}
+
+// Reset forgets the calls recorded so far.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = nil
+}
+
+// Calls lists every call as "Service.Operation", in order.
+func (r *Recorder) Calls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.calls...)
+}
+
+// Count is how many times one operation was called (retries included).
+func (r *Recorder) Count(service, op string) int {
+	n := 0
+	for _, c := range r.Calls() {
+		if c == service+"."+op {
+			n++
+		}
+	}
+	return n
+}
+
+// Writes lists the calls that can change state, in order.
+func (r *Recorder) Writes() []string {
+	var out []string
+	for _, c := range r.Calls() {
+		_, op, _ := strings.Cut(c, ".")
+		if !isRead(op) {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,233 @@
+// Package testbed runs trailguard against an emulated AWS: moto's server on loopback, reached by the real
+// aws-sdk-go-v2 clients through their endpoint setting, with injected faults for what moto cannot do, and a Lambda
+// Runtime API for running the built bootstrap binaries. Tests and `make demo` share it.
+package testbed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/trailguard/trailguard/internal/awsconfig"
+)
+
+// Account is the account moto plays.
+const Account = "123456789012"
+
+// InstallHint tells a person how to get moto when it is missing.
+const InstallHint = "moto_server not found: install it with `pip install 'moto[server]==5.2.1'` (Python 3.9+)"
+
+// ErrNoMoto means moto_server is not installed.
+var ErrNoMoto = errors.New(InstallHint)
+
+// Server is a running moto_server process.
+type Server struct {
+	url  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Launch starts moto_server on a free 127.0.0.1 port and waits until it answers. Stop it with Stop.
+func Launch(ctx context.Context) (*Server, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, ErrNoMoto
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so Stop also ends the workers moto may fork
+	cmd.Stdout, cmd.Stderr = nil, nil
+	if os.Getenv("TRAILGUARD_MOTO_LOG") != "" {
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start moto_server: %w", err)
+	}
+	s := &Server{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/moto-api/", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("moto_server exited before it answered on %s (set TRAILGUARD_MOTO_LOG=1 to see why)", s.url)
+		case <-ctx.Done():
+			return fmt.Errorf("moto_server did not answer on %s within %s", s.url, limit)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// URL is the server's endpoint, e.g. http://127.0.0.1:5123.
+func (s *Server) URL() string { return s.url }
+
+// Reset empties every emulated service.
+func (s *Server) Reset(ctx context.Context) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/moto-api/reset", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("reset moto: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reset moto: %s", resp.Status)
+	}
+	return nil
+}
+
+// Stop ends the server and its process group.
+func (s *Server) Stop() {
+	if s == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// ConfigOption adds test plumbing to a Config.
+type ConfigOption func(*configOptions)
+
+type configOptions struct {
+	faults   *Faults
+	recorder *Recorder
+}
+
+// WithFaults injects the faults' errors into matching calls.
+func WithFaults(f *Faults) ConfigOption { return func(o *configOptions) { o.faults = f } }
+
+// WithRecorder records every call made through the configuration, faulted ones included.
+func WithRecorder(r *Recorder) ConfigOption { return func(o *configOptions) { o.recorder = r } }
+
+// Config returns an SDK configuration for the server: the given region, static credentials, trailguard's own
+// retryer with a short backoff (so tests of throttling stay quick), and the requested faults and recorder.
+func (s *Server) Config(region string, opts ...ConfigOption) aws.Config {
+	var o configOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var rt http.RoundTripper = http.DefaultTransport
+	if o.faults != nil {
+		rt = &faultTransport{next: rt, faults: o.faults}
+	}
+	if o.recorder != nil {
+		rt = &recordingTransport{next: rt, rec: o.recorder}
+	}
+	return aws.Config{
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String(s.url),
+		HTTPClient:   &http.Client{Transport: rt},
+		Retryer: func() aws.Retryer {
+			return awsconfig.NewRetryer(func(so *retry.StandardOptions) {
+				so.Backoff = retry.NewExponentialJitterBackoff(50 * time.Millisecond)
+			})
+		},
+	}
+}
+
+// Env is the environment a child process (a bootstrap binary, the AWS CLI) needs to reach the server.
+func (s *Server) Env(region string) []string {
+	return []string{
+		"AWS_ENDPOINT_URL=" + s.url, "AWS_REGION=" + region, "AWS_DEFAULT_REGION=" + region,
+		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_SESSION_TOKEN=",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	}
+}
+
+// shared is the package's moto_server, started by RunWithMoto.
+var shared *Server
+
+// noMoto is why shared is nil.
+var noMoto error
+
+// RunWithMoto runs a package's tests with one moto_server for all of them: call it from TestMain. Without moto,
+// the tests that need it are skipped with a loud message, except under CI, where a missing moto fails the run.
+func RunWithMoto(m *testing.M) int {
+	s, err := Launch(context.Background())
+	if err != nil {
+		noMoto = err
+		fmt.Fprintf(os.Stderr, "\n*** testbed: %v: the tests that need AWS will be SKIPPED ***\n\n", err)
+		if os.Getenv("CI") != "" {
+			fmt.Fprintln(os.Stderr, "CI is set: a missing moto_server is a failure")
+			return 1
+		}
+	}
+	shared = s
+	code := m.Run()
+	s.Stop()
+	return code
+}
+
+// Moto is the shared server as one test sees it.
+type Moto struct {
+	*Server
+}
+
+// StartMoto gives a test an emptied moto. The package's TestMain must use RunWithMoto. Tests that use it must not
+// run in parallel with each other: they share one server.
+func StartMoto(t testing.TB) *Moto {
+	t.Helper()
+	if shared == nil {
+		if noMoto == nil {
+			t.Fatal("testbed.StartMoto needs TestMain to call testbed.RunWithMoto")
+		}
+		t.Skipf("SKIPPED, no AWS emulator: %v", noMoto)
+	}
+	if err := shared.Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return &Moto{shared}
+}
+
+// isRead says whether an operation only reads, by the AWS naming convention.
+func isRead(operation string) bool {
+	for _, p := range []string{"Get", "Describe", "List", "Head", "Scan", "Query", "BatchGet", "Lookup"} {
+		if strings.HasPrefix(operation, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,88 @@
+package testbed
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+)
+
+// AWS holds plain SDK clients for arranging and inspecting the emulated account in tests and the demo: what a
+// person (or an attacker) would do with the console or CLI.
+type AWS struct {
+	Config        aws.Config
+	CloudTrail    *cloudtrail.Client
+	Logs          *cloudwatchlogs.Client
+	IAM           *iam.Client
+	Organizations *organizations.Client
+	S3            *s3.Client
+	DynamoDB      *dynamodb.Client
+	SNS           *sns.Client
+}
+
+// NewAWS builds the clients from one configuration.
+func NewAWS(cfg aws.Config) *AWS {
+	return &AWS{
+		Config:        cfg,
+		CloudTrail:    cloudtrail.NewFromConfig(cfg),
+		Logs:          cloudwatchlogs.NewFromConfig(cfg),
+		IAM:           iam.NewFromConfig(cfg),
+		Organizations: organizations.NewFromConfig(cfg),
+		S3:            s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
+		DynamoDB:      dynamodb.NewFromConfig(cfg),
+		SNS:           sns.NewFromConfig(cfg),
+	}
+}
+
+// TrailOptions shape the trail CreateTrail makes.
+type TrailOptions struct {
+	Organization bool
+	// NotLogging leaves the trail stopped; by default it is started, as the console does.
+	NotLogging bool
+}
+
+// CreateTrail creates a bucket and a multi-region trail delivering to it, and starts logging. It returns the
+// trail ARN.
+func (a *AWS) CreateTrail(ctx context.Context, name string, o TrailOptions) (string, error) {
+	bucket := "trail-bucket-" + name
+	in := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
+	if _, err := a.S3.CreateBucket(ctx, in); err != nil {
+		return "", fmt.Errorf("create bucket %s: %w", bucket, err)
+	}
+	out, err := a.CloudTrail.CreateTrail(ctx, &cloudtrail.CreateTrailInput{
+		Name: aws.String(name), S3BucketName: aws.String(bucket), IsMultiRegionTrail: aws.Bool(true),
+		IsOrganizationTrail: aws.Bool(o.Organization),
+	})
+	if err != nil {
+		return "", fmt.Errorf("create trail %s: %w", name, err)
+	}
+	if !o.NotLogging {
+		if _, err := a.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(name)}); err != nil {
+			return "", fmt.Errorf("start logging of trail %s: %w", name, err)
+		}
+	}
+	return aws.ToString(out.TrailARN), nil
+}
+
+// CreateRegistryTable creates the registry table the way the CDK app declares it: partition key TrailArn,
+// on-demand.
+func (a *AWS) CreateRegistryTable(ctx context.Context, name string) error {
+	_, err := a.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("TrailArn"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("TrailArn"), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	})
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", name, err)
+	}
+	return nil
+}
