@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/stretchr/testify/assert"
@@ -71,25 +69,23 @@ func (f *fixture) resolve(t *testing.T, s spec.Spec) delivery.Target {
 
 func (f *fixture) getTrail(t *testing.T, arn string) (group, role string) {
 	t.Helper()
-	out, err := f.aws.CloudTrail.GetTrail(f.ctx, &cloudtrail.GetTrailInput{Name: aws.String(arn)})
+	group, role, err := f.aws.TrailLink(f.ctx, arn)
 	require.NoError(t, err)
-	return aws.ToString(out.Trail.CloudWatchLogsLogGroupArn), aws.ToString(out.Trail.CloudWatchLogsRoleArn)
+	return group, role
 }
 
 func (f *fixture) rolePolicy(t *testing.T, role, policy string) string {
 	t.Helper()
-	out, err := f.aws.IAM.GetRolePolicy(f.ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policy)})
-	require.NoError(t, err)
-	doc, err := url.PathUnescape(aws.ToString(out.PolicyDocument))
+	doc, err := f.aws.RolePolicy(f.ctx, role, policy)
 	require.NoError(t, err)
 	return doc
 }
 
 func (f *fixture) logGroupExists(t *testing.T, name string) bool {
 	t.Helper()
-	out, err := f.aws.Logs.DescribeLogGroups(f.ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
+	_, found, err := f.aws.LogGroup(f.ctx, name)
 	require.NoError(t, err)
-	return slices.ContainsFunc(out.LogGroups, func(g cwlGroup) bool { return aws.ToString(g.LogGroupName) == name })
+	return found
 }
 
 func TestReconcileWiresNewLogGroupAndDefaultRole(t *testing.T) {
@@ -444,5 +440,3 @@ func kinds(drifts []delivery.Drift) []delivery.DriftKind {
 	}
 	return out
 }
-
-type cwlGroup = cwltypes.LogGroup

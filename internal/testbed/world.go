@@ -3,10 +3,12 @@ package testbed
 import (
 	"context"
 	"fmt"
+	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -85,4 +87,45 @@ func (a *AWS) CreateRegistryTable(ctx context.Context, name string) error {
 		return fmt.Errorf("create table %s: %w", name, err)
 	}
 	return nil
+}
+
+// TrailLink reads a trail's CloudWatch Logs fields. A cleared field is "" whether moto returns "" or AWS omits it.
+func (a *AWS) TrailLink(ctx context.Context, trailARN string) (logGroupARN, roleARN string, err error) {
+	out, err := a.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(trailARN)})
+	if err != nil {
+		return "", "", fmt.Errorf("read trail %s: %w", trailARN, err)
+	}
+	return aws.ToString(out.Trail.CloudWatchLogsLogGroupArn), aws.ToString(out.Trail.CloudWatchLogsRoleArn), nil
+}
+
+// IsLogging reads whether a trail is logging.
+func (a *AWS) IsLogging(ctx context.Context, trailARN string) (bool, error) {
+	out, err := a.CloudTrail.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(trailARN)})
+	if err != nil {
+		return false, fmt.Errorf("read status of trail %s: %w", trailARN, err)
+	}
+	return aws.ToBool(out.IsLogging), nil
+}
+
+// RolePolicy reads an inline role policy, URL-decoded as IAM's console shows it.
+func (a *AWS) RolePolicy(ctx context.Context, role, policy string) (string, error) {
+	out, err := a.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policy)})
+	if err != nil {
+		return "", fmt.Errorf("read policy %s of role %s: %w", policy, role, err)
+	}
+	return url.PathUnescape(aws.ToString(out.PolicyDocument))
+}
+
+// LogGroup reads a log group by exact name; found is false when it does not exist.
+func (a *AWS) LogGroup(ctx context.Context, name string) (g cwltypes.LogGroup, found bool, err error) {
+	out, err := a.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
+	if err != nil {
+		return g, false, fmt.Errorf("read log group %s: %w", name, err)
+	}
+	for _, g := range out.LogGroups {
+		if aws.ToString(g.LogGroupName) == name {
+			return g, true, nil
+		}
+	}
+	return g, false, nil
 }

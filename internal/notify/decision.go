@@ -1,0 +1,162 @@
+// Package notify reports the remediator's decisions: one structured log line and one embedded-metric-format line
+// per decision (what CloudWatch alarms and Logs Insights read), and an SNS notification for every repair or alert,
+// written for the person who has to find out who changed their trail and why.
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Actions a Decision can report.
+const (
+	ActionNone      = "none"      // the live state matched the desired state: nothing written
+	ActionRepaired  = "repaired"  // drift found and repaired
+	ActionReported  = "reported"  // drift found and left alone (report mode, or nothing trailguard may repair)
+	ActionContested = "contested" // repaired too often: trailguard stopped repairing
+	ActionGone      = "gone"      // the trail was deleted: it cannot be recreated without its bucket
+	ActionFailed    = "failed"    // the check or the repair failed; Lambda retries the event
+)
+
+// Decision is what the remediator did about one trail for one event.
+type Decision struct {
+	Trail, TrailARN, Mode, Actor, SourceIP, EventID, EventName string
+	// Drift is a human description of each difference between the live and the desired state.
+	Drift []string
+	// Action is one of the Action constants.
+	Action string
+	// Result is "ok" or what went wrong or remains.
+	Result string
+	// Repairs are the write calls made, e.g. "CreateLogGroup", "UpdateTrail".
+	Repairs  []string
+	Duration time.Duration
+}
+
+// ShouldNotify says whether a person must hear of the decision: every repair and every alert. A decision that
+// changed nothing and found nothing is only logged.
+func ShouldNotify(d Decision) bool { return d.Action != ActionNone && d.Action != "" }
+
+// Log writes the decision as one JSON line with message "decision". Its level says how urgent it is: info when
+// all is well or repaired, warn when a person must look, error when trailguard failed.
+func Log(l *slog.Logger, d Decision) {
+	l.LogAttrs(context.Background(), level(d.Action), "decision",
+		slog.String("trail", d.Trail),
+		slog.String("trail_arn", d.TrailARN),
+		slog.String("mode", d.Mode),
+		slog.String("event_name", d.EventName),
+		slog.String("event_id", d.EventID),
+		slog.String("actor", d.Actor),
+		slog.String("source_ip", d.SourceIP),
+		slog.Any("drift", nonNil(d.Drift)),
+		slog.String("action", d.Action),
+		slog.Any("repairs", nonNil(d.Repairs)),
+		slog.String("result", d.Result),
+		slog.Float64("duration_ms", float64(d.Duration.Microseconds())/1000),
+	)
+}
+
+func level(action string) slog.Level {
+	switch action {
+	case ActionNone, ActionRepaired:
+		return slog.LevelInfo
+	case ActionFailed:
+		return slog.LevelError
+	}
+	return slog.LevelWarn
+}
+
+// nonNil makes an empty list log as [] rather than null, so queries need not handle both.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Namespace is the CloudWatch namespace of trailguard's metrics.
+const Namespace = "trailguard"
+
+// emfLine is one CloudWatch embedded-metric-format record: Lambda ships it from stdout to CloudWatch Logs, which
+// extracts the metrics without a PutMetricData call (and so without the permission for it).
+type emfLine struct {
+	AWS           emfMetadata `json:"_aws"`
+	Trail         string      `json:"Trail"`
+	DriftDetected int         `json:"DriftDetected"`
+	Repaired      int         `json:"Repaired"`
+	RepairFailed  int         `json:"RepairFailed"`
+	Contested     int         `json:"Contested"`
+	// Properties, not dimensions: searchable in Logs Insights without multiplying metric series.
+	TrailARN string `json:"TrailArn,omitempty"`
+	Action   string `json:"Action"`
+	EventID  string `json:"EventId,omitempty"`
+}
+
+type emfMetadata struct {
+	Timestamp         int64          `json:"Timestamp"`
+	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
+}
+
+type emfDirective struct {
+	Namespace  string      `json:"Namespace"`
+	Dimensions [][]string  `json:"Dimensions"`
+	Metrics    []emfMetric `json:"Metrics"`
+}
+
+type emfMetric struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+// WriteMetrics writes the decision's metrics as one embedded-metric-format JSON line, in namespace "trailguard"
+// with dimension Trail: DriftDetected, Repaired, RepairFailed and Contested, each 0 or 1, so that alarms can sum
+// them and a missing 1 is a real 0 rather than missing data.
+func WriteMetrics(w io.Writer, at time.Time, d Decision) error {
+	trail := d.Trail
+	if trail == "" {
+		trail = d.TrailARN
+	}
+	if trail == "" {
+		trail = "unknown" // CloudWatch drops a record whose dimension value is empty
+	}
+	line := emfLine{
+		AWS: emfMetadata{
+			Timestamp: at.UnixMilli(),
+			CloudWatchMetrics: []emfDirective{{
+				Namespace:  Namespace,
+				Dimensions: [][]string{{"Trail"}},
+				Metrics: []emfMetric{
+					{Name: "DriftDetected", Unit: "Count"}, {Name: "Repaired", Unit: "Count"},
+					{Name: "RepairFailed", Unit: "Count"}, {Name: "Contested", Unit: "Count"},
+				},
+			}},
+		},
+		Trail:         trail,
+		DriftDetected: flag(len(d.Drift) > 0),
+		Repaired:      flag(d.Action == ActionRepaired),
+		RepairFailed:  flag(d.Action == ActionFailed),
+		Contested:     flag(d.Action == ActionContested),
+		TrailARN:      d.TrailARN,
+		Action:        d.Action,
+		EventID:       d.EventID,
+	}
+	b, err := json.Marshal(line)
+	if err != nil {
+		return fmt.Errorf("encode metrics of trail %s: %w", trail, err)
+	}
+	// One Write call, so concurrent writers to stdout cannot interleave inside the line.
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write metrics of trail %s: %w", trail, err)
+	}
+	return nil
+}
+
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

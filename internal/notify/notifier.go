@@ -1,0 +1,208 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+)
+
+// Publisher is the part of the SNS client the Notifier uses.
+type Publisher interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// Notifier publishes decisions to an SNS topic.
+type Notifier struct {
+	sns      Publisher
+	topicARN string
+}
+
+// NewNotifier returns a Notifier publishing to topicARN. An empty topicARN disables notifications: Notify then
+// does nothing, so a deployment without a topic still repairs and logs.
+func NewNotifier(p Publisher, topicARN string) *Notifier {
+	return &Notifier{sns: p, topicARN: topicARN}
+}
+
+// Message attribute names, for subscription filter policies (e.g. {"action": ["contested", "gone", "failed"]}).
+const (
+	AttrTrail  = "trail"
+	AttrAction = "action"
+)
+
+// Notify publishes the decision, with the trail and the action as message attributes so that subscribers can
+// filter.
+func (n *Notifier) Notify(ctx context.Context, d Decision) error {
+	if n == nil || n.topicARN == "" {
+		return nil
+	}
+	if n.sns == nil {
+		return fmt.Errorf("notify about trail %s: no SNS client configured for topic %s", d.TrailARN, n.topicARN)
+	}
+	attrs := map[string]types.MessageAttributeValue{}
+	for name, value := range map[string]string{AttrTrail: d.Trail, AttrAction: d.Action} {
+		if value != "" { // SNS rejects empty attribute values
+			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(value)}
+		}
+	}
+	_, err := n.sns.Publish(ctx, &sns.PublishInput{
+		TopicArn:          aws.String(n.topicARN),
+		Subject:           aws.String(Subject(d)),
+		Message:           aws.String(Body(d)),
+		MessageAttributes: attrs,
+	})
+	if err != nil {
+		return fmt.Errorf("publish notification about trail %s (%s) to SNS topic %s: %w", d.TrailARN, d.Action, n.topicARN, err)
+	}
+	return nil
+}
+
+// maxSubject is SNS's limit on a subject; it must also be ASCII text with no control characters.
+const maxSubject = 100
+
+// Subject is a one-line summary fit for an SNS (and e-mail) subject, e.g. "trailguard repaired trail
+// management-trail (UpdateTrail by alice)": at most 100 printable ASCII characters, whatever the names hold.
+func Subject(d Decision) string {
+	head := "trailguard " + verb(d.Action) + " trail "
+	name := d.Trail
+	if name == "" { // the ARN is too long for a subject: its last part is the name
+		name = d.TrailARN[strings.LastIndexByte(d.TrailARN, '/')+1:]
+	}
+	name = ascii(name)
+	var tail string
+	if ev := ascii(d.EventName); ev != "" {
+		if who := ascii(shortActor(d.Actor)); who != "" {
+			ev += " by " + who
+		}
+		tail = " (" + clip(ev, 44) + ")"
+	}
+	return clip(head+clip(name, maxSubject-len(head)-len(tail))+tail, maxSubject)
+}
+
+func verb(action string) string {
+	switch action {
+	case ActionRepaired:
+		return "repaired"
+	case ActionReported:
+		return "found drift on"
+	case ActionContested:
+		return "stopped repairing contested"
+	case ActionGone:
+		return "lost"
+	case ActionFailed:
+		return "FAILED to repair"
+	}
+	return "checked"
+}
+
+// shortActor is the memorable part of a principal ARN: the session or user name ("alice" from
+// arn:aws:sts::123456789012:assumed-role/Admin/alice), "root" for the root user, or a service name as is.
+func shortActor(arn string) string {
+	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
+		return arn[i+1:]
+	}
+	if strings.HasPrefix(arn, "arn:") {
+		return arn[strings.LastIndexByte(arn, ':')+1:]
+	}
+	return arn
+}
+
+// ascii replaces whatever is not printable ASCII (control characters, line breaks, non-ASCII) with '?'.
+func ascii(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// clip shortens an ASCII string to at most n bytes, marking the cut with "...".
+func clip(s string, n int) string {
+	switch {
+	case len(s) <= n:
+		return s
+	case n <= 3:
+		return s[:max(n, 0)]
+	}
+	return s[:n-3] + "..."
+}
+
+// maxBody keeps the message well under SNS's 256 KB limit, attributes and subject included.
+const maxBody = 200 << 10
+
+// Body is the plain-text notification: what drifted, who changed it and from where, which event, what trailguard
+// did about it and with which result, in which mode, and on which trail.
+func Body(d Decision) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "trailguard %s trail %s.\n\n", verb(d.Action), orUnknown(d.Trail))
+	fmt.Fprintf(&b, "%s\n\n", explain(d.Action))
+	line := func(label, value string) { fmt.Fprintf(&b, "%-14s %s\n", label+":", orUnknown(value)) }
+	line("Trail", d.TrailARN)
+	line("Mode", d.Mode)
+	line("Event", d.EventName)
+	line("Event ID", d.EventID)
+	if d.Actor == "" && d.EventName == "Sweep" {
+		line("Changed by", "(unknown: found by the periodic sweep; look in CloudTrail event history)")
+	} else {
+		line("Changed by", d.Actor)
+	}
+	line("From", d.SourceIP)
+	b.WriteString("\nWhat drifted:\n")
+	list(&b, d.Drift, "nothing")
+	b.WriteString("\nWhat trailguard did:\n")
+	line("Action", d.Action)
+	b.WriteString("Write calls:\n")
+	list(&b, d.Repairs, "none")
+	line("Result", d.Result)
+	line("Took", d.Duration.String())
+	out := strings.ToValidUTF8(b.String(), "?")
+	if len(out) > maxBody {
+		cut := maxBody
+		for cut > 0 && !utf8.RuneStart(out[cut]) {
+			cut--
+		}
+		out = out[:cut] + "\n... (truncated; the full decision is in the remediator's log)\n"
+	}
+	return out
+}
+
+func explain(action string) string {
+	switch action {
+	case ActionRepaired:
+		return "Someone changed how this trail delivers to CloudWatch Logs. trailguard put it back; check that the change was not intended, and if it was, change the desired state in the owning stack instead."
+	case ActionReported:
+		return "This trail no longer delivers to CloudWatch Logs as its stack declares. Its remediation mode (or the kind of drift) means trailguard did not repair it: a person must."
+	case ActionContested:
+		return "This trail was repaired too many times in a short while: something keeps changing it back. trailguard stopped repairing it until that stops. Find who (below) and why."
+	case ActionGone:
+		return "This trail was deleted. trailguard cannot recreate it (it does not own the trail's S3 bucket); recreate it or remove its stack."
+	case ActionFailed:
+		return "trailguard tried to check or repair this trail and failed. Lambda retries the event; if it keeps failing it lands in the on-failure queue."
+	}
+	return "trailguard checked this trail."
+}
+
+func list(b *strings.Builder, items []string, none string) {
+	if len(items) == 0 {
+		fmt.Fprintf(b, "  (%s)\n", none)
+		return
+	}
+	for _, it := range items {
+		fmt.Fprintf(b, "  - %s\n", it)
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}

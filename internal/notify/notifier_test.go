@@ -1,0 +1,206 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trailguard/trailguard/internal/notify"
+	"github.com/trailguard/trailguard/internal/testbed"
+)
+
+func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }
+
+func TestSubject(t *testing.T) {
+	long := strings.Repeat("a-very-long-trail-name", 6) // 132 characters; CloudTrail allows 128
+	tests := []struct {
+		name string
+		d    notify.Decision
+		want string // "" means only the invariants are checked
+	}{
+		{"repaired", repaired(), "trailguard repaired trail management-trail (UpdateTrail by alice)"},
+		{"sweep", notify.Decision{Trail: "management-trail", EventName: "Sweep", Action: "reported"},
+			"trailguard found drift on trail management-trail (Sweep)"},
+		{"root", notify.Decision{Trail: "t1", EventName: "StopLogging", Actor: "arn:aws:iam::123456789012:root", Action: "contested"},
+			"trailguard stopped repairing contested trail t1 (StopLogging by root)"},
+		{"service", notify.Decision{Trail: "t1", EventName: "DeleteTrail", Actor: "cloudformation.amazonaws.com", Action: "gone"},
+			"trailguard lost trail t1 (DeleteTrail by cloudformation.amazonaws.com)"},
+		{"no name", notify.Decision{TrailARN: trailARN, EventName: "UpdateTrail", Action: "failed"},
+			"trailguard FAILED to repair trail management-trail (UpdateTrail)"},
+		{"long name", notify.Decision{Trail: long, EventName: "UpdateTrail", Actor: alice, Action: "repaired"}, ""},
+		{"long everything", notify.Decision{Trail: long, EventName: long, Actor: "arn:aws:sts::1:assumed-role/r/" + long, Action: "contested"}, ""},
+		{"non-ASCII and control", notify.Decision{Trail: "trail-é\n😀\x07", EventName: "UpdateTrail",
+			Actor: "arn:aws:sts::1:assumed-role/r/jürgen", Action: "repaired"},
+			"trailguard repaired trail trail-???? (UpdateTrail by j?rgen)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := notify.Subject(tt.d)
+			if tt.want != "" {
+				assert.Equal(t, tt.want, got)
+			}
+			assert.LessOrEqual(t, len(got), 100)
+			for i := 0; i < len(got); i++ {
+				assert.True(t, got[i] >= 0x20 && got[i] <= 0x7e, "byte %d of %q is not printable ASCII", i, got)
+			}
+			assert.True(t, strings.HasPrefix(got, "trailguard "))
+		})
+	}
+	// A long name is cut, visibly, and the event that caused it survives.
+	got := notify.Subject(notify.Decision{Trail: long, EventName: "UpdateTrail", Actor: alice, Action: "repaired"})
+	assert.Contains(t, got, "...")
+	assert.True(t, strings.HasSuffix(got, " (UpdateTrail by alice)"), got)
+}
+
+func TestBody(t *testing.T) {
+	d := repaired()
+	d.Drift = append(d.Drift, "role policy trailguard-us-east-1-management-trail is missing")
+	d.Repairs = []string{"PutRolePolicy", "UpdateTrail"}
+	body := notify.Body(d)
+	for _, want := range []string{
+		alice, "203.0.113.45", "UpdateTrail", d.EventID, trailARN, "enforce", "repaired",
+		"PutRolePolicy", "trail is not linked to log group", "role policy trailguard-us-east-1-management-trail is missing",
+		"1.234567s",
+	} {
+		assert.Contains(t, body, want)
+	}
+	assert.True(t, utf8.ValidString(body))
+
+	none := notify.Body(notify.Decision{Trail: "t", EventName: "Sweep", Action: "reported"})
+	assert.Contains(t, none, "periodic sweep", "a sweep has no actor: say so rather than leave it blank")
+	assert.Contains(t, none, "(none)")
+}
+
+func TestBodyBounded(t *testing.T) {
+	d := repaired()
+	d.Result = strings.Repeat("é", 300<<10) + "\xff"
+	body := notify.Body(d)
+	assert.Less(t, len(body), 256<<10, "SNS rejects messages over 256 KB")
+	assert.True(t, utf8.ValidString(body))
+	assert.Contains(t, body, "truncated")
+}
+
+// countingPublisher stands in for SNS only where no call must be made at all.
+type countingPublisher struct{ calls int }
+
+func (p *countingPublisher) Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	p.calls++
+	return &sns.PublishOutput{}, nil
+}
+
+func TestNotifyWithoutTopic(t *testing.T) {
+	p := &countingPublisher{}
+	require.NoError(t, notify.NewNotifier(p, "").Notify(context.Background(), repaired()))
+	assert.Zero(t, p.calls)
+	var nilNotifier *notify.Notifier
+	require.NoError(t, nilNotifier.Notify(context.Background(), repaired()))
+}
+
+// snsMessage is what SNS POSTs to an http subscriber.
+type snsMessage struct {
+	Type, TopicArn, Subject, Message string
+}
+
+type inbox struct {
+	mu  sync.Mutex
+	got map[string][]snsMessage // by URL path
+	ch  chan struct{}
+}
+
+func (b *inbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	var m snsMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	b.mu.Lock()
+	b.got[r.URL.Path] = append(b.got[r.URL.Path], m)
+	b.mu.Unlock()
+	b.ch <- struct{}{}
+}
+
+func (b *inbox) messages(path string) []snsMessage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]snsMessage(nil), b.got[path]...)
+}
+
+func TestNotifyThroughSNS(t *testing.T) {
+	m := testbed.StartMoto(t)
+	ctx := context.Background()
+	client := sns.NewFromConfig(m.Config("us-east-1"))
+
+	topic, err := client.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("trailguard-notifications")})
+	require.NoError(t, err)
+	box := &inbox{got: map[string][]snsMessage{}, ch: make(chan struct{}, 10)}
+	srv := httptest.NewServer(box) // listens on 127.0.0.1
+	defer srv.Close()
+
+	// One subscriber takes everything; one filters on the action attribute, one on the trail attribute: what
+	// reaches them proves the attributes are set.
+	subscribe := func(path, filter string) {
+		in := &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("http"), Endpoint: aws.String(srv.URL + path)}
+		if filter != "" {
+			in.Attributes = map[string]string{"FilterPolicy": filter}
+		}
+		_, err := client.Subscribe(ctx, in)
+		require.NoError(t, err)
+	}
+	subscribe("/all", "")
+	subscribe("/alerts", `{"action": ["contested", "gone", "failed"]}`)
+	subscribe("/other-trail", `{"trail": ["other-trail"]}`)
+
+	n := notify.NewNotifier(client, aws.ToString(topic.TopicArn))
+	require.NoError(t, n.Notify(ctx, repaired()))
+	contested := repaired()
+	contested.Action, contested.Repairs, contested.Result = "contested", nil, "repaired 5 times within 1h0m0s"
+	require.NoError(t, n.Notify(ctx, contested))
+
+	for range 3 { // /all twice, /alerts once
+		select {
+		case <-box.ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("SNS delivered %v; want 3 messages", box.got)
+		}
+	}
+	all := box.messages("/all")
+	require.Len(t, all, 2)
+	assert.Equal(t, "Notification", all[0].Type)
+	assert.Equal(t, aws.ToString(topic.TopicArn), all[0].TopicArn)
+	assert.Equal(t, "trailguard repaired trail management-trail (UpdateTrail by alice)", all[0].Subject)
+	assert.Equal(t, notify.Body(repaired()), all[0].Message)
+	assert.Contains(t, all[0].Message, alice)
+	assert.Contains(t, all[0].Message, "203.0.113.45")
+
+	alerts := box.messages("/alerts")
+	require.Len(t, alerts, 1, "the action attribute must let subscribers keep only alerts")
+	assert.Equal(t, notify.Subject(contested), alerts[0].Subject)
+	assert.Empty(t, box.messages("/other-trail"), "the trail attribute must let subscribers filter by trail")
+}
+
+func TestNotifyError(t *testing.T) {
+	m := testbed.StartMoto(t)
+	client := sns.NewFromConfig(m.Config("us-east-1"))
+	missing := "arn:aws:sns:us-east-1:" + testbed.Account + ":no-such-topic"
+	err := notify.NewNotifier(client, missing).Notify(context.Background(), repaired())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), missing, "the error names the topic to fix")
+	assert.Contains(t, err.Error(), trailARN)
+	var apiErr interface{ ErrorCode() string }
+	assert.True(t, errors.As(err, &apiErr), "the SNS error stays inspectable: %v", err)
+}

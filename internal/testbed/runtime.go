@@ -1,0 +1,252 @@
+package testbed
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Runtime is a local Lambda Runtime API (2018-06-01): a built bootstrap polls it for invocations and posts results,
+// exactly as it does inside Lambda. Invoke hands it one event and waits for the answer.
+type Runtime struct {
+	srv     *http.Server
+	addr    string
+	next    chan *invocation
+	mu      sync.Mutex
+	pending map[string]*invocation
+	seq     int
+	initErr chan []byte
+}
+
+type invocation struct {
+	id       string
+	payload  []byte
+	deadline time.Time
+	done     chan Response
+}
+
+// Response is what the function posted for one invocation.
+type Response struct {
+	RequestID string
+	// Payload is the body of /response, or nil.
+	Payload []byte
+	// Error is the body of /error (errorMessage, errorType), or nil.
+	Error *FunctionError
+}
+
+// FunctionError is the error document a runtime posts.
+type FunctionError struct {
+	Message string `json:"errorMessage"`
+	Type    string `json:"errorType"`
+}
+
+func (e *FunctionError) Error() string { return e.Type + ": " + e.Message }
+
+// StartRuntime serves the Runtime API on a free 127.0.0.1 port.
+func StartRuntime() (*Runtime, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("runtime API listener: %w", err)
+	}
+	r := &Runtime{addr: l.Addr().String(), next: make(chan *invocation), pending: map[string]*invocation{}, initErr: make(chan []byte, 1)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", r.serveNext)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", r.serveResult)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", r.serveResult)
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		select {
+		case r.initErr <- b:
+		default:
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	r.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = r.srv.Serve(l) }()
+	return r, nil
+}
+
+// Addr is the host:port for AWS_LAMBDA_RUNTIME_API.
+func (r *Runtime) Addr() string { return r.addr }
+
+// Close stops the server.
+func (r *Runtime) Close() { _ = r.srv.Close() }
+
+func (r *Runtime) serveNext(w http.ResponseWriter, req *http.Request) {
+	select {
+	case inv := <-r.next:
+		h := w.Header()
+		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+		h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:"+Account+":function:trailguard-local")
+		h.Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
+		h.Set("Content-Type", "application/json")
+		_, _ = w.Write(inv.payload)
+	case <-req.Context().Done():
+	}
+}
+
+func (r *Runtime) serveResult(w http.ResponseWriter, req *http.Request) {
+	id := req.PathValue("id")
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	inv := r.pending[id]
+	delete(r.pending, id)
+	r.mu.Unlock()
+	if inv == nil {
+		http.Error(w, `{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}`, http.StatusBadRequest)
+		return
+	}
+	res := Response{RequestID: id}
+	if strings.HasSuffix(req.URL.Path, "/error") {
+		res.Error = &FunctionError{}
+		if err := json.Unmarshal(body, res.Error); err != nil {
+			res.Error.Message = string(body)
+		}
+	} else {
+		res.Payload = body
+	}
+	inv.done <- res
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// Invoke gives the function one event with the given timeout (the deadline the function sees) and waits for its
+// answer, or for ctx to end.
+func (r *Runtime) Invoke(ctx context.Context, payload []byte, timeout time.Duration) (Response, error) {
+	r.mu.Lock()
+	r.seq++
+	inv := &invocation{
+		id: fmt.Sprintf("00000000-0000-4000-8000-%012d", r.seq), payload: payload,
+		deadline: time.Now().Add(timeout), done: make(chan Response, 1),
+	}
+	r.pending[inv.id] = inv
+	r.mu.Unlock()
+	select {
+	case r.next <- inv:
+	case b := <-r.initErr:
+		return Response{}, fmt.Errorf("function failed to start: %s", b)
+	case <-ctx.Done():
+		return Response{}, fmt.Errorf("no function polled for the invocation: %w", ctx.Err())
+	}
+	select {
+	case res := <-inv.done:
+		return res, nil
+	case <-ctx.Done():
+		return Response{}, fmt.Errorf("function did not answer invocation %s: %w", inv.id, ctx.Err())
+	}
+}
+
+// Function is a bootstrap binary running against a Runtime.
+type Function struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// StartFunction runs bootstrap as Lambda would: AWS_LAMBDA_RUNTIME_API and the usual Lambda variables set, plus env.
+// Its stdout and stderr (the JSON log lines) go to logs.
+func StartFunction(bootstrap string, rt *Runtime, env []string, logs io.Writer) (*Function, error) {
+	cmd := exec.Command(bootstrap)
+	name := filepath.Base(filepath.Dir(bootstrap))
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(),
+		"AWS_LAMBDA_RUNTIME_API=" + rt.Addr(),
+		"AWS_LAMBDA_FUNCTION_NAME=" + name, "AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
+		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + name, "AWS_LAMBDA_LOG_STREAM_NAME=2026/11/25/[$LATEST]local",
+	}, env...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bootstrap, err)
+	}
+	f := &Function{cmd: cmd, done: make(chan struct{})}
+	go func() { f.err = cmd.Wait(); close(f.done) }()
+	return f, nil
+}
+
+// Stop ends the function's process.
+func (f *Function) Stop() {
+	_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
+	<-f.done
+}
+
+// Exited reports whether the process has ended, and how.
+func (f *Function) Exited() (bool, error) {
+	select {
+	case <-f.done:
+		return true, f.err
+	default:
+		return false, nil
+	}
+}
+
+var builds sync.Map // function name → *build
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// BuildFunction builds functions/<name> for this machine with the Lambda build tags, once per process, into
+// dist/local/<name>/bootstrap (dist/ is build output, ignored by git), and returns the bootstrap's path. Test
+// packages run in parallel, so each build goes to a temporary file that is renamed into place.
+func BuildFunction(name string) (string, error) {
+	v, _ := builds.LoadOrStore(name, &build{})
+	b := v.(*build)
+	b.once.Do(func() { b.path, b.err = buildFunction(name) })
+	return b.path, b.err
+}
+
+func buildFunction(name string) (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(root, "dist", "local", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("build functions/%s: %w", name, err)
+	}
+	tmp, err := os.CreateTemp(dir, "bootstrap-*")
+	if err != nil {
+		return "", fmt.Errorf("build functions/%s: %w", name, err)
+	}
+	tmp.Close()
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", tmp.Name(), "./functions/"+name)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("build functions/%s: %w\n%s", name, err, out)
+	}
+	path := filepath.Join(dir, "bootstrap")
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", fmt.Errorf("build functions/%s: %w", name, err)
+	}
+	return path, nil
+}
+
+// ModuleRoot is the repository's root: the directory holding go.mod.
+func ModuleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the module root: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("find the module root: not inside the trailguard module")
+	}
+	return filepath.Dir(mod), nil
+}
