@@ -2,14 +2,9 @@ package notify_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -110,36 +105,6 @@ func TestNotifyWithoutTopic(t *testing.T) {
 	require.NoError(t, nilNotifier.Notify(context.Background(), repaired()))
 }
 
-// snsMessage is what SNS POSTs to an http subscriber.
-type snsMessage struct {
-	Type, TopicArn, Subject, Message string
-}
-
-type inbox struct {
-	mu  sync.Mutex
-	got map[string][]snsMessage // by URL path
-	ch  chan struct{}
-}
-
-func (b *inbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	var m snsMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	b.mu.Lock()
-	b.got[r.URL.Path] = append(b.got[r.URL.Path], m)
-	b.mu.Unlock()
-	b.ch <- struct{}{}
-}
-
-func (b *inbox) messages(path string) []snsMessage {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]snsMessage(nil), b.got[path]...)
-}
-
 func TestNotifyThroughSNS(t *testing.T) {
 	m := testbed.StartMoto(t)
 	ctx := context.Background()
@@ -147,23 +112,15 @@ func TestNotifyThroughSNS(t *testing.T) {
 
 	topic, err := client.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("trailguard-notifications")})
 	require.NoError(t, err)
-	box := &inbox{got: map[string][]snsMessage{}, ch: make(chan struct{}, 10)}
-	srv := httptest.NewServer(box) // listens on 127.0.0.1
-	defer srv.Close()
+	box := testbed.NewInbox()
+	defer box.Close()
 
 	// One subscriber takes everything; one filters on the action attribute, one on the trail attribute: what
 	// reaches them proves the attributes are set.
-	subscribe := func(path, filter string) {
-		in := &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("http"), Endpoint: aws.String(srv.URL + path)}
-		if filter != "" {
-			in.Attributes = map[string]string{"FilterPolicy": filter}
-		}
-		_, err := client.Subscribe(ctx, in)
-		require.NoError(t, err)
-	}
-	subscribe("/all", "")
-	subscribe("/alerts", `{"action": ["contested", "gone", "failed"]}`)
-	subscribe("/other-trail", `{"trail": ["other-trail"]}`)
+	topicARN := aws.ToString(topic.TopicArn)
+	require.NoError(t, box.Subscribe(ctx, client, topicARN, "/all", ""))
+	require.NoError(t, box.Subscribe(ctx, client, topicARN, "/alerts", `{"action": ["contested", "gone", "failed"]}`))
+	require.NoError(t, box.Subscribe(ctx, client, topicARN, "/other-trail", `{"trail": ["other-trail"]}`))
 
 	n := notify.NewNotifier(client, aws.ToString(topic.TopicArn))
 	require.NoError(t, n.Notify(ctx, repaired()))
@@ -171,14 +128,8 @@ func TestNotifyThroughSNS(t *testing.T) {
 	contested.Action, contested.Repairs, contested.Result = "contested", nil, "repaired 5 times within 1h0m0s"
 	require.NoError(t, n.Notify(ctx, contested))
 
-	for range 3 { // /all twice, /alerts once
-		select {
-		case <-box.ch:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("SNS delivered %v; want 3 messages", box.got)
-		}
-	}
-	all := box.messages("/all")
+	require.NoError(t, box.WaitFor(3, 10*time.Second), "/all twice, /alerts once")
+	all := box.Messages("/all")
 	require.Len(t, all, 2)
 	assert.Equal(t, "Notification", all[0].Type)
 	assert.Equal(t, aws.ToString(topic.TopicArn), all[0].TopicArn)
@@ -187,10 +138,10 @@ func TestNotifyThroughSNS(t *testing.T) {
 	assert.Contains(t, all[0].Message, alice)
 	assert.Contains(t, all[0].Message, "203.0.113.45")
 
-	alerts := box.messages("/alerts")
+	alerts := box.Messages("/alerts")
 	require.Len(t, alerts, 1, "the action attribute must let subscribers keep only alerts")
 	assert.Equal(t, notify.Subject(contested), alerts[0].Subject)
-	assert.Empty(t, box.messages("/other-trail"), "the trail attribute must let subscribers filter by trail")
+	assert.Empty(t, box.Messages("/other-trail"), "the trail attribute must let subscribers filter by trail")
 }
 
 func TestNotifyError(t *testing.T) {

@@ -24,10 +24,13 @@ type Fault struct {
 	Operation string
 	// Times is how many calls get the fault; 0 means every call.
 	Times int
-	// Status is the HTTP status; 0 means 400.
+	// Status is the HTTP status; 0 means 400, or 200 with Reply.
 	Status  int
 	Code    string
 	Message string
+	// Reply, when set, is a successful answer's JSON body to return instead of an error: for states moto cannot
+	// produce, such as a trail whose CloudWatch Logs delivery fails.
+	Reply string
 }
 
 // Throttle is n throttling errors on a service's operation (all operations when op is empty), with the code the
@@ -133,12 +136,18 @@ func queryProtocol(service string) bool {
 
 func (f Fault) response(req *http.Request, service string) *http.Response {
 	status := f.Status
-	if status == 0 {
+	switch {
+	case status == 0 && f.Reply != "":
+		status = http.StatusOK
+	case status == 0:
 		status = http.StatusBadRequest
 	}
 	h := http.Header{"X-Amzn-Requestid": {"testbed-fault"}}
 	var body []byte
 	switch {
+	case f.Reply != "":
+		body = []byte(f.Reply)
+		h.Set("Content-Type", "application/x-amz-json-1.1")
 	case queryProtocol(service):
 		var e struct {
 			XMLName xml.Name `xml:"ErrorResponse"`

@@ -1,0 +1,84 @@
+package customresource
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// FuzzWrap feeds arbitrary events to Wrap. A JSON object is pointed at the fake S3 and must get exactly one
+// response; anything else must get none, and an error. Nothing may panic. CI runs it with -fuzztime.
+func FuzzWrap(f *testing.F) {
+	seeds, err := filepath.Glob("../../events/provider/*.json")
+	if err != nil || len(seeds) == 0 {
+		f.Fatalf("no seed events in events/provider: %v", err)
+	}
+	for _, p := range seeds {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, junk := range []string{"", "null", "{}", "[]", `"x"`, "{", `{"RequestType":"Create"}`, `{"RequestType":7,"StackId":{}}`,
+		`{"RequestType":"Update","ResourceProperties":"x","OldResourceProperties":[1]}`, "\xff\xfe", `{"RequestType":"Delete","LogicalResourceId":"\u0000\ud800"}`} {
+		f.Add([]byte(junk))
+	}
+
+	s3 := newFakeS3(f)
+	var logs logBuffer
+	opts := append(fastOptions(&logs), WithLogger(discardLogger()), WithDeadlineMargin(5*time.Millisecond))
+	h := func(ctx context.Context, req Request) (Result, error) {
+		switch req.ResourceProperties["Behaviour"] {
+		case "panic":
+			panic("fuzz")
+		case "fail":
+			return Result{}, errors.New(req.LogicalResourceID)
+		case "block":
+			<-ctx.Done()
+			return Result{}, ctx.Err()
+		}
+		return Result{PhysicalResourceID: req.PhysicalResourceID, Data: map[string]any{"Echo": req.ResourceProperties}}, nil
+	}
+	f.Add([]byte(`{"RequestType":"Create","ResourceProperties":{"Behaviour":"panic"}}`))
+	f.Add([]byte(`{"RequestType":"Update","ResourceProperties":{"Behaviour":"fail"}}`))
+	f.Add([]byte(`{"RequestType":"Delete","ResourceProperties":{"Behaviour":"block"}}`))
+	wrapped := Wrap(h, opts...)
+
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var obj map[string]json.RawMessage
+		usable := json.Unmarshal(raw, &obj) == nil && obj != nil
+		if usable {
+			obj["ResponseURL"], _ = json.Marshal(s3.responseURL())
+			raw, _ = json.Marshal(obj)
+		}
+		s3.drain()
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		err := wrapped(ctx, raw)
+		puts := s3.drain()
+		if !usable {
+			if len(puts) != 0 || !errors.Is(err, ErrUnanswerable) {
+				t.Fatalf("unusable event: %d PUTs, error %v", len(puts), err)
+			}
+			return
+		}
+		if err != nil || len(puts) != 1 {
+			t.Fatalf("usable event: %d PUTs, error %v", len(puts), err)
+		}
+		if len(puts[0].Body) > MaxResponseBytes {
+			t.Fatalf("body of %d bytes", len(puts[0].Body))
+		}
+		var r response
+		if err := json.Unmarshal(puts[0].Body, &r); err != nil || (r.Status != StatusSuccess && r.Status != StatusFailed) {
+			t.Fatalf("body %s: %v", puts[0].Body, err)
+		}
+		if r.Status == StatusFailed && r.Reason == "" && len(puts[0].Body) < MaxResponseBytes-100 {
+			t.Fatalf("FAILED without a reason: %s", puts[0].Body)
+		}
+	})
+}

@@ -1,0 +1,178 @@
+package customresource
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// secretQuery stands in for the pre-signed query string; it must never reach a log or an error.
+const secretQuery = "X-Amz-Signature=topsecret0123456789"
+
+// put is one request the fake S3 received.
+type put struct {
+	Method      string
+	ContentType []string
+	Length      int64
+	Body        []byte
+	At          time.Time
+}
+
+// fakeS3 stands in for the pre-signed response bucket: it records every request and answers with the scripted
+// status codes in turn (200 once the script is exhausted).
+type fakeS3 struct {
+	*httptest.Server
+	mu     sync.Mutex
+	puts   []put
+	script []int
+}
+
+func newFakeS3(t testing.TB, script ...int) *fakeS3 {
+	t.Helper()
+	f := &fakeS3{script: script}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.puts = append(f.puts, put{Method: r.Method, ContentType: r.Header.Values("Content-Type"),
+			Length: r.ContentLength, Body: body, At: time.Now()})
+		status := http.StatusOK
+		if len(f.script) > 0 {
+			status, f.script = f.script[0], f.script[1:]
+		}
+		f.mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+// responseURL looks like CloudFormation's: a path and a signed query string.
+func (f *fakeS3) responseURL() string {
+	return f.URL + "/arn%3Aaws%3Acloudformation/stack%7CRes%7Cid?X-Amz-Algorithm=AWS4-HMAC-SHA256&" + secretQuery
+}
+
+// drain returns what was received and forgets it, so a long fuzz run neither grows nor slows.
+func (f *fakeS3) drain() []put {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.puts
+	f.puts = nil
+	return p
+}
+
+func (f *fakeS3) received() []put {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]put(nil), f.puts...)
+}
+
+// only returns the single response, failing the test unless exactly one arrived.
+func (f *fakeS3) only(t *testing.T) response {
+	t.Helper()
+	puts := f.received()
+	if len(puts) != 1 {
+		t.Fatalf("got %d PUTs, want exactly 1", len(puts))
+	}
+	return decodeBody(t, puts[0].Body)
+}
+
+func decodeBody(t *testing.T, body []byte) response {
+	t.Helper()
+	var r response
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("response body is not the expected JSON: %v\n%s", err, body)
+	}
+	return r
+}
+
+// logBuffer captures slog JSON output; handler goroutines may still log after Wrap returns, hence the lock.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// fastOptions keep retries and margins short so that tests and fuzz iterations are quick.
+func fastOptions(logs *logBuffer) []Option {
+	return []Option{
+		WithLogger(logs.logger()),
+		WithLoopbackResponseURL(true),
+		WithRetryBackoff(time.Millisecond, 5*time.Millisecond),
+		WithDeadlineMargin(50 * time.Millisecond),
+		withMaxAttempts(4),
+		withLogStream("2026/11/24/[$LATEST]abcdef"),
+	}
+}
+
+// event builds a CloudFormation request addressed to the fake S3.
+func event(t *testing.T, f *fakeS3, mutate func(map[string]any)) json.RawMessage {
+	t.Helper()
+	e := map[string]any{
+		"RequestType":       "Create",
+		"ServiceToken":      "arn:aws:lambda:us-east-1:123456789012:function:trailguard-provider",
+		"ResponseURL":       f.responseURL(),
+		"StackId":           "arn:aws:cloudformation:us-east-1:123456789012:stack/test/5b8e6a20-c0a1-11ef-9a8c-0e2d3f4a5b6c",
+		"RequestId":         "0f4e8d2a-5b6c-4d7e-8f90-a1b2c3d4e5f6",
+		"LogicalResourceId": "TrailDelivery",
+		"ResourceType":      "Custom::CloudTrailCloudWatchLogs",
+		"ResourceProperties": map[string]any{
+			"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:trailguard-provider",
+			"TrailName":    "management-trail",
+		},
+	}
+	if mutate != nil {
+		mutate(e)
+	}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// calls counts handler invocations.
+type calls struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *calls) wrap(h Handler) Handler {
+	return func(ctx context.Context, req Request) (Result, error) {
+		c.mu.Lock()
+		c.n++
+		c.mu.Unlock()
+		return h(ctx, req)
+	}
+}
+
+func (c *calls) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

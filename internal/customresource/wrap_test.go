@@ -1,0 +1,560 @@
+package customresource
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+const trailARN = "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-trail"
+
+func TestWrapSuccessBody(t *testing.T) {
+	f := newFakeS3(t)
+	var logs logBuffer
+	var got Request
+	h := func(_ context.Context, req Request) (Result, error) {
+		got = req
+		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"TrailArn": trailARN, "RoleName": "r"}}, nil
+	}
+	raw := event(t, f, nil)
+	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), raw); err != nil {
+		t.Fatalf("Wrap returned %v after a successful response", err)
+	}
+	if got.RequestType != "Create" || got.LogicalResourceID != "TrailDelivery" ||
+		got.ResourceProperties["TrailName"] != "management-trail" || got.ServiceToken == "" {
+		t.Errorf("handler got %+v", got)
+	}
+	p := f.received()
+	if len(p) != 1 {
+		t.Fatalf("got %d PUTs, want 1", len(p))
+	}
+	if p[0].Method != http.MethodPut {
+		t.Errorf("method %s, want PUT", p[0].Method)
+	}
+	if len(p[0].ContentType) > 0 && p[0].ContentType[0] != "" {
+		t.Errorf("Content-Type %q, want empty", p[0].ContentType)
+	}
+	if p[0].Length != int64(len(p[0].Body)) {
+		t.Errorf("Content-Length %d, body %d bytes", p[0].Length, len(p[0].Body))
+	}
+	r := decodeBody(t, p[0].Body)
+	want := response{Status: StatusSuccess, PhysicalResourceID: trailARN, StackID: got.StackID,
+		RequestID: got.RequestID, LogicalResourceID: "TrailDelivery"}
+	if r.Status != want.Status || r.PhysicalResourceID != want.PhysicalResourceID || r.StackID != want.StackID ||
+		r.RequestID != want.RequestID || r.LogicalResourceID != want.LogicalResourceID || r.Reason != "" || r.NoEcho {
+		t.Errorf("response %+v, want %+v", r, want)
+	}
+	if r.Data["TrailArn"] != trailARN || r.Data["RoleName"] != "r" {
+		t.Errorf("Data %v", r.Data)
+	}
+	out := logs.String()
+	for _, want := range []string{`"status":"SUCCESS"`, `"request_type":"Create"`, `"logical_resource_id":"TrailDelivery"`,
+		`"request_id":"0f4e8d2a-5b6c-4d7e-8f90-a1b2c3d4e5f6"`, `"stack_id":"arn:aws:cloudformation`, `"duration_ms"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	assertNoSecrets(t, out)
+	if strings.Contains(out, "RoleName") {
+		t.Errorf("log contains Data:\n%s", out)
+	}
+}
+
+func assertNoSecrets(t *testing.T, s string) {
+	t.Helper()
+	if strings.Contains(s, "topsecret") || strings.Contains(s, "X-Amz-Algorithm") {
+		t.Errorf("the ResponseURL query string leaked:\n%s", s)
+	}
+}
+
+func TestWrapFailures(t *testing.T) {
+	tests := []struct {
+		name       string
+		h          Handler
+		wantReason string
+	}{
+		{"error", func(context.Context, Request) (Result, error) {
+			return Result{}, fmt.Errorf("resolving trail: %w", errors.New("TrailNotFoundException"))
+		}, "resolving trail: TrailNotFoundException"},
+		{"panic", func(context.Context, Request) (Result, error) { panic("boom in handler") }, "the handler panicked: boom in handler"},
+		{"runtime error", func(_ context.Context, req Request) (Result, error) {
+			var ids []string
+			return Result{PhysicalResourceID: ids[len(req.RequestType)]}, nil
+		}, "index out of range"},
+		{"empty error", func(context.Context, Request) (Result, error) { return Result{}, errors.New("") }, "without saying why"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeS3(t)
+			var logs logBuffer
+			if err := Wrap(tt.h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+				t.Fatalf("Wrap returned %v after a FAILED was sent", err)
+			}
+			r := f.only(t)
+			if r.Status != StatusFailed || !strings.Contains(r.Reason, tt.wantReason) {
+				t.Errorf("got %s %q, want FAILED containing %q", r.Status, r.Reason, tt.wantReason)
+			}
+			if !strings.HasSuffix(r.Reason, " See CloudWatch log stream: 2026/11/24/[$LATEST]abcdef") {
+				t.Errorf("reason %q does not point at the log stream", r.Reason)
+			}
+			if !IsFallbackID(r.PhysicalResourceID) {
+				t.Errorf("failed Create answered PhysicalResourceId %q, want a fallback id", r.PhysicalResourceID)
+			}
+			assertNoSecrets(t, logs.String())
+		})
+	}
+}
+
+func TestWrapPhysicalResourceID(t *testing.T) {
+	ok := func(id string) Handler {
+		return func(context.Context, Request) (Result, error) { return Result{PhysicalResourceID: id}, nil }
+	}
+	fail := func(id string) Handler {
+		return func(context.Context, Request) (Result, error) {
+			return Result{PhysicalResourceID: id}, errors.New("no")
+		}
+	}
+	const old = "arn:aws:cloudtrail:us-east-1:123456789012:trail/old"
+	tests := []struct {
+		name, requestType, requestID string
+		h                            Handler
+		want                         string // "fallback" for a fallback id
+	}{
+		{"create with id", "Create", "", ok(trailARN), trailARN},
+		{"create without id", "Create", "", ok(""), "fallback"},
+		{"create failed", "Create", "", fail(trailARN), "fallback"},
+		{"update keeps request id", "Update", old, ok(""), old},
+		{"update replaces", "Update", old, ok(trailARN), trailARN},
+		{"update failed keeps request id", "Update", old, fail(trailARN), old},
+		{"delete keeps request id", "Delete", old, ok(""), old},
+		{"delete failed keeps request id", "Delete", old, fail(""), old},
+		{"delete without any id", "Delete", "", fail(""), "fallback"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeS3(t)
+			var logs logBuffer
+			raw := event(t, f, func(e map[string]any) {
+				e["RequestType"] = tt.requestType
+				if tt.requestID != "" {
+					e["PhysicalResourceId"] = tt.requestID
+				}
+			})
+			if err := Wrap(tt.h, fastOptions(&logs)...)(context.Background(), raw); err != nil {
+				t.Fatal(err)
+			}
+			got := f.only(t).PhysicalResourceID
+			switch {
+			case tt.want == "fallback" && !IsFallbackID(got):
+				t.Errorf("PhysicalResourceId %q, want a fallback id", got)
+			case tt.want != "fallback" && got != tt.want:
+				t.Errorf("PhysicalResourceId %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFallbackID(t *testing.T) {
+	req := Request{StackID: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", LogicalResourceID: "Trail-Delivery_1", RequestID: "r1"}
+	id := fallbackID(req)
+	if id != fallbackID(req) {
+		t.Error("fallback id is not deterministic")
+	}
+	if !IsFallbackID(id) || !strings.Contains(id, "TrailDelivery1") {
+		t.Errorf("fallback id %q", id)
+	}
+	other := req
+	other.RequestID = "r2"
+	if fallbackID(other) == id {
+		t.Error("two requests share a fallback id")
+	}
+	long := req
+	long.LogicalResourceID = strings.Repeat("é", 300) + strings.Repeat("A", 300)
+	if !IsFallbackID(fallbackID(long)) || len(fallbackID(long)) > 128 {
+		t.Errorf("fallback id for a long logical id: %q", fallbackID(long))
+	}
+	for _, id := range []string{"", trailARN, "trailguard-fallback-", "trailguard-fallback-X-0123", "x" + id, id + "0", "CFN-generated-id-123"} {
+		if IsFallbackID(id) {
+			t.Errorf("IsFallbackID(%q) = true", id)
+		}
+	}
+}
+
+func TestWrapDeadline(t *testing.T) {
+	f := newFakeS3(t)
+	var logs logBuffer
+	release := make(chan struct{})
+	returned := make(chan struct{})
+	h := func(ctx context.Context, req Request) (Result, error) {
+		defer close(returned)
+		<-release // ignores ctx, like work stuck in a call that does not honour it
+		return Result{PhysicalResourceID: trailARN}, nil
+	}
+	const budget = 600 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	opts := append(fastOptions(&logs), WithDeadlineMargin(200*time.Millisecond))
+	err := Wrap(h, opts...)(ctx, event(t, f, nil))
+	if err != nil {
+		t.Fatalf("Wrap returned %v after sending FAILED", err)
+	}
+	if time.Now().After(deadline) {
+		t.Error("Wrap returned after the Lambda deadline")
+	}
+	p := f.received()
+	if len(p) != 1 {
+		t.Fatalf("got %d PUTs, want 1", len(p))
+	}
+	if !p[0].At.Before(deadline) {
+		t.Errorf("FAILED arrived %s after the deadline", p[0].At.Sub(deadline))
+	}
+	r := decodeBody(t, p[0].Body)
+	if r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after") || !strings.Contains(r.Reason, "safe to retry") {
+		t.Errorf("got %s %q", r.Status, r.Reason)
+	}
+	close(release)
+	<-returned
+	time.Sleep(20 * time.Millisecond) // let a (wrong) second response arrive
+	if n := len(f.received()); n != 1 {
+		t.Errorf("a late handler result produced %d PUTs in total, want 1", n)
+	}
+}
+
+func TestWrapHandlerHonoursDeadline(t *testing.T) {
+	f := newFakeS3(t)
+	var logs logBuffer
+	var handlerDeadline time.Time
+	h := func(ctx context.Context, req Request) (Result, error) {
+		handlerDeadline, _ = ctx.Deadline()
+		<-ctx.Done()
+		return Result{}, fmt.Errorf("waiting for IAM: %w", ctx.Err())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	lambdaDeadline, _ := ctx.Deadline()
+	// margin 10s would exceed half the 2s left, so it is capped at 1s
+	if err := Wrap(h, append(fastOptions(&logs), WithDeadlineMargin(10*time.Second))...)(ctx, event(t, f, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if left := lambdaDeadline.Sub(handlerDeadline); left < 800*time.Millisecond || left > time.Second {
+		t.Errorf("handler deadline %s before the Lambda deadline, want about 1s (half the time left)", left)
+	}
+	r := f.only(t)
+	if r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after") {
+		t.Errorf("got %s %q", r.Status, r.Reason)
+	}
+}
+
+func TestWrapRetries(t *testing.T) {
+	f := newFakeS3(t, 500, 500, 200)
+	var logs logBuffer
+	h := func(context.Context, Request) (Result, error) { return Result{PhysicalResourceID: trailARN}, nil }
+	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+		t.Fatalf("Wrap returned %v after the third PUT succeeded", err)
+	}
+	p := f.received()
+	if len(p) != 3 {
+		t.Fatalf("got %d PUTs, want 3", len(p))
+	}
+	for i := range p {
+		if string(p[i].Body) != string(p[0].Body) {
+			t.Errorf("PUT %d sent a different body", i+1)
+		}
+	}
+	out := logs.String()
+	if strings.Count(out, `"msg":"response PUT failed"`) != 2 || !strings.Contains(out, `"http_status":500`) || !strings.Contains(out, `"attempt":3`) {
+		t.Errorf("log does not show the two failures and the third attempt:\n%s", out)
+	}
+	assertNoSecrets(t, out)
+}
+
+func TestWrapRetryStatuses(t *testing.T) {
+	tests := []struct {
+		script  []int
+		puts    int
+		wantErr bool
+	}{
+		{[]int{403}, 1, true},
+		{[]int{404}, 1, true},
+		{[]int{429, 200}, 2, false},
+		{[]int{503, 502, 500, 500, 500}, 4, true}, // withMaxAttempts(4)
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.script), func(t *testing.T) {
+			f := newFakeS3(t, tt.script...)
+			var logs logBuffer
+			h := func(context.Context, Request) (Result, error) { return Result{}, nil }
+			err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil))
+			if got := len(f.received()); got != tt.puts {
+				t.Errorf("got %d PUTs, want %d", got, tt.puts)
+			}
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil {
+				var pe *putError
+				if !errors.As(err, &pe) || pe.Status != tt.script[tt.puts-1] || pe.Attempts != tt.puts {
+					t.Errorf("error %#v", err)
+				}
+				assertNoSecrets(t, err.Error())
+				if !strings.Contains(logs.String(), "could not be sent") {
+					t.Errorf("the final failure was not logged:\n%s", logs.String())
+				}
+			}
+			assertNoSecrets(t, logs.String())
+		})
+	}
+}
+
+func TestWrapNetworkErrorNeverLeaksURL(t *testing.T) {
+	f := newFakeS3(t)
+	raw := event(t, f, nil)
+	f.Close() // connection refused from now on
+	var logs logBuffer
+	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
+	err := Wrap(h, fastOptions(&logs)...)(context.Background(), raw)
+	var pe *putError
+	if !errors.As(err, &pe) || pe.Attempts != 4 || pe.Status != 0 {
+		t.Fatalf("got %v, want a putError after 4 attempts", err)
+	}
+	assertNoSecrets(t, err.Error())
+	assertNoSecrets(t, logs.String())
+}
+
+func TestWrapRetriesStopBeforeDeadline(t *testing.T) {
+	f := newFakeS3(t, 500, 500, 500, 500, 500, 500, 500, 500)
+	var logs logBuffer
+	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	opts := append(fastOptions(&logs), WithRetryBackoff(100*time.Millisecond, time.Second), withMaxAttempts(100))
+	if err := Wrap(h, opts...)(ctx, event(t, f, nil)); err == nil {
+		t.Fatal("Wrap returned nil although every PUT failed")
+	}
+	if time.Now().After(deadline) {
+		t.Error("retries went on past the deadline")
+	}
+	if n := len(f.received()); n < 1 || n > 3 {
+		t.Errorf("got %d PUTs in 300ms with 100ms+ backoff", n)
+	}
+}
+
+func TestWrapRedirectNotFollowed(t *testing.T) {
+	elsewhere := newFakeS3(t)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.responseURL(), http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
+	var logs logBuffer
+	raw, _ := json.Marshal(map[string]any{"RequestType": "Delete", "ResponseURL": redirector.URL + "/x?" + secretQuery})
+	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
+	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), raw); err == nil {
+		t.Error("a redirect was taken for success")
+	}
+	if n := len(elsewhere.received()); n != 0 {
+		t.Errorf("the redirect was followed: %d PUTs elsewhere", n)
+	}
+}
+
+func TestWrapLongErrorIsTruncated(t *testing.T) {
+	f := newFakeS3(t)
+	var logs logBuffer
+	// 10 KB of text with multi-byte runes and characters JSON must escape, so a byte cut could split a rune.
+	long := strings.Repeat("é<\"\n—", 10*1024/9+1)
+	h := func(context.Context, Request) (Result, error) { return Result{}, errors.New("start " + long) }
+	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+		t.Fatal(err)
+	}
+	p := f.received()
+	if len(p) != 1 {
+		t.Fatalf("got %d PUTs", len(p))
+	}
+	if len(p[0].Body) >= MaxResponseBytes {
+		t.Errorf("body is %d bytes, want under %d", len(p[0].Body), MaxResponseBytes)
+	}
+	if len(p[0].Body) < MaxResponseBytes-64 {
+		t.Errorf("body is %d bytes: the reason was cut more than needed", len(p[0].Body))
+	}
+	r := decodeBody(t, p[0].Body)
+	if !utf8.ValidString(r.Reason) || !strings.HasPrefix(r.Reason, "start é<") ||
+		!strings.HasSuffix(r.Reason, truncatedMark+" See CloudWatch log stream: 2026/11/24/[$LATEST]abcdef") {
+		t.Errorf("reason %q", r.Reason)
+	}
+}
+
+func TestWrapDataTooLarge(t *testing.T) {
+	f := newFakeS3(t)
+	var logs logBuffer
+	h := func(context.Context, Request) (Result, error) {
+		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"Big": strings.Repeat("x", 5000)}}, nil
+	}
+	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+		t.Fatal(err)
+	}
+	r := f.only(t)
+	if r.Status != StatusFailed || !strings.Contains(r.Reason, "Data is too large") || r.Data != nil {
+		t.Errorf("got %s %q data=%d keys", r.Status, r.Reason, len(r.Data))
+	}
+	if r.PhysicalResourceID != trailARN {
+		t.Errorf("PhysicalResourceId %q: the resource exists, the rollback Delete must find it", r.PhysicalResourceID)
+	}
+	if strings.Contains(logs.String(), "xxxxxxxx") {
+		t.Error("Data was logged")
+	}
+}
+
+func TestWrapDataNotEncodable(t *testing.T) {
+	f := newFakeS3(t)
+	var logs logBuffer
+	h := func(context.Context, Request) (Result, error) {
+		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"C": make(chan int)}}, nil
+	}
+	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.only(t); r.Status != StatusFailed || !strings.Contains(r.Reason, "cannot be encoded") {
+		t.Errorf("got %s %q", r.Status, r.Reason)
+	}
+}
+
+func TestWrapNoEcho(t *testing.T) {
+	f := newFakeS3(t)
+	var logs logBuffer
+	h := func(context.Context, Request) (Result, error) {
+		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"Secret": "hunter2"}, NoEcho: true}, nil
+	}
+	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.only(t); !r.NoEcho || r.Data["Secret"] != "hunter2" {
+		t.Errorf("NoEcho %v, Data %v", r.NoEcho, r.Data)
+	}
+	if strings.Contains(logs.String(), "hunter2") {
+		t.Error("NoEcho Data was logged")
+	}
+}
+
+func TestWrapAnswersWithoutCallingHandler(t *testing.T) {
+	tests := []struct {
+		name       string
+		mutate     func(map[string]any)
+		wantReason string
+	}{
+		{"unknown RequestType", func(e map[string]any) { e["RequestType"] = "Upsert" }, `unknown RequestType "Upsert"`},
+		{"missing RequestType", func(e map[string]any) { delete(e, "RequestType") }, `unknown RequestType ""`},
+		{"properties not an object", func(e map[string]any) { e["ResourceProperties"] = "TrailName=x" }, "ResourceProperties is not a JSON object"},
+		{"StackId not a string", func(e map[string]any) { e["StackId"] = 42 }, "StackId is not a string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeS3(t)
+			var logs logBuffer
+			var c calls
+			h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
+			if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, tt.mutate)); err != nil {
+				t.Fatal(err)
+			}
+			if c.count() != 0 {
+				t.Error("the handler was called")
+			}
+			if r := f.only(t); r.Status != StatusFailed || !strings.Contains(r.Reason, tt.wantReason) {
+				t.Errorf("got %s %q, want FAILED with %q", r.Status, r.Reason, tt.wantReason)
+			}
+		})
+	}
+}
+
+func TestWrapUnanswerable(t *testing.T) {
+	f := newFakeS3(t)
+	withURL := func(u string) json.RawMessage {
+		return event(t, f, func(e map[string]any) { e["ResponseURL"] = u })
+	}
+	port := strings.TrimPrefix(f.URL, "http://127.0.0.1:")
+	tests := []struct {
+		name     string
+		raw      json.RawMessage
+		loopback bool
+		want     string
+	}{
+		{"nil", nil, true, "empty"},
+		{"blank", json.RawMessage(" \n\t"), true, "empty"},
+		{"not JSON", json.RawMessage(`{"RequestType": "Create", `), true, "not a JSON object"},
+		{"array", json.RawMessage(`[1,2]`), true, "not a JSON object"},
+		{"string", json.RawMessage(`"https://x.s3.amazonaws.com/?` + secretQuery + `"`), true, "not a JSON object"},
+		{"null", json.RawMessage(`null`), true, "null"},
+		{"no ResponseURL", event(t, f, func(e map[string]any) { delete(e, "ResponseURL") }), true, "no ResponseURL"},
+		{"ResponseURL a number", event(t, f, func(e map[string]any) { e["ResponseURL"] = 7 }), true, "not a non-empty string"},
+		{"evil host", withURL("https://evil.example/x?" + secretQuery), true, "not an AWS S3 endpoint"},
+		{"http non-loopback", withURL("http://example.com:" + port + "/x?" + secretQuery), true, "scheme"},
+		{"loopback not allowed", withURL(f.URL + "/x?" + secretQuery), false, "scheme"},
+		{"loopback https not allowed", withURL("https://127.0.0.1:" + port + "/x?" + secretQuery), false, "port"},
+		{"loopback without port", withURL("http://localhost/x?" + secretQuery), true, "explicit port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs logBuffer
+			var c calls
+			h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
+			opts := append(fastOptions(&logs), WithLoopbackResponseURL(tt.loopback))
+			err := Wrap(h, opts...)(context.Background(), tt.raw)
+			if !errors.Is(err, ErrUnanswerable) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want ErrUnanswerable saying %q", err, tt.want)
+			}
+			if c.count() != 0 {
+				t.Error("the handler was called")
+			}
+			out := logs.String()
+			if !strings.Contains(out, `"level":"ERROR"`) || strings.Count(out, "\n") != 1 {
+				t.Errorf("want one ERROR line, got:\n%s", out)
+			}
+			assertNoSecrets(t, out)
+			assertNoSecrets(t, err.Error())
+		})
+	}
+	if n := len(f.received()); n != 0 {
+		t.Errorf("%d PUTs for unanswerable events", n)
+	}
+}
+
+func BenchmarkWrap(b *testing.B) {
+	f := newFakeS3(b)
+	raw, _ := json.Marshal(map[string]any{"RequestType": "Create", "ResponseURL": f.responseURL(), "StackId": "s", "RequestId": "r", "LogicalResourceId": "L"})
+	h := Wrap(func(context.Context, Request) (Result, error) { return Result{PhysicalResourceID: trailARN}, nil },
+		WithLoopbackResponseURL(true), WithLogger(discardLogger()))
+	for b.Loop() {
+		f.drain()
+		if err := h(context.Background(), raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type countingTransport struct{ n int }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n++
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestWithHTTPClient(t *testing.T) {
+	f := newFakeS3(t)
+	var logs logBuffer
+	ct := &countingTransport{}
+	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
+	opts := append(fastOptions(&logs), WithHTTPClient(&http.Client{Transport: ct}))
+	if err := Wrap(h, opts...)(context.Background(), event(t, f, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if ct.n != 1 || len(f.received()) != 1 {
+		t.Errorf("custom client used %d times, %d PUTs", ct.n, len(f.received()))
+	}
+}

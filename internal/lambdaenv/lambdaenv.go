@@ -1,0 +1,86 @@
+// Package lambdaenv reads the settings every trailguard Lambda shares from its environment, once, in the init phase.
+package lambdaenv
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/trailguard/trailguard/internal/awsconfig"
+)
+
+// Environment variable names, set by the CDK app (and by the demo and tests for local runs).
+const (
+	// RegistryTable is the DynamoDB table holding desired states; empty disables registration.
+	RegistryTable = "TRAILGUARD_REGISTRY_TABLE"
+	// TopicARN is the SNS topic for notifications; empty disables them.
+	TopicARN = "TRAILGUARD_TOPIC_ARN"
+	// LocalRun, when "true", lets the provider answer a loopback http ResponseURL. Only the demo and tests set it.
+	LocalRun = "TRAILGUARD_LOCAL_RUN"
+	// DeliveryMaxAge is how long a logging trail may go without delivering before the sweep alerts (Go duration).
+	DeliveryMaxAge = "TRAILGUARD_DELIVERY_MAX_AGE"
+	// RepairLimit is how many repairs of one trail in an hour are tolerated before it is contested.
+	RepairLimit = "TRAILGUARD_REPAIR_LIMIT"
+	// LogLevel is debug, info (default), warn or error.
+	LogLevel = "TRAILGUARD_LOG_LEVEL"
+)
+
+// Logger returns the JSON logger on stdout, where Lambda sends it to CloudWatch Logs, and makes it the default.
+func Logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(os.Getenv(LogLevel))); err != nil {
+		level = slog.LevelInfo
+	}
+	l := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(l)
+	return l
+}
+
+// AWSConfig loads the SDK configuration; it fails when no region is known, because every call is regional.
+func AWSConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, fmt.Errorf("no AWS region: set AWS_REGION")
+	}
+	return cfg, nil
+}
+
+// Bool reads a boolean variable; unset or unparsable is false.
+func Bool(name string) bool {
+	b, _ := strconv.ParseBool(os.Getenv(name))
+	return b
+}
+
+// Duration reads a Go duration ("24h"); unset is def, unparsable or not positive is an error naming the variable.
+func Duration(name string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive Go duration such as 24h", name, v)
+	}
+	return d, nil
+}
+
+// Int reads a positive whole number; unset is def, anything else is an error naming the variable.
+func Int(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive whole number", name, v)
+	}
+	return n, nil
+}
