@@ -1,0 +1,74 @@
+package remediator_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trailguard/trailguard/internal/lambdaenv"
+	"github.com/trailguard/trailguard/internal/spec"
+	"github.com/trailguard/trailguard/internal/testbed"
+)
+
+// TestBinaryRepairsThroughTheRuntimeAPI runs the built remediator bootstrap as Lambda would, on the same events.
+func TestBinaryRepairsThroughTheRuntimeAPI(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	bootstrap, err := testbed.BuildFunction("remediator")
+	require.NoError(t, err)
+	rt, err := testbed.StartRuntime()
+	require.NoError(t, err)
+	defer rt.Close()
+	stdout := &syncBuffer{}
+	env := append(f.moto.Env(region), lambdaenv.RegistryTable+"="+table, lambdaenv.TopicARN+"="+f.topicARN)
+	fn, err := testbed.StartFunction(bootstrap, rt, env, stdout)
+	require.NoError(t, err)
+	defer fn.Stop()
+
+	invoke := func(name string) testbed.Response {
+		t.Helper()
+		raw, err := os.ReadFile(filepath.Join("..", "..", "events", "remediator", name+".json"))
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(f.ctx, time.Minute)
+		defer cancel()
+		res, err := rt.Invoke(ctx, raw, 30*time.Second)
+		require.NoError(t, err)
+		return res
+	}
+
+	// The remediator's own relink: state matches, nothing to say.
+	require.Nil(t, invoke("update-trail-own").Error)
+
+	f.tamper(t)
+	require.Nil(t, invoke("update-trail-cleared").Error)
+	assert.True(t, f.linked(t))
+	got := f.notifications(t, 1)
+	require.Len(t, got, 1, "only the repair is notified, not the no-op")
+	assert.Contains(t, got[0].Message, tamperer)
+
+	require.Nil(t, invoke("sweep").Error)
+	res := invoke("bad/truncated")
+	require.NotNil(t, res.Error, "a malformed event is an error, so it ends in the on-failure queue")
+
+	var actions []string
+	var emf int
+	for _, line := range stdout.lines() {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), "every stdout line is JSON: %s", line)
+		if m["msg"] == "decision" {
+			actions = append(actions, m["action"].(string))
+		}
+		if _, ok := m["_aws"]; ok {
+			emf++
+		}
+	}
+	assert.Equal(t, []string{"none", "repaired", "none"}, actions)
+	assert.Equal(t, 3, emf, "one embedded-metric line per decision")
+	assert.False(t, strings.Contains(strings.Join(stdout.lines(), "\n"), "panic"))
+}

@@ -1,0 +1,313 @@
+// Package remediator keeps registered trails delivering to CloudWatch Logs: for each EventBridge event it finds the
+// registered trails the change can affect, reads their live state, and repairs (or, in report mode, reports) the
+// drift; a scheduled sweep does the same for every trail, so a lost event costs at most one sweep interval.
+package remediator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/notify"
+	"github.com/trailguard/trailguard/internal/registry"
+	"github.com/trailguard/trailguard/internal/spec"
+	"github.com/trailguard/trailguard/internal/trigger"
+)
+
+// Engine is the part of the delivery engine the remediator drives.
+type Engine interface {
+	Region() string
+	Check(context.Context, delivery.Target, delivery.Aspect) ([]delivery.Drift, error)
+	Repair(ctx context.Context, t delivery.Target, found []delivery.Drift, aspects delivery.Aspect) (delivery.Result, error)
+}
+
+// Registry is the part of the registry the remediator reads and writes.
+type Registry interface {
+	Get(ctx context.Context, trailARN string) (registry.Record, bool, error)
+	List(ctx context.Context) ([]registry.Record, error)
+	FindByTrailName(ctx context.Context, name string) ([]registry.Record, error)
+	FindByLogGroup(ctx context.Context, name string) ([]registry.Record, error)
+	FindByRole(ctx context.Context, name string) ([]registry.Record, error)
+	Save(ctx context.Context, rec registry.Record) error
+}
+
+// Notifier tells a person about a repair or an alert.
+type Notifier interface {
+	Notify(ctx context.Context, d notify.Decision) error
+}
+
+// Remediator handles EventBridge events.
+type Remediator struct {
+	engine   Engine
+	reg      Registry
+	notifier Notifier
+	log      *slog.Logger
+	metrics  io.Writer
+	// repairLimit repairs of one trail within window make it contested.
+	repairLimit int
+	window      time.Duration
+	now         func() time.Time
+}
+
+// Option configures a Remediator.
+type Option func(*Remediator)
+
+// WithLogger sets the logger for decision lines.
+func WithLogger(l *slog.Logger) Option { return func(r *Remediator) { r.log = l } }
+
+// WithMetrics sets where embedded-metric-format lines go (default stdout, which Lambda ships to CloudWatch).
+func WithMetrics(w io.Writer) Option { return func(r *Remediator) { r.metrics = w } }
+
+// WithRepairLimit sets how many repairs of one trail within window are tolerated before it is contested.
+func WithRepairLimit(n int, window time.Duration) Option {
+	return func(r *Remediator) { r.repairLimit, r.window = n, window }
+}
+
+// WithClock replaces time.Now, for tests of the repair window.
+func WithClock(now func() time.Time) Option { return func(r *Remediator) { r.now = now } }
+
+// New returns a remediator.
+func New(engine Engine, reg Registry, notifier Notifier, opts ...Option) *Remediator {
+	r := &Remediator{
+		engine: engine, reg: reg, notifier: notifier, log: slog.Default(), metrics: os.Stdout,
+		repairLimit: 5, window: time.Hour, now: time.Now,
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// saveAttempts bounds the re-reads when another invocation updates the same trail's record concurrently.
+const saveAttempts = 3
+
+// Handle decides and acts on one event. Events that are not for trailguard are logged and dropped; a malformed
+// event or a failed repair returns an error, so that Lambda retries it and then sends it to the on-failure queue.
+func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
+	start := r.now()
+	trig, err := trigger.Decode(raw)
+	var ignored *trigger.IgnoredError
+	if errors.As(err, &ignored) {
+		r.log.InfoContext(ctx, "event ignored", "reason", ignored.Reason, "event_id", trig.EventID, "event_name", trig.EventName)
+		return nil
+	}
+	if err != nil {
+		r.log.ErrorContext(ctx, "malformed event", "error", err.Error(), "size", len(raw))
+		return fmt.Errorf("malformed event: %w", err)
+	}
+	if trig.Region != "" && trig.Region != r.engine.Region() {
+		r.log.InfoContext(ctx, "event ignored", "reason", fmt.Sprintf("event from region %s; this remediator serves %s", trig.Region, r.engine.Region()),
+			"event_id", trig.EventID, "event_name", trig.EventName)
+		return nil
+	}
+	recs, err := r.affected(ctx, trig)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		r.log.InfoContext(ctx, "event ignored", "reason", "no registered trail is affected", "event_id", trig.EventID,
+			"event_name", trig.EventName, "trail", trig.Trail, "log_group", trig.LogGroup, "role", trig.Role)
+		return nil
+	}
+	var errs []error
+	for _, rec := range recs {
+		if err := r.decide(ctx, trig, rec, start); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// affected finds the registered trails an event can have changed.
+func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) ([]registry.Record, error) {
+	switch trig.Kind {
+	case trigger.KindSweep:
+		return r.reg.List(ctx)
+	case trigger.KindTrail:
+		if strings.HasPrefix(trig.Trail, "arn:") {
+			a, err := spec.ParseTrailARN(trig.Trail)
+			if err != nil {
+				return nil, nil
+			}
+			if a.Region != r.engine.Region() {
+				r.log.InfoContext(ctx, "event ignored", "reason", "trail's home region is "+a.Region+", a shadow copy here", "trail", trig.Trail, "event_id", trig.EventID)
+				return nil, nil
+			}
+			rec, found, err := r.reg.Get(ctx, trig.Trail)
+			if err != nil || !found {
+				return nil, err
+			}
+			return []registry.Record{rec}, nil
+		}
+		return r.reg.FindByTrailName(ctx, trig.Trail)
+	case trigger.KindLogGroup:
+		return r.reg.FindByLogGroup(ctx, trig.LogGroup)
+	case trigger.KindRole:
+		recs, err := r.reg.FindByRole(ctx, trig.Role)
+		if trig.Policy == "" || err != nil {
+			return recs, err
+		}
+		// A shared role: only the trail whose inline policy was touched is affected.
+		return slices.DeleteFunc(recs, func(rec registry.Record) bool { return rec.Target.PolicyName != trig.Policy }), nil
+	}
+	return nil, nil
+}
+
+// aspects are the parts of the delivery an event can have changed: only those are read, so a no-op event costs
+// one read.
+func aspects(trig trigger.Trigger) delivery.Aspect {
+	switch trig.EventName {
+	case "UpdateTrail", "DeleteTrail":
+		return delivery.AspectTrail
+	case "StopLogging":
+		return delivery.AspectLogging
+	case "CreateTrail":
+		return delivery.AspectAll
+	}
+	switch trig.Kind {
+	case trigger.KindLogGroup:
+		return delivery.AspectLogGroup
+	case trigger.KindRole:
+		return delivery.AspectRole
+	case trigger.KindSweep:
+		return delivery.AspectAll | delivery.AspectDelivery
+	}
+	return delivery.AspectAll
+}
+
+// decide reads one trail's live state, acts according to its mode and history, and records the outcome. A record
+// another invocation changed meanwhile is read again and decided again.
+func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec registry.Record, start time.Time) error {
+	for attempt := 1; ; attempt++ {
+		d, next, err := r.act(ctx, trig, rec)
+		d.Duration = r.now().Sub(start)
+		if err == nil && !sameOutcome(rec, next) {
+			err = r.reg.Save(ctx, next)
+			var conflict *registry.ConflictError
+			if errors.As(err, &conflict) && attempt < saveAttempts {
+				fresh, found, gerr := r.reg.Get(ctx, rec.TrailArn)
+				if gerr != nil {
+					return gerr
+				}
+				if !found {
+					return nil // unregistered meanwhile: nothing left to keep
+				}
+				rec = fresh
+				continue
+			}
+		}
+		if err != nil && d.Action != "failed" {
+			d.Action, d.Result = "failed", err.Error()
+		}
+		r.report(ctx, d)
+		return err
+	}
+}
+
+// act is one decision without the bookkeeping: it returns what to tell people and the record to save.
+func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry.Record) (notify.Decision, registry.Record, error) {
+	t := rec.Target
+	d := notify.Decision{
+		Trail: t.TrailName, TrailARN: t.TrailARN, Mode: string(rec.Mode), Actor: trig.Actor, SourceIP: trig.SourceIP,
+		EventID: trig.EventID, EventName: trig.EventName, Action: "none", Result: "ok",
+	}
+	if trig.Kind == trigger.KindSweep {
+		d.EventName = "Sweep"
+	}
+	next := rec
+	now := r.now().UTC()
+	next.Repairs = recent(rec.Repairs, now, r.window)
+	aspect := aspects(trig)
+	if rec.Status == registry.Gone && trig.EventName != "CreateTrail" {
+		aspect = delivery.AspectTrail // a gone trail is only looked for, until it is created again
+	}
+
+	found, err := r.engine.Check(ctx, t, aspect)
+	if err != nil {
+		return d, rec, fmt.Errorf("check trail %s: %w", t.TrailARN, err)
+	}
+	d.Drift = describe(found)
+	if len(found) == 0 {
+		next.Status = registry.Compliant
+		if rec.Status == registry.Contested {
+			next.Status = registry.Contested // stays contested until the window passes without repairs
+			if len(next.Repairs) < r.repairLimit {
+				next.Status = registry.Compliant
+			}
+		}
+		return d, next, nil
+	}
+	next.LastRemediation = &registry.Remediation{At: now, EventID: trig.EventID, EventName: d.EventName, Actor: trig.Actor, Drift: d.Drift}
+	switch {
+	case slices.ContainsFunc(found, func(x delivery.Drift) bool { return x.Kind == delivery.TrailMissing }):
+		d.Action, next.Status = "gone", registry.Gone
+	case rec.Mode != spec.Enforce || !slices.ContainsFunc(found, func(x delivery.Drift) bool { return t.Repairs(x.Kind) }):
+		d.Action, next.Status = "reported", registry.Drifted
+	case len(next.Repairs) >= r.repairLimit:
+		d.Action, next.Status = "contested", registry.Contested
+		d.Result = fmt.Sprintf("repaired %d times within %s: not repairing again; find who keeps changing it", len(next.Repairs), r.window)
+	default:
+		res, err := r.engine.Repair(ctx, t, found, aspect)
+		d.Repairs = res.Actions
+		if err != nil {
+			next.Status = registry.Drifted
+			d.Action, d.Result = "failed", err.Error()
+			next.LastRemediation.Action, next.LastRemediation.Result = d.Action, d.Result
+			return d, next, fmt.Errorf("repair trail %s: %w", t.TrailARN, err)
+		}
+		d.Action = "repaired"
+		next.Repairs = append(next.Repairs, now)
+		next.Status = registry.Compliant
+		if !res.Converged(t) {
+			next.Status, d.Action = registry.Drifted, "failed"
+			d.Result = "still drifting after the repair: " + strings.Join(describe(res.Remaining), "; ")
+		} else if len(res.Remaining) > 0 {
+			d.Result = "repaired; still reported: " + strings.Join(describe(res.Remaining), "; ")
+		}
+	}
+	next.LastRemediation.Action, next.LastRemediation.Result = d.Action, d.Result
+	if d.Action == "failed" {
+		return d, next, fmt.Errorf("repair trail %s: %s", t.TrailARN, d.Result)
+	}
+	return d, next, nil
+}
+
+// report writes the decision's log line and metrics, and notifies a person of every repair or alert.
+func (r *Remediator) report(ctx context.Context, d notify.Decision) {
+	notify.Log(r.log, d)
+	if err := notify.WriteMetrics(r.metrics, r.now(), d); err != nil {
+		r.log.WarnContext(ctx, "cannot write metrics", "error", err.Error())
+	}
+	if r.notifier == nil || !notify.ShouldNotify(d) {
+		return
+	}
+	if err := r.notifier.Notify(ctx, d); err != nil {
+		// The repair itself is done and logged; a lost notification must not undo it or cause a retry loop.
+		r.log.ErrorContext(ctx, "notification failed", "trail", d.TrailARN, "error", err.Error())
+	}
+}
+
+// sameOutcome says whether saving next would change nothing, so a no-op event writes nothing.
+func sameOutcome(rec, next registry.Record) bool {
+	return rec.Status == next.Status && next.LastRemediation == rec.LastRemediation && len(rec.Repairs) == len(next.Repairs)
+}
+
+func recent(times []time.Time, now time.Time, window time.Duration) []time.Time {
+	return slices.DeleteFunc(slices.Clone(times), func(t time.Time) bool { return now.Sub(t) >= window })
+}
+
+func describe(drifts []delivery.Drift) []string {
+	out := make([]string, len(drifts))
+	for i, d := range drifts {
+		out[i] = d.String()
+	}
+	return out
+}

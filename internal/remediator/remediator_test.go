@@ -1,0 +1,417 @@
+package remediator_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/notify"
+	"github.com/trailguard/trailguard/internal/registry"
+	"github.com/trailguard/trailguard/internal/remediator"
+	"github.com/trailguard/trailguard/internal/spec"
+	"github.com/trailguard/trailguard/internal/testbed"
+)
+
+func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }
+
+const (
+	region    = "us-east-1"
+	table     = "trailguard-registry"
+	trailName = "management-trail"
+	trailARN  = "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-trail"
+	logGroup  = "aws-cloudtrail-logs-123456789012-management-trail"
+	roleName  = "CloudTrail_CloudWatchLogs_Role"
+	policy    = "trailguard-us-east-1-management-trail"
+	tamperer  = "arn:aws:sts::123456789012:assumed-role/Admin/alice"
+	tamperIP  = "203.0.113.45"
+)
+
+// fixture is a registered, wired trail, a remediator against moto whose calls are recorded and can be faulted,
+// and an inbox subscribed to the notification topic.
+type fixture struct {
+	ctx      context.Context
+	moto     *testbed.Moto
+	aws      *testbed.AWS
+	faults   *testbed.Faults
+	rec      *testbed.Recorder
+	engine   *delivery.Engine
+	reg      *registry.Registry
+	inbox    *testbed.Inbox
+	topicARN string
+	logs     *syncBuffer
+	metrics  *syncBuffer
+	now      time.Time
+	r        *remediator.Remediator
+	target   delivery.Target
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
+}
+
+func newFixture(t *testing.T, s spec.Spec) *fixture {
+	t.Helper()
+	m := testbed.StartMoto(t)
+	f := &fixture{ctx: context.Background(), moto: m, faults: testbed.NewFaults(), rec: &testbed.Recorder{},
+		inbox: testbed.NewInbox(), logs: &syncBuffer{}, metrics: &syncBuffer{}, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	t.Cleanup(f.inbox.Close)
+	f.aws = testbed.NewAWS(m.Config(region))
+	require.NoError(t, f.aws.CreateRegistryTable(f.ctx, table))
+	_, err := f.aws.CreateTrail(f.ctx, trailName, testbed.TrailOptions{})
+	require.NoError(t, err)
+	topic, err := f.aws.SNS.CreateTopic(f.ctx, &sns.CreateTopicInput{Name: aws.String("trailguard-notifications")})
+	require.NoError(t, err)
+	f.topicARN = aws.ToString(topic.TopicArn)
+	require.NoError(t, f.inbox.Subscribe(f.ctx, f.aws.SNS, f.topicARN, "/ops", ""))
+
+	cfg := m.Config(region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec))
+	log := slog.New(slog.NewJSONHandler(f.logs, nil))
+	f.engine = delivery.New(delivery.NewClients(cfg), region, delivery.WithLogger(log),
+		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 2*time.Second))
+	f.reg = registry.New(dynamodb.NewFromConfig(cfg), table)
+	f.r = remediator.New(f.engine, f.reg, notify.NewNotifier(sns.NewFromConfig(cfg), f.topicARN),
+		remediator.WithLogger(log), remediator.WithMetrics(f.metrics), remediator.WithClock(func() time.Time { return f.now }))
+	f.register(t, s)
+	f.rec.Reset()
+	return f
+}
+
+// register wires and registers the trail as the provider's Create does.
+func (f *fixture) register(t *testing.T, s spec.Spec) {
+	t.Helper()
+	s.TrailName = trailName
+	if s.Remediation == "" {
+		s.Remediation, s.EnforceLogging = spec.Enforce, true
+	}
+	target, err := f.engine.Resolve(f.ctx, delivery.Caller{Partition: "aws", Account: testbed.Account}, s)
+	require.NoError(t, err)
+	_, err = f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
+	require.NoError(t, err)
+	require.NoError(t, f.reg.Claim(f.ctx, registry.Record{TrailArn: target.TrailARN,
+		Owner: registry.Owner{StackID: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", LogicalResourceID: "TrailDelivery"},
+		Spec:  s, Target: target, Mode: s.Remediation}))
+	f.target = target
+}
+
+// deliver hands the remediator a sample event from events/remediator, as EventBridge would.
+func (f *fixture) deliver(t *testing.T, name string) error {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "remediator", name+".json"))
+	require.NoError(t, err)
+	f.now = f.now.Add(time.Minute)
+	return f.r.Handle(f.ctx, raw)
+}
+
+func (f *fixture) record(t *testing.T) registry.Record {
+	t.Helper()
+	rec, found, err := f.reg.Get(f.ctx, trailARN)
+	require.NoError(t, err)
+	require.True(t, found)
+	return rec
+}
+
+func (f *fixture) linked(t *testing.T) bool {
+	t.Helper()
+	group, role, err := f.aws.TrailLink(f.ctx, trailARN)
+	require.NoError(t, err)
+	return group == f.target.LogGroupARN() && role == f.target.RoleARN()
+}
+
+// notifications waits for n notifications and returns everything received.
+func (f *fixture) notifications(t *testing.T, n int) []testbed.SNSMessage {
+	t.Helper()
+	require.NoError(t, f.inbox.WaitFor(n, 10*time.Second))
+	return f.inbox.Messages("/ops")
+}
+
+func (f *fixture) tamper(t *testing.T) {
+	t.Helper()
+	_, err := f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(trailName),
+		CloudWatchLogsLogGroupArn: aws.String(""), CloudWatchLogsRoleArn: aws.String("")})
+	require.NoError(t, err)
+}
+
+func TestTamperingUpdateTrailIsRepaired(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	f.tamper(t)
+	require.False(t, f.linked(t))
+
+	require.NoError(t, f.deliver(t, "update-trail-cleared"))
+	assert.True(t, f.linked(t), "the trail delivers to the desired log group again")
+
+	got := f.notifications(t, 1)
+	require.Len(t, got, 1, "one notification per repair")
+	assert.Contains(t, got[0].Subject, "repaired")
+	assert.Contains(t, got[0].Message, tamperer)
+	assert.Contains(t, got[0].Message, tamperIP)
+	assert.Contains(t, got[0].Message, "UpdateTrail")
+
+	rec := f.record(t)
+	assert.Equal(t, registry.Compliant, rec.Status)
+	require.NotNil(t, rec.LastRemediation)
+	assert.Equal(t, tamperer, rec.LastRemediation.Actor)
+	assert.Equal(t, "repaired", rec.LastRemediation.Action)
+
+	decision := findJSON(t, f.logs.lines(), "decision")
+	assert.Equal(t, tamperer, decision["actor"])
+	assert.Equal(t, tamperIP, decision["source_ip"])
+	assert.Equal(t, "repaired", decision["action"])
+	metrics := findJSON(t, f.metrics.lines(), "")
+	assert.EqualValues(t, 1, metrics["Repaired"])
+}
+
+// findJSON returns the first JSON line whose msg is msg (any line when msg is empty).
+func findJSON(t *testing.T, lines []string, msg string) map[string]any {
+	t.Helper()
+	for _, l := range lines {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && (msg == "" || m["msg"] == msg) {
+			return m
+		}
+	}
+	t.Fatalf("no JSON line %q in %v", msg, lines)
+	return nil
+}
+
+func TestOwnEventsAndMatchingStatesWriteNothing(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	for _, name := range []string{"update-trail-own", "update-trail-cleared", "stop-logging", "delete-log-group",
+		"put-retention-policy", "delete-role-policy", "update-assume-role-policy", "sweep"} {
+		f.rec.Reset()
+		require.NoError(t, f.deliver(t, name))
+		assert.Empty(t, f.rec.Writes(), "%s: the live state matches, so nothing is written (no loop)", name)
+	}
+	assert.Empty(t, f.inbox.Messages("/ops"))
+}
+
+func TestStopLoggingIsUndone(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trailName)})
+	require.NoError(t, err)
+
+	require.NoError(t, f.deliver(t, "stop-logging"))
+	logging, err := f.aws.IsLogging(f.ctx, trailARN)
+	require.NoError(t, err)
+	assert.True(t, logging)
+	assert.Equal(t, []string{"CloudTrail.StartLogging"}, awsWrites(f.rec))
+}
+
+func TestStopLoggingIsOnlyReportedWithoutEnforceLogging(t *testing.T) {
+	f := newFixture(t, spec.Spec{Remediation: spec.Enforce, EnforceLogging: false})
+	_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trailName)})
+	require.NoError(t, err)
+
+	require.NoError(t, f.deliver(t, "stop-logging"))
+	logging, err := f.aws.IsLogging(f.ctx, trailARN)
+	require.NoError(t, err)
+	assert.False(t, logging)
+	assert.Empty(t, awsWrites(f.rec))
+	got := f.notifications(t, 1)
+	assert.Contains(t, got[0].Message, "reported")
+	assert.Equal(t, registry.Drifted, f.record(t).Status)
+}
+
+// awsWrites are the write calls to the guarded services: registry bookkeeping and notifications are not changes to
+// the trail.
+func awsWrites(rec *testbed.Recorder) []string {
+	var out []string
+	for _, w := range rec.Writes() {
+		if !strings.HasPrefix(w, "DynamoDB.") && !strings.HasPrefix(w, "SNS.") {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func TestDeletedLogGroupIsRecreatedAndRelinked(t *testing.T) {
+	f := newFixture(t, spec.Spec{RetentionInDays: 90})
+	_, err := f.aws.Logs.DeleteLogGroup(f.ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(logGroup)})
+	require.NoError(t, err)
+
+	require.NoError(t, f.deliver(t, "delete-log-group"))
+	g, found, err := f.aws.LogGroup(f.ctx, logGroup)
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, int32(90), aws.ToInt32(g.RetentionInDays), "recreated with the desired retention")
+	assert.True(t, f.linked(t))
+	assert.Contains(t, awsWrites(f.rec), "CloudWatch Logs.CreateLogGroup")
+	assert.Contains(t, awsWrites(f.rec), "CloudTrail.UpdateTrail", "a recreated group is relinked")
+}
+
+func TestDeletedPolicyAndChangedTrustAreRestored(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	_, err := f.aws.IAM.DeleteRolePolicy(f.ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(policy)})
+	require.NoError(t, err)
+	require.NoError(t, f.deliver(t, "delete-role-policy"))
+	doc, err := f.aws.RolePolicy(f.ctx, roleName, policy)
+	require.NoError(t, err)
+	assert.Contains(t, doc, "logs:PutLogEvents")
+
+	_, err = f.aws.IAM.UpdateAssumeRolePolicy(f.ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(roleName),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
+	require.NoError(t, err)
+	f.rec.Reset()
+	require.NoError(t, f.deliver(t, "update-assume-role-policy"))
+	role, err := f.aws.IAM.GetRole(f.ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
+	require.NoError(t, err)
+	assert.Contains(t, aws.ToString(role.Role.AssumeRolePolicyDocument), "cloudtrail.amazonaws.com")
+	assert.Equal(t, []string{"IAM.UpdateAssumeRolePolicy", "CloudTrail.UpdateTrail"}, awsWrites(f.rec),
+		"trust restored, then the trail relinked so CloudTrail checks the role again")
+}
+
+func TestReportModeWritesNothingAndNotifies(t *testing.T) {
+	f := newFixture(t, spec.Spec{Remediation: spec.Report})
+	f.tamper(t)
+	require.NoError(t, f.deliver(t, "update-trail-cleared"))
+	assert.False(t, f.linked(t))
+	assert.Empty(t, awsWrites(f.rec))
+	got := f.notifications(t, 1)
+	assert.Contains(t, got[0].Message, tamperer)
+}
+
+func TestEventsForUnregisteredOrForeignResourcesDoNothing(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	require.NoError(t, f.reg.Release(f.ctx, trailARN, f.record(t).Owner))
+	f.tamper(t)
+	f.rec.Reset()
+	for _, name := range []string{"update-trail-cleared", "update-trail-failed", "update-trail-shadow", "delete-log-group"} {
+		require.NoError(t, f.deliver(t, name), name)
+	}
+	assert.Empty(t, f.rec.Writes())
+	assert.False(t, f.linked(t))
+}
+
+func TestSixTamperingsInAnHourMakeTheTrailContested(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	for i := range 6 {
+		f.tamper(t)
+		require.NoError(t, f.deliver(t, "update-trail-cleared"), "tampering %d", i+1)
+	}
+	assert.False(t, f.linked(t), "no sixth repair")
+	assert.Equal(t, registry.Contested, f.record(t).Status)
+	got := f.notifications(t, 6)
+	require.Len(t, got, 6, "five repairs and one alert")
+	assert.Contains(t, got[5].Subject, "contested")
+
+	// An hour without repairs later, trailguard repairs again.
+	f.now = f.now.Add(time.Hour)
+	require.NoError(t, f.deliver(t, "update-trail-cleared"))
+	assert.True(t, f.linked(t))
+}
+
+func TestDeletedTrailIsGoneAndRecreatedTrailIsWiredAgain(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	_, err := f.aws.CloudTrail.DeleteTrail(f.ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(trailName)})
+	require.NoError(t, err)
+	require.NoError(t, f.deliver(t, "delete-trail"))
+	assert.Equal(t, registry.Gone, f.record(t).Status)
+	got := f.notifications(t, 1)
+	assert.Contains(t, got[0].Message, "gone")
+
+	_, err = f.aws.CloudTrail.CreateTrail(f.ctx, &cloudtrail.CreateTrailInput{Name: aws.String(trailName),
+		S3BucketName: aws.String("trail-bucket-" + trailName), IsMultiRegionTrail: aws.Bool(true)})
+	require.NoError(t, err)
+	_, err = f.aws.CloudTrail.StartLogging(f.ctx, &cloudtrail.StartLoggingInput{Name: aws.String(trailName)})
+	require.NoError(t, err)
+	require.NoError(t, f.deliver(t, "create-trail"))
+	assert.True(t, f.linked(t))
+	assert.Equal(t, registry.Compliant, f.record(t).Status)
+}
+
+func TestSweepRepairsDriftNoEventReported(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	f.tamper(t)
+	_, err := f.aws.IAM.DeleteRolePolicy(f.ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(policy)})
+	require.NoError(t, err)
+
+	require.NoError(t, f.deliver(t, "sweep"))
+	assert.True(t, f.linked(t))
+	_, err = f.aws.RolePolicy(f.ctx, roleName, policy)
+	assert.NoError(t, err)
+	got := f.notifications(t, 1)
+	assert.Contains(t, got[0].Message, "Sweep")
+}
+
+func TestSweepAlertsOnADeliveryError(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	// moto cannot make delivery fail: answer GetTrailStatus as CloudTrail does for a trail whose role is refused.
+	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "GetTrailStatus", Reply: `{"IsLogging":true,` +
+		`"LatestCloudWatchLogsDeliveryError":"AccessDeniedException: User is not authorized to perform logs:PutLogEvents",` +
+		`"LatestCloudWatchLogsDeliveryTime":` + jsonTime(f.now.Add(-2*time.Hour)) + `}`})
+
+	require.NoError(t, f.deliver(t, "sweep"))
+	got := f.notifications(t, 1)
+	assert.Contains(t, got[0].Message, "AccessDeniedException")
+	assert.Empty(t, awsWrites(f.rec), "configuration matches: nothing to repair, only to tell")
+}
+
+func jsonTime(t time.Time) string {
+	b, _ := json.Marshal(float64(t.Unix()))
+	return string(b)
+}
+
+func TestThrottlingAndServerErrorsStillConverge(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	f.tamper(t)
+	for _, svc := range []string{"CloudTrail", "DynamoDB", "SNS"} {
+		f.faults.Add(testbed.Throttle(svc, "", 1))
+		f.faults.Add(testbed.Unavailable(svc, "", 1))
+	}
+	require.NoError(t, f.deliver(t, "update-trail-cleared"))
+	assert.True(t, f.linked(t))
+	assert.Equal(t, 6, f.faults.Injected())
+}
+
+func TestAPermanentFailureReturnsAnError(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	f.tamper(t)
+	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Code: "AccessDeniedException",
+		Message: "User: arn:aws:sts::123456789012:assumed-role/trailguard-remediator/x is not authorized to perform: cloudtrail:UpdateTrail"})
+	err := f.deliver(t, "update-trail-cleared")
+	require.Error(t, err, "Lambda must retry, then send the event to the on-failure queue")
+	assert.Contains(t, err.Error(), "AccessDenied")
+	got := f.notifications(t, 1)
+	assert.Contains(t, got[0].Message, "failed")
+}
+
+func TestMalformedEventsAreErrorsAndIgnoredOnesAreNot(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	for _, name := range []string{"bad/truncated", "bad/no-detail", "bad/null-request-parameters"} {
+		assert.Error(t, f.deliver(t, name), name)
+	}
+	assert.NoError(t, f.deliver(t, "bad/unknown-source"))
+	big := `{"version":"0","id":"x","detail-type":"AWS API Call via CloudTrail","source":"aws.cloudtrail","detail":{"eventSource":"cloudtrail.amazonaws.com","eventName":"UpdateTrail","eventID":"e","awsRegion":"us-east-1","requestParameters":{"name":"management-trail","pad":"` +
+		strings.Repeat("x", 256*1024) + `"}}}`
+	assert.NoError(t, f.r.Handle(f.ctx, []byte(big)))
+	assert.Empty(t, f.rec.Writes())
+}
