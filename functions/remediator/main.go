@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 
 func main() {
 	log := lambdaenv.Logger()
-	cfg, err := lambdaenv.AWSConfig(context.Background())
+	cfg, err := lambdaenv.AWSConfig()
 	if err != nil {
 		log.Error("cannot start", "error", err.Error())
 		os.Exit(1)

@@ -2,7 +2,6 @@
 package lambdaenv
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -41,16 +40,15 @@ func Logger() *slog.Logger {
 	return l
 }
 
-// AWSConfig loads the SDK configuration; it fails when no region is known, because every call is regional.
-func AWSConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.Load(ctx)
-	if err != nil {
-		return aws.Config{}, err
-	}
-	if cfg.Region == "" {
-		return aws.Config{}, fmt.Errorf("no AWS region: set AWS_REGION")
-	}
-	return cfg, nil
+// AWSConfig builds the SDK configuration from the variables Lambda sets (and the demo and tests set alike).
+func AWSConfig() (aws.Config, error) {
+	return awsconfig.FromEnvironment(awsconfig.Environment{
+		Region:       os.Getenv("AWS_REGION"),
+		AccessKeyID:  os.Getenv("AWS_ACCESS_KEY_ID"),
+		SecretKey:    os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken: os.Getenv("AWS_SESSION_TOKEN"),
+		EndpointURL:  os.Getenv("AWS_ENDPOINT_URL"),
+	})
 }
 
 // Bool reads a boolean variable; unset or unparsable is false.

@@ -49,7 +49,7 @@ type fixture struct {
 	logs    *bytes.Buffer
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	m := testbed.StartMoto(t)
 	f := &fixture{ctx: context.Background(), moto: m, faults: testbed.NewFaults(), rec: &testbed.Recorder{},
@@ -75,7 +75,7 @@ func (f *fixture) provider(cfg aws.Config, region string) func(context.Context, 
 }
 
 // event reads a CloudFormation request from events/provider, points it at the response stand-in and applies edits.
-func (f *fixture) event(t *testing.T, name string, edit func(ev map[string]any)) map[string]any {
+func (f *fixture) event(t testing.TB, name string, edit func(ev map[string]any)) map[string]any {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "provider", name+".json"))
 	require.NoError(t, err)
@@ -89,7 +89,7 @@ func (f *fixture) event(t *testing.T, name string, edit func(ev map[string]any))
 }
 
 // send invokes the provider with a deadline like Lambda's and returns the one response CloudFormation received.
-func (f *fixture) send(t *testing.T, ev map[string]any) testbed.CFNResponse {
+func (f *fixture) send(t testing.TB, ev map[string]any) testbed.CFNResponse {
 	t.Helper()
 	before := len(f.s3.Responses())
 	raw, err := json.Marshal(ev)

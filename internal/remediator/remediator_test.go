@@ -79,7 +79,7 @@ func (s *syncBuffer) lines() []string {
 	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
 }
 
-func newFixture(t *testing.T, s spec.Spec) *fixture {
+func newFixture(t testing.TB, s spec.Spec) *fixture {
 	t.Helper()
 	m := testbed.StartMoto(t)
 	f := &fixture{ctx: context.Background(), moto: m, faults: testbed.NewFaults(), rec: &testbed.Recorder{},
@@ -107,7 +107,7 @@ func newFixture(t *testing.T, s spec.Spec) *fixture {
 }
 
 // register wires and registers the trail as the provider's Create does.
-func (f *fixture) register(t *testing.T, s spec.Spec) {
+func (f *fixture) register(t testing.TB, s spec.Spec) {
 	t.Helper()
 	s.TrailName = trailName
 	if s.Remediation == "" {
@@ -124,7 +124,7 @@ func (f *fixture) register(t *testing.T, s spec.Spec) {
 }
 
 // deliver hands the remediator a sample event from events/remediator, as EventBridge would.
-func (f *fixture) deliver(t *testing.T, name string) error {
+func (f *fixture) deliver(t testing.TB, name string) error {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "remediator", name+".json"))
 	require.NoError(t, err)
@@ -140,7 +140,7 @@ func (f *fixture) record(t *testing.T) registry.Record {
 	return rec
 }
 
-func (f *fixture) linked(t *testing.T) bool {
+func (f *fixture) linked(t testing.TB) bool {
 	t.Helper()
 	group, role, err := f.aws.TrailLink(f.ctx, trailARN)
 	require.NoError(t, err)
@@ -154,7 +154,7 @@ func (f *fixture) notifications(t *testing.T, n int) []testbed.SNSMessage {
 	return f.inbox.Messages("/ops")
 }
 
-func (f *fixture) tamper(t *testing.T) {
+func (f *fixture) tamper(t testing.TB) {
 	t.Helper()
 	_, err := f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(trailName),
 		CloudWatchLogsLogGroupArn: aws.String(""), CloudWatchLogsRoleArn: aws.String("")})
