@@ -1,0 +1,37 @@
+package awsconfig_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trailguard/trailguard/internal/awsconfig"
+)
+
+func TestFromEnvironment(t *testing.T) {
+	cfg, err := awsconfig.FromEnvironment(awsconfig.Environment{Region: "eu-west-1", AccessKeyID: "AKID", SecretKey: "secret",
+		SessionToken: "token", EndpointURL: "http://127.0.0.1:5000"})
+	require.NoError(t, err)
+	assert.Equal(t, "eu-west-1", cfg.Region)
+	assert.Equal(t, "http://127.0.0.1:5000", aws.ToString(cfg.BaseEndpoint))
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "AKID", creds.AccessKeyID)
+	assert.Equal(t, "token", creds.SessionToken)
+	assert.Equal(t, awsconfig.MaxAttempts, cfg.Retryer().MaxAttempts())
+
+	cfg, err = awsconfig.FromEnvironment(awsconfig.Environment{Region: "us-east-1", AccessKeyID: "a", SecretKey: "b"})
+	require.NoError(t, err)
+	assert.Nil(t, cfg.BaseEndpoint, "without AWS_ENDPOINT_URL the SDK resolves the real endpoints")
+}
+
+func TestFromEnvironmentNamesWhatIsMissing(t *testing.T) {
+	_, err := awsconfig.FromEnvironment(awsconfig.Environment{EndpointURL: "127.0.0.1:5000"})
+	require.Error(t, err)
+	for _, name := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL"} {
+		assert.Contains(t, err.Error(), name)
+	}
+}
