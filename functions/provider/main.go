@@ -17,12 +17,7 @@ import (
 )
 
 func main() {
-	log := lambdaenv.Logger()
-	cfg, err := lambdaenv.AWSConfig()
-	if err != nil {
-		log.Error("cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	log, cfg := lambdaenv.Init()
 	engine := delivery.New(delivery.NewClients(cfg), cfg.Region, delivery.WithLogger(log))
 	var reg provider.Registry
 	if table := os.Getenv(lambdaenv.RegistryTable); table != "" {

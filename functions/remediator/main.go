@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"time"
 
@@ -19,27 +20,15 @@ import (
 )
 
 func main() {
-	log := lambdaenv.Logger()
-	cfg, err := lambdaenv.AWSConfig()
-	if err != nil {
-		log.Error("cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	log, cfg := lambdaenv.Init()
 	table := os.Getenv(lambdaenv.RegistryTable)
 	if table == "" {
-		log.Error("cannot start: " + lambdaenv.RegistryTable + " is not set")
-		os.Exit(1)
+		lambdaenv.ExitOnError(log, errors.New(lambdaenv.RegistryTable+" is not set: the remediator repairs registered trails only"))
 	}
 	maxAge, err := lambdaenv.Duration(lambdaenv.DeliveryMaxAge, 24*time.Hour)
-	if err != nil {
-		log.Error("cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	lambdaenv.ExitOnError(log, err)
 	limit, err := lambdaenv.Int(lambdaenv.RepairLimit, 5)
-	if err != nil {
-		log.Error("cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	lambdaenv.ExitOnError(log, err)
 	engine := delivery.New(delivery.NewClients(cfg), cfg.Region, delivery.WithLogger(log), delivery.WithMaxDeliveryAge(maxAge))
 	notifier := notify.NewNotifier(sns.NewFromConfig(cfg), os.Getenv(lambdaenv.TopicARN))
 	r := remediator.New(engine, registry.New(dynamodb.NewFromConfig(cfg), table), notifier,

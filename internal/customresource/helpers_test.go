@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trailguard/trailguard/internal/testbed"
 )
 
 // secretQuery stands in for the pre-signed query string; it must never reach a log or an error.
@@ -94,22 +96,9 @@ func decodeBody(t *testing.T, body []byte) response {
 	return r
 }
 
-// logBuffer captures slog JSON output; handler goroutines may still log after Wrap returns, hence the lock.
+// logBuffer captures slog JSON output; handler goroutines may still log after Wrap returns, hence testbed.Logs.
 type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	testbed.Logs
 }
 
 func (l *logBuffer) logger() *slog.Logger {

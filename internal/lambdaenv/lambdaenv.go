@@ -82,3 +82,20 @@ func Int(name string, def int) (int, error) {
 	}
 	return n, nil
 }
+
+// Init is the init phase every trailguard Lambda shares: the JSON logger and the SDK configuration.
+func Init() (*slog.Logger, aws.Config) {
+	log := Logger()
+	cfg, err := AWSConfig()
+	ExitOnError(log, err)
+	return log, cfg
+}
+
+// ExitOnError ends a function's init phase when err is set: the reason is logged and Lambda reports an init error,
+// which is better than serving events with a half-configured function.
+func ExitOnError(log *slog.Logger, err error) {
+	if err != nil {
+		log.Error("cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+}

@@ -1,12 +1,10 @@
 package provider_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,33 +15,15 @@ import (
 	"github.com/trailguard/trailguard/internal/testbed"
 )
 
-// lockedBuffer collects a process's log lines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startBinary runs the built provider bootstrap against moto through the Lambda Runtime API, as Lambda would.
-func startBinary(t *testing.T, f *fixture) (*testbed.Runtime, *lockedBuffer) {
+func startBinary(t *testing.T, f *fixture) (*testbed.Runtime, *testbed.Logs) {
 	t.Helper()
 	bootstrap, err := testbed.BuildFunction("provider")
 	require.NoError(t, err)
 	rt, err := testbed.StartRuntime()
 	require.NoError(t, err)
 	t.Cleanup(rt.Close)
-	logs := &lockedBuffer{}
+	logs := &testbed.Logs{}
 	env := append(f.moto.Env(region), lambdaenv.RegistryTable+"="+table, lambdaenv.LocalRun+"=true")
 	fn, err := testbed.StartFunction(bootstrap, rt, env, logs)
 	require.NoError(t, err)

@@ -25,7 +25,7 @@ func TestBinaryRepairsThroughTheRuntimeAPI(t *testing.T) {
 	rt, err := testbed.StartRuntime()
 	require.NoError(t, err)
 	defer rt.Close()
-	stdout := &syncBuffer{}
+	stdout := &testbed.Logs{}
 	env := append(f.moto.Env(region), lambdaenv.RegistryTable+"="+table, lambdaenv.TopicARN+"="+f.topicARN)
 	fn, err := testbed.StartFunction(bootstrap, rt, env, stdout)
 	require.NoError(t, err)
@@ -58,7 +58,7 @@ func TestBinaryRepairsThroughTheRuntimeAPI(t *testing.T) {
 
 	var actions []string
 	var emf int
-	for _, line := range stdout.lines() {
+	for _, line := range stdout.Lines() {
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(line), &m), "every stdout line is JSON: %s", line)
 		if m["msg"] == "decision" {
@@ -70,5 +70,5 @@ func TestBinaryRepairsThroughTheRuntimeAPI(t *testing.T) {
 	}
 	assert.Equal(t, []string{"none", "repaired", "none"}, actions)
 	assert.Equal(t, 3, emf, "one embedded-metric line per decision")
-	assert.False(t, strings.Contains(strings.Join(stdout.lines(), "\n"), "panic"))
+	assert.False(t, strings.Contains(strings.Join(stdout.Lines(), "\n"), "panic"))
 }

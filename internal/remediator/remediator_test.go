@@ -1,14 +1,12 @@
 package remediator_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,35 +53,18 @@ type fixture struct {
 	reg      *registry.Registry
 	inbox    *testbed.Inbox
 	topicARN string
-	logs     *syncBuffer
-	metrics  *syncBuffer
+	logs     *testbed.Logs
+	metrics  *testbed.Logs
 	now      time.Time
 	r        *remediator.Remediator
 	target   delivery.Target
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
 }
 
 func newFixture(t testing.TB, s spec.Spec) *fixture {
 	t.Helper()
 	m := testbed.StartMoto(t)
 	f := &fixture{ctx: context.Background(), moto: m, faults: testbed.NewFaults(), rec: &testbed.Recorder{},
-		inbox: testbed.NewInbox(), logs: &syncBuffer{}, metrics: &syncBuffer{}, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+		inbox: testbed.NewInbox(), logs: &testbed.Logs{}, metrics: &testbed.Logs{}, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	t.Cleanup(f.inbox.Close)
 	f.aws = testbed.NewAWS(m.Config(region))
 	require.NoError(t, f.aws.CreateRegistryTable(f.ctx, table))
@@ -182,11 +163,11 @@ func TestTamperingUpdateTrailIsRepaired(t *testing.T) {
 	assert.Equal(t, tamperer, rec.LastRemediation.Actor)
 	assert.Equal(t, "repaired", rec.LastRemediation.Action)
 
-	decision := findJSON(t, f.logs.lines(), "decision")
+	decision := findJSON(t, f.logs.Lines(), "decision")
 	assert.Equal(t, tamperer, decision["actor"])
 	assert.Equal(t, tamperIP, decision["source_ip"])
 	assert.Equal(t, "repaired", decision["action"])
-	metrics := findJSON(t, f.metrics.lines(), "")
+	metrics := findJSON(t, f.metrics.Lines(), "")
 	assert.EqualValues(t, 1, metrics["Repaired"])
 }
 
