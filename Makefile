@@ -1,16 +1,30 @@
-# trailguard: build, test and run the Lambdas locally. `make help` lists the targets.
+# trailguard: build, test and run the Lambdas locally, and deploy them with the CDK. `make help` lists the targets.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
 GO ?= go
 FUNCTIONS := provider remediator
 DIST := dist
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w"
+# The Go packages: listed explicitly, because node_modules/ (the pinned CDK CLI) ships Go templates that ./... would
+# try to build.
+PKGS := ./internal/... ./functions/... ./infra/...
 FUZZTIME ?= 10s
+BENCHTIME ?= 20x
+# make invoke FN=remediator EVENT=events/remediator/sweep.json [TARGET=aws]
+FN ?= remediator
+EVENT ?= events/remediator/sweep.json
+TARGET ?= local
 
 .PHONY: help build lint test unit fuzz bench demo invoke clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+demo: ## the whole story on this machine, no AWS account: moto, both Lambdas, an attack, the repairs
+	$(GO) run ./internal/localrun/cmd/demo
+
+test: lint unit fuzz cfn-lint ## what CI runs: lint, every test, a bounded fuzz of every fuzz target, cfn-lint
 
 build: $(FUNCTIONS:%=$(DIST)/%.zip) ## build dist/<function>.zip (bootstrap, linux/arm64)
 
@@ -23,21 +37,28 @@ $(DIST)/%.zip: FORCE
 FORCE:
 
 lint: ## gofmt, go vet, staticcheck: fail on any finding
-	@out=$$(gofmt -l $$(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go')); \
+	@out=$$(gofmt -l internal functions infra); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	$(GO) tool staticcheck ./...
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
 
-unit: ## all Go tests (moto_server must be installed)
-	$(GO) test -count=1 ./...
+unit: build ## all Go tests against moto_server (the CDK tests synthesize the built zips)
+	$(GO) test -count=1 $(PKGS)
 
 fuzz: ## run every fuzz target for FUZZTIME each
-	@set -e; for pkg in $$($(GO) list ./internal/...); do \
+	@for pkg in $$($(GO) list ./internal/...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    echo "fuzz $$pkg $$f for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/trailguard-fuzz.log 2>&1 || { cat /tmp/trailguard-fuzz.log; exit 1; }; \
 	  done; done
 
-test: lint unit fuzz ## what CI runs: lint, every test, a bounded fuzz of every fuzz target
+bench: build ## benchmarks: zip sizes, provider Create and remediator paths against moto, decoding allocations
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/... | grep -E '^(Benchmark|ok|FAIL|pkg)'
+
+invoke: ## run one function on one event: make invoke FN=provider EVENT=events/provider/create.json [TARGET=aws]
+	$(GO) run ./internal/localrun/cmd/invoke -fn $(FN) -event $(EVENT) -target $(TARGET)
 
 clean: ## remove build output
 	rm -rf $(DIST) cdk.out
+
+include infra/cdk.mk

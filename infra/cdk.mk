@@ -1,0 +1,42 @@
+# CDK targets for trailguard. The Makefile includes this file:  include infra/cdk.mk
+# The CDK CLI is the one pinned in package.json/package-lock.json (aws-cdk 2.1148.1), installed by `npm ci`.
+# Notices and telemetry are off (cdk.json sets "cli-telemetry": false; the variables below cover the rest).
+
+CDK_BIN := node_modules/.bin/cdk
+CDK_OUT ?= cdk.out
+# STACKS: which stacks diff/deploy/destroy act on. The default is the provider stack only; the example consumer
+# stack creates a real trail and bucket: `make deploy STACKS=--all` (it imports the provider's export, so the
+# provider is deployed first).
+STACKS ?= trailguard
+CDK_ARGS ?=
+CDK := CDK_DISABLE_NOTICES=true CDK_DISABLE_CLI_TELEMETRY=true $(CDK_BIN)
+CDK_FLAGS := --no-notices --output $(CDK_OUT) $(CDK_ARGS)
+
+.PHONY: synth diff deploy destroy cfn-lint
+
+$(CDK_BIN): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+synth: $(CDK_BIN) build ## synthesize every stack into cdk.out (no AWS credentials needed)
+	$(CDK) synth --quiet $(CDK_FLAGS)
+	@ls $(CDK_OUT)/*.template.json
+
+diff: $(CDK_BIN) build ## compare STACKS (default: trailguard) with what is deployed
+	$(CDK) diff $(STACKS) $(CDK_FLAGS)
+
+deploy: $(CDK_BIN) build ## deploy STACKS (default: trailguard); IAM changes ask for approval
+	$(CDK) deploy $(STACKS) --require-approval broadening $(CDK_FLAGS)
+
+destroy: $(CDK_BIN) ## destroy STACKS (the registry table, key and log groups are retained)
+	$(CDK) destroy $(STACKS) $(CDK_FLAGS)
+
+# cfn-lint on every synthesized template. cfn-lint's exit code is a bit mask (2 errors, 4 warnings, 8 info):
+# errors fail the target, warnings are printed. Where cfn-lint is not installed the target says so and passes,
+# unless CFN_LINT_REQUIRED=1.
+cfn-lint: synth ## lint cdk.out/*.template.json with cfn-lint: fail on any error
+	@if ! command -v cfn-lint >/dev/null 2>&1; then \
+	  echo "cfn-lint: not installed, skipped"; [ "$${CFN_LINT_REQUIRED:-0}" != 1 ]; exit $$?; fi; \
+	rc=0; cfn-lint $(CDK_OUT)/*.template.json || rc=$$?; \
+	if [ $$((rc & 2)) -ne 0 ] || [ $$rc -eq 1 ] || [ $$rc -ge 32 ]; then echo "cfn-lint: errors (exit $$rc)"; exit 1; fi; \
+	echo "cfn-lint: no errors in $$(ls $(CDK_OUT)/*.template.json | wc -l) templates"

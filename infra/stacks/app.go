@@ -1,0 +1,103 @@
+package stacks
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/trailguard/trailguard/infra/trailguard"
+)
+
+// Context keys (cdk.json "context", or `cdk synth -c key=value`). Each one is documented in infra/README.md.
+const (
+	CtxProviderStackName  = "trailguard:providerStackName"  // default "trailguard"
+	CtxExampleStackName   = "trailguard:exampleStackName"   // default "trailguard-example"; "" leaves the example out
+	CtxSweepMinutes       = "trailguard:sweepMinutes"       // default 15
+	CtxNotificationEmail  = "trailguard:notificationEmail"  // default none
+	CtxExampleTrailName   = "trailguard:exampleTrailName"   // default "trailguard-example"
+	CtxServiceTokenExport = "trailguard:serviceTokenExport" // default "trailguard-ServiceToken"
+	CtxLogLevel           = "trailguard:logLevel"           // default "info"
+	CtxAssetDir           = "trailguard:assetDir"           // default "dist"
+)
+
+// Config is what the app reads from CDK context.
+type Config struct {
+	ProviderStackName  string
+	ExampleStackName   string
+	SweepInterval      time.Duration
+	NotificationEmail  string
+	ExampleTrailName   string
+	ServiceTokenExport string
+	LogLevel           string
+	AssetDir           string
+}
+
+// ConfigFromContext reads the app's settings, applying the defaults, and fails on a value it cannot use.
+func ConfigFromContext(app awscdk.App) (Config, error) {
+	str := func(key, def string) string {
+		v := app.Node().TryGetContext(jsii.String(key))
+		if v == nil {
+			return def
+		}
+		return fmt.Sprint(v)
+	}
+	c := Config{
+		ProviderStackName:  str(CtxProviderStackName, "trailguard"),
+		ExampleStackName:   str(CtxExampleStackName, "trailguard-example"),
+		NotificationEmail:  str(CtxNotificationEmail, ""),
+		ExampleTrailName:   str(CtxExampleTrailName, DefaultExampleTrailName),
+		ServiceTokenExport: str(CtxServiceTokenExport, trailguard.DefaultServiceTokenExport),
+		LogLevel:           str(CtxLogLevel, "info"),
+		AssetDir:           str(CtxAssetDir, "dist"),
+	}
+	minutes, err := strconv.Atoi(str(CtxSweepMinutes, "15"))
+	if err != nil || minutes < 1 {
+		return Config{}, fmt.Errorf("context %s=%q: want a whole number of minutes, at least 1", CtxSweepMinutes, str(CtxSweepMinutes, ""))
+	}
+	c.SweepInterval = time.Duration(minutes) * time.Minute
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return Config{}, fmt.Errorf("context %s=%q: want debug, info, warn or error", CtxLogLevel, c.LogLevel)
+	}
+	if c.ProviderStackName == "" {
+		return Config{}, fmt.Errorf("context %s is empty: name the provider stack", CtxProviderStackName)
+	}
+	return c, nil
+}
+
+// Build adds the provider stack and, unless its name is empty, the example stack to app, and applies the cdk-nag
+// AwsSolutions checks to everything in it. Stacks are environment-agnostic: account, region and partition are
+// the deployment's pseudo parameters, so `cdk synth` needs no credentials and one template serves every region.
+func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
+	provider, err := NewProviderStack(app, c.ProviderStackName, &ProviderStackProps{
+		StackProps: awscdk.StackProps{
+			Description: jsii.String("trailguard: keeps CloudTrail trails delivering to CloudWatch Logs"),
+		},
+		AssetDir:           c.AssetDir,
+		SweepInterval:      c.SweepInterval,
+		NotificationEmail:  c.NotificationEmail,
+		ServiceTokenExport: c.ServiceTokenExport,
+		LogLevel:           c.LogLevel,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("provider stack %s: %w", c.ProviderStackName, err)
+	}
+	var example *ExampleStack
+	if c.ExampleStackName != "" {
+		example = NewExampleStack(app, c.ExampleStackName, &ExampleStackProps{
+			StackProps: awscdk.StackProps{
+				Description: jsii.String("trailguard example: a trail wired to CloudWatch Logs by Custom::CloudTrailCloudWatchLogs"),
+			},
+			TrailName:          c.ExampleTrailName,
+			ServiceTokenExport: c.ServiceTokenExport,
+		})
+		example.Stack.AddDependency(provider.Stack, jsii.String("imports the provider's ServiceToken export"))
+	}
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	return provider, example, nil
+}

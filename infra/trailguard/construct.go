@@ -1,0 +1,231 @@
+// Package trailguard is the CDK construct that consumer stacks use to declare a Custom::CloudTrailCloudWatchLogs
+// resource: it wires one CloudTrail trail to CloudWatch Logs through the trailguard provider deployed by the
+// provider stack, and exposes what the provider returns as typed attributes.
+//
+// A consumer app needs only this package, not the provider stack:
+//
+//	d := trailguard.NewTrailCloudWatchLogs(stack, jsii.String("Delivery"), &trailguard.TrailCloudWatchLogsProps{
+//		TrailName: "management-trail",
+//	})
+//	awscdk.NewCfnOutput(stack, jsii.String("LogGroup"), &awscdk.CfnOutputProps{Value: d.LogGroupName()})
+package trailguard
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// ResourceType is the CloudFormation type of the custom resource the provider implements.
+const ResourceType = "Custom::CloudTrailCloudWatchLogs"
+
+// DefaultServiceTokenExport is the export name under which the provider stack publishes its ServiceToken, and
+// which the construct imports when no ServiceToken is given.
+const DefaultServiceTokenExport = "trailguard-ServiceToken"
+
+// DefaultServiceTimeout bounds how long CloudFormation waits for the provider's answer. It must exceed the
+// provider function's timeout (5 minutes), so that the function's own FAILED-before-deadline answer arrives first.
+const DefaultServiceTimeout = 600 * time.Second
+
+// Remediation says what the remediator does when the wiring drifts.
+type Remediation string
+
+// The Remediation modes of the spec.
+const (
+	RemediationEnforce Remediation = "enforce" // repair drift (the provider's default)
+	RemediationReport  Remediation = "report"  // notify only
+	RemediationOff     Remediation = "off"     // not registered with the remediator
+)
+
+// TrailCloudWatchLogsProps mirrors the properties of Custom::CloudTrailCloudWatchLogs. Zero values are left out of
+// the template, so the provider applies its documented defaults. String fields may hold CDK tokens (a Ref, a GetAtt).
+type TrailCloudWatchLogsProps struct {
+	// TrailName is the trail's name or ARN. Required.
+	TrailName string
+	// LogGroupName is the log group to create or reuse; exclusive with LogGroupArn.
+	LogGroupName string
+	// LogGroupArn is an existing log group in the trail's account and home region; exclusive with LogGroupName.
+	LogGroupArn string
+	// RetentionInDays is a CloudWatch Logs retention value; 0 leaves the provider's default (365 for a group it creates).
+	RetentionInDays int
+	// KmsKeyId is the KMS key ARN for a log group the provider creates.
+	KmsKeyId string
+	// RoleName is the role to create or reuse; exclusive with RoleArn.
+	RoleName string
+	// RoleArn is an existing role; exclusive with RoleName.
+	RoleArn string
+	// Remediation is enforce, report or off; empty leaves the provider's default (enforce).
+	Remediation Remediation
+	// EnforceLogging, with enforce, also restarts a trail whose logging was stopped; nil leaves the default (true).
+	EnforceLogging *bool
+	// DeleteLogGroupOnDelete deletes the log group on Delete, only if the provider created it.
+	DeleteLogGroupOnDelete bool
+	// ServiceToken is the provider function's ARN; empty imports DefaultServiceTokenExport (or ServiceTokenExport).
+	ServiceToken string
+	// ServiceTokenExport names the export to import when ServiceToken is empty; empty means DefaultServiceTokenExport.
+	ServiceTokenExport string
+	// ServiceTimeout is how long CloudFormation waits for the provider, 1 s to 1 h; zero means DefaultServiceTimeout.
+	ServiceTimeout time.Duration
+}
+
+// retentionValues are the values CloudWatch Logs accepts for a log group's retention.
+var retentionValues = map[int]bool{1: true, 3: true, 5: true, 7: true, 14: true, 30: true, 60: true, 90: true,
+	120: true, 150: true, 180: true, 365: true, 400: true, 545: true, 731: true, 1096: true, 1827: true, 2192: true,
+	2557: true, 2922: true, 3288: true, 3653: true}
+
+// Validate reports every property the provider would reject, so that a mistake fails `cdk synth` instead of a
+// deployment an hour later. Values that are CDK tokens are resolved only at deploy time and are not checked.
+func (p *TrailCloudWatchLogsProps) Validate() error {
+	var errs []error
+	if p.TrailName == "" {
+		errs = append(errs, errors.New("TrailName is required: give the trail's name or ARN"))
+	}
+	if p.LogGroupName != "" && p.LogGroupArn != "" {
+		errs = append(errs, errors.New("LogGroupName and LogGroupArn are exclusive: give one"))
+	}
+	if p.RoleName != "" && p.RoleArn != "" {
+		errs = append(errs, errors.New("RoleName and RoleArn are exclusive: give one"))
+	}
+	if p.RetentionInDays != 0 && !retentionValues[p.RetentionInDays] {
+		errs = append(errs, fmt.Errorf("RetentionInDays %d is not a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653)", p.RetentionInDays))
+	}
+	switch p.Remediation {
+	case "", RemediationEnforce, RemediationReport, RemediationOff:
+	default:
+		errs = append(errs, fmt.Errorf("Remediation %q: want enforce, report or off", p.Remediation))
+	}
+	if p.ServiceTimeout != 0 && (p.ServiceTimeout < time.Second || p.ServiceTimeout > time.Hour || p.ServiceTimeout%time.Second != 0) {
+		errs = append(errs, fmt.Errorf("ServiceTimeout %s: want whole seconds from 1s to 1h", p.ServiceTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// TrailCloudWatchLogs is one Custom::CloudTrailCloudWatchLogs resource.
+type TrailCloudWatchLogs struct {
+	construct constructs.Construct
+	resource  awscdk.CustomResource
+}
+
+// Construct is the scope holding the resource, for Node().AddDependency and the like. (It is a field, not
+// embedded, because jsii cannot pass a Go struct that embeds a construct back to the CDK.)
+func (t *TrailCloudWatchLogs) Construct() constructs.Construct { return t.construct }
+
+// NewTrailCloudWatchLogs declares the custom resource. Invalid props do not panic here: they are reported by
+// `cdk synth` (a node validation), with this construct's path, like every other CDK validation error.
+func NewTrailCloudWatchLogs(scope constructs.Construct, id *string, props *TrailCloudWatchLogsProps) *TrailCloudWatchLogs {
+	if props == nil {
+		props = &TrailCloudWatchLogsProps{}
+	}
+	t := &TrailCloudWatchLogs{construct: constructs.NewConstruct(scope, id)}
+	p := *props
+	t.construct.Node().AddValidation(&validation{&p})
+
+	token := p.ServiceToken
+	if token == "" {
+		export := p.ServiceTokenExport
+		if export == "" {
+			export = DefaultServiceTokenExport
+		}
+		token = *awscdk.Fn_ImportValue(jsii.String(export))
+	}
+	timeout := p.ServiceTimeout
+	if timeout < time.Second || timeout > time.Hour {
+		timeout = DefaultServiceTimeout // zero; or invalid, which the validation reports at synth
+	}
+	t.resource = awscdk.NewCustomResource(t.construct, jsii.String("Resource"), &awscdk.CustomResourceProps{
+		ServiceToken:   jsii.String(token),
+		ResourceType:   jsii.String(ResourceType),
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(float64(timeout / time.Second))),
+		Properties:     p.properties(),
+	})
+	return t
+}
+
+// properties renders the props the way CloudFormation passes them to the provider: every value a string.
+func (p *TrailCloudWatchLogsProps) properties() *map[string]any {
+	m := map[string]any{"TrailName": p.TrailName}
+	put := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	put("LogGroupName", p.LogGroupName)
+	put("LogGroupArn", p.LogGroupArn)
+	if p.RetentionInDays != 0 {
+		m["RetentionInDays"] = strconv.Itoa(p.RetentionInDays)
+	}
+	put("KmsKeyId", p.KmsKeyId)
+	put("RoleName", p.RoleName)
+	put("RoleArn", p.RoleArn)
+	put("Remediation", string(p.Remediation))
+	if p.EnforceLogging != nil {
+		m["EnforceLogging"] = strconv.FormatBool(*p.EnforceLogging)
+	}
+	if p.DeleteLogGroupOnDelete {
+		m["DeleteLogGroupOnDelete"] = "true"
+	}
+	return &m
+}
+
+// Resource is the underlying CustomResource, for dependencies and removal policies.
+func (t *TrailCloudWatchLogs) Resource() awscdk.CustomResource { return t.resource }
+
+// TrailArn is the wired trail's ARN (also the resource's physical id).
+func (t *TrailCloudWatchLogs) TrailArn() *string {
+	return t.resource.GetAttString(jsii.String("TrailArn"))
+}
+
+// HomeRegion is the trail's home region, where its log group lives.
+func (t *TrailCloudWatchLogs) HomeRegion() *string {
+	return t.resource.GetAttString(jsii.String("HomeRegion"))
+}
+
+// LogGroupName is the name of the log group the trail delivers to.
+func (t *TrailCloudWatchLogs) LogGroupName() *string {
+	return t.resource.GetAttString(jsii.String("LogGroupName"))
+}
+
+// LogGroupArn is the ARN of the log group the trail delivers to.
+func (t *TrailCloudWatchLogs) LogGroupArn() *string {
+	return t.resource.GetAttString(jsii.String("LogGroupArn"))
+}
+
+// RoleName is the name of the role CloudTrail assumes to deliver.
+func (t *TrailCloudWatchLogs) RoleName() *string {
+	return t.resource.GetAttString(jsii.String("RoleName"))
+}
+
+// RoleArn is the ARN of the role CloudTrail assumes to deliver.
+func (t *TrailCloudWatchLogs) RoleArn() *string {
+	return t.resource.GetAttString(jsii.String("RoleArn"))
+}
+
+// PolicyName is the name of the trail's inline policy on that role.
+func (t *TrailCloudWatchLogs) PolicyName() *string {
+	return t.resource.GetAttString(jsii.String("PolicyName"))
+}
+
+// validation adapts Validate to the CDK's IValidation, skipping values that are tokens.
+type validation struct{ p *TrailCloudWatchLogsProps }
+
+func (v *validation) Validate() *[]*string {
+	p := *v.p
+	for _, s := range []*string{&p.TrailName, &p.LogGroupName, &p.LogGroupArn, &p.RoleName, &p.RoleArn} {
+		if *s != "" && *awscdk.Token_IsUnresolved(jsii.String(*s)) {
+			*s = "token" // present, value unknown until deploy
+		}
+	}
+	if p.Remediation != "" && *awscdk.Token_IsUnresolved(jsii.String(string(p.Remediation))) {
+		p.Remediation = RemediationEnforce
+	}
+	err := p.Validate()
+	if err == nil {
+		return &[]*string{}
+	}
+	return &[]*string{jsii.String(fmt.Sprintf("%s: %v", ResourceType, err))}
+}
