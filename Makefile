@@ -31,7 +31,10 @@ build: $(FUNCTIONS:%=$(DIST)/%.zip) ## build dist/<function>.zip (bootstrap, lin
 $(DIST)/%.zip: FORCE
 	@mkdir -p $(DIST)/$*
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(DIST)/$*/bootstrap ./functions/$*
-	@rm -f $@ && cd $(DIST)/$* && touch -d 1980-01-01T00:00:00Z bootstrap && zip -q -X -9 ../$*.zip bootstrap
+	@# Info-ZIP's deflate is 3% smaller than Go's; lambdazip serves machines without it. Both are deterministic.
+	@rm -f $@; if command -v zip >/dev/null; then \
+	  cd $(DIST)/$* && touch -d 1980-01-01T00:00:00Z bootstrap && zip -q -X -9 ../$*.zip bootstrap; \
+	else $(GO) run ./internal/lambdazip -o $@ $(DIST)/$*/bootstrap; fi
 	@ls -l $@ | awk '{print "  " $$9 ": " $$5 " bytes"}'
 
 FORCE:
