@@ -79,7 +79,7 @@ func (d Drift) String() string {
 	case PolicyChanged:
 		return fmt.Sprintf("role policy %s was changed", d.Want)
 	case TrailUnlinked:
-		return fmt.Sprintf("trail does not deliver to CloudWatch Logs (log group %s, role %s)", orNone(d.Got), orNone(d.Want))
+		return fmt.Sprintf("trail does not deliver to CloudWatch Logs (%s); want %s", d.Got, d.Want)
 	case TrailLinkedElsewhere:
 		return fmt.Sprintf("trail delivers to %s, want %s", d.Got, d.Want)
 	case LoggingStopped:
@@ -176,7 +176,8 @@ func (e *Engine) checkStatus(ctx context.Context, t Target, aspects Aspect) ([]D
 func checkLink(t Target, trail *cttypes.Trail) []Drift {
 	gotGroup, gotRole := aws.ToString(trail.CloudWatchLogsLogGroupArn), aws.ToString(trail.CloudWatchLogsRoleArn)
 	if gotGroup == "" || gotRole == "" {
-		return []Drift{{Kind: TrailUnlinked, Want: t.RoleARN(), Got: gotGroup}}
+		return []Drift{{Kind: TrailUnlinked, Want: t.LogGroupARN() + " via " + t.RoleARN(),
+			Got: "log group " + orNone(gotGroup) + ", role " + orNone(gotRole)}}
 	}
 	if !sameLogGroupARN(gotGroup, t.LogGroupARN()) || gotRole != t.RoleARN() {
 		return []Drift{{Kind: TrailLinkedElsewhere, Want: t.LogGroupARN() + " via " + t.RoleARN(), Got: gotGroup + " via " + gotRole}}
