@@ -184,6 +184,61 @@ func findJSON(t *testing.T, lines []string, msg string) map[string]any {
 	return nil
 }
 
+// tampering is one change an attacker makes, the event EventBridge delivers for it, and how to see it undone.
+type tampering struct {
+	event  string
+	do     func(f *fixture, t testing.TB)
+	undone func(f *fixture, t testing.TB) bool
+}
+
+var tamperings = []tampering{
+	{"update-trail-cleared", (*fixture).tamper, (*fixture).linked},
+	{"stop-logging", func(f *fixture, t testing.TB) {
+		_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trailName)})
+		require.NoError(t, err)
+	}, func(f *fixture, t testing.TB) bool {
+		logging, err := f.aws.IsLogging(f.ctx, trailARN)
+		require.NoError(t, err)
+		return logging
+	}},
+	{"delete-log-group", func(f *fixture, t testing.TB) {
+		_, err := f.aws.Logs.DeleteLogGroup(f.ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(logGroup)})
+		require.NoError(t, err)
+	}, func(f *fixture, t testing.TB) bool {
+		_, found, err := f.aws.LogGroup(f.ctx, logGroup)
+		require.NoError(t, err)
+		return found && f.linked(t)
+	}},
+	{"delete-role-policy", func(f *fixture, t testing.TB) {
+		_, err := f.aws.IAM.DeleteRolePolicy(f.ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(policy)})
+		require.NoError(t, err)
+	}, func(f *fixture, t testing.TB) bool {
+		_, err := f.aws.RolePolicy(f.ctx, roleName, policy)
+		return err == nil
+	}},
+	{"update-assume-role-policy", func(f *fixture, t testing.TB) {
+		_, err := f.aws.IAM.UpdateAssumeRolePolicy(f.ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(roleName),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
+		require.NoError(t, err)
+	}, func(f *fixture, t testing.TB) bool {
+		role, err := f.aws.IAM.GetRole(f.ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
+		require.NoError(t, err)
+		return strings.Contains(aws.ToString(role.Role.AssumeRolePolicyDocument), "cloudtrail.amazonaws.com")
+	}},
+}
+
+func TestEveryTamperingIsUndoneAndNotified(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	for i, tc := range tamperings {
+		tc.do(f, t)
+		require.False(t, tc.undone(f, t), tc.event)
+		require.NoError(t, f.deliver(t, tc.event), tc.event)
+		assert.True(t, tc.undone(f, t), tc.event)
+		got := f.notifications(t, i+1)
+		assert.Contains(t, got[i].Subject, "repaired", tc.event)
+	}
+}
+
 func TestOwnEventsAndMatchingStatesWriteNothing(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
 	for _, name := range []string{"update-trail-own", "update-trail-cleared", "stop-logging", "delete-log-group",
@@ -361,16 +416,20 @@ func jsonTime(t time.Time) string {
 	return string(b)
 }
 
-func TestThrottlingAndServerErrorsStillConverge(t *testing.T) {
+func TestThrottlingAndServerErrorsOnEveryCallStillConverge(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
 	f.tamper(t)
-	for _, svc := range []string{"CloudTrail", "DynamoDB", "SNS"} {
-		f.faults.Add(testbed.Throttle(svc, "", 1))
-		f.faults.Add(testbed.Unavailable(svc, "", 1))
-	}
+	f.faults.Add(testbed.Fault{FirstAttempts: true, Code: "ThrottlingException", Message: "Rate exceeded"})
 	require.NoError(t, f.deliver(t, "update-trail-cleared"))
 	assert.True(t, f.linked(t))
-	assert.Equal(t, 6, f.faults.Injected())
+	calls := len(f.rec.Calls())
+	assert.Equal(t, calls/2, f.faults.Injected(), "every call was throttled once, then retried: %v", f.rec.Calls())
+
+	f.tamper(t)
+	f.faults.Clear()
+	f.faults.Add(testbed.Fault{FirstAttempts: true, Status: 503, Code: "ServiceUnavailable", Message: "try again"})
+	require.NoError(t, f.deliver(t, "update-trail-cleared"))
+	assert.True(t, f.linked(t))
 }
 
 func TestAPermanentFailureReturnsAnError(t *testing.T) {

@@ -24,6 +24,9 @@ type Fault struct {
 	Operation string
 	// Times is how many calls get the fault; 0 means every call.
 	Times int
+	// FirstAttempts, with Times 0, faults only each call's first attempt (the SDK numbers its attempts in the
+	// amz-sdk-request header), so every call fails once and its retry succeeds.
+	FirstAttempts bool
 	// Status is the HTTP status; 0 means 400, or 200 with Reply.
 	Status  int
 	Code    string
@@ -81,11 +84,11 @@ func (f *Faults) Injected() int {
 }
 
 // take returns the fault for a call, if one is armed, and uses it up.
-func (f *Faults) take(service, op string) (Fault, bool) {
+func (f *Faults) take(service, op string, firstAttempt bool) (Fault, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, p := range f.pending {
-		if (p.Service != "" && p.Service != service) || (p.Operation != "" && p.Operation != op) {
+		if (p.Service != "" && p.Service != service) || (p.Operation != "" && p.Operation != op) || (p.FirstAttempts && !firstAttempt) {
 			continue
 		}
 		f.injected++
@@ -108,7 +111,7 @@ type faultTransport struct {
 
 func (t *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	service, op := callOf(req)
-	fault, ok := t.faults.take(service, op)
+	fault, ok := t.faults.take(service, op, strings.HasPrefix(req.Header.Get("Amz-Sdk-Request"), "attempt=1;"))
 	if !ok {
 		return t.next.RoundTrip(req)
 	}
