@@ -45,7 +45,7 @@ lint: ## gofmt, go vet, staticcheck: fail on any finding
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
-unit: build ## all Go tests against moto_server (the CDK tests synthesize the built zips)
+unit: ## all Go tests, against moto_server (the Lambda binaries are built for this machine by the tests)
 	$(GO) test -count=1 $(PKGS)
 
 fuzz: ## run every fuzz target for FUZZTIME each
