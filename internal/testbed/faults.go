@@ -27,6 +27,9 @@ type Fault struct {
 	// FirstAttempts, with Times 0, faults only each call's first attempt (the SDK numbers its attempts in the
 	// amz-sdk-request header), so every call fails once and its retry succeeds.
 	FirstAttempts bool
+	// Every, when above 1, faults only every Every-th matching call: 10 faults 10% of calls, deterministically.
+	Every int
+	seen  int
 	// Status is the HTTP status; 0 means 400, or 200 with Reply.
 	Status  int
 	Code    string
@@ -89,6 +92,9 @@ func (f *Faults) take(service, op string, firstAttempt bool) (Fault, bool) {
 	defer f.mu.Unlock()
 	for i, p := range f.pending {
 		if (p.Service != "" && p.Service != service) || (p.Operation != "" && p.Operation != op) || (p.FirstAttempts && !firstAttempt) {
+			continue
+		}
+		if p.seen++; p.Every > 1 && p.seen%p.Every != 0 {
 			continue
 		}
 		f.injected++
@@ -194,10 +200,14 @@ type recordingTransport struct {
 
 func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	service, op := callOf(req)
-	t.rec.mu.Lock()
-	t.rec.calls = append(t.rec.calls, service+"."+op)
-	t.rec.mu.Unlock()
+	t.rec.add(service, op)
 	return t.next.RoundTrip(req)
+}
+
+func (r *Recorder) add(service, op string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, service+"."+op)
 }
 
 // Reset forgets the calls recorded so far.

@@ -1,0 +1,96 @@
+package testbed
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// FaultProxy stands between a separate process (a built bootstrap) and moto: it records each call and answers the
+// armed faults itself, as the in-process transport does for the test's own clients. Set the process's
+// AWS_ENDPOINT_URL to its URL.
+type FaultProxy struct {
+	srv    *http.Server
+	url    string
+	faults *Faults
+	rec    *Recorder
+	next   *httputil.ReverseProxy
+}
+
+// NewFaultProxy starts a proxy on a free 127.0.0.1 port in front of target (moto's URL). faults and rec may be nil.
+func NewFaultProxy(target string, faults *Faults, rec *Recorder) (*FaultProxy, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	if faults == nil {
+		faults = NewFaults()
+	}
+	if rec == nil {
+		rec = &Recorder{}
+	}
+	p := &FaultProxy{url: "http://" + l.Addr().String(), faults: faults, rec: rec, next: httputil.NewSingleHostReverseProxy(u)}
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = p.srv.Serve(l) }()
+	return p, nil
+}
+
+// URL is the proxy's endpoint.
+func (p *FaultProxy) URL() string { return p.url }
+
+// Close stops the proxy.
+func (p *FaultProxy) Close() { _ = p.srv.Close() }
+
+func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	service, op := wireCall(r, body)
+	p.rec.add(service, op)
+	fault, ok := p.faults.take(service, op, strings.HasPrefix(r.Header.Get("Amz-Sdk-Request"), "attempt=1;"))
+	if !ok {
+		p.next.ServeHTTP(w, r)
+		return
+	}
+	resp := fault.response(r, service)
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+// serviceIDs maps SigV4 signing names to the SDK's service ids, the names Faults and Recorder use.
+var serviceIDs = map[string]string{
+	"cloudtrail": "CloudTrail", "logs": "CloudWatch Logs", "iam": "IAM", "sns": "SNS", "dynamodb": "DynamoDB",
+	"organizations": "Organizations", "s3": "S3", "sts": "STS",
+}
+
+// wireCall names a request's service and operation from what is on the wire: the signing name in the
+// Authorization header's credential scope, and X-Amz-Target (JSON protocols) or the Action field (query protocol).
+func wireCall(r *http.Request, body []byte) (service, op string) {
+	auth := r.Header.Get("Authorization")
+	if i := strings.Index(auth, "Credential="); i >= 0 {
+		scope := strings.SplitN(strings.SplitN(auth[i+len("Credential="):], ",", 2)[0], "/", 5)
+		if len(scope) == 5 {
+			service = serviceIDs[scope[3]]
+		}
+	}
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		_, op, _ = strings.Cut(target, ".")
+		return service, op
+	}
+	if form, err := url.ParseQuery(string(body)); err == nil {
+		op = form.Get("Action")
+	}
+	return service, op
+}
