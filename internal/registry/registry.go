@@ -217,21 +217,6 @@ func (r *Registry) List(ctx context.Context) ([]Record, error) {
 	return r.scan(ctx, func(Record) bool { return true })
 }
 
-// FindByTrailName returns the records of trails with this name (in this region's table, at most one).
-func (r *Registry) FindByTrailName(ctx context.Context, name string) ([]Record, error) {
-	return r.scan(ctx, func(rec Record) bool { return rec.Target.TrailName == name })
-}
-
-// FindByLogGroup returns the records whose desired log group is name.
-func (r *Registry) FindByLogGroup(ctx context.Context, name string) ([]Record, error) {
-	return r.scan(ctx, func(rec Record) bool { return rec.Target.LogGroupName == name })
-}
-
-// FindByRole returns the records whose desired role is name.
-func (r *Registry) FindByRole(ctx context.Context, name string) ([]Record, error) {
-	return r.scan(ctx, func(rec Record) bool { return rec.Target.RoleName == name })
-}
-
 func (r *Registry) scan(ctx context.Context, keep func(Record) bool) ([]Record, error) {
 	in := &dynamodb.ScanInput{TableName: aws.String(r.table), ConsistentRead: aws.Bool(true)}
 	var recs []Record

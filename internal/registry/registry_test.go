@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
@@ -61,21 +62,35 @@ func TestClaimGetRelease(t *testing.T) {
 	assert.Equal(t, "group-2", got.Target.LogGroupName)
 	assert.Equal(t, registry.Drifted, got.Status)
 
-	byGroup, err := reg.FindByLogGroup(ctx, "group-2")
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cache := registry.NewCache(reg, time.Minute, func() time.Time { return now })
+	byGroup, err := cache.Lookup(ctx, registry.ByLogGroup("group-2"))
 	require.NoError(t, err)
 	assert.Len(t, byGroup, 1)
-	byRole, err := reg.FindByRole(ctx, "CloudTrail_CloudWatchLogs_Role")
+	byRole, err := cache.Lookup(ctx, registry.ByRole("CloudTrail_CloudWatchLogs_Role"))
 	require.NoError(t, err)
 	assert.Len(t, byRole, 1)
-	byName, err := reg.FindByTrailName(ctx, "other")
+	byName, err := cache.Lookup(ctx, registry.ByTrailName("other"))
 	require.NoError(t, err)
 	assert.Empty(t, byName)
+	byARN, err := cache.Lookup(ctx, registry.ByTrailARN(trailARN))
+	require.NoError(t, err)
+	assert.Len(t, byARN, 1)
 
 	require.NoError(t, reg.Release(ctx, trailARN, ownerA))
 	_, found, err = reg.Get(ctx, trailARN)
 	require.NoError(t, err)
 	assert.False(t, found)
 	require.NoError(t, reg.Release(ctx, trailARN, ownerA), "releasing twice is fine")
+
+	// The snapshot still holds the trail until it is older than its time to live.
+	stale, err := cache.Lookup(ctx, registry.ByTrailARN(trailARN))
+	require.NoError(t, err)
+	assert.Len(t, stale, 1)
+	now = now.Add(time.Minute)
+	gone, err := cache.Lookup(ctx, registry.ByTrailARN(trailARN))
+	require.NoError(t, err)
+	assert.Empty(t, gone)
 }
 
 func TestSecondOwnerIsRefusedAndNamed(t *testing.T) {

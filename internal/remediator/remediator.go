@@ -31,11 +31,9 @@ type Engine interface {
 
 // Registry is the part of the registry the remediator reads and writes.
 type Registry interface {
+	// Get is a consistent read of one record.
 	Get(ctx context.Context, trailARN string) (registry.Record, bool, error)
 	List(ctx context.Context) ([]registry.Record, error)
-	FindByTrailName(ctx context.Context, name string) ([]registry.Record, error)
-	FindByLogGroup(ctx context.Context, name string) ([]registry.Record, error)
-	FindByRole(ctx context.Context, name string) ([]registry.Record, error)
 	Save(ctx context.Context, rec registry.Record) error
 }
 
@@ -48,6 +46,8 @@ type Notifier interface {
 type Remediator struct {
 	engine   Engine
 	reg      Registry
+	cache    *registry.Cache
+	cacheTTL time.Duration
 	notifier Notifier
 	log      *slog.Logger
 	metrics  io.Writer
@@ -71,6 +71,10 @@ func WithRepairLimit(n int, window time.Duration) Option {
 	return func(r *Remediator) { r.repairLimit, r.window = n, window }
 }
 
+// WithRegistryCache sets how long a snapshot of the registry answers event lookups (default one minute): the
+// cost of a lookup against how soon a newly registered trail is guarded (the sweep guards it in any case).
+func WithRegistryCache(ttl time.Duration) Option { return func(r *Remediator) { r.cacheTTL = ttl } }
+
 // WithClock replaces time.Now, for tests of the repair window.
 func WithClock(now func() time.Time) Option { return func(r *Remediator) { r.now = now } }
 
@@ -78,11 +82,12 @@ func WithClock(now func() time.Time) Option { return func(r *Remediator) { r.now
 func New(engine Engine, reg Registry, notifier Notifier, opts ...Option) *Remediator {
 	r := &Remediator{
 		engine: engine, reg: reg, notifier: notifier, log: slog.Default(), metrics: os.Stdout,
-		repairLimit: 5, window: time.Hour, now: time.Now,
+		repairLimit: 5, window: time.Hour, now: time.Now, cacheTTL: time.Minute,
 	}
 	for _, o := range opts {
 		o(r)
 	}
+	r.cache = registry.NewCache(reg, r.cacheTTL, func() time.Time { return r.now() })
 	return r
 }
 
@@ -126,11 +131,12 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 	return errors.Join(errs...)
 }
 
-// affected finds the registered trails an event can have changed.
+// affected finds the registered trails an event can have changed, from the registry snapshot; the sweep reads the
+// whole registry afresh (and renews the snapshot).
 func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) ([]registry.Record, error) {
 	switch trig.Kind {
 	case trigger.KindSweep:
-		return r.reg.List(ctx)
+		return r.cache.Refresh(ctx)
 	case trigger.KindTrail:
 		if strings.HasPrefix(trig.Trail, "arn:") {
 			a, err := spec.ParseTrailARN(trig.Trail)
@@ -141,17 +147,13 @@ func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) ([]regi
 				r.log.InfoContext(ctx, "event ignored", "reason", "trail's home region is "+a.Region+", a shadow copy here", "trail", trig.Trail, "event_id", trig.EventID)
 				return nil, nil
 			}
-			rec, found, err := r.reg.Get(ctx, trig.Trail)
-			if err != nil || !found {
-				return nil, err
-			}
-			return []registry.Record{rec}, nil
+			return r.cache.Lookup(ctx, registry.ByTrailARN(trig.Trail))
 		}
-		return r.reg.FindByTrailName(ctx, trig.Trail)
+		return r.cache.Lookup(ctx, registry.ByTrailName(trig.Trail))
 	case trigger.KindLogGroup:
-		return r.reg.FindByLogGroup(ctx, trig.LogGroup)
+		return r.cache.Lookup(ctx, registry.ByLogGroup(trig.LogGroup))
 	case trigger.KindRole:
-		recs, err := r.reg.FindByRole(ctx, trig.Role)
+		recs, err := r.cache.Lookup(ctx, registry.ByRole(trig.Role))
 		if trig.Policy == "" || err != nil {
 			return recs, err
 		}
@@ -162,8 +164,11 @@ func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) ([]regi
 }
 
 // aspects are the parts of the delivery an event can have changed: only those are read, so a no-op event costs
-// one read.
-func aspects(trig trigger.Trigger) delivery.Aspect {
+// one read. A trail known to be gone is only looked for, until it is created again.
+func aspects(trig trigger.Trigger, rec registry.Record) delivery.Aspect {
+	if rec.Status == registry.Gone && trig.EventName != "CreateTrail" {
+		return delivery.AspectTrail
+	}
 	switch trig.EventName {
 	case "UpdateTrail", "DeleteTrail":
 		return delivery.AspectTrail
@@ -183,57 +188,88 @@ func aspects(trig trigger.Trigger) delivery.Aspect {
 	return delivery.AspectAll
 }
 
-// decide reads one trail's live state, acts according to its mode and history, and records the outcome. A record
-// another invocation changed meanwhile is read again and decided again.
+// decide reads one trail's live state, acts according to its mode and history, and records the outcome.
+//
+// The record comes from the registry snapshot. That is enough to conclude "compliant, nothing to do", the common
+// case, which so costs a single read of the trail. Anything else (drift, or a record not compliant) is decided on a
+// consistent re-read of the record, since a stack update or another invocation may have changed it; a record changed
+// between that read and the save is read and decided again.
 func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec registry.Record, start time.Time) error {
+	consistent := trig.Kind == trigger.KindSweep // the sweep's scan is a consistent read
+	reread := false                              // set after a save lost to a concurrent write
 	for attempt := 1; ; attempt++ {
-		d, next, err := r.act(ctx, trig, rec)
+		aspect := aspects(trig, rec)
+		found, err := r.engine.Check(ctx, rec.Target, aspect)
+		if err != nil {
+			return r.fail(ctx, trig, rec, start, fmt.Errorf("check trail %s: %w", rec.TrailArn, err))
+		}
+		if reread || (!consistent && (len(found) > 0 || rec.Status != registry.Compliant)) {
+			fresh, registered, err := r.reg.Get(ctx, rec.TrailArn)
+			if err != nil {
+				return r.fail(ctx, trig, rec, start, err)
+			}
+			if !registered {
+				r.log.InfoContext(ctx, "event ignored", "reason", "trail no longer registered", "trail", rec.TrailArn, "event_id", trig.EventID)
+				return nil
+			}
+			consistent, reread = true, false
+			if fresh.Target != rec.Target || aspects(trig, fresh) != aspect {
+				rec = fresh
+				continue // the desired state changed: compare with what is desired now
+			}
+			rec = fresh
+		}
+		d, next, err := r.act(ctx, trig, rec, found, aspect)
 		d.Duration = r.now().Sub(start)
 		if err == nil && !sameOutcome(rec, next) {
 			err = r.reg.Save(ctx, next)
 			var conflict *registry.ConflictError
 			if errors.As(err, &conflict) && attempt < saveAttempts {
-				fresh, found, gerr := r.reg.Get(ctx, rec.TrailArn)
-				if gerr != nil {
-					return gerr
-				}
-				if !found {
-					return nil // unregistered meanwhile: nothing left to keep
-				}
-				rec = fresh
+				reread = true
 				continue
 			}
+			if err == nil {
+				next.Version++
+				r.cache.Put(next)
+			}
 		}
-		if err != nil && d.Action != "failed" {
-			d.Action, d.Result = "failed", err.Error()
+		if err != nil && d.Action != notify.ActionFailed {
+			d.Action, d.Result = notify.ActionFailed, err.Error()
 		}
 		r.report(ctx, d)
 		return err
 	}
 }
 
-// act is one decision without the bookkeeping: it returns what to tell people and the record to save.
-func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry.Record) (notify.Decision, registry.Record, error) {
+// fail reports a decision that could not be made, and returns its error so that Lambda retries the event.
+func (r *Remediator) fail(ctx context.Context, trig trigger.Trigger, rec registry.Record, start time.Time, err error) error {
+	d := decision(trig, rec)
+	d.Action, d.Result, d.Duration = notify.ActionFailed, err.Error(), r.now().Sub(start)
+	r.report(ctx, d)
+	return err
+}
+
+// decision starts the account of one decision.
+func decision(trig trigger.Trigger, rec registry.Record) notify.Decision {
 	t := rec.Target
 	d := notify.Decision{
 		Trail: t.TrailName, TrailARN: t.TrailARN, Mode: string(rec.Mode), Actor: trig.Actor, SourceIP: trig.SourceIP,
-		EventID: trig.EventID, EventName: trig.EventName, Action: "none", Result: "ok",
+		EventID: trig.EventID, EventName: trig.EventName, Action: notify.ActionNone, Result: "ok",
 	}
 	if trig.Kind == trigger.KindSweep {
 		d.EventName = "Sweep"
 	}
+	return d
+}
+
+// act is one decision on the drift found, without the bookkeeping: it returns what to tell people and the record
+// to save.
+func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry.Record, found []delivery.Drift, aspect delivery.Aspect) (notify.Decision, registry.Record, error) {
+	t := rec.Target
+	d := decision(trig, rec)
 	next := rec
 	now := r.now().UTC()
 	next.Repairs = recent(rec.Repairs, now, r.window)
-	aspect := aspects(trig)
-	if rec.Status == registry.Gone && trig.EventName != "CreateTrail" {
-		aspect = delivery.AspectTrail // a gone trail is only looked for, until it is created again
-	}
-
-	found, err := r.engine.Check(ctx, t, aspect)
-	if err != nil {
-		return d, rec, fmt.Errorf("check trail %s: %w", t.TrailARN, err)
-	}
 	d.Drift = describe(found)
 	if len(found) == 0 {
 		next.Status = registry.Compliant
@@ -248,33 +284,33 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 	next.LastRemediation = &registry.Remediation{At: now, EventID: trig.EventID, EventName: d.EventName, Actor: trig.Actor, Drift: d.Drift}
 	switch {
 	case slices.ContainsFunc(found, func(x delivery.Drift) bool { return x.Kind == delivery.TrailMissing }):
-		d.Action, next.Status = "gone", registry.Gone
+		d.Action, next.Status = notify.ActionGone, registry.Gone
 	case rec.Mode != spec.Enforce || !slices.ContainsFunc(found, func(x delivery.Drift) bool { return t.Repairs(x.Kind) }):
-		d.Action, next.Status = "reported", registry.Drifted
+		d.Action, next.Status = notify.ActionReported, registry.Drifted
 	case len(next.Repairs) >= r.repairLimit:
-		d.Action, next.Status = "contested", registry.Contested
+		d.Action, next.Status = notify.ActionContested, registry.Contested
 		d.Result = fmt.Sprintf("repaired %d times within %s: not repairing again; find who keeps changing it", len(next.Repairs), r.window)
 	default:
 		res, err := r.engine.Repair(ctx, t, found, aspect)
 		d.Repairs = res.Actions
 		if err != nil {
 			next.Status = registry.Drifted
-			d.Action, d.Result = "failed", err.Error()
+			d.Action, d.Result = notify.ActionFailed, err.Error()
 			next.LastRemediation.Action, next.LastRemediation.Result = d.Action, d.Result
 			return d, next, fmt.Errorf("repair trail %s: %w", t.TrailARN, err)
 		}
-		d.Action = "repaired"
+		d.Action = notify.ActionRepaired
 		next.Repairs = append(next.Repairs, now)
 		next.Status = registry.Compliant
 		if !res.Converged(t) {
-			next.Status, d.Action = registry.Drifted, "failed"
+			next.Status, d.Action = registry.Drifted, notify.ActionFailed
 			d.Result = "still drifting after the repair: " + strings.Join(describe(res.Remaining), "; ")
 		} else if len(res.Remaining) > 0 {
 			d.Result = "repaired; still reported: " + strings.Join(describe(res.Remaining), "; ")
 		}
 	}
 	next.LastRemediation.Action, next.LastRemediation.Result = d.Action, d.Result
-	if d.Action == "failed" {
+	if d.Action == notify.ActionFailed {
 		return d, next, fmt.Errorf("repair trail %s: %s", t.TrailARN, d.Result)
 	}
 	return d, next, nil

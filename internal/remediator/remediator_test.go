@@ -109,7 +109,6 @@ func (f *fixture) deliver(t testing.TB, name string) error {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "remediator", name+".json"))
 	require.NoError(t, err)
-	f.now = f.now.Add(time.Minute)
 	return f.r.Handle(f.ctx, raw)
 }
 
@@ -454,4 +453,26 @@ func TestMalformedEventsAreErrorsAndIgnoredOnesAreNot(t *testing.T) {
 		strings.Repeat("x", 256*1024) + `"}}}`
 	assert.NoError(t, f.r.Handle(f.ctx, []byte(big)))
 	assert.Empty(t, f.rec.Writes())
+}
+
+func TestANoOpEventIsOneReadCall(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	require.NoError(t, f.deliver(t, "update-trail-own")) // the first event of a container reads the registry
+	f.rec.Reset()
+	require.NoError(t, f.deliver(t, "update-trail-own"))
+	assert.Equal(t, []string{"CloudTrail.GetTrail"}, f.rec.Calls())
+}
+
+// A stack update changes the desired state while the remediator holds an older snapshot: a repair must still go to
+// what is desired now, never back to the old log group.
+func TestRepairsFollowTheDesiredStateNotTheSnapshot(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	require.NoError(t, f.deliver(t, "update-trail-own"))
+	f.register(t, spec.Spec{LogGroupName: "/trailguard/new-group"}) // the provider's Update
+	f.tamper(t)
+
+	require.NoError(t, f.deliver(t, "update-trail-cleared"))
+	group, _, err := f.aws.TrailLink(f.ctx, trailARN)
+	require.NoError(t, err)
+	assert.Equal(t, "arn:aws:logs:us-east-1:123456789012:log-group:/trailguard/new-group:*", group)
 }
