@@ -224,7 +224,9 @@ func buildFunction(name string) (string, error) {
 		return "", fmt.Errorf("build functions/%s: %w", name, err)
 	}
 	tmp.Close()
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", tmp.Name(), "./functions/"+name)
+	// The Makefile's GOFLAGS_LAMBDA, for this machine's architecture.
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w",
+		"-gcflags", "github.com/aws/...=-l", "-o", tmp.Name(), "./functions/"+name)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
