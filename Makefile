@@ -14,6 +14,7 @@ GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w" -gcflags "github
 PKGS := ./internal/... ./functions/... ./infra/...
 FUZZTIME ?= 10s
 BENCHTIME ?= 20x
+BENCHFLAGS ?=
 # make invoke FN=remediator EVENT=events/remediator/sweep.json [TARGET=aws]
 FN ?= remediator
 EVENT ?= events/remediator/sweep.json
@@ -58,8 +59,9 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/trailguard-fuzz.log 2>&1 || { cat /tmp/trailguard-fuzz.log; exit 1; }; \
 	  done; done
 
-bench: build ## benchmarks: zip sizes, provider Create and remediator paths against moto, decoding allocations
+bench: build ## the Go benchmarks, then the whole-process harness that writes BENCHMARKS.md (BENCHFLAGS=-quick: a short run)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/... | grep -E '^(Benchmark|ok|FAIL|pkg)'
+	$(GO) run ./internal/benchrun/cmd/bench $(BENCHFLAGS)
 
 invoke: ## run one function on one event: make invoke FN=provider EVENT=events/provider/create.json [TARGET=aws]
 	$(GO) run ./internal/localrun/cmd/invoke -fn $(FN) -event $(EVENT) -target $(TARGET)

@@ -126,3 +126,6 @@ func (l *Lambda) Close() {
 		l.logs.Close()
 	})
 }
+
+// PeakRSS is the most resident memory the function's process has used so far, in bytes.
+func (l *Lambda) PeakRSS() (int64, error) { return l.fn.PeakRSS() }

@@ -252,3 +252,22 @@ func ModuleRoot() (string, error) {
 	}
 	return filepath.Dir(mod), nil
 }
+
+// PeakRSS is the most resident memory the process has used so far (VmHWM, Linux only), in bytes.
+func (f *Function) PeakRSS() (int64, error) {
+	pid := f.cmd.Process.Pid
+	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, fmt.Errorf("read the status of process %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("process %d: VmHWM %q: %w", pid, v, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("process %d: no VmHWM in its status", pid)
+}
