@@ -1,10 +1,8 @@
 package stacks_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,9 +12,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.template.json from the synthesized templates")
+	"github.com/trailguard/trailguard/infra/snapshot"
+)
 
 // assetHash matches the content hashes CDK puts in asset keys; they change with every build of the functions.
 var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
@@ -36,17 +34,7 @@ func TestTemplatesMatchSnapshots(t *testing.T) {
 	for name, stack := range map[string]awscdk.Stack{"trailguard": s.provider.Stack, "trailguard-example": s.example.Stack} {
 		t.Run(name, func(t *testing.T) {
 			got := normalized(t, stack)
-			path := filepath.Join("testdata", name+".template.json")
-			if *update {
-				require.NoError(t, os.WriteFile(path, got, 0o644))
-				return
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "no snapshot: run `go test ./infra/... -update` and review the diff")
-			if !bytes.Equal(want, got) {
-				t.Errorf("%s differs from the synthesized template; if the change is intended, run "+
-					"`go test ./infra/stacks -update` and review the diff", path)
-			}
+			snapshot.Match(t, filepath.Join("testdata", name+".template.json"), got)
 		})
 	}
 }

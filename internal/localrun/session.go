@@ -17,12 +17,12 @@ import (
 	"github.com/trailguard/trailguard/internal/testbed"
 )
 
-// The world a local run sets up, matching the sample events in events/.
+// The world a local run sets up: the test bed's sample world, which the events in events/ describe.
 const (
-	Region        = "us-east-1"
-	RegistryTable = "trailguard-registry"
-	TopicName     = "trailguard-notifications"
-	TrailName     = "management-trail"
+	Region        = testbed.Region
+	RegistryTable = testbed.RegistryTable
+	TopicName     = testbed.TopicName
+	TrailName     = testbed.TrailName
 	// Mailbox is the inbox path subscribed to the notification topic, as a person's e-mail would be.
 	Mailbox = "/ops"
 )

@@ -28,10 +28,10 @@ import (
 func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }
 
 const (
-	region    = "us-east-1"
-	table     = "trailguard-registry"
-	trailName = "management-trail"
-	trailARN  = "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-trail"
+	region    = testbed.Region
+	table     = testbed.RegistryTable
+	trailName = testbed.TrailName
+	trailARN  = testbed.TrailARN
 	stackID   = "arn:aws:cloudformation:us-east-1:123456789012:stack/trailguard-example/5b8e6a20-c0a1-11ef-9a8c-0e2d3f4a5b6c"
 )
 

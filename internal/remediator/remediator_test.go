@@ -30,10 +30,10 @@ import (
 func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }
 
 const (
-	region    = "us-east-1"
-	table     = "trailguard-registry"
-	trailName = "management-trail"
-	trailARN  = "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-trail"
+	region    = testbed.Region
+	table     = testbed.RegistryTable
+	trailName = testbed.TrailName
+	trailARN  = testbed.TrailARN
 	logGroup  = "aws-cloudtrail-logs-123456789012-management-trail"
 	roleName  = "CloudTrail_CloudWatchLogs_Role"
 	policy    = "trailguard-us-east-1-management-trail"

@@ -17,6 +17,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
+// The sample world the files in events/ describe: tests, the demo and the benchmarks all set it up.
+const (
+	Region        = "us-east-1"
+	RegistryTable = "trailguard-registry"
+	TopicName     = "trailguard-notifications"
+	TrailName     = "management-trail"
+	TrailARN      = "arn:aws:cloudtrail:" + Region + ":" + Account + ":trail/" + TrailName
+)
+
 // AWS holds plain SDK clients for arranging and inspecting the emulated account in tests and the demo: what a
 // person (or an attacker) would do with the console or CLI.
 type AWS struct {
