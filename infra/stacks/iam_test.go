@@ -62,8 +62,7 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 		condition any
 	}
 	shared := map[string]grant{
-		"Trails":   {[]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail", "cloudtrail:StartLogging"}, trails, nil},
-		"Describe": {[]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "organizations:DescribeOrganization"}, "*", nil},
+		"Trails": {[]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail", "cloudtrail:StartLogging"}, trails, nil},
 		"LogGroups": {[]string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
 			"logs:ListTagsForResource"}, logGroups, nil},
 		"RoleRead":   {[]string{"iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"}, anyRole, nil},
@@ -77,6 +76,8 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 			want[fn][k] = v
 		}
 	}
+	want["Provider"]["Describe"] = grant{[]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "organizations:DescribeOrganization"}, "*", nil}
+	want["Remediator"]["Describe"] = grant{[]string{"logs:DescribeLogGroups"}, "*", nil}
 	want["Provider"]["OwnLogs"] = grant{[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, getAtt(mustID(t, m, "AWS::Logs::LogGroup", "ProviderLogs"), "Arn"), nil}
 	want["Provider"]["RolePolicyWrite"] = grant{[]string{"iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}, []any{ownRoles, defaultRole}, nil}
 	want["Provider"]["LogGroupDelete"] = grant{[]string{"logs:DeleteLogGroup"}, logGroups, createdBy}

@@ -276,9 +276,13 @@ func (s *ProviderStack) grant(role awsiam.IRole, provider bool) {
 
 	add("Trails", []string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
 		"cloudtrail:StartLogging"}, []*string{trails}, nil)
-	// DescribeTrails, DescribeLogGroups and DescribeOrganization support no resource-level permissions.
-	add("Describe", []string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "organizations:DescribeOrganization"},
-		[]*string{jsii.String("*")}, nil)
+	// DescribeTrails, DescribeLogGroups and DescribeOrganization support no resource-level permissions. Only the
+	// provider resolves trails (DescribeTrails finds a shadow copy's home region; DescribeOrganization the org id).
+	describe := []string{"logs:DescribeLogGroups"}
+	if provider {
+		describe = []string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "organizations:DescribeOrganization"}
+	}
+	add("Describe", describe, []*string{jsii.String("*")}, nil)
 	// A trail's log group may have any name the stack author chose, so log-group writes cover this account and
 	// region; deletion is further limited to groups trailguard tagged as its own.
 	add("LogGroups", []string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
