@@ -15,8 +15,8 @@ type Lister interface {
 // when older than its time to live. Most events the remediator receives concern resources nobody registered, or
 // trails that are fine; the snapshot lets those cost no registry read at all. It is only a lookup: a decision that
 // writes or alerts must re-read its record (Registry.Get is consistent), because another invocation or a stack
-// update may have changed it. A trail registered after the snapshot is seen after at most one time to live, or at
-// the next sweep. Safe for concurrent use.
+// update may have changed it. A trail registered after the snapshot is seen by LookupOrRefresh at once, and by
+// Lookup after at most one time to live, or at the next sweep. Safe for concurrent use.
 type Cache struct {
 	src Lister
 	ttl time.Duration
@@ -51,6 +51,29 @@ func (c *Cache) Lookup(ctx context.Context, keep func(Record) bool) ([]Record, e
 		}
 	}
 	return out, nil
+}
+
+// LookupOrRefresh is Lookup, but when nothing matches a snapshot that was not just read, it reads the registry again
+// and looks once more. The remediator uses it for trail events, which are rare next to log group and role events
+// and matter most: a trail registered seconds ago is guarded against its first tampering.
+func (c *Cache) LookupOrRefresh(ctx context.Context, keep func(Record) bool) ([]Record, error) {
+	c.mu.Lock()
+	at := c.at
+	c.mu.Unlock()
+	recs, err := c.Lookup(ctx, keep)
+	if err != nil || len(recs) > 0 {
+		return recs, err
+	}
+	c.mu.Lock()
+	refreshed := c.at != at // Lookup itself just read the registry
+	c.mu.Unlock()
+	if refreshed {
+		return nil, nil
+	}
+	if _, err := c.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return c.Lookup(ctx, keep)
 }
 
 // Refresh reads the whole registry now and returns it.

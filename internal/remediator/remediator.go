@@ -147,9 +147,9 @@ func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) ([]regi
 				r.log.InfoContext(ctx, "event ignored", "reason", "trail's home region is "+a.Region+", a shadow copy here", "trail", trig.Trail, "event_id", trig.EventID)
 				return nil, nil
 			}
-			return r.cache.Lookup(ctx, registry.ByTrailARN(trig.Trail))
+			return r.cache.LookupOrRefresh(ctx, registry.ByTrailARN(trig.Trail))
 		}
-		return r.cache.Lookup(ctx, registry.ByTrailName(trig.Trail))
+		return r.cache.LookupOrRefresh(ctx, registry.ByTrailName(trig.Trail))
 	case trigger.KindLogGroup:
 		return r.cache.Lookup(ctx, registry.ByLogGroup(trig.LogGroup))
 	case trigger.KindRole:

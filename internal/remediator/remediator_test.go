@@ -476,3 +476,15 @@ func TestRepairsFollowTheDesiredStateNotTheSnapshot(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "arn:aws:logs:us-east-1:123456789012:log-group:/trailguard/new-group:*", group)
 }
+
+// A trail registered after the remediator read its registry snapshot is guarded against its very first tampering.
+func TestATrailRegisteredAfterTheSnapshotIsGuardedAtOnce(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	require.NoError(t, f.reg.Release(f.ctx, trailARN, f.record(t).Owner))
+	require.NoError(t, f.deliver(t, "update-trail-own")) // snapshot: nothing registered
+	f.register(t, spec.Spec{})
+	f.tamper(t)
+
+	require.NoError(t, f.deliver(t, "update-trail-cleared"))
+	assert.True(t, f.linked(t))
+}
