@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -162,7 +163,7 @@ func Body(d Decision) string {
 	b.WriteString("Write calls:\n")
 	list(&b, d.Repairs, "none")
 	line("Result", d.Result)
-	line("Took", d.Duration.String())
+	line("Took", d.Duration.Round(time.Millisecond).String())
 	out := strings.ToValidUTF8(b.String(), "?")
 	if len(out) > maxBody {
 		cut := maxBody
