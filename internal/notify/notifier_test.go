@@ -69,7 +69,7 @@ func TestBody(t *testing.T) {
 	for _, want := range []string{
 		alice, "203.0.113.45", "UpdateTrail", d.EventID, trailARN, "enforce", "repaired",
 		"PutRolePolicy", "trail is not linked to log group", "role policy trailguard-us-east-1-management-trail is missing",
-		"1.234567s",
+		"1.235s",
 	} {
 		assert.Contains(t, body, want)
 	}
