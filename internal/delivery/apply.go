@@ -161,6 +161,8 @@ func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		did("UpdateTrail")
 	}
 	if has(LoggingStopped) && t.EnforceLogging {
+		// By name: in the trail's home region and account the name is unambiguous, and moto, unlike AWS, accepts
+		// nothing else here.
 		if _, err := e.c.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(t.TrailName)}); err != nil {
 			return actions, created, fmt.Errorf("start logging of trail %s: %w", t.TrailARN, err)
 		}
