@@ -34,11 +34,14 @@ type Decision struct {
 	// Repairs are the write calls made, e.g. "CreateLogGroup", "UpdateTrail".
 	Repairs  []string
 	Duration time.Duration
+	// Repeated marks drift reported again exactly as last time (a sweep every 15 minutes finds the same drift on a
+	// report-mode trail): it is logged and counted, but a person was already told.
+	Repeated bool
 }
 
-// ShouldNotify says whether a person must hear of the decision: every repair and every alert. A decision that
-// changed nothing and found nothing is only logged.
-func ShouldNotify(d Decision) bool { return d.Action != ActionNone && d.Action != "" }
+// ShouldNotify says whether a person must hear of the decision: every repair and every alert, once. A decision
+// that changed nothing and found nothing, or repeats the last report word for word, is only logged.
+func ShouldNotify(d Decision) bool { return d.Action != ActionNone && d.Action != "" && !d.Repeated }
 
 // Log writes the decision as one JSON line with message "decision". Its level says how urgent it is: info when
 // all is well or repaired, warn when a person must look, error when trailguard failed.
@@ -53,6 +56,7 @@ func Log(l *slog.Logger, d Decision) {
 		slog.String("source_ip", d.SourceIP),
 		slog.Any("drift", nonNil(d.Drift)),
 		slog.String("action", d.Action),
+		slog.Bool("repeated", d.Repeated),
 		slog.Any("repairs", nonNil(d.Repairs)),
 		slog.String("result", d.Result),
 		slog.Float64("duration_ms", float64(d.Duration.Microseconds())/1000),

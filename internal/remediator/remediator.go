@@ -287,6 +287,13 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 		d.Action, next.Status = notify.ActionGone, registry.Gone
 	case rec.Mode != spec.Enforce || !slices.ContainsFunc(found, func(x delivery.Drift) bool { return t.Repairs(x.Kind) }):
 		d.Action, next.Status = notify.ActionReported, registry.Drifted
+		if last := rec.LastRemediation; rec.Status == registry.Drifted && last != nil && last.Action == notify.ActionReported &&
+			slices.Equal(last.Drift, d.Drift) {
+			// Told already: the sweep finds the same drift every interval until someone acts.
+			d.Repeated, d.Result = true, "reported before, at "+last.At.Format(time.RFC3339)+"; not notifying again"
+			next.LastRemediation = rec.LastRemediation
+			return d, next, nil
+		}
 	case len(next.Repairs) >= r.repairLimit:
 		d.Action, next.Status = notify.ActionContested, registry.Contested
 		d.Result = fmt.Sprintf("repaired %d times within %s: not repairing again; find who keeps changing it", len(next.Repairs), r.window)

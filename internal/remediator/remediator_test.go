@@ -488,3 +488,24 @@ func TestATrailRegisteredAfterTheSnapshotIsGuardedAtOnce(t *testing.T) {
 	require.NoError(t, f.deliver(t, "update-trail-cleared"))
 	assert.True(t, f.linked(t))
 }
+
+// A report-mode trail with lasting drift is reported once, not at every sweep; new drift is reported again.
+func TestLastingDriftIsReportedOnce(t *testing.T) {
+	f := newFixture(t, spec.Spec{Remediation: spec.Report})
+	f.tamper(t)
+	for range 3 {
+		require.NoError(t, f.deliver(t, "sweep"))
+	}
+	f.rec.Reset()
+	require.NoError(t, f.deliver(t, "sweep"))
+	assert.Empty(t, f.rec.Writes(), "a repeated report writes nothing")
+
+	_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trailName)})
+	require.NoError(t, err)
+	require.NoError(t, f.deliver(t, "sweep"))
+	got := f.notifications(t, 2)
+	require.Len(t, got, 2, "the first report, then the new drift")
+	assert.Contains(t, got[1].Message, "logging is stopped")
+	decision := findJSON(t, f.logs.Lines(), "decision")
+	assert.Contains(t, decision, "repeated")
+}
