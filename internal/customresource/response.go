@@ -63,9 +63,6 @@ func encode(r response, suffix string) (response, []byte) {
 	if err == nil && len(body) <= MaxResponseBytes {
 		return full, body
 	}
-	if err == nil && len(body) <= MaxResponseBytes {
-		return r, body
-	}
 	bare := r
 	bare.Reason = ""
 	bareBody, bareErr := marshal(bare)
@@ -192,12 +189,12 @@ func (c *config) put(ctx context.Context, log *slog.Logger, responseURL string, 
 	for attempt := 1; ; attempt++ {
 		status, err := c.putOnce(ctx, responseURL, body)
 		if err == nil && status >= 200 && status < 300 {
-			log.InfoContext(ctx, "response sent", "host", host, "http_status", status, "attempt", attempt)
+			log.InfoContext(ctx, "response sent", "http_status", status, "attempt", attempt)
 			return attempt, nil
 		}
 		retryable := err != nil || status >= 500 || status == http.StatusTooManyRequests
 		perr := &putError{Host: host, Attempts: attempt, Status: status, Err: err}
-		log.WarnContext(ctx, "response PUT failed", "host", host, "http_status", status, "attempt", attempt,
+		log.WarnContext(ctx, "response PUT failed", "http_status", status, "attempt", attempt,
 			"retryable", retryable, "error", errText(err))
 		if !retryable || attempt >= c.maxAttempts {
 			return attempt, perr

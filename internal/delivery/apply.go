@@ -19,16 +19,12 @@ import (
 )
 
 // Tag keys trailguard puts on what it creates, so a person (and trailguard on Delete) can tell its resources apart.
+// The tags are the one record of what trailguard created: they stay with the resource, whatever happens to the
+// registry.
 const (
 	TagCreatedBy = "trailguard:created-by"
 	TagTrail     = "trailguard:trail"
 )
-
-// Created records what trailguard created, and so may delete.
-type Created struct {
-	LogGroup bool `json:"LogGroup" dynamodbav:"LogGroup"`
-	Role     bool `json:"Role" dynamodbav:"Role"`
-}
 
 // Result is what one reconciliation found and did.
 type Result struct {
@@ -39,8 +35,6 @@ type Result struct {
 	// Remaining is the drift still there after the repair: empty when the trail converged. Drift the target does
 	// not ask to repair (stopped logging without EnforceLogging) stays here.
 	Remaining []Drift
-	// Created is what this reconciliation created.
-	Created Created
 }
 
 // Converged says whether nothing the target enforces is still drifting.
@@ -80,7 +74,7 @@ func (e *Engine) Repair(ctx context.Context, t Target, found []Drift, aspects As
 		return res, nil
 	}
 	var err error
-	res.Actions, res.Created, err = e.Apply(ctx, t, found)
+	res.Actions, err = e.Apply(ctx, t, found)
 	if err != nil {
 		return res, err
 	}
@@ -114,34 +108,34 @@ func relinks(k DriftKind) bool {
 
 // Apply repairs the given drift in dependency order: log group, role trust, role policy, trail link, logging. It
 // writes only what the drift needs, and every write is safe to repeat.
-func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) (actions []string, created Created, err error) {
+func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) (actions []string, err error) {
 	has := func(kinds ...DriftKind) bool {
 		return slices.ContainsFunc(drifts, func(d Drift) bool { return slices.Contains(kinds, d.Kind) })
 	}
 	did := func(action string) { actions = append(actions, action) }
 	if has(TrailMissing) {
-		return nil, created, fmt.Errorf("trail %s was deleted: trailguard cannot recreate it (its bucket and settings are not known)", t.TrailARN)
+		return nil, fmt.Errorf("trail %s was deleted: trailguard cannot recreate it (its bucket and settings are not known)", t.TrailARN)
 	}
 	if has(LogGroupMissing) {
-		if created.LogGroup, err = e.createLogGroup(ctx, t); err != nil {
-			return actions, created, err
+		if err := e.createLogGroup(ctx, t); err != nil {
+			return actions, err
 		}
 		did("CreateLogGroup")
 	}
 	if has(LogGroupMissing, RetentionChanged) {
 		if err := e.putRetention(ctx, t); err != nil {
-			return actions, created, err
+			return actions, err
 		}
 		did("PutRetentionPolicy")
 	}
 	if has(RoleMissing) {
-		if created.Role, err = e.createRole(ctx, t); err != nil {
-			return actions, created, err
+		if err := e.createRole(ctx, t); err != nil {
+			return actions, err
 		}
 		did("CreateRole")
 	} else if has(TrustChanged) {
 		if err := e.restoreTrust(ctx, t); err != nil {
-			return actions, created, err
+			return actions, err
 		}
 		did("UpdateAssumeRolePolicy")
 	}
@@ -149,14 +143,14 @@ func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		if _, err := e.c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 			RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName), PolicyDocument: aws.String(t.RolePolicy()),
 		}); err != nil {
-			return actions, created, fmt.Errorf("put role policy %s on role %s: %w", t.PolicyName, t.RoleName, err)
+			return actions, fmt.Errorf("put role policy %s on role %s: %w", t.PolicyName, t.RoleName, err)
 		}
 		e.log.InfoContext(ctx, "put role policy", "trail", t.TrailARN, "role", t.RoleName, "policy", t.PolicyName)
 		did("PutRolePolicy")
 	}
 	if slices.ContainsFunc(drifts, func(d Drift) bool { return relinks(d.Kind) }) {
 		if err := e.link(ctx, t); err != nil {
-			return actions, created, err
+			return actions, err
 		}
 		did("UpdateTrail")
 	}
@@ -164,17 +158,17 @@ func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		// By name: in the trail's home region and account the name is unambiguous, and moto, unlike AWS, accepts
 		// nothing else here.
 		if _, err := e.c.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(t.TrailName)}); err != nil {
-			return actions, created, fmt.Errorf("start logging of trail %s: %w", t.TrailARN, err)
+			return actions, fmt.Errorf("start logging of trail %s: %w", t.TrailARN, err)
 		}
 		e.log.InfoContext(ctx, "started logging", "trail", t.TrailARN)
 		did("StartLogging")
 	}
-	return actions, created, nil
+	return actions, nil
 }
 
-// createLogGroup creates the log group, tagged as trailguard's. It reports false when the group already existed
-// (a concurrent or repeated run created it), so a group trailguard did not create is never marked as its own.
-func (e *Engine) createLogGroup(ctx context.Context, t Target) (bool, error) {
+// createLogGroup creates the log group, tagged as trailguard's. A group that already exists (a concurrent or
+// repeated run created it) is left as it is, so a group trailguard did not create never gets its tag.
+func (e *Engine) createLogGroup(ctx context.Context, t Target) error {
 	in := &cloudwatchlogs.CreateLogGroupInput{
 		LogGroupName: aws.String(t.LogGroupName),
 		Tags:         map[string]string{TagCreatedBy: "trailguard", TagTrail: t.TrailARN},
@@ -185,13 +179,13 @@ func (e *Engine) createLogGroup(ctx context.Context, t Target) (bool, error) {
 	_, err := e.c.Logs.CreateLogGroup(ctx, in)
 	var exists *cwltypes.ResourceAlreadyExistsException
 	if errors.As(err, &exists) {
-		return false, nil
+		return nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("create log group %s: %w", t.LogGroupName, err)
+		return fmt.Errorf("create log group %s: %w", t.LogGroupName, err)
 	}
 	e.log.InfoContext(ctx, "created log group", "trail", t.TrailARN, "log_group", t.LogGroupName)
-	return true, nil
+	return nil
 }
 
 func (e *Engine) putRetention(ctx context.Context, t Target) error {
@@ -207,7 +201,9 @@ func (e *Engine) putRetention(ctx context.Context, t Target) error {
 	return nil
 }
 
-func (e *Engine) createRole(ctx context.Context, t Target) (bool, error) {
+// createRole creates the role under RolePath, tagged as trailguard's; a role that already exists gets its trust
+// policy checked instead.
+func (e *Engine) createRole(ctx context.Context, t Target) error {
 	_, err := e.c.IAM.CreateRole(ctx, &iam.CreateRoleInput{
 		RoleName:                 aws.String(t.RoleName),
 		Path:                     aws.String(t.RolePath),
@@ -217,13 +213,13 @@ func (e *Engine) createRole(ctx context.Context, t Target) (bool, error) {
 	})
 	var exists *iamtypes.EntityAlreadyExistsException
 	if errors.As(err, &exists) {
-		return false, e.restoreTrust(ctx, t)
+		return e.restoreTrust(ctx, t)
 	}
 	if err != nil {
-		return false, fmt.Errorf("create role %s: %w", t.RoleName, err)
+		return fmt.Errorf("create role %s: %w", t.RoleName, err)
 	}
 	e.log.InfoContext(ctx, "created role", "trail", t.TrailARN, "role", t.RoleName)
-	return true, nil
+	return nil
 }
 
 // restoreTrust puts CloudTrail back into the role's trust policy, keeping the other principals it trusts.

@@ -145,7 +145,7 @@ func (p *Provider) claim(ctx context.Context, req customresource.Request, s spec
 		}
 		return false, p.reg.Release(ctx, t.TrailARN, owner(req))
 	}
-	err := p.reg.Claim(ctx, registry.Record{TrailArn: t.TrailARN, Owner: owner(req), Spec: s, Target: t, Mode: s.Remediation})
+	err := p.reg.Claim(ctx, registry.Record{TrailArn: t.TrailARN, Owner: owner(req), Spec: s, Target: t})
 	return err == nil, err
 }
 

@@ -55,13 +55,11 @@ type Remediation struct {
 
 // Record is one trail's item.
 type Record struct {
-	TrailArn string           `dynamodbav:"TrailArn"`
-	Owner    Owner            `dynamodbav:"Owner"`
-	Spec     spec.Spec        `dynamodbav:"Spec"`
-	Target   delivery.Target  `dynamodbav:"Target"`
-	Created  delivery.Created `dynamodbav:"Created"`
-	Mode     spec.Mode        `dynamodbav:"Mode"`
-	Status   Status           `dynamodbav:"Status"`
+	TrailArn string          `dynamodbav:"TrailArn"`
+	Owner    Owner           `dynamodbav:"Owner"`
+	Spec     spec.Spec       `dynamodbav:"Spec"`
+	Target   delivery.Target `dynamodbav:"Target"`
+	Status   Status          `dynamodbav:"Status"`
 	// Repairs are the times of recent repairs, for the "more than N in an hour" rule.
 	Repairs         []time.Time  `dynamodbav:"Repairs,omitempty"`
 	LastRemediation *Remediation `dynamodbav:"LastRemediation,omitempty"`

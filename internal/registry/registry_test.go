@@ -34,7 +34,7 @@ func newRegistry(t *testing.T) *registry.Registry {
 
 func record(owner registry.Owner, group string) registry.Record {
 	return registry.Record{
-		TrailArn: trailARN, Owner: owner, Mode: spec.Enforce,
+		TrailArn: trailARN, Owner: owner,
 		Spec:   spec.Spec{TrailName: "management-trail", Remediation: spec.Enforce, EnforceLogging: true},
 		Target: delivery.Target{TrailARN: trailARN, TrailName: "management-trail", LogGroupName: group, RoleName: "CloudTrail_CloudWatchLogs_Role"},
 	}

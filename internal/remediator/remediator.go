@@ -253,7 +253,7 @@ func (r *Remediator) fail(ctx context.Context, trig trigger.Trigger, rec registr
 func decision(trig trigger.Trigger, rec registry.Record) notify.Decision {
 	t := rec.Target
 	d := notify.Decision{
-		Trail: t.TrailName, TrailARN: t.TrailARN, Mode: string(rec.Mode), Actor: trig.Actor, SourceIP: trig.SourceIP,
+		Trail: t.TrailName, TrailARN: t.TrailARN, Mode: string(rec.Spec.Remediation), Actor: trig.Actor, SourceIP: trig.SourceIP,
 		EventID: trig.EventID, EventName: trig.EventName, Action: notify.ActionNone, Result: "ok",
 	}
 	if trig.Kind == trigger.KindSweep {
@@ -285,7 +285,7 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 	switch {
 	case slices.ContainsFunc(found, func(x delivery.Drift) bool { return x.Kind == delivery.TrailMissing }):
 		d.Action, next.Status = notify.ActionGone, registry.Gone
-	case rec.Mode != spec.Enforce || !slices.ContainsFunc(found, func(x delivery.Drift) bool { return t.Repairs(x.Kind) }):
+	case rec.Spec.Remediation != spec.Enforce || !slices.ContainsFunc(found, func(x delivery.Drift) bool { return t.Repairs(x.Kind) }):
 		d.Action, next.Status = notify.ActionReported, registry.Drifted
 		if last := rec.LastRemediation; rec.Status == registry.Drifted && last != nil && last.Action == notify.ActionReported &&
 			slices.Equal(last.Drift, d.Drift) {

@@ -100,7 +100,7 @@ func (f *fixture) register(t testing.TB, s spec.Spec) {
 	require.NoError(t, err)
 	require.NoError(t, f.reg.Claim(f.ctx, registry.Record{TrailArn: target.TrailARN,
 		Owner: registry.Owner{StackID: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", LogicalResourceID: "TrailDelivery"},
-		Spec:  s, Target: target, Mode: s.Remediation}))
+		Spec:  s, Target: target}))
 	f.target = target
 }
 
