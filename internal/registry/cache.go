@@ -34,46 +34,46 @@ func NewCache(src Lister, ttl time.Duration, now func() time.Time) *Cache {
 
 // Lookup returns the records keep selects, from the snapshot, refreshing it first when it is stale.
 func (c *Cache) Lookup(ctx context.Context, keep func(Record) bool) ([]Record, error) {
-	c.mu.Lock()
-	fresh := c.recs != nil && c.now().Sub(c.at) < c.ttl
-	recs := c.recs
-	c.mu.Unlock()
-	if !fresh {
-		var err error
-		if recs, err = c.Refresh(ctx); err != nil {
-			return nil, err
-		}
-	}
-	var out []Record
-	for _, rec := range recs {
-		if keep(rec) {
-			out = append(out, rec)
-		}
-	}
-	return out, nil
+	recs, _, err := c.lookup(ctx, keep)
+	return recs, err
 }
 
 // LookupOrRefresh is Lookup, but when nothing matches a snapshot that was not just read, it reads the registry again
 // and looks once more. The remediator uses it for trail events, which are rare next to log group and role events
 // and matter most: a trail registered seconds ago is guarded against its first tampering.
 func (c *Cache) LookupOrRefresh(ctx context.Context, keep func(Record) bool) ([]Record, error) {
-	c.mu.Lock()
-	at := c.at
-	c.mu.Unlock()
-	recs, err := c.Lookup(ctx, keep)
-	if err != nil || len(recs) > 0 {
+	recs, refreshed, err := c.lookup(ctx, keep)
+	if err != nil || len(recs) > 0 || refreshed {
 		return recs, err
 	}
-	c.mu.Lock()
-	refreshed := c.at != at // Lookup itself just read the registry
-	c.mu.Unlock()
-	if refreshed {
-		return nil, nil
-	}
-	if _, err := c.Refresh(ctx); err != nil {
+	all, err := c.Refresh(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return c.Lookup(ctx, keep)
+	return filter(all, keep), nil
+}
+
+// lookup filters the snapshot, reading the registry first when the snapshot is stale; refreshed says it did.
+func (c *Cache) lookup(ctx context.Context, keep func(Record) bool) (recs []Record, refreshed bool, err error) {
+	c.mu.Lock()
+	all, fresh := c.recs, c.recs != nil && c.now().Sub(c.at) < c.ttl
+	c.mu.Unlock()
+	if !fresh {
+		if all, err = c.Refresh(ctx); err != nil {
+			return nil, false, err
+		}
+	}
+	return filter(all, keep), !fresh, nil
+}
+
+func filter(recs []Record, keep func(Record) bool) []Record {
+	var out []Record
+	for _, rec := range recs {
+		if keep(rec) {
+			out = append(out, rec)
+		}
+	}
+	return out
 }
 
 // Refresh reads the whole registry now and returns it.

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -210,7 +211,7 @@ func decodeAPICall(env events.CloudWatchEvent) (Trigger, error) {
 	if rec.ErrorCode != "" {
 		return t, &IgnoredError{Reason: fmt.Sprintf("%s failed with %s, so it changed nothing", rec.EventName, rec.ErrorCode)}
 	}
-	kind, need, ignored := classify(rec.EventSource, rec.EventName)
+	kind, required, ignored := classify(rec.EventSource, rec.EventName)
 	if ignored != nil {
 		return t, ignored
 	}
@@ -220,57 +221,44 @@ func decodeAPICall(env events.CloudWatchEvent) (Trigger, error) {
 	}
 	p := rec.RequestParameters
 	if p == nil {
-		return t, &MalformedError{Field: "detail.requestParameters", Problem: fmt.Sprintf("missing or null, but %s always has %s", rec.EventName, need)}
+		return t, &MalformedError{Field: "detail.requestParameters", Problem: fmt.Sprintf("missing or null, but %s always has %s",
+			rec.EventName, strings.Join(required, " and "))}
 	}
 	t.Trail, t.LogGroup, t.Role, t.Policy = p.Name, p.LogGroupName, p.RoleName, p.PolicyName
-	var missing string
-	switch kind {
-	case KindTrail:
-		if t.Trail == "" {
-			missing = "name"
+	given := map[string]string{"name": p.Name, "logGroupName": p.LogGroupName, "roleName": p.RoleName, "policyName": p.PolicyName}
+	for _, field := range required {
+		if given[field] == "" {
+			return t, &MalformedError{Field: "detail.requestParameters." + field, Problem: "missing or empty in a " + rec.EventName + " record"}
 		}
-	case KindLogGroup:
-		if t.LogGroup == "" {
-			missing = "logGroupName"
-		}
-	case KindRole:
-		if t.Role == "" {
-			missing = "roleName"
-		} else if need == "roleName and policyName" && t.Policy == "" {
-			missing = "policyName"
-		}
-	}
-	if missing != "" {
-		return t, &MalformedError{Field: "detail.requestParameters." + missing, Problem: "missing or empty in a " + rec.EventName + " record"}
 	}
 	return t, nil
 }
 
-// classify maps an API call to the kind of resource it changes (SPEC.md, "The remediator"), and says which request
-// parameters name that resource.
-func classify(source, name string) (Kind, string, *IgnoredError) {
+// classify maps an API call to the kind of resource it changes (SPEC.md, "The remediator"), and names the request
+// parameters that identify that resource.
+func classify(source, name string) (Kind, []string, *IgnoredError) {
 	switch source {
 	case sourceCloudTrail:
 		switch name {
 		case "UpdateTrail", "StopLogging", "DeleteTrail", "CreateTrail":
-			return KindTrail, "name", nil
+			return KindTrail, []string{"name"}, nil
 		}
 	case sourceLogs:
 		switch name {
 		case "DeleteLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy":
-			return KindLogGroup, "logGroupName", nil
+			return KindLogGroup, []string{"logGroupName"}, nil
 		}
 	case sourceIAM:
 		switch name {
 		case "PutRolePolicy", "DeleteRolePolicy":
-			return KindRole, "roleName and policyName", nil
+			return KindRole, []string{"roleName", "policyName"}, nil
 		case "DeleteRole", "UpdateAssumeRolePolicy":
-			return KindRole, "roleName", nil
+			return KindRole, []string{"roleName"}, nil
 		}
 	default:
-		return "", "", &IgnoredError{Reason: fmt.Sprintf("event source %q is not one trailguard watches", source)}
+		return "", nil, &IgnoredError{Reason: fmt.Sprintf("event source %q is not one trailguard watches", source)}
 	}
-	return "", "", &IgnoredError{Reason: fmt.Sprintf("%s from %s cannot change a trail's CloudWatch Logs delivery", name, source)}
+	return "", nil, &IgnoredError{Reason: fmt.Sprintf("%s from %s cannot change a trail's CloudWatch Logs delivery", name, source)}
 }
 
 // actor names who made the call: a principal ARN, or for a call an AWS service made on someone's behalf, the
