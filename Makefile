@@ -49,7 +49,7 @@ lint: ## gofmt, go vet, staticcheck: fail on any finding
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
-unit: ## all Go tests, against moto_server (the Lambda binaries are built for this machine by the tests)
+unit: build ## all Go tests, against moto_server (the benchmark harness test reads the zips make build makes)
 	$(GO) test -count=1 $(PKGS)
 
 fuzz: ## run every fuzz target for FUZZTIME each

@@ -3,6 +3,7 @@ package benchrun_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,22 +23,15 @@ func TestQuickRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs moto and the built functions")
 	}
+	testbed.NeedMoto(t)
 	root, err := testbed.ModuleRoot()
 	require.NoError(t, err)
 	for _, fn := range benchrun.Functions {
-		if _, err := os.Stat(filepath.Join(root, "dist", fn+".zip")); err != nil {
-			t.Skipf("SKIPPED: dist/%s.zip missing; the harness runs after `make build`", fn)
-		}
+		testbed.NeedFile(t, filepath.Join(root, "dist", fn+".zip"), "make build")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rep, err := benchrun.Run(ctx, benchrun.Quick(), benchrun.WithBurst(30, 2), benchrun.WithLogDir(t.TempDir()))
-	if errors.Is(err, testbed.ErrNoMoto) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set and moto_server is missing: %v", err)
-		}
-		t.Skipf("SKIPPED, no AWS emulator: %v", err)
-	}
 	require.NoError(t, err)
 
 	assert.Len(t, rep.Sizes, 2)
@@ -64,6 +58,8 @@ func TestQuickRun(t *testing.T) {
 	assert.Contains(t, byName["provider Create"].Calls.ResourceWrites, "CloudTrail.UpdateTrail")
 	// The sweep reads every registered trail.
 	assert.GreaterOrEqual(t, byName["remediator sweep"].Calls.Reads, benchrun.TrailCount)
+	assert.Contains(t, byName["remediator sweep"].Calls.List, fmt.Sprintf("CloudTrail.GetTrail ×%d", benchrun.TrailCount),
+		"the sweep reads exactly the registered trails (the Create path's trail is gone by then)")
 	require.Len(t, rep.RSS, 2)
 	for _, r := range rep.RSS {
 		assert.Greater(t, r.Bytes, int64(1<<20), r.Function)

@@ -102,7 +102,7 @@ func (h *harness) coldStart(ctx context.Context, fn, bootstrap string) (time.Dur
 		return 0, fmt.Errorf("the first invocation failed: %w", res.Error)
 	}
 	if requestID != "" {
-		if _, err := h.cfnResponse(ctx, requestID); err != nil {
+		if _, err := h.cfnResponse(requestID); err != nil {
 			return 0, err
 		}
 	}
@@ -117,6 +117,8 @@ func (h *harness) warm(ctx context.Context) error {
 		name, function, note string
 		arrange              func() error
 		act                  func() error
+		// cleanup runs after the path's last run, so that the next paths see only the registered trails.
+		cleanup func() error
 	}{
 		{
 			name: "provider Create", function: localrun.Provider,
@@ -131,6 +133,10 @@ func (h *harness) warm(ctx context.Context) error {
 					created = true
 					return nil
 				}
+				_, err := h.providerRequest(ctx, "delete", CreateTrailName, "")
+				return err
+			},
+			cleanup: func() error {
 				_, err := h.providerRequest(ctx, "delete", CreateTrailName, "")
 				return err
 			},
@@ -174,10 +180,11 @@ func (h *harness) warm(ctx context.Context) error {
 		}
 		h.rep.Warm = append(h.rep.Warm, Path{Name: p.name, Function: p.function, Note: p.note,
 			Stats: Summarize(took), Calls: calls})
-	}
-	h.rec.Reset()
-	if _, err := h.providerRequest(ctx, "delete", CreateTrailName, ""); err != nil {
-		return fmt.Errorf("provider Create: clean up: %w", err)
+		if p.cleanup != nil {
+			if err := p.cleanup(); err != nil {
+				return fmt.Errorf("%s: clean up: %w", p.name, err)
+			}
+		}
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,19 +20,6 @@ import (
 	"github.com/trailguard/trailguard/internal/localrun"
 	"github.com/trailguard/trailguard/internal/testbed"
 )
-
-// requireMoto skips, loudly, when moto_server is not installed, except under CI where that is a failure: the demo
-// starts its own moto, so there is no TestMain.
-func requireMoto(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("moto_server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set and %s", testbed.InstallHint)
-		}
-		fmt.Fprintf(os.Stderr, "\n*** localrun: %s: the demo tests are SKIPPED ***\n\n", testbed.InstallHint)
-		t.Skipf("SKIPPED, no AWS emulator: %s", testbed.InstallHint)
-	}
-}
 
 var (
 	stepLine = regexp.MustCompile(`^\[(\d+)/(\d+)\] (.+) (→|✗ FAILED:) (.+) \((\d+ ms|\d+\.\d s)\)$`)
@@ -65,7 +51,7 @@ func assertMotoStopped(t *testing.T, out string) {
 }
 
 func TestDemoTellsTheWholeStory(t *testing.T) {
-	requireMoto(t)
+	testbed.NeedMoto(t)
 	logDir := t.TempDir()
 	var out bytes.Buffer
 	sum := localrun.Demo(context.Background(), &out, localrun.WithLogDir(logDir))
@@ -110,7 +96,7 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 }
 
 func TestAFailedCheckFailsTheRun(t *testing.T) {
-	requireMoto(t)
+	testbed.NeedMoto(t)
 	var out bytes.Buffer
 	// After step 5 the trail delivers to CloudWatch Logs: a check that it does not cannot pass.
 	sum := localrun.Demo(context.Background(), &out, localrun.WithLogDir(t.TempDir()),

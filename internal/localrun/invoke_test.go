@@ -10,10 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/localrun"
+	"github.com/trailguard/trailguard/internal/testbed"
 )
 
 func TestInvokeLocalSweep(t *testing.T) {
-	requireMoto(t)
+	testbed.NeedMoto(t)
 	var out bytes.Buffer
 	res, err := localrun.Invoke(context.Background(), &out, localrun.InvokeOptions{
 		Function: "remediator", EventPath: "events/remediator/sweep.json", LogDir: t.TempDir(),

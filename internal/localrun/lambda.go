@@ -58,18 +58,10 @@ func (l *Lambda) Invoke(ctx context.Context, payload []byte) (testbed.Response, 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go func() {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if exited, err := l.fn.Exited(); exited {
-					cancel(fmt.Errorf("the %s process exited (%v); its log ends with:\n%s", l.Name, err, l.tailText(5)))
-					return
-				}
-			}
+		select {
+		case <-ctx.Done():
+		case <-l.fn.Done():
+			cancel(fmt.Errorf("the %s process exited (%v); its log ends with:\n%s", l.Name, l.fn.Err(), l.tailText(5)))
 		}
 	}()
 	res, err := l.rt.Invoke(ctx, payload, FunctionDeadline)
@@ -84,8 +76,12 @@ func (l *Lambda) Invoke(ctx context.Context, payload []byte) (testbed.Response, 
 
 // Running reports whether the process is still up.
 func (l *Lambda) Running() bool {
-	exited, _ := l.fn.Exited()
-	return !exited
+	select {
+	case <-l.fn.Done():
+		return false
+	default:
+		return true
+	}
 }
 
 // Tail is the last n lines of the function's log.

@@ -214,12 +214,39 @@ func StartMoto(t testing.TB) *Moto {
 		if noMoto == nil {
 			t.Fatal("testbed.StartMoto needs TestMain to call testbed.RunWithMoto")
 		}
-		t.Skipf("SKIPPED, no AWS emulator: %v", noMoto)
+		skipWithout(t, "an AWS emulator", noMoto)
 	}
 	if err := shared.Reset(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return &Moto{shared}
+}
+
+// NeedMoto is for tests that start moto_server themselves (the demo, the benchmark harness): without it they are
+// skipped, loudly, except under CI, where a missing moto is a failure.
+func NeedMoto(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		skipWithout(t, "an AWS emulator", ErrNoMoto)
+	}
+}
+
+// skipWithout skips a test that cannot run without what, or fails it under CI, which must run every test.
+func skipWithout(t testing.TB, what string, why error) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI is set and this test cannot run without %s: %v", what, why)
+	}
+	fmt.Fprintf(os.Stderr, "\n*** %s: SKIPPED, no %s: %v ***\n\n", t.Name(), what, why)
+	t.Skipf("SKIPPED, no %s: %v", what, why)
+}
+
+// NeedFile is NeedMoto for a build output a test reads, such as dist/provider.zip from `make build`.
+func NeedFile(t testing.TB, path, madeBy string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		skipWithout(t, path, fmt.Errorf("run `%s` first: %w", madeBy, err))
+	}
 }
 
 // isRead says whether an operation only reads, by the AWS naming convention.

@@ -182,15 +182,11 @@ func (f *Function) Stop() {
 	<-f.done
 }
 
-// Exited reports whether the process has ended, and how.
-func (f *Function) Exited() (bool, error) {
-	select {
-	case <-f.done:
-		return true, f.err
-	default:
-		return false, nil
-	}
-}
+// Done is closed when the process has ended; Err then says how.
+func (f *Function) Done() <-chan struct{} { return f.done }
+
+// Err is how the process ended (nil for a clean exit). Read it after Done is closed.
+func (f *Function) Err() error { return f.err }
 
 var builds sync.Map // function name → *build
 
