@@ -141,11 +141,7 @@ func Classify(rec *testbed.Recorder) Calls {
 	all, writes := rec.Calls(), rec.Writes()
 	c := Calls{Total: len(all), Writes: len(writes), Reads: len(all) - len(writes)}
 	c.List = countDistinct(all)
-	for _, w := range countDistinct(writes) {
-		if !strings.HasPrefix(w, "DynamoDB.") && !strings.HasPrefix(w, "SNS.") {
-			c.ResourceWrites = append(c.ResourceWrites, w)
-		}
-	}
+	c.ResourceWrites = countDistinct(rec.ResourceWrites())
 	return c
 }
 

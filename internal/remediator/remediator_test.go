@@ -258,7 +258,7 @@ func TestStopLoggingIsUndone(t *testing.T) {
 	logging, err := f.aws.IsLogging(f.ctx, trailARN)
 	require.NoError(t, err)
 	assert.True(t, logging)
-	assert.Equal(t, []string{"CloudTrail.StartLogging"}, awsWrites(f.rec))
+	assert.Equal(t, []string{"CloudTrail.StartLogging"}, f.rec.ResourceWrites())
 }
 
 func TestStopLoggingIsOnlyReportedWithoutEnforceLogging(t *testing.T) {
@@ -270,22 +270,10 @@ func TestStopLoggingIsOnlyReportedWithoutEnforceLogging(t *testing.T) {
 	logging, err := f.aws.IsLogging(f.ctx, trailARN)
 	require.NoError(t, err)
 	assert.False(t, logging)
-	assert.Empty(t, awsWrites(f.rec))
+	assert.Empty(t, f.rec.ResourceWrites())
 	got := f.notifications(t, 1)
 	assert.Contains(t, got[0].Message, "reported")
 	assert.Equal(t, registry.Drifted, f.record(t).Status)
-}
-
-// awsWrites are the write calls to the guarded services: registry bookkeeping and notifications are not changes to
-// the trail.
-func awsWrites(rec *testbed.Recorder) []string {
-	var out []string
-	for _, w := range rec.Writes() {
-		if !strings.HasPrefix(w, "DynamoDB.") && !strings.HasPrefix(w, "SNS.") {
-			out = append(out, w)
-		}
-	}
-	return out
 }
 
 func TestDeletedLogGroupIsRecreatedAndRelinked(t *testing.T) {
@@ -299,8 +287,8 @@ func TestDeletedLogGroupIsRecreatedAndRelinked(t *testing.T) {
 	require.True(t, found)
 	assert.Equal(t, int32(90), aws.ToInt32(g.RetentionInDays), "recreated with the desired retention")
 	assert.True(t, f.linked(t))
-	assert.Contains(t, awsWrites(f.rec), "CloudWatch Logs.CreateLogGroup")
-	assert.Contains(t, awsWrites(f.rec), "CloudTrail.UpdateTrail", "a recreated group is relinked")
+	assert.Contains(t, f.rec.ResourceWrites(), "CloudWatch Logs.CreateLogGroup")
+	assert.Contains(t, f.rec.ResourceWrites(), "CloudTrail.UpdateTrail", "a recreated group is relinked")
 }
 
 func TestDeletedPolicyAndChangedTrustAreRestored(t *testing.T) {
@@ -320,7 +308,7 @@ func TestDeletedPolicyAndChangedTrustAreRestored(t *testing.T) {
 	role, err := f.aws.IAM.GetRole(f.ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
 	require.NoError(t, err)
 	assert.Contains(t, aws.ToString(role.Role.AssumeRolePolicyDocument), "cloudtrail.amazonaws.com")
-	assert.Equal(t, []string{"IAM.UpdateAssumeRolePolicy", "CloudTrail.UpdateTrail"}, awsWrites(f.rec),
+	assert.Equal(t, []string{"IAM.UpdateAssumeRolePolicy", "CloudTrail.UpdateTrail"}, f.rec.ResourceWrites(),
 		"trust restored, then the trail relinked so CloudTrail checks the role again")
 }
 
@@ -329,7 +317,7 @@ func TestReportModeWritesNothingAndNotifies(t *testing.T) {
 	f.tamper(t)
 	require.NoError(t, f.deliver(t, "update-trail-cleared"))
 	assert.False(t, f.linked(t))
-	assert.Empty(t, awsWrites(f.rec))
+	assert.Empty(t, f.rec.ResourceWrites())
 	got := f.notifications(t, 1)
 	assert.Contains(t, got[0].Message, tamperer)
 }
@@ -407,7 +395,7 @@ func TestSweepAlertsOnADeliveryError(t *testing.T) {
 	require.NoError(t, f.deliver(t, "sweep"))
 	got := f.notifications(t, 1)
 	assert.Contains(t, got[0].Message, "AccessDeniedException")
-	assert.Empty(t, awsWrites(f.rec), "configuration matches: nothing to repair, only to tell")
+	assert.Empty(t, f.rec.ResourceWrites(), "configuration matches: nothing to repair, only to tell")
 }
 
 func jsonTime(t time.Time) string {

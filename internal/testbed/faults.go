@@ -235,6 +235,18 @@ func (r *Recorder) Count(service, op string) int {
 	return n
 }
 
+// ResourceWrites lists the writes to what trailguard guards (trails, log groups, roles), in order: Writes without
+// the registry's (DynamoDB) and the notifications' (SNS), which are trailguard's own bookkeeping.
+func (r *Recorder) ResourceWrites() []string {
+	var out []string
+	for _, w := range r.Writes() {
+		if !strings.HasPrefix(w, "DynamoDB.") && !strings.HasPrefix(w, "SNS.") {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
 // Writes lists the calls that can change state, in order.
 func (r *Recorder) Writes() []string {
 	var out []string
