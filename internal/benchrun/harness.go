@@ -154,7 +154,7 @@ func (h *harness) providerEvent(kind, name, physicalID string) (raw []byte, requ
 	props["TrailName"] = name
 	if _, has := ev["PhysicalResourceId"]; has {
 		if physicalID == "" {
-			physicalID = "arn:aws:cloudtrail:" + localrun.Region + ":" + testbed.Account + ":trail/" + name
+			physicalID = "arn:aws:cloudtrail:" + testbed.Region + ":" + testbed.Account + ":trail/" + name
 		}
 		ev["PhysicalResourceId"] = physicalID
 	}

@@ -101,7 +101,7 @@ func (d *demo) launch(ctx context.Context) (Outcome, error) {
 	if err := d.s.LaunchAWS(ctx); err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{Summary: "moto_server on " + d.s.MotoURL() + ", account " + testbed.Account + ", " + Region}, nil
+	return Outcome{Summary: "moto_server on " + d.s.MotoURL() + ", account " + testbed.Account + ", " + testbed.Region}, nil
 }
 
 func (d *demo) world(ctx context.Context) (Outcome, error) {

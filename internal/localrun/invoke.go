@@ -178,7 +178,7 @@ func localSetup(ctx context.Context, out io.Writer, s *Session, function string)
 		return nil, err
 	}
 	w := s.World()
-	fmt.Fprintf(out, "target local: moto on %s; table %s, topic %s, trail %s\n", s.MotoURL(), w.Table, TopicName, w.TrailARN)
+	fmt.Fprintf(out, "target local: moto on %s; table %s, topic %s, trail %s\n", s.MotoURL(), w.Table, testbed.TopicName, w.TrailARN)
 	if function == Remediator {
 		raw, err := ReadEvent(filepath.Join("events", "provider", "create.json"))
 		if err != nil {

@@ -17,15 +17,10 @@ import (
 	"github.com/trailguard/trailguard/internal/testbed"
 )
 
-// The world a local run sets up: the test bed's sample world, which the events in events/ describe.
-const (
-	Region        = testbed.Region
-	RegistryTable = testbed.RegistryTable
-	TopicName     = testbed.TopicName
-	TrailName     = testbed.TrailName
-	// Mailbox is the inbox path subscribed to the notification topic, as a person's e-mail would be.
-	Mailbox = "/ops"
-)
+// Mailbox is the inbox path subscribed to the notification topic, as a person's e-mail would be. The rest of the
+// world a local run sets up is the test bed's sample world (testbed.Region, RegistryTable, TopicName, TrailName),
+// which the events in events/ describe.
+const Mailbox = "/ops"
 
 // Function names, as in functions/<name>.
 const (
@@ -65,7 +60,7 @@ func (s *Session) LaunchAWS(ctx context.Context) error {
 		return fmt.Errorf("start the embedded AWS: %w", err)
 	}
 	s.moto = m
-	s.aws = testbed.NewAWS(m.Config(Region))
+	s.aws = testbed.NewAWS(m.Config(testbed.Region))
 	return nil
 }
 
@@ -95,30 +90,30 @@ func (s *Session) CreateWorld(ctx context.Context) error {
 	if s.aws == nil {
 		return errors.New("create the world: the embedded AWS is not running")
 	}
-	if err := s.aws.CreateRegistryTable(ctx, RegistryTable); err != nil {
+	if err := s.aws.CreateRegistryTable(ctx, testbed.RegistryTable); err != nil {
 		return err
 	}
-	topic, err := s.aws.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(TopicName)})
+	topic, err := s.aws.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(testbed.TopicName)})
 	if err != nil {
-		return fmt.Errorf("create topic %s: %w", TopicName, err)
+		return fmt.Errorf("create topic %s: %w", testbed.TopicName, err)
 	}
 	s.inbox = testbed.NewInbox()
 	if err := s.inbox.Subscribe(ctx, s.aws.SNS, aws.ToString(topic.TopicArn), Mailbox, ""); err != nil {
 		return err
 	}
-	trailARN, err := s.aws.CreateTrail(ctx, TrailName, testbed.TrailOptions{})
+	trailARN, err := s.aws.CreateTrail(ctx, testbed.TrailName, testbed.TrailOptions{})
 	if err != nil {
 		return err
 	}
-	s.world = World{Table: RegistryTable, TopicARN: aws.ToString(topic.TopicArn), Bucket: "trail-bucket-" + TrailName,
-		TrailName: TrailName, TrailARN: trailARN}
+	s.world = World{Table: testbed.RegistryTable, TopicARN: aws.ToString(topic.TopicArn), Bucket: testbed.TrailBucket(testbed.TrailName),
+		TrailName: testbed.TrailName, TrailARN: trailARN}
 	return nil
 }
 
 // LocalEnv is the environment of a function running on moto: moto's endpoint and credentials, the registry and the
 // topic, and for the provider the permission to answer the loopback ResponseURL.
 func (s *Session) LocalEnv(function string) []string {
-	env := append(s.moto.Env(Region), lambdaenv.RegistryTable+"="+s.world.Table, lambdaenv.TopicARN+"="+s.world.TopicARN)
+	env := append(s.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+s.world.Table, lambdaenv.TopicARN+"="+s.world.TopicARN)
 	if function == Provider {
 		env = append(env, lambdaenv.LocalRun+"=true")
 	}

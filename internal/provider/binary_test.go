@@ -24,7 +24,7 @@ func startBinary(t *testing.T, f *fixture) (*testbed.Runtime, *testbed.Logs) {
 	require.NoError(t, err)
 	t.Cleanup(rt.Close)
 	logs := &testbed.Logs{}
-	env := append(f.moto.Env(region), lambdaenv.RegistryTable+"="+table, lambdaenv.LocalRun+"=true")
+	env := append(f.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.LocalRun+"=true")
 	fn, err := testbed.StartFunction(bootstrap, rt, env, logs)
 	require.NoError(t, err)
 	t.Cleanup(fn.Stop)
@@ -52,11 +52,11 @@ func TestBinaryCreateAndDeleteThroughTheRuntimeAPI(t *testing.T) {
 		got, err := f.s3.WaitFor(5 * time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
-		assert.Equal(t, trailARN, got.Body.PhysicalResourceId)
+		assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceId)
 		assert.Equal(t, "PUT", got.Method)
 		assert.True(t, got.HasContentType && got.ContentType == "")
 		if name == "create" {
-			group, _, err := f.aws.TrailLink(f.ctx, trailARN)
+			group, _, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
 			require.NoError(t, err)
 			assert.Equal(t, got.Body.Data["LogGroupArn"], group)
 		}

@@ -27,13 +27,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }
 
-const (
-	region    = testbed.Region
-	table     = testbed.RegistryTable
-	trailName = testbed.TrailName
-	trailARN  = testbed.TrailARN
-	stackID   = "arn:aws:cloudformation:us-east-1:123456789012:stack/trailguard-example/5b8e6a20-c0a1-11ef-9a8c-0e2d3f4a5b6c"
-)
+const stackID = "arn:aws:cloudformation:us-east-1:123456789012:stack/trailguard-example/5b8e6a20-c0a1-11ef-9a8c-0e2d3f4a5b6c"
 
 // fixture is the provider as Lambda runs it (wrapped in the CloudFormation protocol), against moto, with a stand-in
 // for the pre-signed ResponseURL that shows what CloudFormation receives.
@@ -55,20 +49,20 @@ func newFixture(t testing.TB) *fixture {
 	f := &fixture{ctx: context.Background(), moto: m, faults: testbed.NewFaults(), rec: &testbed.Recorder{},
 		s3: testbed.NewResponseServer(), logs: &bytes.Buffer{}}
 	t.Cleanup(f.s3.Close)
-	f.aws = testbed.NewAWS(m.Config(region))
-	require.NoError(t, f.aws.CreateRegistryTable(f.ctx, table))
-	_, err := f.aws.CreateTrail(f.ctx, trailName, testbed.TrailOptions{})
+	f.aws = testbed.NewAWS(m.Config(testbed.Region))
+	require.NoError(t, f.aws.CreateRegistryTable(f.ctx, testbed.RegistryTable))
+	_, err := f.aws.CreateTrail(f.ctx, testbed.TrailName, testbed.TrailOptions{})
 	require.NoError(t, err)
-	f.handler = f.provider(m.Config(region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec)), region)
+	f.handler = f.provider(m.Config(testbed.Region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec)), testbed.Region)
 	return f
 }
 
 // provider wires a provider for one region's configuration.
-func (f *fixture) provider(cfg aws.Config, region string) func(context.Context, json.RawMessage) error {
+func (f *fixture) provider(cfg aws.Config, homeRegion string) func(context.Context, json.RawMessage) error {
 	log := slog.New(slog.NewJSONHandler(f.logs, nil))
-	engine := delivery.New(delivery.NewClients(cfg), region, delivery.WithLogger(log),
+	engine := delivery.New(delivery.NewClients(cfg), homeRegion, delivery.WithLogger(log),
 		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 2*time.Second))
-	f.reg = registry.New(dynamodb.NewFromConfig(cfg), table)
+	f.reg = registry.New(dynamodb.NewFromConfig(cfg), testbed.RegistryTable)
 	p := provider.New(engine, f.reg, log)
 	return customresource.Wrap(p.Handle, customresource.WithLogger(log), customresource.WithLoopbackResponseURL(true),
 		customresource.WithDeadlineMargin(500*time.Millisecond), customresource.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
@@ -112,9 +106,9 @@ func TestCreateWiresTheTrailAndRegistersIt(t *testing.T) {
 	assert.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
 	assert.Equal(t, "PUT", got.Method)
 	assert.True(t, got.HasContentType && got.ContentType == "", "pre-signed S3 URLs need an empty Content-Type")
-	assert.Equal(t, trailARN, got.Body.PhysicalResourceId)
+	assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceId)
 	assert.Equal(t, map[string]any{
-		"TrailArn": trailARN, "HomeRegion": region,
+		"TrailArn": testbed.TrailARN, "HomeRegion": testbed.Region,
 		"LogGroupName": "aws-cloudtrail-logs-123456789012-management-trail",
 		"LogGroupArn":  "arn:aws:logs:us-east-1:123456789012:log-group:aws-cloudtrail-logs-123456789012-management-trail:*",
 		"RoleName":     "CloudTrail_CloudWatchLogs_Role",
@@ -122,7 +116,7 @@ func TestCreateWiresTheTrailAndRegistersIt(t *testing.T) {
 		"PolicyName":   "trailguard-us-east-1-management-trail",
 	}, got.Body.Data)
 
-	group, role, err := f.aws.TrailLink(f.ctx, trailARN)
+	group, role, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.Equal(t, got.Body.Data["LogGroupArn"], group)
 	assert.Equal(t, got.Body.Data["RoleArn"], role)
@@ -131,7 +125,7 @@ func TestCreateWiresTheTrailAndRegistersIt(t *testing.T) {
 	require.True(t, found)
 	assert.Equal(t, int32(365), aws.ToInt32(lg.RetentionInDays))
 
-	rec, found, err := f.reg.Get(f.ctx, trailARN)
+	rec, found, err := f.reg.Get(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	require.True(t, found, "an enforced trail is registered for the remediator")
 	assert.Equal(t, registry.Owner{StackID: stackID, LogicalResourceID: "TrailDelivery"}, rec.Owner)
@@ -149,8 +143,8 @@ func TestUpdateToAnotherLogGroupRelinksAndKeepsTheOldGroup(t *testing.T) {
 
 	got := f.send(t, f.event(t, "update", nil))
 	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
-	assert.Equal(t, trailARN, got.Body.PhysicalResourceId, "same trail: same physical id, no replacement")
-	group, _, err := f.aws.TrailLink(f.ctx, trailARN)
+	assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceId, "same trail: same physical id, no replacement")
+	group, _, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.Equal(t, got.Body.Data["LogGroupArn"], group)
 	assert.NotContains(t, group, "aws-cloudtrail-logs-123456789012-management-trail")
@@ -177,8 +171,8 @@ func TestDeleteUnwiresAndKeepsTheLogGroup(t *testing.T) {
 
 	got := f.send(t, f.event(t, "delete", nil))
 	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
-	assert.Equal(t, trailARN, got.Body.PhysicalResourceId)
-	group, role, err := f.aws.TrailLink(f.ctx, trailARN)
+	assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceId)
+	group, role, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.Empty(t, group)
 	assert.Empty(t, role)
@@ -189,7 +183,7 @@ func TestDeleteUnwiresAndKeepsTheLogGroup(t *testing.T) {
 	_, found, err := f.aws.LogGroup(f.ctx, created.Body.Data["LogGroupName"].(string))
 	require.NoError(t, err)
 	assert.True(t, found, "the log group and its data are kept")
-	_, registered, err := f.reg.Get(f.ctx, trailARN)
+	_, registered, err := f.reg.Get(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.False(t, registered)
 
@@ -221,7 +215,7 @@ func TestASecondStackCannotClaimTheSameTrail(t *testing.T) {
 
 	// Its rollback Delete must not unwire the first stack's trail.
 	f.send(t, f.event(t, "delete", func(ev map[string]any) { ev["StackId"] = other; ev["PhysicalResourceId"] = got.Body.PhysicalResourceId }))
-	group, _, err := f.aws.TrailLink(f.ctx, trailARN)
+	group, _, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.NotEmpty(t, group)
 }
@@ -230,7 +224,7 @@ func TestRemediationOffIsNotRegistered(t *testing.T) {
 	f := newFixture(t)
 	got := f.send(t, f.event(t, "create", func(ev map[string]any) { props(ev)["Remediation"] = "off" }))
 	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
-	_, registered, err := f.reg.Get(f.ctx, trailARN)
+	_, registered, err := f.reg.Get(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.False(t, registered)
 }
@@ -278,7 +272,7 @@ func TestShadowTrailFailsNamingTheHomeRegion(t *testing.T) {
 	handler := f.provider(f.moto.Config("eu-west-1", testbed.WithRecorder(f.rec)), "eu-west-1")
 	ev := f.event(t, "create", func(ev map[string]any) {
 		ev["StackId"] = strings.Replace(stackID, "us-east-1", "eu-west-1", 1)
-		props(ev)["TrailName"] = trailARN
+		props(ev)["TrailName"] = testbed.TrailARN
 	})
 	raw, err := json.Marshal(ev)
 	require.NoError(t, err)
@@ -297,7 +291,7 @@ func TestInvalidHomeRegionFailsClearly(t *testing.T) {
 	got := f.send(t, f.event(t, "create", nil))
 	assert.Equal(t, "FAILED", got.Body.Status)
 	assert.Contains(t, got.Body.Reason, "home region")
-	_, registered, err := f.reg.Get(f.ctx, trailARN)
+	_, registered, err := f.reg.Get(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.False(t, registered, "a failed Create gives its claim back, so its rollback Delete has nothing to undo")
 }

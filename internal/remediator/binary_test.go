@@ -26,7 +26,7 @@ func TestBinaryRepairsThroughTheRuntimeAPI(t *testing.T) {
 	require.NoError(t, err)
 	defer rt.Close()
 	stdout := &testbed.Logs{}
-	env := append(f.moto.Env(region), lambdaenv.RegistryTable+"="+table, lambdaenv.TopicARN+"="+f.topicARN)
+	env := append(f.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.TopicARN+"="+f.topicARN)
 	fn, err := testbed.StartFunction(bootstrap, rt, env, stdout)
 	require.NoError(t, err)
 	defer fn.Stop()

@@ -30,15 +30,11 @@ import (
 func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }
 
 const (
-	region    = testbed.Region
-	table     = testbed.RegistryTable
-	trailName = testbed.TrailName
-	trailARN  = testbed.TrailARN
-	logGroup  = "aws-cloudtrail-logs-123456789012-management-trail"
-	roleName  = "CloudTrail_CloudWatchLogs_Role"
-	policy    = "trailguard-us-east-1-management-trail"
-	tamperer  = "arn:aws:sts::123456789012:assumed-role/Admin/alice"
-	tamperIP  = "203.0.113.45"
+	logGroup = "aws-cloudtrail-logs-123456789012-management-trail"
+	roleName = "CloudTrail_CloudWatchLogs_Role"
+	policy   = "trailguard-us-east-1-management-trail"
+	tamperer = "arn:aws:sts::123456789012:assumed-role/Admin/alice"
+	tamperIP = "203.0.113.45"
 )
 
 // fixture is a registered, wired trail, a remediator against moto whose calls are recorded and can be faulted,
@@ -66,20 +62,20 @@ func newFixture(t testing.TB, s spec.Spec) *fixture {
 	f := &fixture{ctx: context.Background(), moto: m, faults: testbed.NewFaults(), rec: &testbed.Recorder{},
 		inbox: testbed.NewInbox(), logs: &testbed.Logs{}, metrics: &testbed.Logs{}, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	t.Cleanup(f.inbox.Close)
-	f.aws = testbed.NewAWS(m.Config(region))
-	require.NoError(t, f.aws.CreateRegistryTable(f.ctx, table))
-	_, err := f.aws.CreateTrail(f.ctx, trailName, testbed.TrailOptions{})
+	f.aws = testbed.NewAWS(m.Config(testbed.Region))
+	require.NoError(t, f.aws.CreateRegistryTable(f.ctx, testbed.RegistryTable))
+	_, err := f.aws.CreateTrail(f.ctx, testbed.TrailName, testbed.TrailOptions{})
 	require.NoError(t, err)
 	topic, err := f.aws.SNS.CreateTopic(f.ctx, &sns.CreateTopicInput{Name: aws.String("trailguard-notifications")})
 	require.NoError(t, err)
 	f.topicARN = aws.ToString(topic.TopicArn)
 	require.NoError(t, f.inbox.Subscribe(f.ctx, f.aws.SNS, f.topicARN, "/ops", ""))
 
-	cfg := m.Config(region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec))
+	cfg := m.Config(testbed.Region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec))
 	log := slog.New(slog.NewJSONHandler(f.logs, nil))
-	f.engine = delivery.New(delivery.NewClients(cfg), region, delivery.WithLogger(log),
+	f.engine = delivery.New(delivery.NewClients(cfg), testbed.Region, delivery.WithLogger(log),
 		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 2*time.Second))
-	f.reg = registry.New(dynamodb.NewFromConfig(cfg), table)
+	f.reg = registry.New(dynamodb.NewFromConfig(cfg), testbed.RegistryTable)
 	f.r = remediator.New(f.engine, f.reg, notify.NewNotifier(sns.NewFromConfig(cfg), f.topicARN),
 		remediator.WithLogger(log), remediator.WithMetrics(f.metrics), remediator.WithClock(func() time.Time { return f.now }))
 	f.register(t, s)
@@ -90,7 +86,7 @@ func newFixture(t testing.TB, s spec.Spec) *fixture {
 // register wires and registers the trail as the provider's Create does.
 func (f *fixture) register(t testing.TB, s spec.Spec) {
 	t.Helper()
-	s.TrailName = trailName
+	s.TrailName = testbed.TrailName
 	if s.Remediation == "" {
 		s.Remediation, s.EnforceLogging = spec.Enforce, true
 	}
@@ -114,7 +110,7 @@ func (f *fixture) deliver(t testing.TB, name string) error {
 
 func (f *fixture) record(t *testing.T) registry.Record {
 	t.Helper()
-	rec, found, err := f.reg.Get(f.ctx, trailARN)
+	rec, found, err := f.reg.Get(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	require.True(t, found)
 	return rec
@@ -122,7 +118,7 @@ func (f *fixture) record(t *testing.T) registry.Record {
 
 func (f *fixture) linked(t testing.TB) bool {
 	t.Helper()
-	group, role, err := f.aws.TrailLink(f.ctx, trailARN)
+	group, role, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	return group == f.target.LogGroupARN() && role == f.target.RoleARN()
 }
@@ -136,7 +132,7 @@ func (f *fixture) notifications(t *testing.T, n int) []testbed.SNSMessage {
 
 func (f *fixture) tamper(t testing.TB) {
 	t.Helper()
-	_, err := f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(trailName),
+	_, err := f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(testbed.TrailName),
 		CloudWatchLogsLogGroupArn: aws.String(""), CloudWatchLogsRoleArn: aws.String("")})
 	require.NoError(t, err)
 }
@@ -193,10 +189,10 @@ type tampering struct {
 var tamperings = []tampering{
 	{"update-trail-cleared", (*fixture).tamper, (*fixture).linked},
 	{"stop-logging", func(f *fixture, t testing.TB) {
-		_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trailName)})
+		_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(testbed.TrailName)})
 		require.NoError(t, err)
 	}, func(f *fixture, t testing.TB) bool {
-		logging, err := f.aws.IsLogging(f.ctx, trailARN)
+		logging, err := f.aws.IsLogging(f.ctx, testbed.TrailARN)
 		require.NoError(t, err)
 		return logging
 	}},
@@ -251,11 +247,11 @@ func TestOwnEventsAndMatchingStatesWriteNothing(t *testing.T) {
 
 func TestStopLoggingIsUndone(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
-	_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trailName)})
+	_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(testbed.TrailName)})
 	require.NoError(t, err)
 
 	require.NoError(t, f.deliver(t, "stop-logging"))
-	logging, err := f.aws.IsLogging(f.ctx, trailARN)
+	logging, err := f.aws.IsLogging(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.True(t, logging)
 	assert.Equal(t, []string{"CloudTrail.StartLogging"}, f.rec.ResourceWrites())
@@ -263,11 +259,11 @@ func TestStopLoggingIsUndone(t *testing.T) {
 
 func TestStopLoggingIsOnlyReportedWithoutEnforceLogging(t *testing.T) {
 	f := newFixture(t, spec.Spec{Remediation: spec.Enforce, EnforceLogging: false})
-	_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trailName)})
+	_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(testbed.TrailName)})
 	require.NoError(t, err)
 
 	require.NoError(t, f.deliver(t, "stop-logging"))
-	logging, err := f.aws.IsLogging(f.ctx, trailARN)
+	logging, err := f.aws.IsLogging(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.False(t, logging)
 	assert.Empty(t, f.rec.ResourceWrites())
@@ -324,7 +320,7 @@ func TestReportModeWritesNothingAndNotifies(t *testing.T) {
 
 func TestEventsForUnregisteredOrForeignResourcesDoNothing(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
-	require.NoError(t, f.reg.Release(f.ctx, trailARN, f.record(t).Owner))
+	require.NoError(t, f.reg.Release(f.ctx, testbed.TrailARN, f.record(t).Owner))
 	f.tamper(t)
 	f.rec.Reset()
 	for _, name := range []string{"update-trail-cleared", "update-trail-failed", "update-trail-shadow", "delete-log-group"} {
@@ -354,17 +350,17 @@ func TestSixTamperingsInAnHourMakeTheTrailContested(t *testing.T) {
 
 func TestDeletedTrailIsGoneAndRecreatedTrailIsWiredAgain(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
-	_, err := f.aws.CloudTrail.DeleteTrail(f.ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(trailName)})
+	_, err := f.aws.CloudTrail.DeleteTrail(f.ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(testbed.TrailName)})
 	require.NoError(t, err)
 	require.NoError(t, f.deliver(t, "delete-trail"))
 	assert.Equal(t, registry.Gone, f.record(t).Status)
 	got := f.notifications(t, 1)
 	assert.Contains(t, got[0].Message, "gone")
 
-	_, err = f.aws.CloudTrail.CreateTrail(f.ctx, &cloudtrail.CreateTrailInput{Name: aws.String(trailName),
-		S3BucketName: aws.String("trail-bucket-" + trailName), IsMultiRegionTrail: aws.Bool(true)})
+	_, err = f.aws.CloudTrail.CreateTrail(f.ctx, &cloudtrail.CreateTrailInput{Name: aws.String(testbed.TrailName),
+		S3BucketName: aws.String(testbed.TrailBucket(testbed.TrailName)), IsMultiRegionTrail: aws.Bool(true)})
 	require.NoError(t, err)
-	_, err = f.aws.CloudTrail.StartLogging(f.ctx, &cloudtrail.StartLoggingInput{Name: aws.String(trailName)})
+	_, err = f.aws.CloudTrail.StartLogging(f.ctx, &cloudtrail.StartLoggingInput{Name: aws.String(testbed.TrailName)})
 	require.NoError(t, err)
 	require.NoError(t, f.deliver(t, "create-trail"))
 	assert.True(t, f.linked(t))
@@ -460,7 +456,7 @@ func TestRepairsFollowTheDesiredStateNotTheSnapshot(t *testing.T) {
 	f.tamper(t)
 
 	require.NoError(t, f.deliver(t, "update-trail-cleared"))
-	group, _, err := f.aws.TrailLink(f.ctx, trailARN)
+	group, _, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.Equal(t, "arn:aws:logs:us-east-1:123456789012:log-group:/trailguard/new-group:*", group)
 }
@@ -468,7 +464,7 @@ func TestRepairsFollowTheDesiredStateNotTheSnapshot(t *testing.T) {
 // A trail registered after the remediator read its registry snapshot is guarded against its very first tampering.
 func TestATrailRegisteredAfterTheSnapshotIsGuardedAtOnce(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
-	require.NoError(t, f.reg.Release(f.ctx, trailARN, f.record(t).Owner))
+	require.NoError(t, f.reg.Release(f.ctx, testbed.TrailARN, f.record(t).Owner))
 	require.NoError(t, f.deliver(t, "update-trail-own")) // snapshot: nothing registered
 	f.register(t, spec.Spec{})
 	f.tamper(t)
@@ -488,7 +484,7 @@ func TestLastingDriftIsReportedOnce(t *testing.T) {
 	require.NoError(t, f.deliver(t, "sweep"))
 	assert.Empty(t, f.rec.Writes(), "a repeated report writes nothing")
 
-	_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(trailName)})
+	_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(testbed.TrailName)})
 	require.NoError(t, err)
 	require.NoError(t, f.deliver(t, "sweep"))
 	got := f.notifications(t, 2)

@@ -60,10 +60,13 @@ type TrailOptions struct {
 	NotLogging bool
 }
 
+// TrailBucket is the S3 bucket CreateTrail makes for a trail.
+func TrailBucket(trail string) string { return "trail-bucket-" + trail }
+
 // CreateTrail creates a bucket and a multi-region trail delivering to it, and starts logging. It returns the
 // trail ARN.
 func (a *AWS) CreateTrail(ctx context.Context, name string, o TrailOptions) (string, error) {
-	bucket := "trail-bucket-" + name
+	bucket := TrailBucket(name)
 	in := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
 	if _, err := a.S3.CreateBucket(ctx, in); err != nil {
 		return "", fmt.Errorf("create bucket %s: %w", bucket, err)
