@@ -27,6 +27,15 @@ const (
 	RepairLimit = "TRAILGUARD_REPAIR_LIMIT"
 	// LogLevel is debug, info (default), warn or error.
 	LogLevel = "TRAILGUARD_LOG_LEVEL"
+	// DeliveryRoleARN is the CloudTrail delivery role the provider stack creates at deploy time: the role a trail
+	// uses when its resource names none. trailguard's functions never create roles or change trust policies.
+	DeliveryRoleARN = "TRAILGUARD_DELIVERY_ROLE_ARN"
+	// DeliveryBoundaryARN is the managed policy every role trailguard writes must carry as its permissions
+	// boundary: it caps any inline policy at logs:CreateLogStream and logs:PutLogEvents on CloudTrail log streams.
+	DeliveryBoundaryARN = "TRAILGUARD_DELIVERY_BOUNDARY_ARN"
+	// AllowedStacks is a comma-separated list of stack names (a trailing * matches a prefix) that may manage a
+	// trail whose tags do not name them; empty by default (CDK context trailguard:allowedStacks).
+	AllowedStacks = "TRAILGUARD_ALLOWED_STACKS"
 )
 
 // Logger returns the JSON logger on stdout, where Lambda sends it to CloudWatch Logs, and makes it the default.
