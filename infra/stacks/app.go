@@ -1,8 +1,11 @@
 package stacks
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -22,6 +25,7 @@ const (
 	CtxServiceTokenExport = "trailguard:serviceTokenExport" // default "trailguard-ServiceToken"
 	CtxLogLevel           = "trailguard:logLevel"           // default "info"
 	CtxAssetDir           = "trailguard:assetDir"           // default "dist"
+	CtxAllowedStacks      = "trailguard:allowedStacks"      // default none; see ParseAllowedStacks
 )
 
 // Config is what the app reads from CDK context.
@@ -34,6 +38,7 @@ type Config struct {
 	ServiceTokenExport string
 	LogLevel           string
 	AssetDir           string
+	AllowedStacks      []string
 }
 
 // ConfigFromContext reads the app's settings, applying the defaults, and fails on a value it cannot use.
@@ -67,7 +72,46 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	if c.ProviderStackName == "" {
 		return Config{}, fmt.Errorf("context %s is empty: name the provider stack", CtxProviderStackName)
 	}
+	allowed := app.Node().TryGetContext(jsii.String(CtxAllowedStacks))
+	if list, ok := allowed.([]any); ok { // a JSON list in cdk.json
+		items := make([]string, len(list))
+		for i, v := range list {
+			items[i] = fmt.Sprint(v)
+		}
+		allowed = strings.Join(items, ",")
+	}
+	if allowed != nil {
+		if c.AllowedStacks, err = ParseAllowedStacks(fmt.Sprint(allowed)); err != nil {
+			return Config{}, fmt.Errorf("context %s: %w", CtxAllowedStacks, err)
+		}
+	}
 	return c, nil
+}
+
+// stackPattern is a CloudFormation stack name (a letter, then letters, digits and hyphens, at most 128
+// characters), optionally ending in * to match every name with that prefix.
+var stackPattern = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9]{0,127}\*?$`)
+
+// ParseAllowedStacks reads the provider's stack allow-list: comma-separated stack names, each optionally ending in
+// * to admit every stack whose name starts with the rest. Blanks around names and empty items are dropped; an empty
+// list admits no stack beyond those a trail's tags name. A bare * is refused: it would admit every stack in the
+// account and turn ownership checks off.
+func ParseAllowedStacks(s string) ([]string, error) {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		switch {
+		case item == "":
+			continue
+		case item == "*":
+			return nil, errors.New(`allowed stack "*" would admit every stack in the account: name the stacks, or a prefix such as "audit-*"`)
+		case !stackPattern.MatchString(item):
+			return nil, fmt.Errorf("allowed stack %q: want a CloudFormation stack name (a letter, then letters, digits "+
+				"or hyphens, at most 128 characters), optionally ending in * to match a prefix", item)
+		}
+		out = append(out, item)
+	}
+	return out, nil
 }
 
 // Build adds the provider stack and, unless its name is empty, the example stack to app, and applies the cdk-nag
@@ -83,6 +127,7 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		NotificationEmail:  c.NotificationEmail,
 		ServiceTokenExport: c.ServiceTokenExport,
 		LogLevel:           c.LogLevel,
+		AllowedStacks:      c.AllowedStacks,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("provider stack %s: %w", c.ProviderStackName, err)

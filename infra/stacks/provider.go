@@ -30,7 +30,6 @@ import (
 	"github.com/trailguard/trailguard/infra/trailguard"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
-	"github.com/trailguard/trailguard/internal/spec"
 )
 
 // Function settings. 128 MB: both functions are I/O-bound SDK callers whose binaries are a few MB.
@@ -53,9 +52,11 @@ const (
 	functionLogRetention = awslogs.RetentionDays_ONE_YEAR
 )
 
-// The API-call events the remediator reacts to, by event source (the spec's table).
+// The API-call events the remediator reacts to, by event source (the spec's table). PutEventSelectors is CloudTrail's
+// only selector API (it takes basic and advanced selectors alike): a change that drops management or write events
+// blinds a trail without unlinking it.
 var (
-	CloudTrailEvents = []string{"UpdateTrail", "StopLogging", "DeleteTrail", "CreateTrail"}
+	CloudTrailEvents = []string{"UpdateTrail", "StopLogging", "DeleteTrail", "CreateTrail", "PutEventSelectors"}
 	LogsEvents       = []string{"DeleteLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy"}
 	IAMEvents        = []string{"PutRolePolicy", "DeleteRolePolicy", "DeleteRole", "UpdateAssumeRolePolicy"}
 )
@@ -73,6 +74,9 @@ type ProviderStackProps struct {
 	ServiceTokenExport string
 	// LogLevel is the functions' TRAILGUARD_LOG_LEVEL; default info.
 	LogLevel string
+	// AllowedStacks are the stack names (a trailing * matches a prefix) that may manage a trail whose tags do not
+	// name them; empty by default. See ParseAllowedStacks.
+	AllowedStacks []string
 }
 
 // ProviderStack is the deployed trailguard service.
@@ -84,6 +88,10 @@ type ProviderStack struct {
 	Topic        awssns.Topic
 	FailureQueue awssqs.Queue
 	Key          awskms.Key
+	// DeliveryBoundary is the permissions boundary every role trailguard writes must carry; DeliveryRole is the
+	// CloudTrail delivery role created at deploy time (see newDeliveryRole).
+	DeliveryBoundary awsiam.ManagedPolicy
+	DeliveryRole     awsiam.Role
 }
 
 // NewProviderStack builds the provider stack. It fails when a function zip is missing or a setting is invalid.
@@ -108,6 +116,9 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		p.LogLevel = "info"
 	}
 	if err := checkEmail(p.NotificationEmail); err != nil {
+		return nil, err
+	}
+	if _, err := ParseAllowedStacks(strings.Join(p.AllowedStacks, ",")); err != nil {
 		return nil, err
 	}
 	zips := map[string]string{}
@@ -137,6 +148,11 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()}},
 	}), nil)
 
+	s.newDeliveryRole()
+
+	// The function roles exist before the table, whose resource policy names them.
+	providerRole, remediatorRole := functionRole(stack, "Provider"), functionRole(stack, "Remediator")
+
 	s.Table = awsdynamodb.NewTable(stack, jsii.String("Registry"), &awsdynamodb.TableProps{
 		PartitionKey:       &awsdynamodb.Attribute{Name: jsii.String("TrailArn"), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:        awsdynamodb.BillingMode_PAY_PER_REQUEST,
@@ -144,7 +160,8 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy:  awscdk.RemovalPolicy_RETAIN,
+		ResourcePolicy: registryPolicy(providerRole, remediatorRole),
 	})
 
 	s.Topic = awssns.NewTopic(stack, jsii.String("Notifications"), &awssns.TopicProps{
@@ -168,34 +185,37 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 			"asynchronous invocations); its depth alarm notifies a person, and messages are kept 14 days."),
 	}}, nil)
 
-	s.Provider = s.function("Provider", zips["provider"], ProviderTimeout, map[string]string{
-		lambdaenv.RegistryTable: *s.Table.TableName(),
-		lambdaenv.LogLevel:      p.LogLevel,
-	}, "trailguard provider: the Custom::CloudTrailCloudWatchLogs resource", nil)
-	s.Remediator = s.function("Remediator", zips["remediator"], RemediatorTimeout, map[string]string{
-		lambdaenv.RegistryTable:  *s.Table.TableName(),
-		lambdaenv.TopicARN:       *s.Topic.TopicArn(),
+	// Both functions read the same settings: the remediator re-validates every record against the rules the
+	// provider applied, and the provider notifies when it keeps a log group it was asked to delete.
+	shared := map[string]string{
+		lambdaenv.RegistryTable:       *s.Table.TableName(),
+		lambdaenv.TopicARN:            *s.Topic.TopicArn(),
+		lambdaenv.DeliveryRoleARN:     *s.DeliveryRole.RoleArn(),
+		lambdaenv.DeliveryBoundaryARN: *s.DeliveryBoundary.ManagedPolicyArn(),
+		lambdaenv.AllowedStacks:       strings.Join(p.AllowedStacks, ","),
+		lambdaenv.LogLevel:            p.LogLevel,
+	}
+	with := func(extra map[string]string) map[string]string {
+		out := map[string]string{}
+		for _, m := range []map[string]string{shared, extra} {
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	s.Provider = s.function("Provider", providerRole, zips["provider"], ProviderTimeout, with(nil),
+		"trailguard provider: the Custom::CloudTrailCloudWatchLogs resource", nil)
+	s.Remediator = s.function("Remediator", remediatorRole, zips["remediator"], RemediatorTimeout, with(map[string]string{
 		lambdaenv.DeliveryMaxAge: "24h",
 		lambdaenv.RepairLimit:    "5",
-		lambdaenv.LogLevel:       p.LogLevel,
-	}, "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
+	}), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
 		RetryAttempts: jsii.Number(RemediatorRetryAttempts),
 		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(RemediatorMaxEventAge.Seconds())),
 		OnFailure:     &queueDestination{queue: s.FailureQueue, key: s.Key},
 	})
-	s.grant(s.Provider.Role(), true)
-	s.grant(s.Remediator.Role(), false)
-	// Topic.GrantPublish would add kms:GenerateDataKey*; publishing to an encrypted topic needs these two actions.
-	s.Remediator.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("Notify"),
-		Actions:   jsii.Strings("sns:Publish"),
-		Resources: &[]*string{s.Topic.TopicArn()},
-	}))
-	s.Remediator.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("NotifyKey"),
-		Actions:   jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
-		Resources: &[]*string{s.Key.KeyArn()},
-	}))
+	s.grant(s.Provider, providerRole, true)
+	s.grant(s.Remediator, remediatorRole, false)
 
 	s.rules(p.SweepInterval)
 	s.alarms()
@@ -213,22 +233,35 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		Description: jsii.String("DynamoDB registry of desired states"),
 		Value:       s.Table.TableName(),
 	})
+	awscdk.NewCfnOutput(stack, jsii.String("DeliveryRoleArn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("CloudTrail delivery role used when a trail's resource names none"),
+		Value:       s.DeliveryRole.RoleArn(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("DeliveryBoundaryArn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Permissions boundary an existing role named by RoleName/RoleArn must carry"),
+		Value:       s.DeliveryBoundary.ManagedPolicyArn(),
+	})
 	return s, nil
 }
 
-// function creates one Go function with its own role and log group, so that neither gets the AWS-managed
-// AWSLambdaBasicExecutionRole policy and its log-group wildcard.
-func (s *ProviderStack) function(id, zip string, timeout time.Duration, env map[string]string, desc string,
-	extra *awslambda.FunctionProps) awslambda.Function {
+// functionRole is a function's execution role: trusted by Lambda only, with no AWS-managed policy (and so without
+// AWSLambdaBasicExecutionRole's log-group wildcard). It carries no permissions boundary on purpose: the boundary
+// marks the roles trailguard may write, and a function must not be able to write its own role.
+func functionRole(stack awscdk.Stack, id string) awsiam.Role {
+	return awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("trailguard " + strings.ToLower(id) + " function"),
+	})
+}
+
+// function creates one Go function with the given role and its own log group.
+func (s *ProviderStack) function(id string, role awsiam.Role, zip string, timeout time.Duration, env map[string]string,
+	desc string, extra *awslambda.FunctionProps) awslambda.Function {
 	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     functionLogRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	role := awsiam.NewRole(s.Stack, jsii.String(id+"Role"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("trailguard " + strings.ToLower(id) + " function"),
-	})
-	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("OwnLogs"),
 		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 		Resources: &[]*string{logs.LogGroupArn()},
@@ -255,77 +288,188 @@ func (s *ProviderStack) function(id, zip string, timeout time.Duration, env map[
 	return awslambda.NewFunction(s.Stack, jsii.String(id), &props)
 }
 
-// grant gives a function's role exactly the calls internal/delivery and internal/registry make. The provider
-// also deletes (a custom resource's Delete); the remediator only repairs.
-func (s *ProviderStack) grant(role awsiam.IRole, provider bool) {
-	partition, region, account := awscdk.Aws_PARTITION(), awscdk.Aws_REGION(), awscdk.Aws_ACCOUNT_ID()
-	arn := func(format string, a ...any) *string { return jsii.String(fmt.Sprintf(format, a...)) }
-	add := func(sid string, actions []string, resources []*string, conditions map[string]any) {
-		st := &awsiam.PolicyStatementProps{Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &resources}
+// newDeliveryRole creates at deploy time what the seed's procedure created at run time: the role CloudTrail assumes
+// to deliver, and the permissions boundary that caps it (and any existing role a stack names) at writing CloudTrail
+// log streams. Role creation, trust policies and boundaries are CloudFormation's alone: neither function may create
+// a role or change a trust policy or a boundary, so a compromised function cannot mint a role it could assume.
+func (s *ProviderStack) newDeliveryRole() {
+	partition, account := *awscdk.Aws_PARTITION(), *awscdk.Aws_ACCOUNT_ID()
+	// CloudTrail names a trail's streams ACCOUNT_CloudTrail_REGION, and an organization trail's o-ORGID_...; a
+	// trail's log group may have any name and live in its home region, which the stack does not know.
+	streams := func(name string) *string {
+		return jsii.String(fmt.Sprintf("arn:%s:logs:*:%s:log-group:*:log-stream:%s", partition, account, name))
+	}
+	s.DeliveryBoundary = awsiam.NewManagedPolicy(s.Stack, jsii.String("DeliveryBoundary"), &awsiam.ManagedPolicyProps{
+		Description: jsii.String("trailguard: permissions boundary of every role trailguard writes (CloudTrail log streams only)"),
+		Path:        jsii.String(delivery.RolePath),
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("CloudTrailLogStreamsOnly"),
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			Resources: &[]*string{streams(account + "_CloudTrail_*"), streams("o-*_*")},
+		})},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(s.DeliveryBoundary, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("This is a permissions boundary, the ceiling of what a delivery role can ever do: only " +
+			"CreateLogStream and PutLogEvents on CloudTrail's own log streams (ACCOUNT_CloudTrail_* and an " +
+			"organization trail's o-*_*) of this account. The log group and region are wildcards because a trail " +
+			"may deliver to any log group in its home region; each trail's inline policy names its own group."),
+		AppliesTo: &[]any{
+			"Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:*:log-stream:<AWS::AccountId>_CloudTrail_*",
+			"Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:*:log-stream:o-*_*",
+		},
+	}}, nil)
+
+	// CloudFormation names the role, so the stack deploys in several regions of one account without a collision.
+	s.DeliveryRole = awsiam.NewRole(s.Stack, jsii.String("DeliveryRole"), &awsiam.RoleProps{
+		Description: jsii.String("trailguard: CloudTrail delivers to CloudWatch Logs with this role; the provider " +
+			"puts one inline policy per trail on it"),
+		Path: jsii.String(delivery.RolePath),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil).WithConditions(
+			&map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account}}),
+		PermissionsBoundary: s.DeliveryBoundary,
+	})
+}
+
+// registryWrites are every DynamoDB action that changes an item, PartiQL included.
+var registryWrites = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+	"dynamodb:BatchWriteItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"}
+
+// registryPolicy is the registry table's resource policy: nobody but the two functions writes an item. The table
+// is a trust root (the remediator enforces what its records say), so an explicit Deny overrides every identity
+// policy in the account, administrators' included; changing it takes a change of this stack. In a table's
+// resource policy Resource "*" means the table itself: naming its ARN would make the table depend on itself.
+func registryPolicy(writers ...awsiam.IRole) awsiam.PolicyDocument {
+	arns := make([]any, len(writers))
+	for i, r := range writers {
+		arns[i] = r.RoleArn()
+	}
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OnlyTrailguardFunctionsWrite"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings(registryWrites...),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": arns}},
+		}),
+	}})
+}
+
+// escalation is every IAM action that could make a principal more than it is: a new role or user, a policy beyond
+// the boundary, another trust policy, a changed or removed boundary, another version of a managed policy (the
+// boundary included), credentials. Neither function's code calls any of them; the explicit Deny keeps a future
+// careless Allow from granting them.
+var escalation = []string{"iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy",
+	"iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion",
+	"iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:UpdateRole", "iam:CreateUser",
+	"iam:PutUserPolicy", "iam:AttachUserPolicy", "iam:CreateAccessKey", "iam:CreateLoginProfile"}
+
+// grant gives a function's role exactly the calls its code makes (infra/README.md lists each statement with its
+// reason), and explicit denials of IAM escalation. The remediator writes less than the provider: no trail tags, no
+// deletions, no DeleteRolePolicy. Writes to roles are in a policy of their own, so that the cdk-nag suppression of
+// the role/* wildcard for reads cannot also cover them.
+func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, provider bool) {
+	partition, region, account := *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID()
+	trails := jsii.String(fmt.Sprintf("arn:%s:cloudtrail:%s:%s:trail/*", partition, region, account))
+	logGroups := jsii.String(fmt.Sprintf("arn:%s:logs:%s:%s:log-group:*", partition, region, account))
+	anyRole := jsii.String(fmt.Sprintf("arn:%s:iam::%s:role/*", partition, account))
+	anything := jsii.String("*")
+	boundary := s.DeliveryBoundary.ManagedPolicyArn()
+	statement := func(sid string, effect awsiam.Effect, actions []string, resources []*string, conditions map[string]any) awsiam.PolicyStatement {
+		st := &awsiam.PolicyStatementProps{Sid: jsii.String(sid), Effect: effect, Actions: jsii.Strings(actions...),
+			Resources: &resources}
 		if conditions != nil {
 			st.Conditions = &conditions
 		}
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(st))
+		return awsiam.NewPolicyStatement(st)
 	}
-	trails := arn("arn:%s:cloudtrail:%s:%s:trail/*", *partition, *region, *account)
-	logGroups := arn("arn:%s:logs:%s:%s:log-group:*", *partition, *region, *account)
-	anyRole := arn("arn:%s:iam::%s:role/*", *partition, *account)
-	ownRoles := arn("arn:%s:iam::%s:role%s*", *partition, *account, delivery.RolePath)
-	defaultRole := arn("arn:%s:iam::%s:role/%s", *partition, *account, spec.DefaultRoleName)
-	createdByTrailguard := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + delivery.TagCreatedBy: "trailguard"}}
+	allow := func(sid string, actions []string, resources []*string, conditions map[string]any) {
+		role.AddToPrincipalPolicy(statement(sid, awsiam.Effect_ALLOW, actions, resources, conditions))
+	}
+	deny := func(sid string, actions []string, conditions map[string]any) {
+		role.AddToPrincipalPolicy(statement(sid, awsiam.Effect_DENY, actions, []*string{anything}, conditions))
+	}
+	pick := func(both []string, providerOnly ...string) []string {
+		if provider {
+			return append(both, providerOnly...)
+		}
+		return both
+	}
 
-	add("Trails", []string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
-		"cloudtrail:StartLogging"}, []*string{trails}, nil)
-	// DescribeTrails, DescribeLogGroups and DescribeOrganization support no resource-level permissions. Only the
-	// provider resolves trails (DescribeTrails finds a shadow copy's home region; DescribeOrganization the org id).
-	describe := []string{"logs:DescribeLogGroups"}
+	allow("Trails", append(pick([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
+		"cloudtrail:StartLogging", "cloudtrail:ListTags"}, "cloudtrail:AddTags", "cloudtrail:RemoveTags"),
+		"cloudtrail:GetEventSelectors"), []*string{trails}, nil)
+	// DescribeTrails (a shadow copy's home region), DescribeLogGroups and DescribeOrganization (an organization
+	// trail's id) support no resource-level permissions.
+	allow("Describe", pick([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups"},
+		"organizations:DescribeOrganization"), []*string{anything}, nil)
+	// A trail's log group may have any name the stack author chose.
+	logActions := []string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy"}
 	if provider {
-		describe = []string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "organizations:DescribeOrganization"}
+		logActions = append(logActions, "logs:ListTagsForResource")
+	} else {
+		logActions = append(logActions, "logs:DeleteRetentionPolicy")
 	}
-	add("Describe", describe, []*string{jsii.String("*")}, nil)
-	// A trail's log group may have any name the stack author chose, so log-group writes cover this account and
-	// region; deletion is further limited to groups trailguard tagged as its own.
-	add("LogGroups", []string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
-		"logs:ListTagsForResource"}, []*string{logGroups}, nil)
-	// Reads cover any role, because a stack may name an existing role at any path.
-	add("RoleRead", []string{"iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"},
+	allow("LogGroups", logActions, []*string{logGroups}, nil)
+	if provider {
+		allow("LogGroupDelete", []string{"logs:DeleteLogGroup"}, []*string{logGroups},
+			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + delivery.TagCreatedBy: "trailguard"}})
+	}
+	// Reads cover any role, because a stack may name an existing role at any path, which is validated first.
+	allow("RoleRead", []string{"iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"},
 		[]*string{anyRole}, nil)
-	// trailguard creates roles only under its own path.
-	add("RoleCreate", []string{"iam:CreateRole", "iam:TagRole"}, []*string{ownRoles}, nil)
-	// Writes to a role: trailguard's own, and the documented default role that may already exist at path /.
-	writes := []string{"iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy"}
-	if provider {
-		writes = append(writes, "iam:DeleteRolePolicy")
-	}
-	add("RolePolicyWrite", writes, []*string{ownRoles, defaultRole}, nil)
-	add("PassRoleToCloudTrail", []string{"iam:PassRole"}, []*string{ownRoles, defaultRole},
-		map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "cloudtrail.amazonaws.com"}})
-	registry := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}
-	if provider {
-		registry = append(registry, "dynamodb:DeleteItem")
-		add("LogGroupDelete", []string{"logs:DeleteLogGroup"}, []*string{logGroups}, createdByTrailguard)
-		add("RoleDelete", []string{"iam:DeleteRole"}, []*string{ownRoles}, createdByTrailguard)
-	}
-	add("Registry", registry, []*string{s.Table.TableArn()}, nil)
+	allow("Registry", append(pick([]string{"dynamodb:GetItem", "dynamodb:PutItem"}, "dynamodb:DeleteItem"),
+		"dynamodb:Scan"), []*string{s.Table.TableArn()}, nil)
+	// Topic.GrantPublish would add kms:GenerateDataKey*; publishing to an encrypted topic needs these two actions.
+	allow("Notify", []string{"sns:Publish"}, []*string{s.Topic.TopicArn()}, nil)
+	allow("NotifyKey", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []*string{s.Key.KeyArn()}, nil)
 
-	reason := "Resource-level scoping is applied as far as the service allows: trails are trail/* of this stack's " +
-		"account and region (trailguard wires any trail a stack names); log groups are log-group:* of this account " +
-		"and region because a stack may name any log group, with DeleteLogGroup only on groups tagged " +
-		delivery.TagCreatedBy + "=trailguard; role reads are role/* because a stack may name an existing role at any " +
-		"path, while role creation and writes are limited to the trailguard path (" + delivery.RolePath + "*) and " +
-		"the documented default role " + spec.DefaultRoleName + "; DescribeTrails, DescribeLogGroups and " +
-		"DescribeOrganization support no resource-level permissions."
-	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String(reason),
+	deny("DenyIAMEscalation", escalation, nil)
+	deny("DenyUnboundedRolePolicyWrites", []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"},
+		map[string]any{"StringNotEquals": map[string]any{"iam:PermissionsBoundary": boundary}})
+	deny("DenyPassRoleToOtherServices", []string{"iam:PassRole"},
+		map[string]any{"StringNotEquals": map[string]any{"iam:PassedToService": "cloudtrail.amazonaws.com"}})
+
+	// Role writes: only the per-trail inline policy, only on a role that carries the boundary (the delivery role,
+	// or an existing role a stack names that an administrator gave the boundary), and passing a role only to
+	// CloudTrail. role/* because such a role may live at any path.
+	writes := awsiam.NewPolicy(s.Stack, jsii.String(*fn.Node().Id()+"RoleWrites"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{
+			statement("BoundedRolePolicyWrite", awsiam.Effect_ALLOW,
+				pick([]string{"iam:PutRolePolicy"}, "iam:DeleteRolePolicy"), []*string{anyRole},
+				map[string]any{"StringEquals": map[string]any{"iam:PermissionsBoundary": boundary}}),
+			statement("PassRoleToCloudTrail", awsiam.Effect_ALLOW, []string{"iam:PassRole"}, []*string{anyRole},
+				map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "cloudtrail.amazonaws.com"}}),
+		},
+	})
+	fn.Node().AddDependency(writes)
+
+	cdknag.NagSuppressions_AddResourceSuppressions(role.Node().FindChild(jsii.String("DefaultPolicy")), &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Wildcards only where the service or the input requires them: Resource * for " +
+			"cloudtrail:DescribeTrails, logs:DescribeLogGroups and organizations:DescribeOrganization (no " +
+			"resource-level permissions); trail/* of this account and region (a stack may wire any of its trails); " +
+			"log-group:* of this account and region (a stack may name any group; DeleteLogGroup only on groups " +
+			"tagged " + delivery.TagCreatedBy + "=trailguard); role/* for read-only iam:Get*/List* calls that " +
+			"validate a role a stack names. This policy holds no IAM write; role writes are in the RoleWrites policy."),
 		AppliesTo: &[]any{
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:cloudtrail:<AWS::Region>:<AWS::AccountId>:trail/*",
 			"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",
 			"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
-			"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role" + delivery.RolePath + "*",
 		},
-	}}, jsii.Bool(true))
+	}}, nil)
+	cdknag.NagSuppressions_AddResourceSuppressions(writes, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("role/* because a role a stack names may live at any path, but every statement is " +
+			"conditioned: PutRolePolicy/DeleteRolePolicy only on a role whose permissions boundary is the " +
+			"DeliveryBoundary (iam:PermissionsBoundary), which caps it at writing CloudTrail log streams, and " +
+			"PassRole only to cloudtrail.amazonaws.com (iam:PassedToService). infra/stacks/escalation_test.go fails " +
+			"on any statement without these conditions."),
+		AppliesTo: &[]any{"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*"},
+	}}, nil)
 }
 
 // rules routes the spec's API-call events and the sweep schedule to the remediator.
@@ -346,17 +490,22 @@ func (s *ProviderStack) rules(sweep time.Duration) {
 				Source:     jsii.Strings(source),
 				DetailType: jsii.Strings("AWS API Call via CloudTrail"),
 				Detail: &map[string]any{
-					"eventSource":  []any{eventSource},
-					"eventName":    toAny(events),
-					"errorCode":    []any{map[string]any{"exists": false}},
-					"userIdentity": map[string]any{"arn": []any{map[string]any{"anything-but": map[string]any{"wildcard": self}}}},
+					"eventSource": []any{eventSource},
+					"eventName":   toAny(events),
+					"errorCode":   []any{map[string]any{"exists": false}},
+					// anything-but matches only a present field: an event with no userIdentity.arn (an AWS
+					// service, an AWSAccount caller) needs the exists:false branch to be seen at all.
+					"$or": []any{
+						map[string]any{"userIdentity": map[string]any{"arn": []any{map[string]any{"exists": false}}}},
+						map[string]any{"userIdentity": map[string]any{"arn": []any{map[string]any{"anything-but": map[string]any{"wildcard": self}}}}},
+					},
 				},
 			},
 			Targets: &[]awsevents.IRuleTarget{target},
 		})
 	}
 	apiCall("CloudTrailChanges", "aws.cloudtrail", "cloudtrail.amazonaws.com", CloudTrailEvents,
-		"trailguard: successful CloudTrail trail changes, except the remediator's own")
+		"trailguard: successful CloudTrail trail and event-selector changes, except the remediator's own")
 	apiCall("LogsChanges", "aws.logs", "logs.amazonaws.com", LogsEvents,
 		"trailguard: successful CloudWatch Logs log-group changes, except the remediator's own")
 

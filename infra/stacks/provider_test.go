@@ -12,6 +12,7 @@ import (
 
 	"github.com/trailguard/trailguard/infra/stacks"
 	"github.com/trailguard/trailguard/infra/trailguard"
+	"github.com/trailguard/trailguard/internal/lambdaenv"
 )
 
 var providerTemplate = func() func(t *testing.T) (assertions.Template, tmpl) {
@@ -61,22 +62,24 @@ func TestFunctionsRunGoOnArm64WithJSONLogsInTheirOwnLogGroups(t *testing.T) {
 			assert.Equal(t, getAtt(roleID, "Arn"), p["Role"])
 
 			env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
-			tableID, _ := m.one(t, "AWS::DynamoDB::Table", "Registry")
-			assert.Equal(t, ref(tableID), env["TRAILGUARD_REGISTRY_TABLE"])
-			assert.Equal(t, "info", env["TRAILGUARD_LOG_LEVEL"])
-			assert.NotContains(t, env, "TRAILGUARD_LOCAL_RUN", "the loopback ResponseURL switch is for local runs only")
+			assert.Equal(t, ref(mustID(t, m, "AWS::DynamoDB::Table", "Registry")), env[lambdaenv.RegistryTable])
+			assert.Equal(t, ref(mustID(t, m, "AWS::SNS::Topic", "Notifications")), env[lambdaenv.TopicARN],
+				"the provider notifies too: when it keeps a log group it was asked to delete")
+			assert.Equal(t, getAtt(mustID(t, m, "AWS::IAM::Role", "DeliveryRole"), "Arn"), env[lambdaenv.DeliveryRoleARN])
+			assert.Equal(t, ref(mustID(t, m, "AWS::IAM::ManagedPolicy", "DeliveryBoundary")), env[lambdaenv.DeliveryBoundaryARN])
+			assert.Equal(t, "", env[lambdaenv.AllowedStacks], "the allow-list is empty by default")
+			assert.Equal(t, "info", env[lambdaenv.LogLevel])
+			assert.NotContains(t, env, lambdaenv.LocalRun, "the loopback ResponseURL switch is for local runs only")
 		})
 	}
 	assert.Less(t, stacks.ProviderTimeout, trailguard.DefaultServiceTimeout,
 		"the provider must time out (and answer FAILED) before CloudFormation's ServiceTimeout")
 	_, fn := m.one(t, "AWS::Lambda::Function", "Remediator")
 	env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
-	topicID, _ := m.one(t, "AWS::SNS::Topic", "Notifications")
-	assert.Equal(t, ref(topicID), env["TRAILGUARD_TOPIC_ARN"])
-	assert.Equal(t, "24h", env["TRAILGUARD_DELIVERY_MAX_AGE"])
-	assert.Equal(t, "5", env["TRAILGUARD_REPAIR_LIMIT"])
+	assert.Equal(t, "24h", env[lambdaenv.DeliveryMaxAge])
+	assert.Equal(t, "5", env[lambdaenv.RepairLimit])
 	_, pfn := m.one(t, "AWS::Lambda::Function", "Provider")
-	assert.NotContains(t, props(pfn)["Environment"].(map[string]any)["Variables"], "TRAILGUARD_TOPIC_ARN")
+	assert.NotContains(t, props(pfn)["Environment"].(map[string]any)["Variables"], lambdaenv.RepairLimit)
 }
 
 func TestRemediatorFailuresGoToAnEncryptedQueue(t *testing.T) {
@@ -106,6 +109,39 @@ func assertDeniesInsecureTransport(t *testing.T, doc any, action string) {
 		}
 	}
 	t.Errorf("no Deny of %s without TLS in %s", action, jsonOf(t, doc))
+}
+
+// The registry is a trust root: the remediator enforces what its records say. Its resource policy denies every
+// item write to every principal but the two function roles, administrators included.
+func TestOnlyTheFunctionsWriteTheRegistry(t *testing.T) {
+	_, m := providerTemplate(t)
+	tableID, table := m.one(t, "AWS::DynamoDB::Table", "Registry")
+	doc := props(table)["ResourcePolicy"].(map[string]any)["PolicyDocument"].(map[string]any)
+	assert.Equal(t, []any{map[string]any{
+		"Sid":       "OnlyTrailguardFunctionsWrite",
+		"Effect":    "Deny",
+		"Principal": map[string]any{"AWS": "*"},
+		"Action": []any{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+			"dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"},
+		"Resource": "*", // the table itself: its own ARN would be a circular reference
+		"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": []any{
+			getAtt(mustID(t, m, "AWS::IAM::Role", "ProviderRole"), "Arn"),
+			getAtt(mustID(t, m, "AWS::IAM::Role", "RemediatorRole"), "Arn"),
+		}}},
+	}}, doc["Statement"])
+	assert.NotContains(t, jsonOf(t, doc), tableID, "a table's resource policy cannot reference the table")
+
+	// Whatever write a function role is granted on the table is one the resource policy covers, so a later grant
+	// (UpdateItem, BatchWriteItem) cannot open a write path that the policy leaves to identity policies alone.
+	denied := strs(doc["Statement"].([]any)[0].(map[string]any)["Action"])
+	for _, fn := range []string{"Provider", "Remediator"} {
+		st := statements(t, m, mustID(t, m, "AWS::IAM::Role", fn+"Role"))["Registry"]
+		for _, a := range strs(st["Action"]) {
+			if a != "dynamodb:GetItem" && a != "dynamodb:Scan" && a != "dynamodb:Query" && a != "dynamodb:BatchGetItem" {
+				assert.Contains(t, denied, a, "%s writes the registry with %s, which the resource policy does not cover", fn, a)
+			}
+		}
+	}
 }
 
 func TestRegistryTableIsOnDemandWithPITRAndRetained(t *testing.T) {
@@ -199,7 +235,7 @@ func TestAPICallRulesMatchOnlySuccessfulCallsByOthers(t *testing.T) {
 		events                    []string
 		condition                 string
 	}{
-		{"CloudTrailChanges", "aws.cloudtrail", "cloudtrail.amazonaws.com", []string{"UpdateTrail", "StopLogging", "DeleteTrail", "CreateTrail"}, ""},
+		{"CloudTrailChanges", "aws.cloudtrail", "cloudtrail.amazonaws.com", []string{"UpdateTrail", "StopLogging", "DeleteTrail", "CreateTrail", "PutEventSelectors"}, ""},
 		{"LogsChanges", "aws.logs", "logs.amazonaws.com", []string{"DeleteLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy"}, ""},
 		{"IamChanges", "aws.iam", "iam.amazonaws.com", []string{"PutRolePolicy", "DeleteRolePolicy", "DeleteRole", "UpdateAssumeRolePolicy"}, "InUsEast1"},
 	}
@@ -214,10 +250,13 @@ func TestAPICallRulesMatchOnlySuccessfulCallsByOthers(t *testing.T) {
 				"source":      []any{c.source},
 				"detail-type": []any{"AWS API Call via CloudTrail"},
 				"detail": map[string]any{
-					"eventSource":  []any{c.eventSource},
-					"eventName":    events,
-					"errorCode":    []any{map[string]any{"exists": false}},
-					"userIdentity": map[string]any{"arn": []any{map[string]any{"anything-but": map[string]any{"wildcard": self}}}},
+					"eventSource": []any{c.eventSource},
+					"eventName":   events,
+					"errorCode":   []any{map[string]any{"exists": false}},
+					"$or": []any{
+						map[string]any{"userIdentity": map[string]any{"arn": []any{map[string]any{"exists": false}}}},
+						map[string]any{"userIdentity": map[string]any{"arn": []any{map[string]any{"anything-but": map[string]any{"wildcard": self}}}}},
+					},
 				},
 			}, props(rule)["EventPattern"])
 			assertTargetsRemediator(t, props(rule), fnID)
@@ -283,6 +322,8 @@ func TestOutputsExportTheServiceToken(t *testing.T) {
 	assert.Equal(t, map[string]any{"Name": trailguard.DefaultServiceTokenExport}, st["Export"])
 	assert.Equal(t, ref(mustID(t, m, "AWS::SNS::Topic", "Notifications")), out["TopicArn"].(map[string]any)["Value"])
 	assert.Equal(t, ref(mustID(t, m, "AWS::DynamoDB::Table", "Registry")), out["RegistryTableName"].(map[string]any)["Value"])
+	assert.Equal(t, getAtt(mustID(t, m, "AWS::IAM::Role", "DeliveryRole"), "Arn"), out["DeliveryRoleArn"].(map[string]any)["Value"])
+	assert.Equal(t, ref(mustID(t, m, "AWS::IAM::ManagedPolicy", "DeliveryBoundary")), out["DeliveryBoundaryArn"].(map[string]any)["Value"])
 }
 
 func TestTemplateHardCodesNoAccountRegionOrPartition(t *testing.T) {
@@ -314,7 +355,8 @@ func TestConfigFromContext(t *testing.T) {
 	assert.Equal(t, "tg", c.ProviderStackName)
 	assert.Equal(t, "audit", c.ExampleTrailName)
 
-	for key, bad := range map[string]any{stacks.CtxSweepMinutes: "0", stacks.CtxLogLevel: "loud", stacks.CtxProviderStackName: ""} {
+	for key, bad := range map[string]any{stacks.CtxSweepMinutes: "0", stacks.CtxLogLevel: "loud", stacks.CtxProviderStackName: "",
+		stacks.CtxAllowedStacks: "audit,team_b"} {
 		_, err := stacks.ConfigFromContext(newApp(map[string]any{key: bad}))
 		require.Error(t, err, key)
 		assert.Contains(t, err.Error(), key)
