@@ -53,17 +53,28 @@ type TrailCloudWatchLogsProps struct {
 	LogGroupArn string
 	// RetentionInDays is a CloudWatch Logs retention value; 0 leaves the provider's default (365 for a group it creates).
 	RetentionInDays int
-	// KmsKeyId is the KMS key ARN for a log group the provider creates.
+	// KmsKeyId is the KMS key ARN for a log group the provider creates. It must be a key of the trail's own account
+	// and home region unless AllowCrossAccountKey is set.
 	KmsKeyId string
-	// RoleName is the role to create or reuse; exclusive with RoleArn.
+	// AllowCrossAccountKey lets KmsKeyId name a key of another account (still in the trail's home region, where the
+	// log group lives). Off by default: a foreign key hands the ability to make the logs unreadable to its owner.
+	AllowCrossAccountKey bool
+	// RoleName is an existing delivery role to use instead of the provider stack's DeliveryRole; exclusive with
+	// RoleArn. trailguard creates no role: the role must trust only cloudtrail.amazonaws.com and carry the
+	// provider stack's DeliveryBoundary (output DeliveryBoundaryArn) as its permissions boundary.
 	RoleName string
-	// RoleArn is an existing role; exclusive with RoleName.
+	// RoleArn is the same as RoleName, by ARN; exclusive with RoleName.
 	RoleArn string
+	// ReplaceExistingDelivery lets the provider rewire a trail that already delivers to another log group. Off by
+	// default, so that a stack cannot silently redirect someone else's delivery; when set, the trail's previous
+	// log group and role are recorded and restored on Delete.
+	ReplaceExistingDelivery bool
 	// Remediation is enforce, report or off; empty leaves the provider's default (enforce).
 	Remediation Remediation
 	// EnforceLogging, with enforce, also restarts a trail whose logging was stopped; nil leaves the default (true).
 	EnforceLogging *bool
-	// DeleteLogGroupOnDelete deletes the log group on Delete, only if the provider created it.
+	// DeleteLogGroupOnDelete deletes the log group on Delete, only if this very resource created it and no other
+	// registration uses it; otherwise the provider keeps it and says so.
 	DeleteLogGroupOnDelete bool
 	// ServiceToken is the provider function's ARN; empty imports DefaultServiceTokenExport (or ServiceTokenExport).
 	ServiceToken string
@@ -168,6 +179,12 @@ func (p *TrailCloudWatchLogsProps) properties() *map[string]any {
 	}
 	if p.DeleteLogGroupOnDelete {
 		m["DeleteLogGroupOnDelete"] = "true"
+	}
+	if p.ReplaceExistingDelivery {
+		m["ReplaceExistingDelivery"] = "true"
+	}
+	if p.AllowCrossAccountKey {
+		m["AllowCrossAccountKey"] = "true"
 	}
 	return &m
 }

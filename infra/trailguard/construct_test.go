@@ -63,29 +63,33 @@ func must(a, _ map[string]any) map[string]any { return a }
 func TestEveryPropertyRendersAsAString(t *testing.T) {
 	_, stack := newStack()
 	trailguard.NewTrailCloudWatchLogs(stack, jsii.String("Delivery"), &trailguard.TrailCloudWatchLogsProps{
-		TrailName:              "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org",
-		LogGroupArn:            "arn:aws:logs:eu-west-1:111122223333:log-group:audit",
-		RetentionInDays:        731,
-		KmsKeyId:               "arn:aws:kms:eu-west-1:111122223333:key/1234",
-		RoleArn:                "arn:aws:iam::111122223333:role/delivery",
-		Remediation:            trailguard.RemediationReport,
-		EnforceLogging:         jsii.Bool(false),
-		DeleteLogGroupOnDelete: true,
-		ServiceToken:           "arn:aws:lambda:eu-west-1:111122223333:function:provider",
-		ServiceTimeout:         15 * time.Minute,
+		TrailName:               "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org",
+		LogGroupArn:             "arn:aws:logs:eu-west-1:111122223333:log-group:audit",
+		RetentionInDays:         731,
+		KmsKeyId:                "arn:aws:kms:eu-west-1:111122223333:key/1234",
+		RoleArn:                 "arn:aws:iam::111122223333:role/delivery",
+		Remediation:             trailguard.RemediationReport,
+		EnforceLogging:          jsii.Bool(false),
+		DeleteLogGroupOnDelete:  true,
+		ReplaceExistingDelivery: true,
+		AllowCrossAccountKey:    true,
+		ServiceToken:            "arn:aws:lambda:eu-west-1:111122223333:function:provider",
+		ServiceTimeout:          15 * time.Minute,
 	})
 	_, r := only(t, must(resources(t, stack)))
 	assert.Equal(t, map[string]any{
-		"ServiceToken":           "arn:aws:lambda:eu-west-1:111122223333:function:provider",
-		"ServiceTimeout":         "900",
-		"TrailName":              "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org",
-		"LogGroupArn":            "arn:aws:logs:eu-west-1:111122223333:log-group:audit",
-		"RetentionInDays":        "731",
-		"KmsKeyId":               "arn:aws:kms:eu-west-1:111122223333:key/1234",
-		"RoleArn":                "arn:aws:iam::111122223333:role/delivery",
-		"Remediation":            "report",
-		"EnforceLogging":         "false",
-		"DeleteLogGroupOnDelete": "true",
+		"ServiceToken":            "arn:aws:lambda:eu-west-1:111122223333:function:provider",
+		"ServiceTimeout":          "900",
+		"TrailName":               "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org",
+		"LogGroupArn":             "arn:aws:logs:eu-west-1:111122223333:log-group:audit",
+		"RetentionInDays":         "731",
+		"KmsKeyId":                "arn:aws:kms:eu-west-1:111122223333:key/1234",
+		"RoleArn":                 "arn:aws:iam::111122223333:role/delivery",
+		"Remediation":             "report",
+		"EnforceLogging":          "false",
+		"DeleteLogGroupOnDelete":  "true",
+		"ReplaceExistingDelivery": "true",
+		"AllowCrossAccountKey":    "true",
 	}, r["Properties"])
 }
 

@@ -19,6 +19,7 @@ func TestConsumerTemplateMatchesSnapshot(t *testing.T) {
 	trailguard.NewTrailCloudWatchLogs(stack, jsii.String("Delivery"), &trailguard.TrailCloudWatchLogsProps{
 		TrailName: "management-trail", LogGroupName: "audit/trail", RetentionInDays: 400, RoleName: "delivery",
 		Remediation: trailguard.RemediationEnforce, EnforceLogging: jsii.Bool(true), DeleteLogGroupOnDelete: true,
+		KmsKeyId: "arn:aws:kms:eu-west-1:444455556666:key/1234", AllowCrossAccountKey: true, ReplaceExistingDelivery: true,
 	})
 	b, err := json.MarshalIndent(assertions.Template_FromStack(stack, nil).ToJSON(), "", "  ")
 	require.NoError(t, err)
