@@ -4,26 +4,38 @@
 package main
 
 import (
+	"errors"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/trailguard/trailguard/internal/customresource"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
+	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/provider"
 	"github.com/trailguard/trailguard/internal/registry"
 )
 
 func main() {
 	log, cfg := lambdaenv.Init()
-	engine := delivery.New(delivery.NewClients(cfg), cfg.Region, delivery.WithLogger(log))
-	var reg provider.Registry
-	if table := os.Getenv(lambdaenv.RegistryTable); table != "" {
-		reg = registry.New(dynamodb.NewFromConfig(cfg), table)
+	table := os.Getenv(lambdaenv.RegistryTable)
+	if table == "" {
+		lambdaenv.ExitOnError(log, errors.New(lambdaenv.RegistryTable+" is not set: every resource is registered, "+
+			"because the registration is what proves at Delete that a resource wired a trail"))
 	}
-	p := provider.New(engine, reg, log)
+	allowed, err := provider.ParseAllowedStacks(os.Getenv(lambdaenv.AllowedStacks))
+	lambdaenv.ExitOnError(log, err)
+	engine := delivery.New(delivery.NewClients(cfg), cfg.Region, delivery.WithLogger(log),
+		delivery.WithDeliveryRole(os.Getenv(lambdaenv.DeliveryRoleARN)),
+		delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)))
+	opts := []provider.Option{provider.WithLogger(log), provider.WithAllowedStacks(allowed)}
+	if topic := os.Getenv(lambdaenv.TopicARN); topic != "" {
+		opts = append(opts, provider.WithNotifier(notify.NewNotifier(sns.NewFromConfig(cfg), topic)))
+	}
+	p := provider.New(engine, registry.New(dynamodb.NewFromConfig(cfg), table), cfg.Region, opts...)
 	lambda.Start(customresource.Wrap(p.Handle,
 		customresource.WithLogger(log),
 		customresource.WithLoopbackResponseURL(lambdaenv.Bool(lambdaenv.LocalRun)),

@@ -1,9 +1,7 @@
 package stacks
 
 import (
-	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/trailguard/trailguard/infra/trailguard"
+	"github.com/trailguard/trailguard/internal/provider"
 )
 
 // Context keys (cdk.json "context", or `cdk synth -c key=value`). Each one is documented in infra/README.md.
@@ -25,7 +24,7 @@ const (
 	CtxServiceTokenExport = "trailguard:serviceTokenExport" // default "trailguard-ServiceToken"
 	CtxLogLevel           = "trailguard:logLevel"           // default "info"
 	CtxAssetDir           = "trailguard:assetDir"           // default "dist"
-	CtxAllowedStacks      = "trailguard:allowedStacks"      // default none; see ParseAllowedStacks
+	CtxAllowedStacks      = "trailguard:allowedStacks"      // default none; see provider.ParseAllowedStacks
 )
 
 // Config is what the app reads from CDK context.
@@ -81,44 +80,18 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 		allowed = strings.Join(items, ",")
 	}
 	if allowed != nil {
-		if c.AllowedStacks, err = ParseAllowedStacks(fmt.Sprint(allowed)); err != nil {
+		if c.AllowedStacks, err = provider.ParseAllowedStacks(fmt.Sprint(allowed)); err != nil {
 			return Config{}, fmt.Errorf("context %s: %w", CtxAllowedStacks, err)
 		}
 	}
 	return c, nil
 }
 
-// stackPattern is a CloudFormation stack name (a letter, then letters, digits and hyphens, at most 128
-// characters), optionally ending in * to match every name with that prefix.
-var stackPattern = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9]{0,127}\*?$`)
-
-// ParseAllowedStacks reads the provider's stack allow-list: comma-separated stack names, each optionally ending in
-// * to admit every stack whose name starts with the rest. Blanks around names and empty items are dropped; an empty
-// list admits no stack beyond those a trail's tags name. A bare * is refused: it would admit every stack in the
-// account and turn ownership checks off.
-func ParseAllowedStacks(s string) ([]string, error) {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		item = strings.TrimSpace(item)
-		switch {
-		case item == "":
-			continue
-		case item == "*":
-			return nil, errors.New(`allowed stack "*" would admit every stack in the account: name the stacks, or a prefix such as "audit-*"`)
-		case !stackPattern.MatchString(item):
-			return nil, fmt.Errorf("allowed stack %q: want a CloudFormation stack name (a letter, then letters, digits "+
-				"or hyphens, at most 128 characters), optionally ending in * to match a prefix", item)
-		}
-		out = append(out, item)
-	}
-	return out, nil
-}
-
 // Build adds the provider stack and, unless its name is empty, the example stack to app, and applies the cdk-nag
 // AwsSolutions checks to everything in it. Stacks are environment-agnostic: account, region and partition are
 // the deployment's pseudo parameters, so `cdk synth` needs no credentials and one template serves every region.
 func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
-	provider, err := NewProviderStack(app, c.ProviderStackName, &ProviderStackProps{
+	ps, err := NewProviderStack(app, c.ProviderStackName, &ProviderStackProps{
 		StackProps: awscdk.StackProps{
 			Description: jsii.String("trailguard: keeps CloudTrail trails delivering to CloudWatch Logs"),
 		},
@@ -141,8 +114,8 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 			TrailName:          c.ExampleTrailName,
 			ServiceTokenExport: c.ServiceTokenExport,
 		})
-		example.Stack.AddDependency(provider.Stack, jsii.String("imports the provider's ServiceToken export"))
+		example.Stack.AddDependency(ps.Stack, jsii.String("imports the provider's ServiceToken export"))
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	return provider, example, nil
+	return ps, example, nil
 }

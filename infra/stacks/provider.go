@@ -30,6 +30,7 @@ import (
 	"github.com/trailguard/trailguard/infra/trailguard"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
+	"github.com/trailguard/trailguard/internal/provider"
 )
 
 // Function settings. 128 MB: both functions are I/O-bound SDK callers whose binaries are a few MB.
@@ -75,7 +76,7 @@ type ProviderStackProps struct {
 	// LogLevel is the functions' TRAILGUARD_LOG_LEVEL; default info.
 	LogLevel string
 	// AllowedStacks are the stack names (a trailing * matches a prefix) that may manage a trail whose tags do not
-	// name them; empty by default. See ParseAllowedStacks.
+	// name them; empty by default. See provider.ParseAllowedStacks.
 	AllowedStacks []string
 }
 
@@ -118,7 +119,7 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	if err := checkEmail(p.NotificationEmail); err != nil {
 		return nil, err
 	}
-	if _, err := ParseAllowedStacks(strings.Join(p.AllowedStacks, ",")); err != nil {
+	if _, err := provider.ParseAllowedStacks(strings.Join(p.AllowedStacks, ",")); err != nil {
 		return nil, err
 	}
 	zips := map[string]string{}
@@ -369,7 +370,7 @@ var escalation = []string{"iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:A
 // reason), and explicit denials of IAM escalation. The remediator writes less than the provider: no trail tags, no
 // deletions, no DeleteRolePolicy. Writes to roles are in a policy of their own, so that the cdk-nag suppression of
 // the role/* wildcard for reads cannot also cover them.
-func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, provider bool) {
+func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvider bool) {
 	partition, region, account := *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID()
 	trails := jsii.String(fmt.Sprintf("arn:%s:cloudtrail:%s:%s:trail/*", partition, region, account))
 	logGroups := jsii.String(fmt.Sprintf("arn:%s:logs:%s:%s:log-group:*", partition, region, account))
@@ -391,7 +392,7 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, provider 
 		role.AddToPrincipalPolicy(statement(sid, awsiam.Effect_DENY, actions, []*string{anything}, conditions))
 	}
 	pick := func(both []string, providerOnly ...string) []string {
-		if provider {
+		if isProvider {
 			return append(both, providerOnly...)
 		}
 		return both
@@ -406,13 +407,13 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, provider 
 		"organizations:DescribeOrganization"), []*string{anything}, nil)
 	// A trail's log group may have any name the stack author chose.
 	logActions := []string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy"}
-	if provider {
+	if isProvider {
 		logActions = append(logActions, "logs:ListTagsForResource")
 	} else {
 		logActions = append(logActions, "logs:DeleteRetentionPolicy")
 	}
 	allow("LogGroups", logActions, []*string{logGroups}, nil)
-	if provider {
+	if isProvider {
 		allow("LogGroupDelete", []string{"logs:DeleteLogGroup"}, []*string{logGroups},
 			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + delivery.TagCreatedBy: "trailguard"}})
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 
+	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/localrun"
 	"github.com/trailguard/trailguard/internal/testbed"
@@ -69,7 +70,11 @@ func (h *harness) start(ctx context.Context) error {
 		names = append(names, fmt.Sprintf("bench-trail-%d", i))
 	}
 	for _, n := range append(names[1:], CreateTrailName) {
-		if _, err := s.AWS().CreateTrail(ctx, n, testbed.TrailOptions{}); err != nil {
+		arn, err := s.AWS().CreateTrail(ctx, n, testbed.TrailOptions{})
+		if err != nil {
+			return err
+		}
+		if err := s.AWS().TagTrail(ctx, arn, delivery.TagManagedBy, testbed.SampleStackName); err != nil {
 			return err
 		}
 	}

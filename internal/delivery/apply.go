@@ -13,17 +13,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
-
-	"github.com/trailguard/trailguard/internal/spec"
 )
 
 // Tag keys trailguard puts on what it creates, so a person (and trailguard on Delete) can tell its resources apart.
 // The tags are the one record of what trailguard created: they stay with the resource, whatever happens to the
 // registry.
 const (
+	// TagCreatedBy=trailguard marks a log group a registration created: only such a group may be deleted, and only
+	// by the Delete of the registration that created it.
 	TagCreatedBy = "trailguard:created-by"
-	TagTrail     = "trailguard:trail"
+	// TagRecreatedBy=trailguard marks a log group trailguard recreated after someone deleted a group it had not
+	// created: recreating must not make it look like trailguard's own.
+	TagRecreatedBy = "trailguard:recreated-by"
+	TagTrail       = "trailguard:trail"
+	// TagManagedBy on a trail names the stack (by name or stack id) that may manage it: the trail owner's consent.
+	TagManagedBy = "trailguard:managed-by"
+	// TagRegisteredBy on a trail names the stack whose registration guards it, so that a registration removed from
+	// the registry without a Delete is noticed by the sweep.
+	TagRegisteredBy = "trailguard:registered-by"
+	// tagValue is the value of the two tags above.
+	tagValue = "trailguard"
 )
 
 // Result is what one reconciliation found and did.
@@ -45,9 +54,13 @@ func (r Result) Converged(t Target) bool {
 // Repairs says whether Apply repairs this kind of drift for t. A deleted trail cannot be recreated without its
 // bucket and settings, failing delivery has a cause only a person can find, and logging is restarted only when the
 // target enforces it.
+//
+// A missing role and a changed trust policy are reported, never repaired: no trailguard function may create a role
+// or write a trust policy, because either would let a compromised function grant itself rights (infra/README.md).
+// Event selectors are the trail owner's choice: a change that stops recording management events is reported.
 func (t Target) Repairs(k DriftKind) bool {
 	switch k {
-	case TrailMissing, DeliveryFailing, DeliveryStale:
+	case TrailMissing, DeliveryFailing, DeliveryStale, RoleMissing, TrustChanged, SelectorsChanged:
 		return false
 	case LoggingStopped:
 		return t.EnforceLogging
@@ -100,14 +113,14 @@ func verifyAspects(found []Drift) Aspect {
 // group or role that was recreated.
 func relinks(k DriftKind) bool {
 	switch k {
-	case TrailUnlinked, TrailLinkedElsewhere, LogGroupMissing, RoleMissing, TrustChanged:
+	case TrailUnlinked, TrailLinkedElsewhere, LogGroupMissing:
 		return true
 	}
 	return false
 }
 
-// Apply repairs the given drift in dependency order: log group, role trust, role policy, trail link, logging. It
-// writes only what the drift needs, and every write is safe to repeat.
+// Apply repairs the given drift in dependency order: log group, role policy, trail link, logging. It writes only
+// what the drift needs, and every write is safe to repeat.
 func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) (actions []string, err error) {
 	has := func(kinds ...DriftKind) bool {
 		return slices.ContainsFunc(drifts, func(d Drift) bool { return slices.Contains(kinds, d.Kind) })
@@ -123,23 +136,13 @@ func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		did("CreateLogGroup")
 	}
 	if has(LogGroupMissing, RetentionChanged) {
-		if err := e.putRetention(ctx, t); err != nil {
+		action, err := e.restoreRetention(ctx, t)
+		if err != nil {
 			return actions, err
 		}
-		did("PutRetentionPolicy")
+		did(action)
 	}
-	if has(RoleMissing) {
-		if err := e.createRole(ctx, t); err != nil {
-			return actions, err
-		}
-		did("CreateRole")
-	} else if has(TrustChanged) {
-		if err := e.restoreTrust(ctx, t); err != nil {
-			return actions, err
-		}
-		did("UpdateAssumeRolePolicy")
-	}
-	if has(RoleMissing, PolicyMissing, PolicyChanged) {
+	if has(PolicyMissing, PolicyChanged) {
 		if _, err := e.c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 			RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName), PolicyDocument: aws.String(t.RolePolicy()),
 		}); err != nil {
@@ -166,13 +169,16 @@ func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) (actions [
 	return actions, nil
 }
 
-// createLogGroup creates the log group, tagged as trailguard's. A group that already exists (a concurrent or
-// repeated run created it) is left as it is, so a group trailguard did not create never gets its tag.
+// createLogGroup creates the log group. It is tagged as trailguard's own only when this registration created it in
+// the first place; a group someone else created and then deleted comes back tagged as recreated, so it never
+// becomes deletable by trailguard. A group that already exists (a concurrent or repeated run created it) is left as
+// it is.
 func (e *Engine) createLogGroup(ctx context.Context, t Target) error {
-	in := &cloudwatchlogs.CreateLogGroupInput{
-		LogGroupName: aws.String(t.LogGroupName),
-		Tags:         map[string]string{TagCreatedBy: "trailguard", TagTrail: t.TrailARN},
+	tags := map[string]string{TagRecreatedBy: tagValue, TagTrail: t.TrailARN}
+	if t.CreatedLogGroup {
+		tags = map[string]string{TagCreatedBy: tagValue, TagTrail: t.TrailARN}
 	}
+	in := &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(t.LogGroupName), Tags: tags}
 	if t.KmsKeyID != "" {
 		in.KmsKeyId = aws.String(t.KmsKeyID)
 	}
@@ -184,79 +190,49 @@ func (e *Engine) createLogGroup(ctx context.Context, t Target) error {
 	if err != nil {
 		return fmt.Errorf("create log group %s: %w", t.LogGroupName, err)
 	}
-	e.log.InfoContext(ctx, "created log group", "trail", t.TrailARN, "log_group", t.LogGroupName)
+	e.log.InfoContext(ctx, "created log group", "trail", t.TrailARN, "log_group", t.LogGroupName, "recreated", !t.CreatedLogGroup)
 	return nil
 }
 
-func (e *Engine) putRetention(ctx context.Context, t Target) error {
-	days := t.RetentionInDays
-	if days == 0 {
-		days = spec.DefaultRetentionInDays
+// restoreRetention gives the log group back the retention the target keeps: PutRetentionPolicy, or
+// DeleteRetentionPolicy when the events are kept forever. It returns the call it made.
+func (e *Engine) restoreRetention(ctx context.Context, t Target) (string, error) {
+	if t.RetentionInDays == 0 {
+		_, err := e.c.Logs.DeleteRetentionPolicy(ctx, &cloudwatchlogs.DeleteRetentionPolicyInput{LogGroupName: aws.String(t.LogGroupName)})
+		if err != nil {
+			return "", fmt.Errorf("restore never-expiring retention of log group %s: %w", t.LogGroupName, err)
+		}
+		return "DeleteRetentionPolicy", nil
 	}
 	if _, err := e.c.Logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{
-		LogGroupName: aws.String(t.LogGroupName), RetentionInDays: aws.Int32(days),
+		LogGroupName: aws.String(t.LogGroupName), RetentionInDays: aws.Int32(t.RetentionInDays),
 	}); err != nil {
-		return fmt.Errorf("set retention of log group %s to %d days: %w", t.LogGroupName, days, err)
+		return "", fmt.Errorf("set retention of log group %s to %d days: %w", t.LogGroupName, t.RetentionInDays, err)
 	}
-	return nil
+	return "PutRetentionPolicy", nil
 }
 
-// createRole creates the role under RolePath, tagged as trailguard's; a role that already exists gets its trust
-// policy checked instead.
-func (e *Engine) createRole(ctx context.Context, t Target) error {
-	_, err := e.c.IAM.CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName:                 aws.String(t.RoleName),
-		Path:                     aws.String(t.RolePath),
-		AssumeRolePolicyDocument: aws.String(TrustPolicy()),
-		Description:              aws.String("Lets CloudTrail deliver trail events to CloudWatch Logs. Managed by trailguard."),
-		Tags:                     []iamtypes.Tag{{Key: aws.String(TagCreatedBy), Value: aws.String("trailguard")}},
-	})
-	var exists *iamtypes.EntityAlreadyExistsException
-	if errors.As(err, &exists) {
-		return e.restoreTrust(ctx, t)
-	}
-	if err != nil {
-		return fmt.Errorf("create role %s: %w", t.RoleName, err)
-	}
-	e.log.InfoContext(ctx, "created role", "trail", t.TrailARN, "role", t.RoleName)
-	return nil
-}
-
-// restoreTrust puts CloudTrail back into the role's trust policy, keeping the other principals it trusts.
-func (e *Engine) restoreTrust(ctx context.Context, t Target) error {
-	role, err := e.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(t.RoleName)})
-	if err != nil {
-		return fmt.Errorf("read role %s to restore its trust policy: %w", t.RoleName, err)
-	}
-	live := aws.ToString(role.Role.AssumeRolePolicyDocument)
-	if trustsCloudTrail(live) {
-		return nil
-	}
-	if _, err := e.c.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{
-		RoleName: aws.String(t.RoleName), PolicyDocument: aws.String(repairTrust(live)),
-	}); err != nil {
-		return fmt.Errorf("restore trust policy of role %s: %w", t.RoleName, err)
-	}
-	e.log.InfoContext(ctx, "restored role trust policy", "trail", t.TrailARN, "role", t.RoleName)
-	return nil
-}
-
-// link points the trail at the log group and role. Right after a role or policy is created, CloudTrail may reject
+// link points the trail at the target's log group and role. Right after a role or policy is created, CloudTrail may reject
 // them until IAM has propagated, so those rejections are retried with capped exponential backoff, within the
 // engine's propagation budget and the context's deadline.
 func (e *Engine) link(ctx context.Context, t Target) error {
+	return e.linkTo(ctx, t, t.Link())
+}
+
+// linkTo points the trail at a link, retrying while IAM propagates.
+func (e *Engine) linkTo(ctx context.Context, t Target, l Link) error {
 	in := &cloudtrail.UpdateTrailInput{
 		Name:                      aws.String(t.TrailARN),
-		CloudWatchLogsLogGroupArn: aws.String(t.LogGroupARN()),
-		CloudWatchLogsRoleArn:     aws.String(t.RoleARN()),
+		CloudWatchLogsLogGroupArn: aws.String(l.LogGroupARN),
+		CloudWatchLogsRoleArn:     aws.String(l.RoleARN),
 	}
 	giveUp := time.Now().Add(e.propagationTotal)
 	wait := e.propagationBase
 	for attempt := 1; ; attempt++ {
 		_, err := e.c.CloudTrail.UpdateTrail(ctx, in)
 		if err == nil {
-			e.log.InfoContext(ctx, "linked trail to CloudWatch Logs", "trail", t.TrailARN, "log_group", t.LogGroupName,
-				"role", t.RoleName, "attempts", attempt)
+			e.log.InfoContext(ctx, "linked trail to CloudWatch Logs", "trail", t.TrailARN, "log_group", l.LogGroupARN,
+				"role", l.RoleARN, "attempts", attempt)
 			return nil
 		}
 		if !propagating(err) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,8 +32,10 @@ const (
 	// AspectDelivery is whether CloudTrail actually delivers: no delivery error, a recent delivery
 	// (GetTrailStatus, read once with AspectLogging).
 	AspectDelivery
-	// AspectAll is every aspect that can be repaired, in dependency order.
-	AspectAll = AspectTrail | AspectLogging | AspectLogGroup | AspectRole
+	// AspectSelectors is whether the trail still records management write events (GetEventSelectors).
+	AspectSelectors
+	// AspectAll is every aspect of the wiring, in dependency order.
+	AspectAll = AspectTrail | AspectLogging | AspectLogGroup | AspectRole | AspectSelectors
 )
 
 // DriftKind names one way the live state differs from the desired state.
@@ -53,6 +56,9 @@ const (
 	// DeliveryFailing and DeliveryStale are reported, never repaired: the wiring looks right but events do not arrive.
 	DeliveryFailing DriftKind = "delivery-failing"
 	DeliveryStale   DriftKind = "delivery-stale"
+	// SelectorsChanged means the trail no longer records management write events: the trail still delivers, but
+	// what an attacker does next is no longer in it. Reported, never repaired.
+	SelectorsChanged DriftKind = "selectors-changed"
 )
 
 // Drift is one difference between live and desired state, with both sides for the person reading the alert.
@@ -69,11 +75,13 @@ func (d Drift) String() string {
 	case LogGroupMissing:
 		return fmt.Sprintf("log group %s is missing", d.Want)
 	case RetentionChanged:
-		return fmt.Sprintf("log group retention is %s days, want %s", orNone(d.Got), d.Want)
+		return fmt.Sprintf("log group retention is %s, want at least %s", d.Got, d.Want)
 	case RoleMissing:
-		return fmt.Sprintf("role %s is missing", d.Want)
+		return fmt.Sprintf("role %s is missing (trailguard does not create roles: redeploy the provider stack or recreate it)", d.Want)
 	case TrustChanged:
 		return fmt.Sprintf("role %s no longer lets cloudtrail.amazonaws.com assume it", d.Want)
+	case SelectorsChanged:
+		return fmt.Sprintf("trail no longer records management write events (event selectors: %s)", d.Got)
 	case PolicyMissing:
 		return fmt.Sprintf("role policy %s is missing", d.Want)
 	case PolicyChanged:
@@ -134,6 +142,15 @@ func (e *Engine) Check(ctx context.Context, t Target, aspects Aspect) ([]Drift, 
 	}
 	if trail != nil {
 		drifts = append(drifts, checkLink(t, trail)...)
+	}
+	if aspects&AspectSelectors != 0 && t.ManagementEvents {
+		records, got, err := e.readSelectors(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		if !records {
+			drifts = append(drifts, Drift{Kind: SelectorsChanged, Want: "management write events", Got: got})
+		}
 	}
 	if aspects&(AspectLogging|AspectDelivery) != 0 {
 		d, err := e.checkStatus(ctx, t, aspects)
@@ -198,18 +215,34 @@ func (e *Engine) checkLogGroup(ctx context.Context, t Target) ([]Drift, error) {
 	if group == nil {
 		return []Drift{{Kind: LogGroupMissing, Want: t.LogGroupName}}, nil
 	}
-	if want := t.RetentionInDays; want != 0 && aws.ToInt32(group.RetentionInDays) != want {
-		got := ""
-		if group.RetentionInDays != nil {
-			got = fmt.Sprint(*group.RetentionInDays)
-		}
-		return []Drift{{Kind: RetentionChanged, Want: fmt.Sprint(want), Got: got}}, nil
+	if got := aws.ToInt32(group.RetentionInDays); shorter(got, t.RetentionInDays) {
+		return []Drift{{Kind: RetentionChanged, Want: retentionText(t.RetentionInDays), Got: retentionText(got)}}, nil
 	}
 	return nil, nil
 }
 
+// shorter says whether a retention in days keeps events for less time than another; 0 is forever. A longer
+// retention than desired is not drift: only shortening loses audit data.
+func shorter(got, want int32) bool {
+	switch {
+	case want == 0:
+		return got != 0
+	case got == 0:
+		return false
+	}
+	return got < want
+}
+
+func retentionText(days int32) string {
+	if days == 0 {
+		return "forever"
+	}
+	return fmt.Sprintf("%d days", days)
+}
+
 type logGroup struct {
 	RetentionInDays *int32
+	KmsKeyID        string
 }
 
 // findLogGroup looks a log group up by exact name; nil means it does not exist.
@@ -222,7 +255,7 @@ func (e *Engine) findLogGroup(ctx context.Context, name string) (*logGroup, erro
 		}
 		for _, g := range out.LogGroups {
 			if aws.ToString(g.LogGroupName) == name {
-				return &logGroup{RetentionInDays: g.RetentionInDays}, nil
+				return &logGroup{RetentionInDays: g.RetentionInDays, KmsKeyID: aws.ToString(g.KmsKeyId)}, nil
 			}
 		}
 		if aws.ToString(out.NextToken) == "" {
@@ -236,13 +269,14 @@ func (e *Engine) checkRole(ctx context.Context, t Target) ([]Drift, error) {
 	role, err := e.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(t.RoleName)})
 	var nse *iamtypes.NoSuchEntityException
 	if errors.As(err, &nse) {
-		return []Drift{{Kind: RoleMissing, Want: t.RoleName}, {Kind: PolicyMissing, Want: t.PolicyName}}, nil
+		// Its policy went with it; nothing can be put back until a person recreates the role.
+		return []Drift{{Kind: RoleMissing, Want: t.RoleName}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read role %s: %w", t.RoleName, err)
 	}
 	var drifts []Drift
-	if !trustsCloudTrail(aws.ToString(role.Role.AssumeRolePolicyDocument)) {
+	if !trustsCloudTrail(aws.ToString(role.Role.AssumeRolePolicyDocument), t) {
 		drifts = append(drifts, Drift{Kind: TrustChanged, Want: t.RoleName})
 	}
 	pol, err := e.c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName)})
@@ -255,4 +289,57 @@ func (e *Engine) checkRole(ctx context.Context, t Target) ([]Drift, error) {
 		drifts = append(drifts, Drift{Kind: PolicyChanged, Want: t.PolicyName})
 	}
 	return drifts, nil
+}
+
+// readSelectors says whether the trail records management write events, and describes its selectors for the
+// alert. A trail with no selectors at all records them (CloudTrail's default).
+func (e *Engine) readSelectors(ctx context.Context, t Target) (bool, string, error) {
+	out, err := e.c.CloudTrail.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(t.TrailARN)})
+	if err != nil {
+		return false, "", fmt.Errorf("read event selectors of trail %s: %w", t.TrailARN, err)
+	}
+	return recordsManagementWrites(out.EventSelectors, out.AdvancedEventSelectors), describeSelectors(out), nil
+}
+
+// recordsManagementWrites applies CloudTrail's selector rules: a basic selector that includes management events
+// with ReadWriteType All or WriteOnly, or an advanced selector on eventCategory Management that does not keep only
+// read-only events.
+func recordsManagementWrites(basic []cttypes.EventSelector, advanced []cttypes.AdvancedEventSelector) bool {
+	if len(basic) == 0 && len(advanced) == 0 {
+		return true
+	}
+	for _, s := range basic {
+		if aws.ToBool(s.IncludeManagementEvents) && s.ReadWriteType != cttypes.ReadWriteTypeReadOnly {
+			return true
+		}
+	}
+	for _, s := range advanced {
+		management, readOnly := false, false
+		for _, f := range s.FieldSelectors {
+			switch aws.ToString(f.Field) {
+			case "eventCategory":
+				management = slices.Contains(f.Equals, "Management")
+			case "readOnly":
+				readOnly = slices.Contains(f.Equals, "true") || slices.Contains(f.NotEquals, "false")
+			}
+		}
+		if management && !readOnly {
+			return true
+		}
+	}
+	return false
+}
+
+func describeSelectors(out *cloudtrail.GetEventSelectorsOutput) string {
+	var parts []string
+	for _, s := range out.EventSelectors {
+		parts = append(parts, fmt.Sprintf("management=%t readWrite=%s", aws.ToBool(s.IncludeManagementEvents), s.ReadWriteType))
+	}
+	for _, s := range out.AdvancedEventSelectors {
+		parts = append(parts, "advanced "+strings.ReplaceAll(orNone(aws.ToString(s.Name)), " ", "_"))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
 }

@@ -26,6 +26,10 @@ type CloudTrailAPI interface {
 	GetTrailStatus(context.Context, *cloudtrail.GetTrailStatusInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetTrailStatusOutput, error)
 	UpdateTrail(context.Context, *cloudtrail.UpdateTrailInput, ...func(*cloudtrail.Options)) (*cloudtrail.UpdateTrailOutput, error)
 	StartLogging(context.Context, *cloudtrail.StartLoggingInput, ...func(*cloudtrail.Options)) (*cloudtrail.StartLoggingOutput, error)
+	GetEventSelectors(context.Context, *cloudtrail.GetEventSelectorsInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetEventSelectorsOutput, error)
+	ListTags(context.Context, *cloudtrail.ListTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.ListTagsOutput, error)
+	AddTags(context.Context, *cloudtrail.AddTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.AddTagsOutput, error)
+	RemoveTags(context.Context, *cloudtrail.RemoveTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.RemoveTagsOutput, error)
 }
 
 // LogsAPI is the part of the CloudWatch Logs client the engine calls.
@@ -33,21 +37,20 @@ type LogsAPI interface {
 	DescribeLogGroups(context.Context, *cloudwatchlogs.DescribeLogGroupsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error)
 	CreateLogGroup(context.Context, *cloudwatchlogs.CreateLogGroupInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
 	PutRetentionPolicy(context.Context, *cloudwatchlogs.PutRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
+	DeleteRetentionPolicy(context.Context, *cloudwatchlogs.DeleteRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteRetentionPolicyOutput, error)
 	DeleteLogGroup(context.Context, *cloudwatchlogs.DeleteLogGroupInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteLogGroupOutput, error)
 	ListTagsForResource(context.Context, *cloudwatchlogs.ListTagsForResourceInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error)
 }
 
-// IAMAPI is the part of the IAM client the engine calls.
+// IAMAPI is the part of the IAM client the engine calls. It has no call that creates or deletes a role or changes
+// a trust policy: roles are created at deploy time, and a function that could do either could escalate.
 type IAMAPI interface {
 	GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
-	CreateRole(context.Context, *iam.CreateRoleInput, ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
-	UpdateAssumeRolePolicy(context.Context, *iam.UpdateAssumeRolePolicyInput, ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error)
 	GetRolePolicy(context.Context, *iam.GetRolePolicyInput, ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
 	PutRolePolicy(context.Context, *iam.PutRolePolicyInput, ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
 	DeleteRolePolicy(context.Context, *iam.DeleteRolePolicyInput, ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error)
 	ListRolePolicies(context.Context, *iam.ListRolePoliciesInput, ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
 	ListAttachedRolePolicies(context.Context, *iam.ListAttachedRolePoliciesInput, ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
-	DeleteRole(context.Context, *iam.DeleteRoleInput, ...func(*iam.Options)) (*iam.DeleteRoleOutput, error)
 }
 
 // OrganizationsAPI finds the organization id an organization trail's log streams are named after.
@@ -83,6 +86,9 @@ type Engine struct {
 	// maxDeliveryAge is how old the last delivery may be before a logging trail counts as not delivering.
 	maxDeliveryAge time.Duration
 	now            func() time.Time
+	// deliveryRole is the ARN of the role a trail uses when its resource names none; boundary is the permissions
+	// boundary every role trailguard writes must carry.
+	deliveryRole, boundary string
 }
 
 // Option configures an Engine.
@@ -100,6 +106,19 @@ func WithPropagationBackoff(base, max, total time.Duration) Option {
 // WithMaxDeliveryAge sets how long a logging trail may go without delivering to CloudWatch Logs before
 // AspectDelivery reports it (default 24 h).
 func WithMaxDeliveryAge(d time.Duration) Option { return func(e *Engine) { e.maxDeliveryAge = d } }
+
+// WithDeliveryRole sets the role (an ARN) a trail uses when its resource names none: the one the provider stack
+// creates at deploy time.
+func WithDeliveryRole(roleARN string) Option { return func(e *Engine) { e.deliveryRole = roleARN } }
+
+// WithPermissionsBoundary sets the permissions boundary (a managed policy ARN) a role must carry before trailguard
+// writes a policy into it. Empty accepts any role that passes the other checks (tests, local runs).
+func WithPermissionsBoundary(policyARN string) Option {
+	return func(e *Engine) { e.boundary = policyARN }
+}
+
+// WithClock replaces time.Now, for tests of delivery age and propagation deadlines.
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
 
 // New returns an engine for trails whose home region is region, using that region's clients.
 func New(c Clients, region string, opts ...Option) *Engine {

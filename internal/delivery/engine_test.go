@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -42,9 +43,11 @@ func newFixture(t *testing.T) *fixture {
 	m := testbed.StartMoto(t)
 	f := &fixture{ctx: context.Background(), moto: m, faults: testbed.NewFaults(), rec: &testbed.Recorder{}}
 	f.aws = testbed.NewAWS(m.Config(region))
+	require.NoError(t, f.aws.CreateDeliveryRole(f.ctx))
 	cfg := m.Config(region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec))
 	f.engine = delivery.New(delivery.NewClients(cfg), region,
-		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 5*time.Second))
+		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 5*time.Second),
+		delivery.WithDeliveryRole(testbed.DeliveryRoleARN), delivery.WithPermissionsBoundary(testbed.DeliveryBoundaryARN))
 	return f
 }
 
@@ -62,7 +65,7 @@ func (f *fixture) resolve(t *testing.T, s spec.Spec) delivery.Target {
 	if s.Remediation == "" {
 		s.Remediation, s.EnforceLogging = spec.Enforce, true
 	}
-	target, err := f.engine.Resolve(f.ctx, caller, s)
+	target, _, err := f.engine.Resolve(f.ctx, caller, s, nil)
 	require.NoError(t, err)
 	return target
 }
@@ -96,7 +99,9 @@ func TestReconcileWiresNewLogGroupAndDefaultRole(t *testing.T) {
 	res, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
 	require.NoError(t, err)
 	assert.True(t, res.Converged(target), "remaining drift: %v", res.Remaining)
-	assert.Equal(t, []string{"CreateLogGroup", "PutRetentionPolicy", "CreateRole", "PutRolePolicy", "UpdateTrail"}, res.Actions)
+	assert.Equal(t, []string{"CreateLogGroup", "PutRetentionPolicy", "PutRolePolicy", "UpdateTrail"}, res.Actions)
+	assert.True(t, target.CreatedLogGroup)
+	assert.True(t, target.ManagementEvents, "a new trail records management events")
 
 	group, role := f.getTrail(t, trail.String())
 	assert.Equal(t, "arn:aws:logs:us-east-1:123456789012:log-group:aws-cloudtrail-logs-123456789012-management-trail:*", group)
@@ -122,23 +127,102 @@ func TestReconcileWiresNewLogGroupAndDefaultRole(t *testing.T) {
 	assert.Empty(t, f.rec.Writes(), "an idempotent run must not write")
 }
 
-func TestReconcileAttachesPolicyToExistingRole(t *testing.T) {
+// createRole makes a role as its owner would, at path /, trusted by trust and bounded by boundary (if any).
+func (f *fixture) createRole(t *testing.T, name, trust, boundary string) {
+	t.Helper()
+	in := &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)}
+	if boundary != "" {
+		in.PermissionsBoundary = aws.String(boundary)
+	}
+	_, err := f.aws.IAM.CreateRole(f.ctx, in)
+	require.NoError(t, err)
+}
+
+const cloudTrailOnly = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+func TestReconcileAttachesPolicyToAnExistingBoundedRole(t *testing.T) {
 	f := newFixture(t)
 	f.trail(t, "app-trail")
-	_, err := f.aws.IAM.CreateRole(f.ctx, &iam.CreateRoleInput{
-		RoleName: aws.String("CloudTrail_CloudWatchLogs_Role"), AssumeRolePolicyDocument: aws.String(delivery.TrustPolicy()),
-	})
-	require.NoError(t, err)
-	target := f.resolve(t, spec.Spec{TrailName: "app-trail"})
+	f.createRole(t, "AppDelivery", cloudTrailOnly, testbed.DeliveryBoundaryARN)
+	target := f.resolve(t, spec.Spec{TrailName: "app-trail", RoleName: "AppDelivery"})
 	assert.Equal(t, "/", target.RolePath, "an existing role keeps its path")
 
 	res, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
 	require.NoError(t, err)
-	assert.NotContains(t, res.Actions, "CreateRole")
 	assert.Contains(t, res.Actions, "PutRolePolicy")
 	_, role := f.getTrail(t, target.TrailARN)
-	assert.Equal(t, "arn:aws:iam::123456789012:role/CloudTrail_CloudWatchLogs_Role", role)
+	assert.Equal(t, "arn:aws:iam::123456789012:role/AppDelivery", role)
 	assert.Contains(t, f.rolePolicy(t, target.RoleName, target.PolicyName), "log-stream:123456789012_CloudTrail_us-east-1*")
+}
+
+func TestResolveRefusesARoleThatGrantsMoreThanDelivery(t *testing.T) {
+	cases := map[string]struct {
+		trust, boundary string
+		arrange         func(f *fixture)
+		want            string
+	}{
+		"missing role": {want: "does not exist: trailguard does not create roles"},
+		"another principal trusted": {trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com","AWS":"arn:aws:iam::210987654321:root"},"Action":"sts:AssumeRole"}]}`,
+			boundary: testbed.DeliveryBoundaryARN, want: "can be assumed by arn:aws:iam::210987654321:root"},
+		"anybody trusted": {trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}`,
+			boundary: testbed.DeliveryBoundaryARN, want: "can be assumed by *"},
+		"trust conditions that do not hold": {trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"210987654321"}}}]}`,
+			boundary: testbed.DeliveryBoundaryARN, want: "does not let cloudtrail.amazonaws.com assume it"},
+		"no permissions boundary": {trust: cloudTrailOnly, want: "does not carry the permissions boundary " + testbed.DeliveryBoundaryARN},
+		"a managed policy": {trust: cloudTrailOnly, boundary: testbed.DeliveryBoundaryARN, arrange: func(f *fixture) {
+			_, err := f.aws.IAM.AttachRolePolicy(f.ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("AppDelivery"),
+				PolicyArn: aws.String(testbed.DeliveryBoundaryARN)})
+			if err != nil {
+				panic(err)
+			}
+		}, want: "has managed policies attached (" + testbed.DeliveryBoundaryARN + ")"},
+		"an inline policy trailguard did not write": {trust: cloudTrailOnly, boundary: testbed.DeliveryBoundaryARN, arrange: func(f *fixture) {
+			_, err := f.aws.IAM.PutRolePolicy(f.ctx, &iam.PutRolePolicyInput{RoleName: aws.String("AppDelivery"), PolicyName: aws.String("admin"),
+				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)})
+			if err != nil {
+				panic(err)
+			}
+		}, want: "has inline policies trailguard did not write (admin)"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.trail(t, "app-trail")
+			if tc.trust != "" {
+				f.createRole(t, "AppDelivery", tc.trust, tc.boundary)
+			}
+			if tc.arrange != nil {
+				tc.arrange(f)
+			}
+			f.rec.Reset()
+			_, _, err := f.engine.Resolve(f.ctx, caller, spec.Spec{TrailName: "app-trail", RoleName: "AppDelivery"}, nil)
+			var fe *spec.FieldError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, "RoleName", fe.Field)
+			assert.Contains(t, err.Error(), "role AppDelivery "+tc.want)
+			assert.Empty(t, f.rec.Writes(), "a refused role changes nothing")
+		})
+	}
+}
+
+func TestAHardenedTrustPolicyIsKept(t *testing.T) {
+	f := newFixture(t)
+	trail := f.trail(t, "app-trail")
+	hardened := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},` +
+		`"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"123456789012"},` +
+		`"ArnLike":{"aws:SourceArn":"arn:aws:cloudtrail:us-east-1:123456789012:trail/*"}}}]}`
+	f.createRole(t, "AppDelivery", hardened, testbed.DeliveryBoundaryARN)
+	target := f.resolve(t, spec.Spec{TrailName: trail.String(), RoleName: "AppDelivery"})
+	_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
+	require.NoError(t, err)
+
+	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectRole)
+	require.NoError(t, err)
+	assert.Empty(t, drifts, "a trust policy that still lets CloudTrail assume the role for this trail is not drift")
+	role, err := f.aws.IAM.GetRole(f.ctx, &iam.GetRoleInput{RoleName: aws.String("AppDelivery")})
+	require.NoError(t, err)
+	doc, _ := url.PathUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	assert.JSONEq(t, hardened, doc, "the owner's trust policy is kept as it is")
 }
 
 func TestOrganizationTrailGetsOrgStreamPrefix(t *testing.T) {
@@ -180,7 +264,9 @@ func TestRemoveKeepsSharedRoleAndLogGroup(t *testing.T) {
 
 	actions, err = f.engine.Remove(f.ctx, two, true)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"UpdateTrail", "DeleteRolePolicy", "DeleteRole", "DeleteLogGroup"}, actions)
+	assert.Equal(t, []string{"UpdateTrail", "DeleteRolePolicy", "DeleteLogGroup"}, actions, "roles are never deleted")
+	_, err = f.aws.IAM.GetRole(f.ctx, &iam.GetRoleInput{RoleName: aws.String(two.RoleName)})
+	assert.NoError(t, err, "the deploy-time role stays")
 	assert.False(t, f.logGroupExists(t, two.LogGroupName))
 
 	// Twice is safe and changes nothing.
@@ -241,11 +327,9 @@ func TestCheckFindsEachDriftAndApplyRepairsIt(t *testing.T) {
 				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"logs:*","Resource":"*"}]}`)})
 			return err
 		}, []delivery.DriftKind{delivery.PolicyChanged}},
-		{"trust changed", func(f *fixture, target delivery.Target) error {
-			_, err := f.aws.IAM.UpdateAssumeRolePolicy(f.ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(target.RoleName),
-				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
-			return err
-		}, []delivery.DriftKind{delivery.TrustChanged}},
+		{"retention shortened from forever", func(f *fixture, target delivery.Target) error {
+			return f.shortenRetention(target, 7)
+		}, []delivery.DriftKind{delivery.RetentionChanged}},
 		{"logging stopped", func(f *fixture, target delivery.Target) error {
 			_, err := f.aws.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String(target.TrailName)})
 			return err
@@ -255,7 +339,14 @@ func TestCheckFindsEachDriftAndApplyRepairsIt(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.trail(t, "management-trail")
-			target := f.resolve(t, spec.Spec{TrailName: "management-trail", RetentionInDays: 90})
+			s := spec.Spec{TrailName: "management-trail", RetentionInDays: 90}
+			if strings.Contains(tc.name, "forever") {
+				// A group the team made, that keeps events forever, reused as it is.
+				_, err := f.aws.Logs.CreateLogGroup(f.ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("team-audit")})
+				require.NoError(t, err)
+				s = spec.Spec{TrailName: "management-trail", LogGroupName: "team-audit"}
+			}
+			target := f.resolve(t, s)
 			_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
 			require.NoError(t, err)
 			require.NoError(t, tc.tamper(f, target))
@@ -274,7 +365,13 @@ func TestCheckFindsEachDriftAndApplyRepairsIt(t *testing.T) {
 	}
 }
 
-func TestTrustRepairKeepsOtherPrincipals(t *testing.T) {
+func (f *fixture) shortenRetention(target delivery.Target, days int32) error {
+	_, err := f.aws.Logs.PutRetentionPolicy(f.ctx, &cloudwatchlogs.PutRetentionPolicyInput{
+		LogGroupName: aws.String(target.LogGroupName), RetentionInDays: aws.Int32(days)})
+	return err
+}
+
+func TestChangedTrustAndMissingRoleAreReportedNeverRepaired(t *testing.T) {
 	f := newFixture(t)
 	f.trail(t, "management-trail")
 	target := f.resolve(t, spec.Spec{TrailName: "management-trail"})
@@ -284,13 +381,171 @@ func TestTrustRepairKeepsOtherPrincipals(t *testing.T) {
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
 	require.NoError(t, err)
 
-	_, err = f.engine.Reconcile(f.ctx, target, delivery.AspectRole)
+	f.rec.Reset()
+	res, err := f.engine.Reconcile(f.ctx, target, delivery.AspectRole)
 	require.NoError(t, err)
-	role, err := f.aws.IAM.GetRole(f.ctx, &iam.GetRoleInput{RoleName: aws.String(target.RoleName)})
+	assert.Equal(t, []delivery.DriftKind{delivery.TrustChanged}, kinds(res.Remaining))
+	assert.False(t, target.Repairs(delivery.TrustChanged), "a changed trust policy is left for a person: trailguard may not write trust policies")
+	assert.Empty(t, res.Actions)
+	assert.Empty(t, f.rec.Writes())
+
+	_, err = f.aws.IAM.DeleteRolePolicy(f.ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(target.RoleName), PolicyName: aws.String(target.PolicyName)})
 	require.NoError(t, err)
-	doc, _ := url.PathUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
-	assert.Contains(t, doc, "ec2.amazonaws.com")
-	assert.Contains(t, doc, "cloudtrail.amazonaws.com")
+	_, err = f.aws.IAM.DeleteRole(f.ctx, &iam.DeleteRoleInput{RoleName: aws.String(target.RoleName)})
+	require.NoError(t, err)
+	f.rec.Reset()
+	res, err = f.engine.Reconcile(f.ctx, target, delivery.AspectRole)
+	require.NoError(t, err)
+	assert.Equal(t, []delivery.DriftKind{delivery.RoleMissing}, kinds(res.Found))
+	assert.Empty(t, f.rec.Writes(), "a deleted role is not recreated, and its policy cannot be put back")
+}
+
+func TestRetentionOfAReusedLogGroupIsNeverShortened(t *testing.T) {
+	f := newFixture(t)
+	f.trail(t, "management-trail")
+	_, err := f.aws.Logs.CreateLogGroup(f.ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("team-audit")})
+	require.NoError(t, err)
+	_, err = f.aws.Logs.PutRetentionPolicy(f.ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("team-audit"), RetentionInDays: aws.Int32(400)})
+	require.NoError(t, err)
+
+	f.rec.Reset()
+	_, _, err = f.engine.Resolve(f.ctx, caller, spec.Spec{TrailName: "management-trail", LogGroupName: "team-audit", RetentionInDays: 1}, nil)
+	var fe *spec.FieldError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "RetentionInDays", fe.Field)
+	assert.Contains(t, err.Error(), "keeps its events 400 days; trailguard never shortens")
+	assert.Empty(t, f.rec.Writes())
+
+	kept := f.resolve(t, spec.Spec{TrailName: "management-trail", LogGroupName: "team-audit"})
+	assert.Equal(t, int32(400), kept.RetentionInDays, "the group's own retention is the desired state")
+	assert.False(t, kept.CreatedLogGroup)
+	raised := f.resolve(t, spec.Spec{TrailName: "management-trail", LogGroupName: "team-audit", RetentionInDays: 731})
+	assert.Equal(t, int32(731), raised.RetentionInDays, "a longer retention may be asked for")
+
+	_, err = f.engine.Reconcile(f.ctx, kept, delivery.AspectAll)
+	require.NoError(t, err)
+	require.NoError(t, f.shortenRetention(kept, 1))
+	res, err := f.engine.Reconcile(f.ctx, kept, delivery.AspectLogGroup)
+	require.NoError(t, err)
+	assert.Equal(t, []delivery.DriftKind{delivery.RetentionChanged}, kinds(res.Found))
+	assert.Equal(t, []string{"PutRetentionPolicy"}, res.Actions)
+	g, _, err := f.aws.LogGroup(f.ctx, "team-audit")
+	require.NoError(t, err)
+	assert.Equal(t, int32(400), aws.ToInt32(g.RetentionInDays))
+
+	require.NoError(t, f.shortenRetention(kept, 3653))
+	drifts, err := f.engine.Check(f.ctx, kept, delivery.AspectLogGroup)
+	require.NoError(t, err)
+	assert.Empty(t, drifts, "a longer retention than desired loses nothing")
+}
+
+func TestKeyMustBeOfTheTrailsRegionAndAccount(t *testing.T) {
+	cases := map[string]struct {
+		key          string
+		crossAccount bool
+		want         string
+	}{
+		"another region":                   {key: "arn:aws:kms:eu-west-1:123456789012:key/k1", want: "must be in the trail's home region us-east-1"},
+		"another account":                  {key: "arn:aws:kms:us-east-1:210987654321:key/k1", want: "set AllowCrossAccountKey"},
+		"another account, not allowed yet": {key: "arn:aws:kms:us-east-1:210987654321:key/k1", crossAccount: true},
+		"an alias":                         {key: "arn:aws:kms:us-east-1:123456789012:alias/logs", want: "must be a KMS key ARN"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.trail(t, "management-trail")
+			_, _, err := f.engine.Resolve(f.ctx, caller, spec.Spec{TrailName: "management-trail", KmsKeyID: tc.key,
+				AllowCrossAccountKey: tc.crossAccount}, nil)
+			if tc.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			var fe *spec.FieldError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, "KmsKeyId", fe.Field)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestSelectorsThatStopRecordingManagementWritesAreReportedNotRepaired(t *testing.T) {
+	cases := map[string]*cloudtrail.PutEventSelectorsInput{
+		"basic, management events off": {EventSelectors: []cttypes.EventSelector{{IncludeManagementEvents: aws.Bool(false), ReadWriteType: cttypes.ReadWriteTypeAll}}},
+		"basic, read-only":             {EventSelectors: []cttypes.EventSelector{{IncludeManagementEvents: aws.Bool(true), ReadWriteType: cttypes.ReadWriteTypeReadOnly}}},
+		"advanced, read-only management": {AdvancedEventSelectors: []cttypes.AdvancedEventSelector{{Name: aws.String("reads only"), FieldSelectors: []cttypes.AdvancedFieldSelector{
+			{Field: aws.String("eventCategory"), Equals: []string{"Management"}}, {Field: aws.String("readOnly"), Equals: []string{"true"}}}}}},
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.trail(t, "management-trail")
+			target := f.resolve(t, spec.Spec{TrailName: "management-trail"})
+			_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
+			require.NoError(t, err)
+			in.TrailName = aws.String("management-trail")
+			_, err = f.aws.CloudTrail.PutEventSelectors(f.ctx, in)
+			require.NoError(t, err)
+
+			f.rec.Reset()
+			res, err := f.engine.Reconcile(f.ctx, target, delivery.AspectSelectors)
+			require.NoError(t, err)
+			assert.Equal(t, []delivery.DriftKind{delivery.SelectorsChanged}, kinds(res.Found))
+			assert.Empty(t, f.rec.Writes(), "selectors are the owner's: reported, not rewritten")
+		})
+	}
+	t.Run("management write events still recorded", func(t *testing.T) {
+		f := newFixture(t)
+		f.trail(t, "management-trail")
+		target := f.resolve(t, spec.Spec{TrailName: "management-trail"})
+		_, err := f.aws.CloudTrail.PutEventSelectors(f.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("management-trail"),
+			EventSelectors: []cttypes.EventSelector{{IncludeManagementEvents: aws.Bool(true), ReadWriteType: cttypes.ReadWriteTypeWriteOnly}}})
+		require.NoError(t, err)
+		drifts, err := f.engine.Check(f.ctx, target, delivery.AspectSelectors)
+		require.NoError(t, err)
+		assert.Empty(t, drifts)
+	})
+}
+
+func TestRemoveRestoresTheLinkTrailguardReplaced(t *testing.T) {
+	f := newFixture(t)
+	f.trail(t, "management-trail")
+	target := f.resolve(t, spec.Spec{TrailName: "management-trail"})
+	previous := delivery.Link{LogGroupARN: "arn:aws:logs:us-east-1:123456789012:log-group:team-audit:*", RoleARN: testbed.DeliveryRoleARN}
+	target.Previous = &previous
+	_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
+	require.NoError(t, err)
+
+	actions, err := f.engine.Remove(f.ctx, target, false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"UpdateTrail", "DeleteRolePolicy"}, actions)
+	group, role := f.getTrail(t, target.TrailARN)
+	assert.Equal(t, previous.LogGroupARN, group, "the trail delivers where it did before trailguard")
+	assert.Equal(t, previous.RoleARN, role)
+}
+
+func TestARecreatedLogGroupIsNotMarkedAsCreatedByTrailguard(t *testing.T) {
+	f := newFixture(t)
+	f.trail(t, "management-trail")
+	_, err := f.aws.Logs.CreateLogGroup(f.ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("team-audit")})
+	require.NoError(t, err)
+	target := f.resolve(t, spec.Spec{TrailName: "management-trail", LogGroupName: "team-audit"})
+	_, err = f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
+	require.NoError(t, err)
+	_, err = f.aws.Logs.DeleteLogGroup(f.ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("team-audit")})
+	require.NoError(t, err)
+
+	res, err := f.engine.Reconcile(f.ctx, target, delivery.AspectLogGroup)
+	require.NoError(t, err)
+	assert.Contains(t, res.Actions, "CreateLogGroup")
+	tags, err := f.aws.Logs.ListTagsForResource(f.ctx, &cloudwatchlogs.ListTagsForResourceInput{
+		ResourceArn: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:team-audit")})
+	require.NoError(t, err)
+	assert.Equal(t, "trailguard", tags.Tags[delivery.TagRecreatedBy])
+	assert.NotContains(t, tags.Tags, delivery.TagCreatedBy, "trailguard did not create the original")
+
+	actions, err := f.engine.Remove(f.ctx, target, true)
+	require.NoError(t, err)
+	assert.NotContains(t, actions, "DeleteLogGroup", "so it can never be deleted as trailguard's")
 }
 
 func TestStoppedLoggingIsOnlyReportedWithoutEnforceLogging(t *testing.T) {
@@ -367,7 +622,7 @@ func TestResolveRefusesShadowTrails(t *testing.T) {
 	other := delivery.New(delivery.NewClients(f.moto.Config("eu-west-1")), "eu-west-1")
 
 	for _, name := range []string{trail.String(), "management-trail"} {
-		_, err := other.Resolve(f.ctx, caller, spec.Spec{TrailName: name, Remediation: spec.Enforce})
+		_, _, err := other.Resolve(f.ctx, caller, spec.Spec{TrailName: name, Remediation: spec.Enforce}, nil)
 		var shadow *delivery.ShadowTrailError
 		require.ErrorAs(t, err, &shadow, name)
 		assert.Equal(t, "us-east-1", shadow.HomeRegion)
@@ -387,7 +642,7 @@ func TestResolveRejectsForeignLogGroupsAndRolesWithoutWriting(t *testing.T) {
 			f.trail(t, "management-trail")
 			f.rec.Reset()
 			s.TrailName = "management-trail"
-			_, err := f.engine.Resolve(f.ctx, caller, s)
+			_, _, err := f.engine.Resolve(f.ctx, caller, s, nil)
 			var fe *spec.FieldError
 			require.ErrorAs(t, err, &fe)
 			assert.Contains(t, []string{"LogGroupArn", "RoleArn"}, fe.Field)
@@ -400,14 +655,14 @@ func TestResolveRejectsForeignLogGroupsAndRolesWithoutWriting(t *testing.T) {
 func TestResolveRefusesAnotherAccountsTrail(t *testing.T) {
 	f := newFixture(t)
 	f.trail(t, "management-trail")
-	_, err := f.engine.Resolve(f.ctx, delivery.Caller{Partition: "aws", Account: "210987654321"}, spec.Spec{TrailName: "management-trail"})
+	_, _, err := f.engine.Resolve(f.ctx, delivery.Caller{Partition: "aws", Account: "210987654321"}, spec.Spec{TrailName: "management-trail"}, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "belongs to account 123456789012")
 }
 
 func TestResolveMissingTrail(t *testing.T) {
 	f := newFixture(t)
-	_, err := f.engine.Resolve(f.ctx, caller, spec.Spec{TrailName: "nope-trail"})
+	_, _, err := f.engine.Resolve(f.ctx, caller, spec.Spec{TrailName: "nope-trail"}, nil)
 	var nf *delivery.TrailNotFoundError
 	require.ErrorAs(t, err, &nf)
 }

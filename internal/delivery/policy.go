@@ -18,17 +18,47 @@ type policyDoc struct {
 }
 
 type statement struct {
-	Sid       string          `json:"Sid,omitempty"`
-	Effect    string          `json:"Effect"`
-	Principal *principal      `json:"Principal,omitempty"`
-	Action    stringList      `json:"Action,omitempty"`
-	Resource  stringList      `json:"Resource,omitempty"`
-	Condition json.RawMessage `json:"Condition,omitempty"`
+	Sid          string          `json:"Sid,omitempty"`
+	Effect       string          `json:"Effect"`
+	Principal    *principal      `json:"Principal,omitempty"`
+	NotPrincipal json.RawMessage `json:"NotPrincipal,omitempty"`
+	Action       stringList      `json:"Action,omitempty"`
+	Resource     stringList      `json:"Resource,omitempty"`
+	Condition    json.RawMessage `json:"Condition,omitempty"`
 }
 
 type principal struct {
-	Service stringList `json:"Service,omitempty"`
-	AWS     stringList `json:"AWS,omitempty"`
+	Service       stringList `json:"Service,omitempty"`
+	AWS           stringList `json:"AWS,omitempty"`
+	Federated     stringList `json:"Federated,omitempty"`
+	CanonicalUser stringList `json:"CanonicalUser,omitempty"`
+}
+
+// UnmarshalJSON also takes IAM's Principal "*", which means anybody.
+func (p *principal) UnmarshalJSON(b []byte) error {
+	var star string
+	if err := json.Unmarshal(b, &star); err == nil {
+		*p = principal{AWS: stringList{star}}
+		return nil
+	}
+	type plain principal
+	return json.Unmarshal(b, (*plain)(p))
+}
+
+// others lists every principal but CloudTrail's service.
+func (p *principal) others() []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range p.Service {
+		if s != cloudTrailService {
+			out = append(out, s)
+		}
+	}
+	out = append(out, p.AWS...)
+	out = append(out, p.Federated...)
+	return append(out, p.CanonicalUser...)
 }
 
 // stringList decodes IAM's "a string or a list of strings".
@@ -46,15 +76,6 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 	}
 	*l = many
 	return nil
-}
-
-// TrustPolicy is the role trust policy AWS documents for CloudTrail's CloudWatch Logs role.
-func TrustPolicy() string {
-	return mustJSON(policyDoc{Version: "2012-10-17", Statement: []statement{trustStatement()}})
-}
-
-func trustStatement() statement {
-	return statement{Effect: "Allow", Principal: &principal{Service: stringList{cloudTrailService}}, Action: stringList{"sts:AssumeRole"}}
 }
 
 // StreamResources are the log stream ARNs CloudTrail writes for this trail: ACCOUNT_CloudTrail_REGION*, and for an
@@ -118,9 +139,10 @@ func samePolicy(live, desired string) bool {
 	return slices.Equal(l.grants(), d.grants())
 }
 
-// trustsCloudTrail says whether a trust policy lets CloudTrail assume the role without conditions it cannot meet:
-// an unconditional Allow of sts:AssumeRole to cloudtrail.amazonaws.com, and no Deny that names CloudTrail.
-func trustsCloudTrail(doc string) bool {
+// trustsCloudTrail says whether a trust policy lets CloudTrail assume the role for this trail: an Allow of
+// sts:AssumeRole to cloudtrail.amazonaws.com whose conditions (if any, e.g. aws:SourceAccount or aws:SourceArn, the
+// hardening AWS recommends) hold for this trail, and no Deny that names CloudTrail.
+func trustsCloudTrail(doc string, t Target) bool {
 	p, err := decodePolicy(doc)
 	if err != nil {
 		return false
@@ -134,7 +156,7 @@ func trustsCloudTrail(doc string) bool {
 		case "Deny":
 			return false
 		case "Allow":
-			allowed = allowed || len(s.Condition) == 0
+			allowed = allowed || conditionHolds(s.Condition, t)
 		}
 	}
 	return allowed
@@ -149,18 +171,6 @@ func (s statement) allowsAssumeRole() bool {
 		a = strings.ToLower(a)
 		return a == "sts:assumerole" || a == "sts:*" || a == "*"
 	})
-}
-
-// repairTrust returns the live trust policy with every statement that names CloudTrail replaced by the documented
-// one, keeping what the role's owner granted to other principals.
-func repairTrust(live string) string {
-	p, err := decodePolicy(live)
-	if err != nil || p.Version == "" {
-		p = policyDoc{Version: "2012-10-17"}
-	}
-	p.Statement = slices.DeleteFunc(p.Statement, statement.namesCloudTrail)
-	p.Statement = append(p.Statement, trustStatement())
-	return mustJSON(p)
 }
 
 func mustJSON(v any) string {

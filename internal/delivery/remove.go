@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,11 +15,11 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 )
 
-// Remove undoes the wiring: it unlinks the trail (only if it still points at this target's log group), deletes this
-// trail's inline policy, deletes the role if trailguard created it and nothing else is in it, and deletes the log
-// group only if deleteLogGroup is set and trailguard created it. What trailguard created is read from the tags it
-// put on them, so Remove needs no other record. What is already gone is skipped, so Remove is safe to run twice.
-// It returns the write calls it made.
+// Remove undoes the wiring: it gives the trail back the link it had before trailguard (or unlinks it), but only if
+// it still points at this target's log group; it deletes this trail's inline policy; and it deletes the log group
+// only if deleteLogGroup is set and the group is still the one this registration created (its tags say so). The
+// caller decides deleteLogGroup: only it knows whether other registrations use the group. What is already gone is
+// skipped, so Remove is safe to run twice. It returns the write calls it made.
 func (e *Engine) Remove(ctx context.Context, t Target, deleteLogGroup bool) ([]string, error) {
 	var actions []string
 	unlinked, err := e.unlink(ctx, t)
@@ -47,25 +46,15 @@ func (e *Engine) Remove(ctx context.Context, t Target, deleteLogGroup bool) ([]s
 	return actions, nil
 }
 
-// ReleaseRole deletes this trail's inline policy from the role, and the role itself if trailguard created it and it
-// is now empty. The provider also calls it for the old role when an Update moves a trail to another role.
+// ReleaseRole deletes this trail's inline policy from the role. Roles themselves are never deleted: they are
+// created at deploy time, or by their owner. The provider also calls it for the old role when an Update moves a
+// trail to another role.
 func (e *Engine) ReleaseRole(ctx context.Context, t Target) ([]string, error) {
-	var actions []string
 	deleted, err := e.deleteRolePolicy(ctx, t)
-	if err != nil {
-		return actions, err
+	if err != nil || !deleted {
+		return nil, err
 	}
-	if deleted {
-		actions = append(actions, "DeleteRolePolicy")
-	}
-	deleted, err = e.deleteRoleIfOurs(ctx, t)
-	if err != nil {
-		return actions, err
-	}
-	if deleted {
-		actions = append(actions, "DeleteRole")
-	}
-	return actions, nil
+	return []string{"DeleteRolePolicy"}, nil
 }
 
 // deleteRolePolicy deletes this trail's inline policy if it is there. It reads first, so that a second Delete makes
@@ -89,7 +78,8 @@ func (e *Engine) deleteRolePolicy(ctx context.Context, t Target) (bool, error) {
 	return true, nil
 }
 
-// deleteLogGroupIfOurs deletes the log group, with its data, only if trailguard's tag says trailguard created it.
+// deleteLogGroupIfOurs deletes the log group, with its data, only if its tags say trailguard created it for this
+// trail: a group of the same name that someone else made since is kept.
 func (e *Engine) deleteLogGroupIfOurs(ctx context.Context, t Target) (bool, error) {
 	var nf *cwltypes.ResourceNotFoundException
 	if g, err := e.findLogGroup(ctx, t.LogGroupName); err != nil || g == nil {
@@ -103,8 +93,9 @@ func (e *Engine) deleteLogGroupIfOurs(ctx context.Context, t Target) (bool, erro
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("read tags of log group %s: %w", t.LogGroupName, err)
-	case tags.Tags[TagCreatedBy] != "trailguard":
-		e.log.InfoContext(ctx, "kept log group: trailguard did not create it", "trail", t.TrailARN, "log_group", t.LogGroupName)
+	case tags.Tags[TagCreatedBy] != tagValue || tags.Tags[TagTrail] != t.TrailARN:
+		e.log.InfoContext(ctx, "kept log group: trailguard did not create it for this trail", "trail", t.TrailARN,
+			"log_group", t.LogGroupName)
 		return false, nil
 	}
 	_, err = e.c.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(t.LogGroupName)})
@@ -118,8 +109,8 @@ func (e *Engine) deleteLogGroupIfOurs(ctx context.Context, t Target) (bool, erro
 	return true, nil
 }
 
-// unlink clears the trail's CloudWatch Logs fields if they still point at this target's log group. A trail someone
-// relinked elsewhere, or a trail that is gone, is left alone.
+// unlink gives the trail back its previous link (or clears its CloudWatch Logs fields) if it still points at this
+// target's log group. A trail someone relinked elsewhere, or a trail that is gone, is left alone.
 func (e *Engine) unlink(ctx context.Context, t Target) (bool, error) {
 	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(t.TrailARN)})
 	var nf *cttypes.TrailNotFoundException
@@ -132,51 +123,17 @@ func (e *Engine) unlink(ctx context.Context, t Target) (bool, error) {
 	if !sameLogGroupARN(aws.ToString(out.Trail.CloudWatchLogsLogGroupArn), t.LogGroupARN()) {
 		return false, nil
 	}
+	if t.Previous != nil && t.Previous.Linked() {
+		if err := e.linkTo(ctx, t, *t.Previous); err != nil {
+			return false, fmt.Errorf("restore the previous link of trail %s: %w", t.TrailARN, err)
+		}
+		return true, nil
+	}
 	if _, err := e.c.CloudTrail.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{
 		Name: aws.String(t.TrailARN), CloudWatchLogsLogGroupArn: aws.String(""), CloudWatchLogsRoleArn: aws.String(""),
 	}); err != nil {
 		return false, fmt.Errorf("unlink trail %s from CloudWatch Logs: %w", t.TrailARN, linkError(t, err))
 	}
 	e.log.InfoContext(ctx, "unlinked trail from CloudWatch Logs", "trail", t.TrailARN, "log_group", t.LogGroupName)
-	return true, nil
-}
-
-// deleteRoleIfOurs deletes the role if trailguard's tag says trailguard created it and no inline or managed policy
-// is left in it: other trails (or people) may still use it.
-func (e *Engine) deleteRoleIfOurs(ctx context.Context, t Target) (bool, error) {
-	role, err := e.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(t.RoleName)})
-	var nse *iamtypes.NoSuchEntityException
-	if errors.As(err, &nse) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read role %s: %w", t.RoleName, err)
-	}
-	if !slices.ContainsFunc(role.Role.Tags, func(tag iamtypes.Tag) bool {
-		return aws.ToString(tag.Key) == TagCreatedBy && aws.ToString(tag.Value) == "trailguard"
-	}) {
-		return false, nil
-	}
-	inline, err := e.c.IAM.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(t.RoleName)})
-	if err != nil {
-		return false, fmt.Errorf("list inline policies of role %s: %w", t.RoleName, err)
-	}
-	attached, err := e.c.IAM.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(t.RoleName)})
-	if err != nil {
-		return false, fmt.Errorf("list managed policies of role %s: %w", t.RoleName, err)
-	}
-	if len(inline.PolicyNames) > 0 || len(attached.AttachedPolicies) > 0 {
-		e.log.InfoContext(ctx, "kept role: it still has policies", "trail", t.TrailARN, "role", t.RoleName,
-			"inline", len(inline.PolicyNames), "attached", len(attached.AttachedPolicies))
-		return false, nil
-	}
-	_, err = e.c.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(t.RoleName)})
-	switch {
-	case errors.As(err, &nse):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("delete role %s: %w", t.RoleName, err)
-	}
-	e.log.InfoContext(ctx, "deleted role", "trail", t.TrailARN, "role", t.RoleName)
 	return true, nil
 }

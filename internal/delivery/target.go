@@ -12,14 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/trailguard/trailguard/internal/spec"
 )
 
-// RolePath is the IAM path of roles trailguard creates, so that its IAM permissions can be limited to them.
+// RolePath is the IAM path of the delivery role the provider stack creates at deploy time.
 const RolePath = "/trailguard/"
 
 // Target is a spec resolved against the live account: every name and ARN the engine reads and writes. The provider
@@ -34,16 +32,43 @@ type Target struct {
 	OrgID string `json:"OrgId,omitempty" dynamodbav:"OrgId,omitempty"`
 
 	LogGroupName string `json:"LogGroupName" dynamodbav:"LogGroupName"`
-	// RetentionInDays is the retention trailguard keeps; 0 leaves a reused group's retention alone.
+	// RetentionInDays is the shortest retention trailguard accepts on the log group: the value given for a group it
+	// creates (365 by default), the group's own value for a group it reuses. 0 means the events never expire. A
+	// longer retention is never drift: trailguard only stops audit data from being shortened.
 	RetentionInDays int32  `json:"RetentionInDays,omitempty" dynamodbav:"RetentionInDays,omitempty"`
 	KmsKeyID        string `json:"KmsKeyId,omitempty" dynamodbav:"KmsKeyId,omitempty"`
+	// CreatedLogGroup says that this registration created the log group: only then may its Delete delete it.
+	CreatedLogGroup bool `json:"CreatedLogGroup,omitempty" dynamodbav:"CreatedLogGroup,omitempty"`
 
 	RoleName   string `json:"RoleName" dynamodbav:"RoleName"`
 	RolePath   string `json:"RolePath" dynamodbav:"RolePath"`
 	PolicyName string `json:"PolicyName" dynamodbav:"PolicyName"`
 
 	EnforceLogging bool `json:"EnforceLogging" dynamodbav:"EnforceLogging"`
+	// ManagementEvents says that the trail recorded management write events when it was registered: a selector
+	// change that stops recording them blinds the audit trail without unlinking it, and is reported.
+	ManagementEvents bool `json:"ManagementEvents,omitempty" dynamodbav:"ManagementEvents,omitempty"`
+	// Previous is the CloudWatch Logs link the trail had before trailguard rewired it (ReplaceExistingDelivery):
+	// Delete restores it instead of leaving the trail unlinked.
+	Previous *Link `json:"Previous,omitempty" dynamodbav:"Previous,omitempty"`
 }
+
+// Link is a trail's CloudWatch Logs fields as CloudTrail reports them. Empty fields mean the trail is not linked.
+type Link struct {
+	LogGroupARN string `json:"LogGroupArn" dynamodbav:"LogGroupArn"`
+	RoleARN     string `json:"RoleArn" dynamodbav:"RoleArn"`
+}
+
+// Linked says whether the trail delivers anywhere.
+func (l Link) Linked() bool { return l.LogGroupARN != "" && l.RoleARN != "" }
+
+// Same says whether two links name the same log group and role (the log group ARN with or without ":*").
+func (l Link) Same(o Link) bool {
+	return sameLogGroupARN(l.LogGroupARN, o.LogGroupARN) && l.RoleARN == o.RoleARN
+}
+
+// Link is the link the target wants.
+func (t Target) Link() Link { return Link{LogGroupARN: t.LogGroupARN(), RoleARN: t.RoleARN()} }
 
 // LogGroupARN is the log group ARN in the form CloudTrail expects, ending in ":*".
 func (t Target) LogGroupARN() string {
@@ -53,6 +78,15 @@ func (t Target) LogGroupARN() string {
 // RoleARN is the ARN of the role CloudTrail assumes.
 func (t Target) RoleARN() string {
 	return fmt.Sprintf("arn:%s:iam::%s:role%s%s", t.Partition, t.Account, t.RolePath, t.RoleName)
+}
+
+// Live is what Resolve read about the trail that is not desired state: who the trail says may manage it and where
+// it delivers now. The provider decides ownership and replacement from it.
+type Live struct {
+	// Tags are the trail's tags, e.g. aws:cloudformation:stack-id for a trail a stack declared.
+	Tags map[string]string
+	// Link is where the trail delivers now.
+	Link Link
 }
 
 // Caller is the account trailguard acts for, taken from the CloudFormation request or the EventBridge event.
@@ -81,64 +115,99 @@ func (e *TrailNotFoundError) Error() string {
 	return fmt.Sprintf("trail %s not found in %s: it must exist before it can deliver to CloudWatch Logs", e.Trail, e.Region)
 }
 
-// Resolve reads the trail named in s and settles every name and ARN of its desired delivery. It refuses shadow
-// trails, trails of another account, and log groups or roles outside the trail's account and home region. It writes
-// nothing.
-func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec) (Target, error) {
-	if strings.HasPrefix(s.TrailName, "arn:") {
-		a, err := spec.ParseTrailARN(s.TrailName)
-		if err != nil {
-			return Target{}, &spec.FieldError{Field: "TrailName", Rule: err.Error()}
-		}
-		if a.Region != e.region {
-			return Target{}, &ShadowTrailError{Trail: s.TrailName, Region: e.region, HomeRegion: a.Region}
-		}
-	}
-	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(s.TrailName)})
-	var nf *cttypes.TrailNotFoundException
-	if errors.As(err, &nf) {
-		return Target{}, e.notFound(ctx, s.TrailName)
-	}
+// Resolve reads the trail named in s and settles every name and ARN of its desired delivery, and what the trail is
+// live (its tags, its current link). It refuses shadow trails, trails of another account, log groups, roles and
+// keys outside the trail's account and home region, a role that grants more than CloudTrail delivery, and a
+// retention shorter than the one a reused log group already keeps. It writes nothing.
+//
+// prior is the target this same resource registered before (an Update, or a retried Create), nil for a new one: a
+// log group it created stays its own.
+func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior *Target) (Target, Live, error) {
+	tr, err := e.readTrailToResolve(ctx, s.TrailName)
 	if err != nil {
-		return Target{}, fmt.Errorf("read trail %s: %w", s.TrailName, err)
+		return Target{}, Live{}, err
 	}
-	tr := out.Trail
 	trailARN := aws.ToString(tr.TrailARN)
 	a, err := spec.ParseTrailARN(trailARN)
 	if err != nil {
-		return Target{}, fmt.Errorf("trail %s: CloudTrail returned an unexpected ARN: %w", s.TrailName, err)
+		return Target{}, Live{}, fmt.Errorf("trail %s: CloudTrail returned an unexpected ARN: %w", s.TrailName, err)
 	}
 	if home := aws.ToString(tr.HomeRegion); home != "" && home != e.region {
-		return Target{}, &ShadowTrailError{Trail: trailARN, Region: e.region, HomeRegion: home}
+		return Target{}, Live{}, &ShadowTrailError{Trail: trailARN, Region: e.region, HomeRegion: home}
 	}
 	if a.Region != e.region {
-		return Target{}, &ShadowTrailError{Trail: trailARN, Region: e.region, HomeRegion: a.Region}
+		return Target{}, Live{}, &ShadowTrailError{Trail: trailARN, Region: e.region, HomeRegion: a.Region}
 	}
 	if caller.Account != "" && a.Account != caller.Account {
 		if aws.ToBool(tr.IsOrganizationTrail) {
-			return Target{}, fmt.Errorf("trail %s is an organization trail owned by account %s: only the management account "+
+			return Target{}, Live{}, fmt.Errorf("trail %s is an organization trail owned by account %s: only the management account "+
 				"(or a delegated administrator, through the API) can configure it, not account %s", trailARN, a.Account, caller.Account)
 		}
-		return Target{}, fmt.Errorf("trail %s belongs to account %s, not to this account %s", trailARN, a.Account, caller.Account)
+		return Target{}, Live{}, fmt.Errorf("trail %s belongs to account %s, not to this account %s", trailARN, a.Account, caller.Account)
 	}
 
-	t, err := TargetFor(a, s)
+	t, err := e.targetFor(a, s)
 	if err != nil {
-		return Target{}, err
+		return Target{}, Live{}, err
+	}
+	live := Live{Link: Link{LogGroupARN: aws.ToString(tr.CloudWatchLogsLogGroupArn), RoleARN: aws.ToString(tr.CloudWatchLogsRoleArn)}}
+	if live.Tags, err = e.trailTags(ctx, trailARN); err != nil {
+		return Target{}, Live{}, err
 	}
 	if aws.ToBool(tr.IsOrganizationTrail) {
 		org, err := e.c.Organizations.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
 		if err != nil {
-			return Target{}, fmt.Errorf("trail %s is an organization trail; reading the organization id for its log stream names: %w", trailARN, err)
+			return Target{}, Live{}, fmt.Errorf("trail %s is an organization trail; reading the organization id for its log stream names: %w", trailARN, err)
 		}
 		t.OrgID = aws.ToString(org.Organization.Id)
 	}
-	if s.RoleArn == "" {
-		if err := e.findRolePath(ctx, &t); err != nil {
-			return Target{}, err
+	if err := e.resolveRetention(ctx, &t, s, prior); err != nil {
+		return Target{}, Live{}, err
+	}
+	if err := e.checkExistingRole(ctx, &t, s); err != nil {
+		return Target{}, Live{}, err
+	}
+	if t.ManagementEvents, _, err = e.readSelectors(ctx, t); err != nil {
+		return Target{}, Live{}, err
+	}
+	return t, live, nil
+}
+
+// readTrailToResolve reads the trail a spec names, explaining a shadow copy or a missing trail.
+func (e *Engine) readTrailToResolve(ctx context.Context, name string) (*cttypes.Trail, error) {
+	if strings.HasPrefix(name, "arn:") {
+		a, err := spec.ParseTrailARN(name)
+		if err != nil {
+			return nil, &spec.FieldError{Field: "TrailName", Rule: err.Error()}
+		}
+		if a.Region != e.region {
+			return nil, &ShadowTrailError{Trail: name, Region: e.region, HomeRegion: a.Region}
 		}
 	}
-	return t, nil
+	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(name)})
+	var nf *cttypes.TrailNotFoundException
+	if errors.As(err, &nf) {
+		return nil, e.notFound(ctx, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read trail %s: %w", name, err)
+	}
+	return out.Trail, nil
+}
+
+// trailTags reads a trail's tags.
+func (e *Engine) trailTags(ctx context.Context, trailARN string) (map[string]string, error) {
+	out, err := e.c.CloudTrail.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{trailARN}})
+	if err != nil {
+		return nil, fmt.Errorf("read tags of trail %s: %w", trailARN, err)
+	}
+	tags := map[string]string{}
+	for _, r := range out.ResourceTagList {
+		for _, tag := range r.TagsList {
+			tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+	}
+	return tags, nil
 }
 
 // notFound explains a trail GetTrail does not find: if DescribeTrails lists a shadow copy of that name, say where its
@@ -155,19 +224,23 @@ func (e *Engine) notFound(ctx context.Context, name string) error {
 	return &TrailNotFoundError{Trail: name, Region: e.region}
 }
 
-// TargetFor settles a spec's names and ARNs for a known trail without calling AWS. A role given by name is assumed
-// to be under RolePath until Resolve finds it elsewhere; an organization trail's id is left for Resolve to read.
-// Delete uses it directly: it must work even when the trail is gone.
-func TargetFor(trail spec.TrailARN, s spec.Spec) (Target, error) {
+// targetFor settles a spec's names and ARNs for a known trail without calling AWS. A role given by name is placed
+// at the path Resolve finds; an organization trail's id is left for Resolve to read.
+func (e *Engine) targetFor(trail spec.TrailARN, s spec.Spec) (Target, error) {
 	t := Target{
 		TrailName: trail.Name, TrailARN: trail.String(), HomeRegion: trail.Region, Partition: trail.Partition,
 		Account: trail.Account, RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, EnforceLogging: s.EnforceLogging,
 		PolicyName: PolicyName(trail.Region, trail.Name),
 	}
+	if s.KmsKeyID != "" {
+		if err := spec.CheckKey(s.KmsKeyID, trail, s.AllowCrossAccountKey); err != nil {
+			return Target{}, err
+		}
+	}
 	if err := t.resolveLogGroup(s); err != nil {
 		return Target{}, err
 	}
-	if err := t.resolveRole(s); err != nil {
+	if err := e.resolveRole(&t, s); err != nil {
 		return Target{}, err
 	}
 	return t, nil
@@ -194,40 +267,70 @@ func (t *Target) resolveLogGroup(s spec.Spec) error {
 	return nil
 }
 
-// resolveRole settles the role's name and path from the spec: an ARN is taken as given, a name defaults to the
-// documented one under RolePath.
-func (t *Target) resolveRole(s spec.Spec) error {
-	if s.RoleArn == "" {
-		t.RoleName, t.RolePath = s.RoleName, RolePath
-		if t.RoleName == "" {
-			t.RoleName = spec.DefaultRoleName
-		}
+// resolveRole settles the role: an ARN as given, a name at the path IAM reports (Resolve reads it), and otherwise
+// the delivery role the provider stack created at deploy time.
+func (e *Engine) resolveRole(t *Target, s spec.Spec) error {
+	field, roleARN := "RoleArn", s.RoleArn
+	switch {
+	case s.RoleName != "":
+		t.RoleName, t.RolePath = s.RoleName, "/"
 		return nil
+	case roleARN == "":
+		if e.deliveryRole == "" {
+			return &spec.FieldError{Field: "RoleArn", Rule: "is required: this provider has no default delivery role (" +
+				"the provider stack sets one); name an existing role that only CloudTrail can assume"}
+		}
+		field, roleARN = "(default delivery role)", e.deliveryRole
 	}
-	r, err := spec.ParseRoleARN(s.RoleArn)
+	r, err := spec.ParseRoleARN(roleARN)
 	if err != nil {
-		return &spec.FieldError{Field: "RoleArn", Rule: err.Error()}
+		return &spec.FieldError{Field: field, Rule: err.Error()}
 	}
 	if r.Account != t.Account || r.Partition != t.Partition {
-		return &spec.FieldError{Field: "RoleArn", Rule: fmt.Sprintf(
+		return &spec.FieldError{Field: field, Rule: fmt.Sprintf(
 			"role %s is in account %s; CloudTrail can only use a role of the trail's own account %s", r.Name, r.Account, t.Account)}
 	}
 	t.RoleName, t.RolePath = r.Name, r.Path
 	return nil
 }
 
-// findRolePath looks a role given by name up, because a role that already exists may live under any path.
-func (e *Engine) findRolePath(ctx context.Context, t *Target) error {
-	out, err := e.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(t.RoleName)})
-	var nse *iamtypes.NoSuchEntityException
-	switch {
-	case errors.As(err, &nse):
-		return nil // Apply creates it under RolePath
-	case err != nil:
-		return fmt.Errorf("read role %s: %w", t.RoleName, err)
+// resolveRetention settles the retention trailguard keeps and whether this registration creates the log group.
+// A group trailguard creates keeps the retention given (365 days by default). A group that exists keeps its own
+// retention: a longer one may be given, a shorter one is refused, because shortening retention deletes audit
+// events.
+func (e *Engine) resolveRetention(ctx context.Context, t *Target, s spec.Spec, prior *Target) error {
+	group, err := e.findLogGroup(ctx, t.LogGroupName)
+	if err != nil {
+		return err
 	}
-	if p := aws.ToString(out.Role.Path); p != "" {
-		t.RolePath = p
+	ours := prior != nil && prior.CreatedLogGroup && prior.LogGroupName == t.LogGroupName
+	if group == nil || ours {
+		t.CreatedLogGroup = true
+		if t.RetentionInDays == 0 {
+			t.RetentionInDays = spec.DefaultRetentionInDays
+		}
+		return nil
+	}
+	t.KmsKeyID = ""
+	if s.KmsKeyID != "" && group.KmsKeyID != s.KmsKeyID {
+		return &spec.FieldError{Field: "KmsKeyId", Rule: fmt.Sprintf("log group %s exists with key %q: trailguard sets a key only "+
+			"on a log group it creates; omit KmsKeyId or associate the key with the group yourself", t.LogGroupName, group.KmsKeyID)}
+	}
+	t.KmsKeyID = group.KmsKeyID
+	current := aws.ToInt32(group.RetentionInDays) // 0: never expires
+	switch given := s.RetentionInDays; {
+	case given == 0:
+		t.RetentionInDays = current
+	case current == 0:
+		return &spec.FieldError{Field: "RetentionInDays", Rule: fmt.Sprintf("log group %s keeps its events forever; trailguard "+
+			"never shortens the retention of a log group it did not create (that deletes audit events): omit RetentionInDays",
+			t.LogGroupName)}
+	case given < current:
+		return &spec.FieldError{Field: "RetentionInDays", Rule: fmt.Sprintf("log group %s keeps its events %d days; trailguard "+
+			"never shortens the retention of a log group it did not create (that deletes audit events): omit RetentionInDays "+
+			"or give at least %d", t.LogGroupName, current, current)}
+	default:
+		t.RetentionInDays = given
 	}
 	return nil
 }
@@ -237,7 +340,7 @@ var policyNameUnsafe = regexp.MustCompile(`[^\w+=,.@-]`)
 // PolicyName is the name of the inline role policy for one trail. It includes the home region because trail names
 // are unique per region while a role is shared by the whole account, and it stays within IAM's 128 characters.
 func PolicyName(region, trail string) string {
-	name := policyNameUnsafe.ReplaceAllString("trailguard-"+region+"-"+trail, "-")
+	name := policyNameUnsafe.ReplaceAllString(PolicyPrefix+region+"-"+trail, "-")
 	if len(name) <= 128 {
 		return name
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/testbed"
 )
@@ -93,6 +94,9 @@ func (s *Session) CreateWorld(ctx context.Context) error {
 	if err := s.aws.CreateRegistryTable(ctx, testbed.RegistryTable); err != nil {
 		return err
 	}
+	if err := s.aws.CreateDeliveryRole(ctx); err != nil {
+		return err
+	}
 	topic, err := s.aws.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(testbed.TopicName)})
 	if err != nil {
 		return fmt.Errorf("create topic %s: %w", testbed.TopicName, err)
@@ -105,6 +109,10 @@ func (s *Session) CreateWorld(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The trail's owner lets the sample stack manage it, as a security team would before adopting trailguard.
+	if err := s.aws.TagTrail(ctx, trailARN, delivery.TagManagedBy, testbed.SampleStackName); err != nil {
+		return err
+	}
 	s.world = World{Table: testbed.RegistryTable, TopicARN: aws.ToString(topic.TopicArn), Bucket: testbed.TrailBucket(testbed.TrailName),
 		TrailName: testbed.TrailName, TrailARN: trailARN}
 	return nil
@@ -114,6 +122,7 @@ func (s *Session) CreateWorld(ctx context.Context) error {
 // topic, and for the provider the permission to answer the loopback ResponseURL.
 func (s *Session) LocalEnv(function string) []string {
 	env := append(s.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+s.world.Table, lambdaenv.TopicARN+"="+s.world.TopicARN)
+	env = append(env, testbed.DeliveryEnv()...)
 	if function == Provider {
 		env = append(env, lambdaenv.LocalRun+"=true")
 	}

@@ -25,6 +25,7 @@ func startBinary(t *testing.T, f *fixture) (*testbed.Runtime, *testbed.Logs) {
 	t.Cleanup(rt.Close)
 	logs := &testbed.Logs{}
 	env := append(f.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.LocalRun+"=true")
+	env = append(env, testbed.DeliveryEnv()...)
 	fn, err := testbed.StartFunction(bootstrap, rt, env, logs)
 	require.NoError(t, err)
 	t.Cleanup(fn.Stop)

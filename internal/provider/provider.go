@@ -8,57 +8,86 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/trailguard/trailguard/internal/customresource"
 	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/registry"
 	"github.com/trailguard/trailguard/internal/spec"
 )
 
-// ResourceType is the CloudFormation type this provider serves.
-const ResourceType = "Custom::CloudTrailCloudWatchLogs"
-
 // Engine is the part of the delivery engine the provider drives.
 type Engine interface {
-	Region() string
-	Resolve(context.Context, delivery.Caller, spec.Spec) (delivery.Target, error)
+	Resolve(ctx context.Context, who delivery.Caller, s spec.Spec, prior *delivery.Target) (delivery.Target, delivery.Live, error)
 	Reconcile(context.Context, delivery.Target, delivery.Aspect) (delivery.Result, error)
 	Remove(ctx context.Context, t delivery.Target, deleteLogGroup bool) ([]string, error)
 	ReleaseRole(ctx context.Context, t delivery.Target) ([]string, error)
+	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
+	UnmarkRegistered(ctx context.Context, t delivery.Target, stackID string) (bool, error)
 }
 
 // Registry is the part of the registry the provider writes.
 type Registry interface {
 	Get(ctx context.Context, trailARN string) (registry.Record, bool, error)
+	List(ctx context.Context) ([]registry.Record, error)
 	Claim(ctx context.Context, rec registry.Record) error
+	Save(ctx context.Context, rec registry.Record) error
 	Release(ctx context.Context, trailARN string, owner registry.Owner) error
+}
+
+// Notifier tells a person what a Delete kept that its stack asked to delete.
+type Notifier interface {
+	Notify(ctx context.Context, d notify.Decision) error
 }
 
 // Provider handles the resource's requests.
 type Provider struct {
-	engine Engine
-	reg    Registry
-	log    *slog.Logger
+	engine   Engine
+	reg      Registry
+	log      *slog.Logger
+	notifier Notifier
+	region   string
+	// allowed are stack names (a trailing * matches a prefix) that may manage a trail whose tags do not name them.
+	allowed []string
 }
 
-// New returns a provider. reg may be nil when no registry is deployed: then nothing is registered for remediation.
-func New(engine Engine, reg Registry, log *slog.Logger) *Provider {
-	if log == nil {
-		log = slog.Default()
+// Option configures a Provider.
+type Option func(*Provider)
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } }
+
+// WithNotifier sets who is told when a Delete keeps a log group its stack asked to delete.
+func WithNotifier(n Notifier) Option { return func(p *Provider) { p.notifier = n } }
+
+// WithAllowedStacks admits stacks by name (see ParseAllowedStacks) to manage trails whose tags do not name them.
+func WithAllowedStacks(names []string) Option { return func(p *Provider) { p.allowed = names } }
+
+// cleanupTimeout bounds the undo of a failed Create, which runs on a fresh context: the request's own may be the
+// one that expired.
+const cleanupTimeout = 20 * time.Second
+
+// New returns a provider for trails whose home region is region. Every resource is registered: the registry is
+// what proves, at Delete, that a resource wired a trail, so a Delete without a registration changes nothing.
+func New(engine Engine, reg Registry, region string, opts ...Option) *Provider {
+	p := &Provider{engine: engine, reg: reg, region: region, log: slog.Default()}
+	for _, o := range opts {
+		o(p)
 	}
-	return &Provider{engine: engine, reg: reg, log: log}
+	return p
 }
 
 // Handle serves one CloudFormation request. Its PhysicalResourceId is the trail ARN.
 func (p *Provider) Handle(ctx context.Context, req customresource.Request) (customresource.Result, error) {
 	switch req.RequestType {
-	case "Create":
-		return p.apply(ctx, req, nil)
-	case "Update":
-		return p.update(ctx, req)
-	case "Delete":
+	case customresource.RequestCreate, customresource.RequestUpdate:
+		return p.apply(ctx, req)
+	case customresource.RequestDelete:
 		return p.delete(ctx, req)
 	}
 	return customresource.Result{}, fmt.Errorf("unknown RequestType %q: want Create, Update or Delete", req.RequestType)
@@ -77,9 +106,19 @@ func owner(req customresource.Request) registry.Owner {
 	return registry.Owner{StackID: req.StackID, LogicalResourceID: req.LogicalResourceID}
 }
 
-// apply wires the trail the request's properties name, registers it, and answers with the trail ARN. old is the
-// target the resource had before an Update, if any: its role policy is removed once the new wiring works.
-func (p *Provider) apply(ctx context.Context, req customresource.Request, old *delivery.Target) (customresource.Result, error) {
+// trailARN is the ARN a spec's trail must have: Resolve accepts only trails of the caller's account whose home
+// region is this one, so the ARN is known before any call.
+func (p *Provider) trailARN(who delivery.Caller, s spec.Spec) string {
+	if strings.HasPrefix(s.TrailName, "arn:") {
+		return s.TrailName
+	}
+	return spec.TrailARN{Partition: who.Partition, Region: p.region, Account: who.Account, Name: s.TrailName}.String()
+}
+
+// apply serves Create and Update: it checks that the stack may manage the trail and that nothing another owner
+// relies on changes, registers the desired state, wires the trail and answers with its ARN. Every check comes
+// before the first write.
+func (p *Provider) apply(ctx context.Context, req customresource.Request) (customresource.Result, error) {
 	s, err := spec.Parse(req.ResourceProperties)
 	if err != nil {
 		return customresource.Result{}, err
@@ -88,36 +127,131 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request, old *d
 	if err != nil {
 		return customresource.Result{}, err
 	}
-	t, err := p.engine.Resolve(ctx, who, s)
+	prior, err := p.prior(ctx, req, p.trailARN(who, s))
 	if err != nil {
 		return customresource.Result{}, err
 	}
-	claimed, err := p.claim(ctx, req, s, t)
+	var priorTarget *delivery.Target
+	if prior != nil {
+		priorTarget = &prior.Target
+	}
+	t, live, err := p.engine.Resolve(ctx, who, s, priorTarget)
 	if err != nil {
 		return customresource.Result{}, err
 	}
-	res, err := p.engine.Reconcile(ctx, t, aspectsFor(t))
-	if err == nil && !res.Converged(t) {
-		err = fmt.Errorf("trail %s still drifts after the repair: %s", t.TrailARN, describe(res.Remaining))
+	if !p.permitted(req.StackID, live.Tags) {
+		return customresource.Result{}, &NotPermittedError{Trail: t.TrailARN, Stack: stackName(req.StackID)}
 	}
+	if t.Previous, err = previousLink(s, t, live, priorTarget); err != nil {
+		return customresource.Result{}, err
+	}
+	if err := p.checkSharedLogGroup(ctx, req, t); err != nil {
+		return customresource.Result{}, err
+	}
+	rec := registry.Record{TrailArn: t.TrailARN, Owner: owner(req), Spec: s, Target: t}
+	if err := p.reg.Claim(ctx, rec); err != nil {
+		return customresource.Result{}, err
+	}
+	res, err := p.wire(ctx, req, t, live)
 	if err != nil {
-		if claimed && req.RequestType == "Create" {
-			// CloudFormation answers a failed Create with a Delete that must change nothing, so give the claim back now.
-			if rerr := p.reg.Release(ctx, t.TrailARN, owner(req)); rerr != nil {
-				err = errors.Join(err, rerr)
-			}
+		if req.RequestType == customresource.RequestCreate && prior == nil {
+			err = errors.Join(err, p.undo(ctx, req, t, res))
 		}
 		return customresource.Result{}, err
 	}
 	p.log.InfoContext(ctx, "trail delivers to CloudWatch Logs", "request_type", req.RequestType, "trail", t.TrailARN,
 		"log_group", t.LogGroupName, "role", t.RoleName, "drift_found", describe(res.Found), "actions", res.Actions)
-	if old != nil && old.TrailARN == t.TrailARN && old.RoleName != t.RoleName {
-		if _, err := p.engine.ReleaseRole(ctx, *old); err != nil {
+	if prior != nil && prior.Target.TrailARN == t.TrailARN && prior.Target.RoleARN() != t.RoleARN() {
+		if _, err := p.engine.ReleaseRole(ctx, prior.Target); err != nil {
 			return customresource.Result{}, fmt.Errorf("trail %s now uses role %s; removing its policy from the old role %s: %w",
-				t.TrailARN, t.RoleName, old.RoleName, err)
+				t.TrailARN, t.RoleName, prior.Target.RoleName, err)
 		}
 	}
 	return customresource.Result{PhysicalResourceID: t.TrailARN, Data: data(t)}, nil
+}
+
+// prior reads this resource's registration of the trail, if any. Another owner's registration fails the request
+// before anything is read or written, naming the owner.
+func (p *Provider) prior(ctx context.Context, req customresource.Request, trailARN string) (*registry.Record, error) {
+	rec, found, err := p.reg.Get(ctx, trailARN)
+	switch {
+	case err != nil:
+		return nil, err
+	case !found:
+		return nil, nil
+	case rec.Owner != owner(req):
+		return nil, &registry.OwnedError{Trail: trailARN, Owner: rec.Owner}
+	}
+	return &rec, nil
+}
+
+// previousLink decides what happens to a trail that already delivers somewhere else. A link this resource made
+// itself (an Update) is not "somewhere else". Any other link is replaced only when the spec says so, and is then
+// recorded so that Delete can restore it.
+func previousLink(s spec.Spec, t delivery.Target, live delivery.Live, prior *delivery.Target) (*delivery.Link, error) {
+	if prior != nil && (!live.Link.Linked() || live.Link.Same(prior.Link()) || live.Link.Same(t.Link())) {
+		return prior.Previous, nil
+	}
+	if !live.Link.Linked() || live.Link.Same(t.Link()) {
+		return nil, nil
+	}
+	if !s.ReplaceExistingDelivery {
+		return nil, &spec.FieldError{Field: "ReplaceExistingDelivery", Rule: fmt.Sprintf("trail %s already delivers to %s via %s; "+
+			"set ReplaceExistingDelivery to \"true\" to rewire it (the current link is restored on Delete), or name that log "+
+			"group and role", t.TrailARN, live.Link.LogGroupARN, live.Link.RoleARN)}
+	}
+	l := live.Link
+	return &l, nil
+}
+
+// checkSharedLogGroup refuses a log group another owner registered with other settings: two registrations that
+// disagree on retention or key would undo each other at every sweep.
+func (p *Provider) checkSharedLogGroup(ctx context.Context, req customresource.Request, t delivery.Target) error {
+	recs, err := p.reg.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		o := r.Target
+		if r.Owner == owner(req) || o.LogGroupName != t.LogGroupName || o.HomeRegion != t.HomeRegion {
+			continue
+		}
+		if o.RetentionInDays != t.RetentionInDays || o.KmsKeyID != t.KmsKeyID {
+			return &registry.OwnedError{Trail: t.TrailARN, Owner: r.Owner, LogGroup: t.LogGroupName}
+		}
+	}
+	return nil
+}
+
+// wire marks the trail as registered and reconciles everything the spec enforces.
+func (p *Provider) wire(ctx context.Context, req customresource.Request, t delivery.Target, live delivery.Live) (delivery.Result, error) {
+	if _, err := p.engine.MarkRegistered(ctx, t, live, req.StackID); err != nil {
+		return delivery.Result{}, err
+	}
+	res, err := p.engine.Reconcile(ctx, t, aspectsFor(t))
+	if err == nil && !res.Converged(t) {
+		err = fmt.Errorf("trail %s still drifts after the repair: %s", t.TrailARN, describe(res.Remaining))
+	}
+	return res, err
+}
+
+// undo leaves nothing behind after a failed Create: CloudFormation answers it with a Delete of a fallback id that
+// must change nothing, so the Create gives back its claim, restores the trail's link, removes its policy and
+// deletes the log group it created if the trail was never linked to it (so it holds no audit event). It runs on a
+// fresh context, because the request's may be the one that expired.
+func (p *Provider) undo(ctx context.Context, req customresource.Request, t delivery.Target, res delivery.Result) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	linked := slices.Contains(res.Actions, "UpdateTrail")
+	actions, err := p.engine.Remove(ctx, t, t.CreatedLogGroup && !linked)
+	if _, uerr := p.engine.UnmarkRegistered(ctx, t, req.StackID); uerr != nil {
+		err = errors.Join(err, uerr)
+	}
+	if rerr := p.reg.Release(ctx, t.TrailARN, owner(req)); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	p.log.InfoContext(ctx, "failed Create undone", "trail", t.TrailARN, "actions", actions, "error", errString(err))
+	return err
 }
 
 // aspectsFor is what Create and Update reconcile: everything, but logging only when the spec enforces it, because
@@ -129,43 +263,8 @@ func aspectsFor(t delivery.Target) delivery.Aspect {
 	return delivery.AspectAll &^ delivery.AspectLogging
 }
 
-// claim registers the desired state for this resource, or, with Remediation off, makes sure this resource holds no
-// registration. It reports whether it wrote a registration. Another owner's registration fails the request.
-func (p *Provider) claim(ctx context.Context, req customresource.Request, s spec.Spec, t delivery.Target) (bool, error) {
-	if p.reg == nil {
-		return false, nil
-	}
-	if s.Remediation == spec.Off {
-		rec, found, err := p.reg.Get(ctx, t.TrailARN)
-		if err != nil {
-			return false, err
-		}
-		if found && rec.Owner != owner(req) {
-			return false, &registry.OwnedError{Trail: t.TrailARN, Owner: rec.Owner}
-		}
-		return false, p.reg.Release(ctx, t.TrailARN, owner(req))
-	}
-	err := p.reg.Claim(ctx, registry.Record{TrailArn: t.TrailARN, Owner: owner(req), Spec: s, Target: t})
-	return err == nil, err
-}
-
-func (p *Provider) update(ctx context.Context, req customresource.Request) (customresource.Result, error) {
-	var old *delivery.Target
-	if trail, err := spec.ParseTrailARN(req.PhysicalResourceID); err == nil {
-		if t, _, known := targetFor(trail, req.OldResourceProperties); known {
-			old = &t
-		}
-	}
-	res, err := p.apply(ctx, req, old)
-	if err == nil && res.PhysicalResourceID != req.PhysicalResourceID {
-		// A different trail: CloudFormation replaces the resource and sends Delete for the old id, which unwires it.
-		p.log.InfoContext(ctx, "trail changed: replacing the resource", "old_trail", req.PhysicalResourceID, "trail", res.PhysicalResourceID)
-	}
-	return res, err
-}
-
-// delete unwires the trail this resource wired. An id the provider never issued (a failed Create, a
-// CloudFormation-generated id) and a trail another resource owns are left alone.
+// delete unwires the trail this resource registered. Without this resource's registration (an id the provider
+// never issued, a trail another resource owns, a Delete sent twice) it changes nothing in AWS.
 func (p *Provider) delete(ctx context.Context, req customresource.Request) (customresource.Result, error) {
 	done := customresource.Result{PhysicalResourceID: req.PhysicalResourceID}
 	trail, err := spec.ParseTrailARN(req.PhysicalResourceID)
@@ -173,48 +272,77 @@ func (p *Provider) delete(ctx context.Context, req customresource.Request) (cust
 		p.log.InfoContext(ctx, "delete of a resource that was never created: nothing to do", "physical_id", req.PhysicalResourceID)
 		return done, nil
 	}
-	t, deleteLogGroup, known := targetFor(trail, req.ResourceProperties)
-	registered := false
-	if p.reg != nil {
-		rec, found, err := p.reg.Get(ctx, trail.String())
-		if err != nil {
-			return customresource.Result{}, err
-		}
-		if found && rec.Owner != owner(req) {
-			p.log.InfoContext(ctx, "delete of a trail another resource owns: nothing to do", "trail", trail.String(), "owner", rec.Owner.String())
-			return done, nil
-		}
-		if found {
-			// The registered target knows what Resolve found: the role's real path, the organization id.
-			t, known, registered = rec.Target, true, true
-		}
-	}
-	if !known {
-		p.log.WarnContext(ctx, "delete with properties that never described a resource: nothing to do", "physical_id", req.PhysicalResourceID)
+	rec, found, err := p.reg.Get(ctx, trail.String())
+	switch {
+	case err != nil:
+		return customresource.Result{}, err
+	case !found:
+		p.log.InfoContext(ctx, "delete of a trail this resource does not register: nothing to do", "trail", trail.String())
+		return done, nil
+	case rec.Owner != owner(req):
+		p.log.InfoContext(ctx, "delete of a trail another resource owns: nothing to do", "trail", trail.String(), "owner", rec.Owner.String())
 		return done, nil
 	}
-	actions, err := p.engine.Remove(ctx, t, deleteLogGroup)
+	if rec.Status != registry.Deleting {
+		rec.Status = registry.Deleting
+		if err := p.reg.Save(ctx, rec); err != nil {
+			return customresource.Result{}, err
+		}
+	}
+	deleteLogGroup, err := p.mayDeleteLogGroup(ctx, rec)
 	if err != nil {
 		return customresource.Result{}, err
 	}
-	if registered {
-		if err := p.reg.Release(ctx, t.TrailARN, owner(req)); err != nil {
-			return customresource.Result{}, err
-		}
+	actions, err := p.engine.Remove(ctx, rec.Target, deleteLogGroup)
+	if err != nil {
+		return customresource.Result{}, err
 	}
-	p.log.InfoContext(ctx, "trail unwired", "trail", t.TrailARN, "actions", actions, "delete_log_group", deleteLogGroup)
+	if _, err := p.engine.UnmarkRegistered(ctx, rec.Target, req.StackID); err != nil {
+		return customresource.Result{}, err
+	}
+	if err := p.reg.Release(ctx, rec.TrailArn, owner(req)); err != nil {
+		return customresource.Result{}, err
+	}
+	p.log.InfoContext(ctx, "trail unwired", "trail", rec.TrailArn, "actions", actions, "delete_log_group", deleteLogGroup)
 	return done, nil
 }
 
-// targetFor rebuilds, without calling AWS, the target a resource had for this trail and these properties. known is
-// false when the properties do not parse: the resource could never have been created with them.
-func targetFor(trail spec.TrailARN, props map[string]any) (t delivery.Target, deleteLogGroup, known bool) {
-	s, err := spec.Parse(props)
-	if err != nil {
-		return delivery.Target{}, false, false
+// mayDeleteLogGroup says whether a Delete may delete the log group, with its audit data: only when its stack asked
+// for it, this very registration created the group, and no other registration delivers to it. When the stack asked
+// but may not, the group is kept and a person is told why.
+func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record) (bool, error) {
+	if !rec.Spec.DeleteLogGroupOnDelete {
+		return false, nil
 	}
-	t, err = delivery.TargetFor(trail, s)
-	return t, s.DeleteLogGroupOnDelete, err == nil
+	t := rec.Target
+	reason := ""
+	if !t.CreatedLogGroup {
+		reason = "this resource did not create it"
+	} else {
+		recs, err := p.reg.List(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, other := range recs {
+			if other.TrailArn != rec.TrailArn && other.Target.LogGroupName == t.LogGroupName && other.Target.HomeRegion == t.HomeRegion {
+				reason = "trail " + other.TrailArn + " (" + other.Owner.String() + ") also delivers to it"
+				break
+			}
+		}
+	}
+	if reason == "" {
+		return true, nil
+	}
+	msg := fmt.Sprintf("kept log group %s although DeleteLogGroupOnDelete is true: %s", t.LogGroupName, reason)
+	p.log.WarnContext(ctx, msg, "trail", t.TrailARN, "log_group", t.LogGroupName)
+	if p.notifier != nil {
+		d := notify.Decision{Trail: t.TrailName, TrailARN: t.TrailARN, Mode: string(rec.Spec.Remediation), Actor: rec.Owner.StackID,
+			EventName: customresource.RequestDelete, Action: notify.ActionReported, Drift: []string{msg}, Result: msg}
+		if err := p.notifier.Notify(ctx, d); err != nil {
+			p.log.ErrorContext(ctx, "notification failed", "trail", t.TrailARN, "error", err.Error())
+		}
+	}
+	return false, nil
 }
 
 func data(t delivery.Target) map[string]any {
@@ -235,4 +363,11 @@ func describe(drifts []delivery.Drift) []string {
 		out[i] = d.String()
 	}
 	return out
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -20,8 +20,10 @@ import (
 
 	"github.com/trailguard/trailguard/internal/customresource"
 	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/provider"
 	"github.com/trailguard/trailguard/internal/registry"
+	"github.com/trailguard/trailguard/internal/spec"
 	"github.com/trailguard/trailguard/internal/testbed"
 )
 
@@ -41,6 +43,8 @@ type fixture struct {
 	s3      *testbed.ResponseServer
 	handler func(context.Context, json.RawMessage) error
 	logs    *bytes.Buffer
+	notes   notes
+	allowed []string
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -51,19 +55,32 @@ func newFixture(t testing.TB) *fixture {
 	t.Cleanup(f.s3.Close)
 	f.aws = testbed.NewAWS(m.Config(testbed.Region))
 	require.NoError(t, f.aws.CreateRegistryTable(f.ctx, testbed.RegistryTable))
+	require.NoError(t, f.aws.CreateDeliveryRole(f.ctx))
 	_, err := f.aws.CreateTrail(f.ctx, testbed.TrailName, testbed.TrailOptions{})
 	require.NoError(t, err)
+	// The trail's owner lets the sample stack manage it.
+	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, "trailguard-example"))
 	f.handler = f.provider(m.Config(testbed.Region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec)), testbed.Region)
 	return f
+}
+
+// notes collects what the provider tells a person.
+type notes struct{ got []notify.Decision }
+
+func (n *notes) Notify(_ context.Context, d notify.Decision) error {
+	n.got = append(n.got, d)
+	return nil
 }
 
 // provider wires a provider for one region's configuration.
 func (f *fixture) provider(cfg aws.Config, homeRegion string) func(context.Context, json.RawMessage) error {
 	log := slog.New(slog.NewJSONHandler(f.logs, nil))
 	engine := delivery.New(delivery.NewClients(cfg), homeRegion, delivery.WithLogger(log),
-		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 2*time.Second))
+		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 2*time.Second),
+		delivery.WithDeliveryRole(testbed.DeliveryRoleARN), delivery.WithPermissionsBoundary(testbed.DeliveryBoundaryARN))
 	f.reg = registry.New(dynamodb.NewFromConfig(cfg), testbed.RegistryTable)
-	p := provider.New(engine, f.reg, log)
+	p := provider.New(engine, f.reg, homeRegion, provider.WithLogger(log), provider.WithNotifier(&f.notes),
+		provider.WithAllowedStacks(f.allowed))
 	return customresource.Wrap(p.Handle, customresource.WithLogger(log), customresource.WithLoopbackResponseURL(true),
 		customresource.WithDeadlineMargin(500*time.Millisecond), customresource.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
 }
@@ -156,8 +173,9 @@ func TestUpdateToAnotherLogGroupRelinksAndKeepsTheOldGroup(t *testing.T) {
 func TestUpdateOfTheTrailReplacesTheResource(t *testing.T) {
 	f := newFixture(t)
 	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "create", nil)).Body.Status)
-	_, err := f.aws.CreateTrail(f.ctx, "second-trail", testbed.TrailOptions{})
+	second, err := f.aws.CreateTrail(f.ctx, "second-trail", testbed.TrailOptions{})
 	require.NoError(t, err)
+	require.NoError(t, f.aws.TagTrail(f.ctx, second, delivery.TagManagedBy, "trailguard-example"))
 
 	got := f.send(t, f.event(t, "update", func(ev map[string]any) { props(ev)["TrailName"] = "second-trail" }))
 	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
@@ -179,7 +197,7 @@ func TestDeleteUnwiresAndKeepsTheLogGroup(t *testing.T) {
 	_, err = f.aws.RolePolicy(f.ctx, "CloudTrail_CloudWatchLogs_Role", "trailguard-us-east-1-management-trail")
 	assert.Error(t, err, "the inline policy is gone")
 	_, err = f.aws.IAM.GetRole(f.ctx, &iam.GetRoleInput{RoleName: aws.String("CloudTrail_CloudWatchLogs_Role")})
-	assert.Error(t, err, "the role trailguard created is gone once empty")
+	assert.NoError(t, err, "the deploy-time role stays: trailguard never creates or deletes roles")
 	_, found, err := f.aws.LogGroup(f.ctx, created.Body.Data["LogGroupName"].(string))
 	require.NoError(t, err)
 	assert.True(t, found, "the log group and its data are kept")
@@ -220,13 +238,20 @@ func TestASecondStackCannotClaimTheSameTrail(t *testing.T) {
 	assert.NotEmpty(t, group)
 }
 
-func TestRemediationOffIsNotRegistered(t *testing.T) {
+func TestRemediationOffIsRegisteredSoItsDeleteCanBeProven(t *testing.T) {
 	f := newFixture(t)
 	got := f.send(t, f.event(t, "create", func(ev map[string]any) { props(ev)["Remediation"] = "off" }))
 	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
-	_, registered, err := f.reg.Get(f.ctx, testbed.TrailARN)
+	rec, registered, err := f.reg.Get(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
-	assert.False(t, registered)
+	require.True(t, registered, "the registration is what lets its Delete act")
+	assert.Equal(t, spec.Off, rec.Spec.Remediation, "the remediator leaves it alone")
+
+	got = f.send(t, f.event(t, "delete", nil))
+	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
+	group, _, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
+	require.NoError(t, err)
+	assert.Empty(t, group)
 }
 
 func TestBadInputFailsNamingTheFieldAndChangesNothing(t *testing.T) {
@@ -324,7 +349,7 @@ func TestTheDeadlineStillGetsExactlyOneFailedResponse(t *testing.T) {
 	assert.Len(t, f.s3.Responses(), 1, "the late work does not answer again")
 }
 
-func TestRetentionOfAReusedGroupIsOnlyChangedWhenGiven(t *testing.T) {
+func TestRetentionOfAReusedGroupIsKeptAsItIs(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.aws.Logs.CreateLogGroup(f.ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("existing-group")})
 	require.NoError(t, err)

@@ -32,6 +32,9 @@ const (
 	Drifted   Status = "drifted"
 	Contested Status = "contested"
 	Gone      Status = "gone"
+	// Deleting marks a record whose resource's Delete has begun: the remediator leaves the trail alone, so a Delete
+	// that fails half-way is not undone while CloudFormation retries it.
+	Deleting Status = "deleting"
 )
 
 // Owner is the CloudFormation resource that declared the trail's desired state.
@@ -86,13 +89,20 @@ type Registry struct {
 // New returns a registry on the named table.
 func New(db API, table string) *Registry { return &Registry{db: db, table: table, now: time.Now} }
 
-// OwnedError means another CloudFormation resource already manages the trail.
+// OwnedError means another CloudFormation resource already manages the trail, or (LogGroup set) registered the
+// log group with other settings.
 type OwnedError struct {
 	Trail string
 	Owner Owner
+	// LogGroup, when set, is a log group another owner registered with another retention or key.
+	LogGroup string
 }
 
 func (e *OwnedError) Error() string {
+	if e.LogGroup != "" {
+		return fmt.Sprintf("log group %s is registered by %s with another retention or key: trails that share a log group "+
+			"must agree on its settings (trail %s refused)", e.LogGroup, e.Owner, e.Trail)
+	}
 	return fmt.Sprintf("trail %s is already managed by %s: one trail can have one owner; remove it there first", e.Trail, e.Owner)
 }
 

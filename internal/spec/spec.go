@@ -49,6 +49,13 @@ type Spec struct {
 	Remediation            Mode   `json:"Remediation"`
 	EnforceLogging         bool   `json:"EnforceLogging"`
 	DeleteLogGroupOnDelete bool   `json:"DeleteLogGroupOnDelete"`
+	// ReplaceExistingDelivery lets trailguard rewire a trail that already delivers to another log group; the
+	// previous link is restored on Delete. Without it such a trail is refused, so no stack silently redirects an
+	// audit trail someone else wired.
+	ReplaceExistingDelivery bool `json:"ReplaceExistingDelivery"`
+	// AllowCrossAccountKey accepts a KmsKeyId of another account (its key policy must let CloudWatch Logs of this
+	// account use it). The key's region must still be the trail's.
+	AllowCrossAccountKey bool `json:"AllowCrossAccountKey"`
 }
 
 // FieldError is a property that breaks a rule. It names both, so the message alone is enough to fix the template.
@@ -64,7 +71,7 @@ var ignored = map[string]bool{"ServiceToken": true, "ServiceTimeout": true}
 
 var known = []string{
 	"TrailName", "LogGroupName", "LogGroupArn", "RetentionInDays", "KmsKeyId", "RoleName", "RoleArn",
-	"Remediation", "EnforceLogging", "DeleteLogGroupOnDelete",
+	"Remediation", "EnforceLogging", "DeleteLogGroupOnDelete", "ReplaceExistingDelivery", "AllowCrossAccountKey",
 }
 
 // RetentionValues are the values CloudWatch Logs accepts for PutRetentionPolicy.
@@ -137,6 +144,8 @@ func Parse(props map[string]any) (Spec, error) {
 	s.RoleArn = str("RoleArn")
 	s.EnforceLogging = boolean("EnforceLogging", true)
 	s.DeleteLogGroupOnDelete = boolean("DeleteLogGroupOnDelete", false)
+	s.ReplaceExistingDelivery = boolean("ReplaceExistingDelivery", false)
+	s.AllowCrossAccountKey = boolean("AllowCrossAccountKey", false)
 
 	if r := str("RetentionInDays"); r != "" {
 		n, err := strconv.ParseInt(r, 10, 32)
@@ -208,8 +217,8 @@ func (s Spec) validate() []error {
 		}
 	}
 	if s.KmsKeyID != "" {
-		if a, err := arn.Parse(s.KmsKeyID); err != nil || a.Service != "kms" || !strings.HasPrefix(a.Resource, "key/") {
-			fail("KmsKeyId", "must be a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID), got %q", s.KmsKeyID)
+		if _, err := ParseKeyARN(s.KmsKeyID); err != nil {
+			fail("KmsKeyId", "%v", err)
 		}
 	}
 	if s.KmsKeyID != "" && s.LogGroupArn != "" {
@@ -247,6 +256,49 @@ func ParseTrailARN(s string) (TrailARN, error) {
 		return TrailARN{}, err
 	}
 	return TrailARN{Partition: a.Partition, Region: a.Region, Account: a.AccountID, Name: name}, nil
+}
+
+// KeyARN is a parsed KMS key ARN.
+type KeyARN struct {
+	Partition, Region, Account, ID string
+}
+
+// ParseKeyARN parses arn:PARTITION:kms:REGION:ACCOUNT:key/ID. An alias is refused: what it points at can change
+// after the log group was checked.
+func ParseKeyARN(s string) (KeyARN, error) {
+	a, err := arn.Parse(s)
+	id, ok := strings.CutPrefix(a.Resource, "key/")
+	if err != nil || a.Service != "kms" || !ok || id == "" || a.Region == "" || !isAccount(a.AccountID) {
+		return KeyARN{}, fmt.Errorf("must be a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID), got %q", s)
+	}
+	return KeyARN{Partition: a.Partition, Region: a.Region, Account: a.AccountID, ID: id}, nil
+}
+
+// CheckKey applies the rule for a log group's key: the key must be in the trail's partition and region (CloudWatch
+// Logs uses only a key of its own region), and in the trail's account unless crossAccount was asked for.
+func CheckKey(key string, trail TrailARN, crossAccount bool) error {
+	k, err := ParseKeyARN(key)
+	if err != nil {
+		return &FieldError{Field: "KmsKeyId", Rule: err.Error()}
+	}
+	if k.Partition != trail.Partition || k.Region != trail.Region {
+		return &FieldError{Field: "KmsKeyId", Rule: fmt.Sprintf("key %s is in region %s; it must be in the trail's home region %s",
+			key, k.Region, trail.Region)}
+	}
+	if k.Account != trail.Account && !crossAccount {
+		return &FieldError{Field: "KmsKeyId", Rule: fmt.Sprintf("key %s belongs to account %s, not the trail's account %s; "+
+			"set AllowCrossAccountKey to \"true\" to use another account's key", key, k.Account, trail.Account)}
+	}
+	return nil
+}
+
+// CheckRetention says whether days is a retention CloudWatch Logs allows; 0 means the events never expire.
+func CheckRetention(days int32) error {
+	if days == 0 || slices.Contains(RetentionValues, days) {
+		return nil
+	}
+	return &FieldError{Field: "RetentionInDays", Rule: fmt.Sprintf("must be one of the values CloudWatch Logs allows (%s), got %d",
+		joinInts(RetentionValues), days)}
 }
 
 // LogGroupARN is a parsed CloudWatch Logs log group ARN.

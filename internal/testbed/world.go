@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -15,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/trailguard/trailguard/internal/lambdaenv"
 )
 
 // The sample world the files in events/ describe: tests, the demo and the benchmarks all set it up.
@@ -24,7 +27,34 @@ const (
 	TopicName     = "trailguard-notifications"
 	TrailName     = "management-trail"
 	TrailARN      = "arn:aws:cloudtrail:" + Region + ":" + Account + ":trail/" + TrailName
+	// SampleStackName is the stack the sample CloudFormation requests in events/provider come from.
+	SampleStackName = "trailguard-example"
+	// DeliveryRoleName and DeliveryRolePath place the role the provider stack creates at deploy time.
+	DeliveryRoleName = "CloudTrail_CloudWatchLogs_Role"
+	DeliveryRolePath = "/trailguard/"
+	DeliveryRoleARN  = "arn:aws:iam::" + Account + ":role" + DeliveryRolePath + DeliveryRoleName
+	// DeliveryBoundaryName is the managed policy the provider stack makes every delivery role's boundary.
+	DeliveryBoundaryName = "trailguard-delivery-boundary"
+	DeliveryBoundaryARN  = "arn:aws:iam::" + Account + ":policy/" + DeliveryBoundaryName
 )
+
+// DeliveryEnv are the settings the provider stack gives both functions for the delivery role it creates: what the
+// built bootstraps need in tests, the demo and make invoke.
+func DeliveryEnv() []string {
+	return []string{lambdaenv.DeliveryRoleARN + "=" + DeliveryRoleARN, lambdaenv.DeliveryBoundaryARN + "=" + DeliveryBoundaryARN}
+}
+
+// DeliveryTrustPolicy is the delivery role's trust policy as the provider stack declares it: CloudTrail only,
+// hardened with aws:SourceAccount.
+const DeliveryTrustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+	`"Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"sts:AssumeRole",` +
+	`"Condition":{"StringEquals":{"aws:SourceAccount":"` + Account + `"}}}]}`
+
+// deliveryBoundaryPolicy caps a delivery role at writing CloudTrail's log streams, as the provider stack's does.
+const deliveryBoundaryPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+	`"Action":["logs:CreateLogStream","logs:PutLogEvents"],` +
+	`"Resource":["arn:aws:logs:*:` + Account + `:log-group:*:log-stream:` + Account + `_CloudTrail_*",` +
+	`"arn:aws:logs:*:` + Account + `:log-group:*:log-stream:o-*_*"]}]}`
 
 // AWS holds plain SDK clients for arranging and inspecting the emulated account in tests and the demo: what a
 // person (or an attacker) would do with the console or CLI.
@@ -84,6 +114,33 @@ func (a *AWS) CreateTrail(ctx context.Context, name string, o TrailOptions) (str
 		}
 	}
 	return aws.ToString(out.TrailARN), nil
+}
+
+// CreateDeliveryRole creates what the provider stack creates at deploy time for trails: the permissions boundary
+// and the delivery role that carries it.
+func (a *AWS) CreateDeliveryRole(ctx context.Context) error {
+	if _, err := a.IAM.CreatePolicy(ctx, &iam.CreatePolicyInput{
+		PolicyName: aws.String(DeliveryBoundaryName), PolicyDocument: aws.String(deliveryBoundaryPolicy),
+	}); err != nil {
+		return fmt.Errorf("create policy %s: %w", DeliveryBoundaryName, err)
+	}
+	if _, err := a.IAM.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String(DeliveryRoleName), Path: aws.String(DeliveryRolePath),
+		AssumeRolePolicyDocument: aws.String(DeliveryTrustPolicy), PermissionsBoundary: aws.String(DeliveryBoundaryARN),
+	}); err != nil {
+		return fmt.Errorf("create role %s: %w", DeliveryRoleName, err)
+	}
+	return nil
+}
+
+// TagTrail puts one tag on a trail, as its owner would (e.g. trailguard:managed-by to let a stack manage it).
+func (a *AWS) TagTrail(ctx context.Context, trailARN, key, value string) error {
+	_, err := a.CloudTrail.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(trailARN),
+		TagsList: []cttypes.Tag{{Key: aws.String(key), Value: aws.String(value)}}})
+	if err != nil {
+		return fmt.Errorf("tag trail %s: %w", trailARN, err)
+	}
+	return nil
 }
 
 // CreateRegistryTable creates the registry table the way the CDK app declares it: partition key TrailArn,

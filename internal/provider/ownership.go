@@ -1,0 +1,86 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/trailguard/trailguard/internal/delivery"
+)
+
+// TagStackID is the tag CloudFormation puts on every resource a stack creates: a trail declared in the same stack
+// as its Custom::CloudTrailCloudWatchLogs carries the stack's id.
+const TagStackID = "aws:cloudformation:stack-id"
+
+// NotPermittedError means the requesting stack has not shown that it may manage the trail.
+type NotPermittedError struct {
+	Trail, Stack string
+}
+
+func (e *NotPermittedError) Error() string {
+	return fmt.Sprintf("stack %s may not manage trail %s: the trail must say so (declare it in the same stack, or tag it "+
+		"%s=%s), or the provider stack's allow-list (CDK context trailguard:allowedStacks) must name the stack",
+		e.Stack, e.Trail, delivery.TagManagedBy, e.Stack)
+}
+
+// permitted applies the ownership rule: a stack may manage a trail only when the trail says so, through the tag
+// CloudFormation puts on a trail the stack itself declares or a trailguard:managed-by tag naming the stack (by name
+// or id), or when the provider stack's allow-list admits the stack. First come is not enough: without this any
+// stack in the account could take over or unlink a trail someone else wired.
+func (p *Provider) permitted(stackID string, tags map[string]string) bool {
+	name := stackName(stackID)
+	if tags[TagStackID] == stackID {
+		return true
+	}
+	if m := tags[delivery.TagManagedBy]; m != "" && (m == stackID || m == name) {
+		return true
+	}
+	for _, pattern := range p.allowed {
+		if prefix, ok := strings.CutSuffix(pattern, "*"); ok && strings.HasPrefix(name, prefix) || pattern == name {
+			return true
+		}
+	}
+	return false
+}
+
+// stackName is the name inside a stack ARN (arn:PARTITION:cloudformation:REGION:ACCOUNT:stack/NAME/ID).
+func stackName(stackID string) string {
+	a, err := arn.Parse(stackID)
+	if err != nil {
+		return stackID
+	}
+	parts := strings.Split(a.Resource, "/")
+	if len(parts) < 2 {
+		return stackID
+	}
+	return parts[1]
+}
+
+// stackPatternRE is a CloudFormation stack name (a letter, then letters, digits and hyphens, at most 128
+// characters), optionally ending in * to match every name with that prefix.
+var stackPatternRE = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9]{0,127}\*?$`)
+
+// ParseAllowedStacks reads the provider's stack allow-list: comma-separated stack names, each optionally ending in
+// * to admit every stack whose name starts with the rest. Blanks around names and empty items are dropped; an empty
+// list admits no stack beyond those a trail's tags name. A bare * is refused: it would admit every stack in the
+// account and turn ownership checks off.
+func ParseAllowedStacks(s string) ([]string, error) {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		switch {
+		case item == "":
+			continue
+		case item == "*":
+			return nil, errors.New(`allowed stack "*" would admit every stack in the account: name the stacks, or a prefix such as "audit-*"`)
+		case !stackPatternRE.MatchString(item):
+			return nil, fmt.Errorf("allowed stack %q: want a CloudFormation stack name (a letter, then letters, digits "+
+				"or hyphens, at most 128 characters), optionally ending in * to match a prefix", item)
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}
