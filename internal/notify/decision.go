@@ -20,6 +20,11 @@ const (
 	ActionContested = "contested" // repaired too often: trailguard stopped repairing
 	ActionGone      = "gone"      // the trail was deleted: it cannot be recreated without its bucket
 	ActionFailed    = "failed"    // the check or the repair failed; Lambda retries the event
+	// ActionInvalid: the registry record breaks the provider's rules (someone wrote the registry directly); nothing
+	// it asks for is done.
+	ActionInvalid = "invalid"
+	// ActionUnregistered: a trail trailguard registered has lost its registry record without a Delete.
+	ActionUnregistered = "unregistered"
 )
 
 // Decision is what the remediator did about one trail for one event.

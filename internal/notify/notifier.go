@@ -91,7 +91,11 @@ func verb(action string) string {
 	case ActionReported:
 		return "found drift on"
 	case ActionContested:
-		return "stopped repairing contested"
+		return "is fighting over contested"
+	case ActionInvalid:
+		return "REFUSED the registry record of"
+	case ActionUnregistered:
+		return "lost the registration of"
 	case ActionGone:
 		return "lost"
 	case ActionFailed:
@@ -182,7 +186,11 @@ func explain(action string) string {
 	case ActionReported:
 		return "This trail no longer delivers to CloudWatch Logs as its stack declares. Its remediation mode (or the kind of drift) means trailguard did not repair it: a person must."
 	case ActionContested:
-		return "This trail was repaired too many times in a short while: something keeps changing it back. trailguard stopped repairing it until that stops. Find who (below) and why."
+		return "This trail was repaired too many times in a short while: something keeps changing it back. trailguard no longer repairs it on each change, but its periodic sweep still does, so it is never left broken longer than one sweep interval. Find who (below) and why."
+	case ActionInvalid:
+		return "The registry record of this trail breaks the rules the provider enforces (another account or region, a retention or key the provider would refuse): someone wrote the registry directly. trailguard did nothing it asks for. Find who changed the table."
+	case ActionUnregistered:
+		return "This trail carries trailguard's registration tag but its registry record is gone, although no stack Delete removed it: the trail is no longer guarded. Find who deleted the record; update or redeploy the owning stack to register it again."
 	case ActionGone:
 		return "This trail was deleted. trailguard cannot recreate it (it does not own the trail's S3 bucket); recreate it or remove its stack."
 	case ActionFailed:

@@ -15,6 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/registry"
@@ -27,6 +30,7 @@ type Engine interface {
 	Region() string
 	Check(context.Context, delivery.Target, delivery.Aspect) ([]delivery.Drift, error)
 	Repair(ctx context.Context, t delivery.Target, found []delivery.Drift, aspects delivery.Aspect) (delivery.Result, error)
+	RegisteredTrails(ctx context.Context) (map[string]string, error)
 }
 
 // Registry is the part of the registry the remediator reads and writes.
@@ -117,18 +121,87 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	if len(recs) == 0 {
+	var errs []error
+	if trig.Kind == trigger.KindSweep {
+		if err := r.checkRegistrations(ctx, trig, recs, start); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	recs = slices.DeleteFunc(slices.Clone(recs), func(rec registry.Record) bool { return !guarded(rec) })
+	if len(recs) == 0 && len(errs) == 0 {
 		r.log.InfoContext(ctx, "event ignored", "reason", "no registered trail is affected", "event_id", trig.EventID,
 			"event_name", trig.EventName, "trail", trig.Trail, "log_group", trig.LogGroup, "role", trig.Role)
 		return nil
 	}
-	var errs []error
+	account := invokedAccount(ctx)
 	for _, rec := range recs {
+		if err := rec.Target.Validate(r.engine.Region(), account, rec.Spec.AllowCrossAccountKey); err != nil {
+			r.refuse(ctx, trig, rec, start, err)
+			continue
+		}
 		if err := r.decide(ctx, trig, rec, start); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// guarded says whether the remediator acts on a record: not one whose resource asked for no remediation, and not one
+// whose Delete is under way (repairing it would undo the Delete).
+func guarded(rec registry.Record) bool {
+	return rec.Spec.Remediation != spec.Off && rec.Status != registry.Deleting
+}
+
+// invokedAccount is the account of the function's own ARN, when Lambda tells it: the only account whose trails it
+// may act on.
+func invokedAccount(ctx context.Context) string {
+	lc, ok := lambdacontext.FromContext(ctx)
+	if !ok {
+		return ""
+	}
+	a, err := arn.Parse(lc.InvokedFunctionArn)
+	if err != nil {
+		return ""
+	}
+	return a.AccountID
+}
+
+// refuse alerts on a record that breaks the provider's rules and acts on nothing it says: someone wrote the registry
+// behind the provider's back.
+func (r *Remediator) refuse(ctx context.Context, trig trigger.Trigger, rec registry.Record, start time.Time, err error) {
+	d := decision(trig, rec)
+	d.Action, d.Duration = notify.ActionInvalid, r.now().Sub(start)
+	d.Result = "registry record refused, nothing done: " + err.Error()
+	r.report(ctx, d)
+}
+
+// checkRegistrations alerts on every trail that carries trailguard's registration tag but has no record among recs
+// (the whole registry): a registration deleted from the registry without a Delete, which would silently end its
+// protection.
+func (r *Remediator) checkRegistrations(ctx context.Context, trig trigger.Trigger, recs []registry.Record, start time.Time) error {
+	marked, err := r.engine.RegisteredTrails(ctx)
+	if err != nil {
+		return fmt.Errorf("list registered trails: %w", err)
+	}
+	for trailARN, stack := range marked {
+		if slices.ContainsFunc(recs, func(rec registry.Record) bool { return rec.TrailArn == trailARN }) {
+			continue
+		}
+		d := decision(trig, registry.Record{TrailArn: trailARN})
+		d.TrailARN, d.Trail = trailARN, trailName(trailARN)
+		d.Action, d.Duration = notify.ActionUnregistered, r.now().Sub(start)
+		d.Drift = []string{"the trail is tagged " + delivery.TagRegisteredBy + "=" + stack + " but has no registry record"}
+		d.Result = "registration missing without a Delete: the trail is no longer guarded; restore the record or update stack " + stack
+		r.report(ctx, d)
+	}
+	return nil
+}
+
+func trailName(trailARN string) string {
+	if a, err := spec.ParseTrailARN(trailARN); err == nil {
+		return a.Name
+	}
+	return trailARN
 }
 
 // affected finds the registered trails an event can have changed, from the registry snapshot; the sweep reads the
@@ -174,6 +247,8 @@ func aspects(trig trigger.Trigger, rec registry.Record) delivery.Aspect {
 		return delivery.AspectTrail
 	case "StopLogging":
 		return delivery.AspectLogging
+	case "PutEventSelectors":
+		return delivery.AspectSelectors
 	case "CreateTrail":
 		return delivery.AspectAll
 	}
@@ -294,9 +369,13 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 			next.LastRemediation = rec.LastRemediation
 			return d, next, nil
 		}
-	case len(next.Repairs) >= r.repairLimit:
+	case len(next.Repairs) >= r.repairLimit && trig.Kind != trigger.KindSweep:
+		// Someone keeps undoing the repair: events no longer repair, so the tamperer cannot make trailguard race
+		// them, but the sweep still does (below), so no number of tamperings switches protection off for longer
+		// than one sweep interval.
 		d.Action, next.Status = notify.ActionContested, registry.Contested
-		d.Result = fmt.Sprintf("repaired %d times within %s: not repairing again; find who keeps changing it", len(next.Repairs), r.window)
+		d.Result = fmt.Sprintf("repaired %d times within %s: events no longer repair it, the next sweep will; find who keeps changing it",
+			len(next.Repairs), r.window)
 	default:
 		res, err := r.engine.Repair(ctx, t, found, aspect)
 		d.Repairs = res.Actions
@@ -309,6 +388,10 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 		d.Action = notify.ActionRepaired
 		next.Repairs = append(next.Repairs, now)
 		next.Status = registry.Compliant
+		if len(next.Repairs) > r.repairLimit {
+			d.Action, next.Status = notify.ActionContested, registry.Contested
+			d.Result = fmt.Sprintf("repaired by the sweep, %d repairs within %s: someone keeps changing it", len(next.Repairs), r.window)
+		}
 		if !res.Converged(t) {
 			next.Status, d.Action = registry.Drifted, notify.ActionFailed
 			d.Result = "still drifting after the repair: " + strings.Join(describe(res.Remaining), "; ")

@@ -12,8 +12,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/stretchr/testify/assert"
@@ -64,6 +66,7 @@ func newFixture(t testing.TB, s spec.Spec) *fixture {
 	t.Cleanup(f.inbox.Close)
 	f.aws = testbed.NewAWS(m.Config(testbed.Region))
 	require.NoError(t, f.aws.CreateRegistryTable(f.ctx, testbed.RegistryTable))
+	require.NoError(t, f.aws.CreateDeliveryRole(f.ctx))
 	_, err := f.aws.CreateTrail(f.ctx, testbed.TrailName, testbed.TrailOptions{})
 	require.NoError(t, err)
 	topic, err := f.aws.SNS.CreateTopic(f.ctx, &sns.CreateTopicInput{Name: aws.String("trailguard-notifications")})
@@ -74,7 +77,8 @@ func newFixture(t testing.TB, s spec.Spec) *fixture {
 	cfg := m.Config(testbed.Region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec))
 	log := slog.New(slog.NewJSONHandler(f.logs, nil))
 	f.engine = delivery.New(delivery.NewClients(cfg), testbed.Region, delivery.WithLogger(log),
-		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 2*time.Second))
+		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 2*time.Second),
+		delivery.WithDeliveryRole(testbed.DeliveryRoleARN), delivery.WithPermissionsBoundary(testbed.DeliveryBoundaryARN))
 	f.reg = registry.New(dynamodb.NewFromConfig(cfg), testbed.RegistryTable)
 	f.r = remediator.New(f.engine, f.reg, notify.NewNotifier(sns.NewFromConfig(cfg), f.topicARN),
 		remediator.WithLogger(log), remediator.WithMetrics(f.metrics), remediator.WithClock(func() time.Time { return f.now }))
@@ -83,6 +87,8 @@ func newFixture(t testing.TB, s spec.Spec) *fixture {
 	return f
 }
 
+var owner = registry.Owner{StackID: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", LogicalResourceID: "TrailDelivery"}
+
 // register wires and registers the trail as the provider's Create does.
 func (f *fixture) register(t testing.TB, s spec.Spec) {
 	t.Helper()
@@ -90,13 +96,17 @@ func (f *fixture) register(t testing.TB, s spec.Spec) {
 	if s.Remediation == "" {
 		s.Remediation, s.EnforceLogging = spec.Enforce, true
 	}
-	target, err := f.engine.Resolve(f.ctx, delivery.Caller{Partition: "aws", Account: testbed.Account}, s)
+	var prior *delivery.Target
+	if f.target.TrailARN != "" {
+		prior = &f.target
+	}
+	target, live, err := f.engine.Resolve(f.ctx, delivery.Caller{Partition: "aws", Account: testbed.Account}, s, prior)
 	require.NoError(t, err)
 	_, err = f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
 	require.NoError(t, err)
-	require.NoError(t, f.reg.Claim(f.ctx, registry.Record{TrailArn: target.TrailARN,
-		Owner: registry.Owner{StackID: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", LogicalResourceID: "TrailDelivery"},
-		Spec:  s, Target: target}))
+	require.NoError(t, f.reg.Claim(f.ctx, registry.Record{TrailArn: target.TrailARN, Owner: owner, Spec: s, Target: target}))
+	_, err = f.engine.MarkRegistered(f.ctx, target, live, owner.StackID)
+	require.NoError(t, err)
 	f.target = target
 }
 
@@ -211,14 +221,13 @@ var tamperings = []tampering{
 		_, err := f.aws.RolePolicy(f.ctx, roleName, policy)
 		return err == nil
 	}},
-	{"update-assume-role-policy", func(f *fixture, t testing.TB) {
-		_, err := f.aws.IAM.UpdateAssumeRolePolicy(f.ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(roleName),
-			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
+	{"put-retention-policy", func(f *fixture, t testing.TB) {
+		_, err := f.aws.Logs.PutRetentionPolicy(f.ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(logGroup), RetentionInDays: aws.Int32(1)})
 		require.NoError(t, err)
 	}, func(f *fixture, t testing.TB) bool {
-		role, err := f.aws.IAM.GetRole(f.ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
+		g, _, err := f.aws.LogGroup(f.ctx, logGroup)
 		require.NoError(t, err)
-		return strings.Contains(aws.ToString(role.Role.AssumeRolePolicyDocument), "cloudtrail.amazonaws.com")
+		return aws.ToInt32(g.RetentionInDays) == spec.DefaultRetentionInDays
 	}},
 }
 
@@ -237,7 +246,7 @@ func TestEveryTamperingIsUndoneAndNotified(t *testing.T) {
 func TestOwnEventsAndMatchingStatesWriteNothing(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
 	for _, name := range []string{"update-trail-own", "update-trail-cleared", "stop-logging", "delete-log-group",
-		"put-retention-policy", "delete-role-policy", "update-assume-role-policy", "sweep"} {
+		"put-retention-policy", "delete-role-policy", "update-assume-role-policy", "put-event-selectors", "sweep"} {
 		f.rec.Reset()
 		require.NoError(t, f.deliver(t, name))
 		assert.Empty(t, f.rec.Writes(), "%s: the live state matches, so nothing is written (no loop)", name)
@@ -287,7 +296,7 @@ func TestDeletedLogGroupIsRecreatedAndRelinked(t *testing.T) {
 	assert.Contains(t, f.rec.ResourceWrites(), "CloudTrail.UpdateTrail", "a recreated group is relinked")
 }
 
-func TestDeletedPolicyAndChangedTrustAreRestored(t *testing.T) {
+func TestDeletedPolicyIsRestoredAndChangedTrustIsOnlyReported(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
 	_, err := f.aws.IAM.DeleteRolePolicy(f.ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(policy)})
 	require.NoError(t, err)
@@ -301,11 +310,10 @@ func TestDeletedPolicyAndChangedTrustAreRestored(t *testing.T) {
 	require.NoError(t, err)
 	f.rec.Reset()
 	require.NoError(t, f.deliver(t, "update-assume-role-policy"))
-	role, err := f.aws.IAM.GetRole(f.ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
-	require.NoError(t, err)
-	assert.Contains(t, aws.ToString(role.Role.AssumeRolePolicyDocument), "cloudtrail.amazonaws.com")
-	assert.Equal(t, []string{"IAM.UpdateAssumeRolePolicy", "CloudTrail.UpdateTrail"}, f.rec.ResourceWrites(),
-		"trust restored, then the trail relinked so CloudTrail checks the role again")
+	assert.Empty(t, f.rec.ResourceWrites(), "no trailguard function may write a trust policy: a person must restore it")
+	got := f.notifications(t, 2)
+	assert.Contains(t, got[1].Message, "no longer lets cloudtrail.amazonaws.com assume it")
+	assert.Contains(t, got[1].Message, "reported")
 }
 
 func TestReportModeWritesNothingAndNotifies(t *testing.T) {
@@ -336,16 +344,119 @@ func TestSixTamperingsInAnHourMakeTheTrailContested(t *testing.T) {
 		f.tamper(t)
 		require.NoError(t, f.deliver(t, "update-trail-cleared"), "tampering %d", i+1)
 	}
-	assert.False(t, f.linked(t), "no sixth repair")
+	assert.False(t, f.linked(t), "no sixth repair on an event")
 	assert.Equal(t, registry.Contested, f.record(t).Status)
 	got := f.notifications(t, 6)
 	require.Len(t, got, 6, "five repairs and one alert")
 	assert.Contains(t, got[5].Subject, "contested")
 
-	// An hour without repairs later, trailguard repairs again.
+	// An hour without repairs later, events repair again.
 	f.now = f.now.Add(time.Hour)
 	require.NoError(t, f.deliver(t, "update-trail-cleared"))
 	assert.True(t, f.linked(t))
+}
+
+// Contested must not be an off switch: whoever keeps unlinking the trail gets it repaired at every sweep, and every
+// such repair is an alert.
+func TestAContestedTrailIsStillRepairedByEverySweep(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	for range 6 {
+		f.tamper(t)
+		require.NoError(t, f.deliver(t, "update-trail-cleared"))
+	}
+	require.Equal(t, registry.Contested, f.record(t).Status)
+
+	for sweep := range 3 {
+		f.now = f.now.Add(15 * time.Minute)
+		f.tamper(t)
+		require.NoError(t, f.deliver(t, "update-trail-cleared"))
+		assert.False(t, f.linked(t), "events do not race the tamperer (sweep %d)", sweep)
+		require.NoError(t, f.deliver(t, "sweep"))
+		assert.True(t, f.linked(t), "the sweep repairs it (sweep %d)", sweep)
+		assert.Equal(t, registry.Contested, f.record(t).Status)
+	}
+	got := f.notifications(t, 6+3*2)
+	assert.Contains(t, got[len(got)-1].Subject, "contested", "the sweep's repair of a contested trail is an alert")
+	assert.Contains(t, got[len(got)-1].Message, "repaired by the sweep")
+}
+
+func TestASelectorChangeThatHidesManagementWritesIsAlerted(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	_, err := f.aws.CloudTrail.PutEventSelectors(f.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(testbed.TrailName),
+		EventSelectors: []cttypes.EventSelector{{IncludeManagementEvents: aws.Bool(false), ReadWriteType: cttypes.ReadWriteTypeAll}}})
+	require.NoError(t, err)
+
+	require.NoError(t, f.deliver(t, "put-event-selectors"))
+	assert.Empty(t, f.rec.ResourceWrites())
+	got := f.notifications(t, 1)
+	assert.Contains(t, got[0].Message, "no longer records management write events")
+	assert.Contains(t, got[0].Message, tamperer)
+
+	// The sweep finds it too; it was told already, so it is not mailed again.
+	require.NoError(t, f.deliver(t, "sweep"))
+	assert.Equal(t, registry.Drifted, f.record(t).Status)
+}
+
+// The registry is a trust root: a record edited behind the provider's back is refused, not enforced.
+func TestARecordThatBreaksTheProvidersRulesIsRefusedAndAlerted(t *testing.T) {
+	cases := map[string]func(rec *registry.Record){
+		"a key of another account": func(rec *registry.Record) { rec.Target.KmsKeyID = "arn:aws:kms:us-east-1:210987654321:key/evil" },
+		"a log group of another account": func(rec *registry.Record) {
+			rec.Target.Account = "210987654321"
+		},
+		"a retention CloudWatch Logs does not allow": func(rec *registry.Record) { rec.Target.RetentionInDays = 2 },
+		"another inline policy":                      func(rec *registry.Record) { rec.Target.PolicyName = "admin" },
+	}
+	for name, edit := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, spec.Spec{})
+			rec := f.record(t)
+			edit(&rec)
+			require.NoError(t, f.reg.Save(f.ctx, rec))
+			_, err := f.aws.IAM.DeleteRolePolicy(f.ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(policy)})
+			require.NoError(t, err)
+			f.tamper(t)
+			f.rec.Reset()
+
+			require.NoError(t, f.deliver(t, "sweep"))
+			assert.Empty(t, f.rec.ResourceWrites(), "nothing an invalid record asks for is done")
+			got := f.notifications(t, 1)
+			assert.Contains(t, got[0].Subject, "REFUSED")
+			assert.Contains(t, got[0].Message, "registry record refused")
+		})
+	}
+}
+
+func TestARegistrationThatVanishesWithoutADeleteIsNoticed(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	_, err := f.aws.DynamoDB.DeleteItem(f.ctx, &dynamodb.DeleteItemInput{TableName: aws.String(testbed.RegistryTable),
+		Key: map[string]ddbtypes.AttributeValue{registry.KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: testbed.TrailARN}}})
+	require.NoError(t, err)
+
+	require.NoError(t, f.deliver(t, "sweep"))
+	got := f.notifications(t, 1)
+	assert.Contains(t, got[0].Subject, "lost the registration")
+	assert.Contains(t, got[0].Message, owner.StackID)
+}
+
+func TestRecordsOffOrBeingDeletedAreLeftAlone(t *testing.T) {
+	for name, edit := range map[string]func(rec *registry.Record){
+		"remediation off":  func(rec *registry.Record) { rec.Spec.Remediation = spec.Off },
+		"Delete under way": func(rec *registry.Record) { rec.Status = registry.Deleting },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, spec.Spec{})
+			rec := f.record(t)
+			edit(&rec)
+			require.NoError(t, f.reg.Save(f.ctx, rec))
+			f.tamper(t)
+			f.rec.Reset()
+			require.NoError(t, f.deliver(t, "update-trail-cleared"))
+			require.NoError(t, f.deliver(t, "sweep"))
+			assert.Empty(t, f.rec.Writes(), f.logs.Lines())
+			assert.False(t, f.linked(t))
+		})
+	}
 }
 
 func TestDeletedTrailIsGoneAndRecreatedTrailIsWiredAgain(t *testing.T) {

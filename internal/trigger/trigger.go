@@ -126,7 +126,9 @@ type record struct {
 	} `json:"userIdentity"`
 	// RequestParameters is nil when the record has none or null.
 	RequestParameters *struct {
-		Name         string `json:"name"`
+		Name string `json:"name"`
+		// TrailName is how PutEventSelectors names the trail.
+		TrailName    string `json:"trailName"`
 		LogGroupName string `json:"logGroupName"`
 		RoleName     string `json:"roleName"`
 		PolicyName   string `json:"policyName"`
@@ -225,7 +227,11 @@ func decodeAPICall(env events.CloudWatchEvent) (Trigger, error) {
 			rec.EventName, strings.Join(required, " and "))}
 	}
 	t.Trail, t.LogGroup, t.Role, t.Policy = p.Name, p.LogGroupName, p.RoleName, p.PolicyName
-	given := map[string]string{"name": p.Name, "logGroupName": p.LogGroupName, "roleName": p.RoleName, "policyName": p.PolicyName}
+	if t.Trail == "" {
+		t.Trail = p.TrailName
+	}
+	given := map[string]string{"name": p.Name, "trailName": p.TrailName, "logGroupName": p.LogGroupName, "roleName": p.RoleName,
+		"policyName": p.PolicyName}
 	for _, field := range required {
 		if given[field] == "" {
 			return t, &MalformedError{Field: "detail.requestParameters." + field, Problem: "missing or empty in a " + rec.EventName + " record"}
@@ -234,14 +240,16 @@ func decodeAPICall(env events.CloudWatchEvent) (Trigger, error) {
 	return t, nil
 }
 
-// classify maps an API call to the kind of resource it changes (SPEC.md, "The remediator"), and names the request
-// parameters that identify that resource.
+// classify maps an API call to the kind of resource it changes (docs/contract.md, "The remediator"), and names the
+// request parameters that identify that resource.
 func classify(source, name string) (Kind, []string, *IgnoredError) {
 	switch source {
 	case sourceCloudTrail:
 		switch name {
 		case "UpdateTrail", "StopLogging", "DeleteTrail", "CreateTrail":
 			return KindTrail, []string{"name"}, nil
+		case "PutEventSelectors":
+			return KindTrail, []string{"trailName"}, nil
 		}
 	case sourceLogs:
 		switch name {

@@ -64,6 +64,9 @@ func TestDecodeSamples(t *testing.T) {
 		{"stop-logging.json", trigger.Trigger{Kind: trigger.KindTrail, EventID: "907a70c3-1012-4037-b64c-e4228c38fb29",
 			EventName: "StopLogging", Source: ctSource, Region: "us-east-1", Time: at("2025-03-14T10:20:05Z"),
 			Trail: trailARN, Actor: alice, SourceIP: aliceIP}},
+		{"put-event-selectors.json", trigger.Trigger{Kind: trigger.KindTrail, EventID: "e8a4c2f6-1b3d-4e9a-8f70-2c5d9b1a6e34",
+			EventName: "PutEventSelectors", Source: ctSource, Region: "us-east-1", Time: at("2025-03-14T10:22:41Z"),
+			Trail: "management-trail", Actor: alice, SourceIP: aliceIP}},
 		{"delete-trail.json", trigger.Trigger{Kind: trigger.KindTrail, EventID: "ec66a787-95e7-41d1-b731-af10506bf2ef",
 			EventName: "DeleteTrail", Source: ctSource, Region: "us-east-1", Time: at("2025-03-14T10:25:33Z"),
 			Trail: "management-trail", Actor: alice, SourceIP: aliceIP}},
@@ -109,7 +112,7 @@ func TestDecodeSamples(t *testing.T) {
 func TestSamplesCovered(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(samples, "*.json"))
 	require.NoError(t, err)
-	assert.Len(t, files, 16, "events/remediator/*.json changed: update TestDecodeSamples and this count")
+	assert.Len(t, files, 17, "events/remediator/*.json changed: update TestDecodeSamples and this count")
 }
 
 func TestDecodeIgnored(t *testing.T) {
