@@ -31,6 +31,7 @@ import (
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/provider"
+	"github.com/trailguard/trailguard/internal/trigger"
 )
 
 // Function settings. 128 MB: both functions are I/O-bound SDK callers whose binaries are a few MB.
@@ -53,14 +54,13 @@ const (
 	functionLogRetention = awslogs.RetentionDays_ONE_YEAR
 )
 
-// The API-call events the remediator reacts to, by event source (the spec's table). PutEventSelectors is CloudTrail's
-// only selector API (it takes basic and advanced selectors alike): a change that drops management or write events
-// blinds a trail without unlinking it.
-var (
-	CloudTrailEvents = []string{"UpdateTrail", "StopLogging", "DeleteTrail", "CreateTrail", "PutEventSelectors"}
-	LogsEvents       = []string{"DeleteLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy"}
-	IAMEvents        = []string{"PutRolePolicy", "DeleteRolePolicy", "DeleteRole", "UpdateAssumeRolePolicy"}
-)
+// ruleIDs name the EventBridge rule of each event source in trigger.Catalogue, the one list of the API calls the
+// remediator reacts to; the rules' event names come from it.
+var ruleIDs = map[string]struct{ id, desc string }{
+	"cloudtrail.amazonaws.com": {"CloudTrailChanges", "successful CloudTrail trail and event-selector changes"},
+	"logs.amazonaws.com":       {"LogsChanges", "successful CloudWatch Logs log-group changes"},
+	"iam.amazonaws.com":        {"IamChanges", "successful IAM role changes"},
+}
 
 // ProviderStackProps configures the provider stack; zero values take the documented defaults.
 type ProviderStackProps struct {
@@ -505,23 +505,29 @@ func (s *ProviderStack) rules(sweep time.Duration) {
 			Targets: &[]awsevents.IRuleTarget{target},
 		})
 	}
-	apiCall("CloudTrailChanges", "aws.cloudtrail", "cloudtrail.amazonaws.com", CloudTrailEvents,
-		"trailguard: successful CloudTrail trail and event-selector changes, except the remediator's own")
-	apiCall("LogsChanges", "aws.logs", "logs.amazonaws.com", LogsEvents,
-		"trailguard: successful CloudWatch Logs log-group changes, except the remediator's own")
-
-	// IAM is a global service whose API-call events reach EventBridge only in us-east-1. The rule exists only
-	// there, so the template stays region-agnostic (StackSets); in other regions the sweep finds IAM drift.
-	inUsEast1 := awscdk.NewCfnCondition(s.Stack, jsii.String("InUsEast1"), &awscdk.CfnConditionProps{
-		Expression: awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String("us-east-1")),
-	})
-	iamRule := apiCall("IamChanges", "aws.iam", "iam.amazonaws.com", IAMEvents,
-		"trailguard: successful IAM role changes, except the remediator's own (us-east-1 only)")
-	// The rule and the invoke permission its target created beneath it (which references the rule's ARN) exist
-	// only under the condition.
-	for _, c := range *iamRule.Node().FindAll(constructs.ConstructOrder_PREORDER) {
-		if r, ok := c.(awscdk.CfnResource); ok {
-			r.CfnOptions().SetCondition(inUsEast1)
+	for _, source := range trigger.Sources() {
+		r, ok := ruleIDs[source]
+		if !ok {
+			panic("stacks: no rule id for event source " + source + " of trigger.Catalogue")
+		}
+		region := trigger.OnlyIn(source)
+		desc := "trailguard: " + r.desc + ", except the remediator's own"
+		if region != "" {
+			desc += " (" + region + " only)"
+		}
+		rule := apiCall(r.id, trigger.EventBridgeSource(source), source, trigger.EventNames(source), desc)
+		if region == "" {
+			continue
+		}
+		// A global service's API-call events reach EventBridge in one region only (IAM: us-east-1). The rule exists
+		// only there, so the template stays region-agnostic (StackSets); elsewhere the sweep finds that drift. The
+		// rule and the invoke permission its target created beneath it (which references the rule's ARN) exist only
+		// under the condition.
+		cond := s.regionCondition(region)
+		for _, c := range *rule.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+			if r, ok := c.(awscdk.CfnResource); ok {
+				r.CfnOptions().SetCondition(cond)
+			}
 		}
 	}
 
@@ -529,6 +535,20 @@ func (s *ProviderStack) rules(sweep time.Duration) {
 		Description: jsii.String("trailguard: periodic sweep of every registered trail"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(sweep.Minutes()))),
 		Targets:     &[]awsevents.IRuleTarget{target},
+	})
+}
+
+// regionCondition is a condition true only in region (InUsEast1 for us-east-1), made once per region.
+func (s *ProviderStack) regionCondition(region string) awscdk.CfnCondition {
+	id := "In"
+	for _, part := range strings.Split(region, "-") {
+		id += strings.ToUpper(part[:1]) + part[1:]
+	}
+	if c, ok := s.Stack.Node().TryFindChild(jsii.String(id)).(awscdk.CfnCondition); ok {
+		return c
+	}
+	return awscdk.NewCfnCondition(s.Stack, jsii.String(id), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String(region)),
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/trailguard/trailguard/infra/stacks"
 	"github.com/trailguard/trailguard/infra/trailguard"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
+	"github.com/trailguard/trailguard/internal/trigger"
 )
 
 var providerTemplate = func() func(t *testing.T) (assertions.Template, tmpl) {
@@ -235,9 +236,9 @@ func TestAPICallRulesMatchOnlySuccessfulCallsByOthers(t *testing.T) {
 		events                    []string
 		condition                 string
 	}{
-		{"CloudTrailChanges", "aws.cloudtrail", "cloudtrail.amazonaws.com", []string{"UpdateTrail", "StopLogging", "DeleteTrail", "CreateTrail", "PutEventSelectors"}, ""},
-		{"LogsChanges", "aws.logs", "logs.amazonaws.com", []string{"DeleteLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy"}, ""},
-		{"IamChanges", "aws.iam", "iam.amazonaws.com", []string{"PutRolePolicy", "DeleteRolePolicy", "DeleteRole", "UpdateAssumeRolePolicy"}, "InUsEast1"},
+		{"CloudTrailChanges", "aws.cloudtrail", "cloudtrail.amazonaws.com", trigger.EventNames("cloudtrail.amazonaws.com"), ""},
+		{"LogsChanges", "aws.logs", "logs.amazonaws.com", trigger.EventNames("logs.amazonaws.com"), ""},
+		{"IamChanges", "aws.iam", "iam.amazonaws.com", trigger.EventNames("iam.amazonaws.com"), "InUsEast1"},
 	}
 	for _, c := range cases {
 		t.Run(c.rule, func(t *testing.T) {

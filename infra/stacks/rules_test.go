@@ -2,6 +2,7 @@ package stacks_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trailguard/trailguard/internal/trigger"
 )
 
 // moto's TestEventPattern does not evaluate patterns, so these tests evaluate the synthesized rules with a matcher
@@ -278,4 +281,32 @@ func TestEventWildcard(t *testing.T) {
 	assert.True(t, eventWildcard("a", "a"))
 	assert.False(t, eventWildcard("arn:*:role/x/*", "arn:aws:role/x-y/s"))
 	assert.False(t, eventWildcard("a*b", "ac"))
+}
+
+// The rules and trigger.Catalogue agree: every watched call has a sample that its source's rule matches, and a call
+// the catalogue lacks matches no rule (the remediator would ignore it anyway; delivering it only costs money).
+func TestRulesAreTheCatalogue(t *testing.T) {
+	rules := apiRules(t)
+	files, err := filepath.Glob(filepath.Join("..", "..", "events", "remediator", "*.json"))
+	require.NoError(t, err)
+	samples := map[string]map[string]any{}
+	for _, f := range files {
+		e := loadEvent(t, f)
+		if d, ok := e["detail"].(map[string]any); ok && d["errorCode"] == nil {
+			samples[fmt.Sprint(d["eventSource"], " ", d["eventName"])] = e
+		}
+	}
+	for _, w := range trigger.Catalogue {
+		e, ok := samples[w.Source+" "+w.EventName]
+		if !assert.True(t, ok, "no sample for %s %s", w.Source, w.EventName) {
+			continue
+		}
+		assert.NotEmpty(t, matchingRules(t, rules, e), "%s is in the catalogue but no rule delivers it", w.EventName)
+
+		unknown := loadEvent(t, filepath.Join("..", "..", "events", "remediator", "delete-log-group.json"))
+		unknown["source"] = trigger.EventBridgeSource(w.Source)
+		unknown["detail"].(map[string]any)["eventSource"] = w.Source
+		unknown["detail"].(map[string]any)["eventName"] = "Describe" + w.EventName
+		assert.Empty(t, matchingRules(t, rules, unknown), "a call the catalogue lacks (%s) reaches the remediator", "Describe"+w.EventName)
+	}
 }

@@ -236,31 +236,14 @@ func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) ([]regi
 	return nil, nil
 }
 
-// aspects are the parts of the delivery an event can have changed: only those are read, so a no-op event costs
-// one read. A trail known to be gone is only looked for, until it is created again.
+// aspects are the parts of the delivery an event can have changed (the catalogue's, or everything for a sweep):
+// only those are read, so a no-op event costs one read. A trail known to be gone is only looked for, until a call
+// creates it again.
 func aspects(trig trigger.Trigger, rec registry.Record) delivery.Aspect {
-	if rec.Status == registry.Gone && trig.EventName != "CreateTrail" {
+	if rec.Status == registry.Gone && !trig.Creates {
 		return delivery.AspectTrail
 	}
-	switch trig.EventName {
-	case "UpdateTrail", "DeleteTrail":
-		return delivery.AspectTrail
-	case "StopLogging":
-		return delivery.AspectLogging
-	case "PutEventSelectors":
-		return delivery.AspectSelectors
-	case "CreateTrail":
-		return delivery.AspectAll
-	}
-	switch trig.Kind {
-	case trigger.KindLogGroup:
-		return delivery.AspectLogGroup
-	case trigger.KindRole:
-		return delivery.AspectRole
-	case trigger.KindSweep:
-		return delivery.AspectAll | delivery.AspectDelivery
-	}
-	return delivery.AspectAll
+	return trig.Aspects
 }
 
 // decide reads one trail's live state, acts according to its mode and history, and records the outcome.

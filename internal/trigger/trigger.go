@@ -15,10 +15,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/trailguard/trailguard/internal/delivery"
 )
 
 // Kind says which resource a trigger names, and so which registered trails it can affect.
@@ -47,6 +50,9 @@ const (
 	sourceIAM        = "iam.amazonaws.com"
 )
 
+// SweepAspects are what the periodic sweep reads of every trail: the whole wiring and whether delivery works.
+const SweepAspects = delivery.AspectAll | delivery.AspectDelivery
+
 // Trigger is what one event says happened.
 type Trigger struct {
 	Kind Kind
@@ -73,6 +79,11 @@ type Trigger struct {
 	Actor string
 	// SourceIP is detail.sourceIPAddress (an IP address, or a service name for calls made by AWS services).
 	SourceIP string
+	// Aspects are the parts of a trail's delivery the call can have changed (from the catalogue; every aspect for
+	// a sweep): the remediator reads only those.
+	Aspects delivery.Aspect
+	// Creates says the call creates the trail it names: a trail known to be gone is wired again.
+	Creates bool
 }
 
 // IgnoredError reports a well-formed event that trailguard does not act on. It is not a failure: the caller logs
@@ -166,9 +177,9 @@ func Decode(raw []byte) (Trigger, error) {
 
 // decodeSchedule reads the sweep's scheduled event. Its detail is always {} and carries nothing.
 func decodeSchedule(env events.CloudWatchEvent) (Trigger, error) {
-	t := Trigger{Kind: KindSweep, EventID: env.ID, Source: env.Source, Time: env.Time}
+	t := Trigger{Kind: KindSweep, EventID: env.ID, Source: env.Source, Time: env.Time, Aspects: SweepAspects}
 	if env.Source != sourceScheduler {
-		t.Kind = ""
+		t.Kind, t.Aspects = "", 0
 		return t, &IgnoredError{Reason: fmt.Sprintf("scheduled event from source %q, not %q", env.Source, sourceScheduler)}
 	}
 	if isNull(env.Detail) {
@@ -213,11 +224,12 @@ func decodeAPICall(env events.CloudWatchEvent) (Trigger, error) {
 	if rec.ErrorCode != "" {
 		return t, &IgnoredError{Reason: fmt.Sprintf("%s failed with %s, so it changed nothing", rec.EventName, rec.ErrorCode)}
 	}
-	kind, required, ignored := classify(rec.EventSource, rec.EventName)
+	w, ignored := classify(rec.EventSource, rec.EventName)
 	if ignored != nil {
 		return t, ignored
 	}
-	t.Kind = kind
+	t.Kind, t.Aspects, t.Creates = w.Kind, w.Aspects, w.Creates
+	required := w.Names
 	if rec.EventSource == sourceIAM {
 		t.Region = "" // IAM is global: every IAM record says us-east-1, whichever region the trail lives in
 	}
@@ -240,33 +252,17 @@ func decodeAPICall(env events.CloudWatchEvent) (Trigger, error) {
 	return t, nil
 }
 
-// classify maps an API call to the kind of resource it changes (docs/contract.md, "The remediator"), and names the
-// request parameters that identify that resource.
-func classify(source, name string) (Kind, []string, *IgnoredError) {
-	switch source {
-	case sourceCloudTrail:
-		switch name {
-		case "UpdateTrail", "StopLogging", "DeleteTrail", "CreateTrail":
-			return KindTrail, []string{"name"}, nil
-		case "PutEventSelectors":
-			return KindTrail, []string{"trailName"}, nil
+// classify finds an API call in the catalogue.
+func classify(source, name string) (Watched, *IgnoredError) {
+	for _, w := range Catalogue {
+		if w.Source == source && w.EventName == name {
+			return w, nil
 		}
-	case sourceLogs:
-		switch name {
-		case "DeleteLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy":
-			return KindLogGroup, []string{"logGroupName"}, nil
-		}
-	case sourceIAM:
-		switch name {
-		case "PutRolePolicy", "DeleteRolePolicy":
-			return KindRole, []string{"roleName", "policyName"}, nil
-		case "DeleteRole", "UpdateAssumeRolePolicy":
-			return KindRole, []string{"roleName"}, nil
-		}
-	default:
-		return "", nil, &IgnoredError{Reason: fmt.Sprintf("event source %q is not one trailguard watches", source)}
 	}
-	return "", nil, &IgnoredError{Reason: fmt.Sprintf("%s from %s cannot change a trail's CloudWatch Logs delivery", name, source)}
+	if !slices.ContainsFunc(Catalogue, func(w Watched) bool { return w.Source == source }) {
+		return Watched{}, &IgnoredError{Reason: fmt.Sprintf("event source %q is not one trailguard watches", source)}
+	}
+	return Watched{}, &IgnoredError{Reason: fmt.Sprintf("%s from %s cannot change a trail's CloudWatch Logs delivery", name, source)}
 }
 
 // actor names who made the call: a principal ARN, or for a call an AWS service made on someone's behalf, the

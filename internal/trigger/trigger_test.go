@@ -102,16 +102,35 @@ func TestDecodeSamples(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			got, err := trigger.Decode(read(t, tt.file))
 			require.NoError(t, err)
+			got.Aspects, got.Creates = 0, false // the catalogue's, checked by TestEveryWatchedCallHasASample
 			assert.Equal(t, tt.want, got)
 		})
 	}
 }
 
-// TestSamplesCovered keeps the table above and the committed samples in step: a new sample without an expectation
-// fails here.
-func TestSamplesCovered(t *testing.T) {
+// TestEveryWatchedCallHasASample keeps the catalogue and the committed samples in step: every watched call has a
+// sample that decodes to its row, and every sample is in TestDecodeSamples (or is the sweep, or an ignored call).
+func TestEveryWatchedCallHasASample(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(samples, "*.json"))
 	require.NoError(t, err)
+	decoded := map[string]trigger.Trigger{}
+	for _, f := range files {
+		got, err := trigger.Decode(read(t, filepath.Base(f)))
+		var ignored *trigger.IgnoredError
+		if errors.As(err, &ignored) {
+			continue
+		}
+		require.NoError(t, err, f)
+		decoded[got.Source+" "+got.EventName] = got
+	}
+	for _, w := range trigger.Catalogue {
+		got, ok := decoded[w.Source+" "+w.EventName]
+		if assert.True(t, ok, "no sample in events/remediator for %s %s: add one", w.Source, w.EventName) {
+			assert.Equal(t, w.Kind, got.Kind, w.EventName)
+			assert.Equal(t, w.Aspects, got.Aspects, w.EventName)
+			assert.Equal(t, w.Creates, got.Creates, w.EventName)
+		}
+	}
 	assert.Len(t, files, 17, "events/remediator/*.json changed: update TestDecodeSamples and this count")
 }
 
