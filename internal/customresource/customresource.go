@@ -78,6 +78,9 @@ type config struct {
 	attemptTimeout time.Duration
 	// logStream is named in FAILED reasons so that an operator finds the log from the console.
 	logStream string
+	// workTimeout, when set, ends the handler's context this long after the request arrives instead of a margin
+	// before the deadline: tests use it to expire a blocked handler without racing the Lambda deadline.
+	workTimeout time.Duration
 }
 
 func newConfig(opts []Option) config {
@@ -139,3 +142,7 @@ func withMaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n 
 
 // withLogStream replaces lambdacontext.LogStreamName, for tests.
 func withLogStream(s string) Option { return func(c *config) { c.logStream = s } }
+
+// withWorkTimeout gives the handler d, for tests: a handler that never returns is then abandoned after d while the
+// invocation's deadline stays far away, so the FAILED that follows never races it, however loaded the machine.
+func withWorkTimeout(d time.Duration) Option { return func(c *config) { c.workTimeout = d } }

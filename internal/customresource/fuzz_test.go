@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -31,7 +33,10 @@ func FuzzWrap(f *testing.F) {
 
 	s3 := newFakeS3(f)
 	var logs logBuffer
-	opts := append(fastOptions(&logs), WithLogger(discardLogger()), WithDeadlineMargin(5*time.Millisecond))
+	// A handler that blocks ("block") is abandoned after 50ms of work, and the FAILED then has the rest of a 10s
+	// invocation to arrive: no margin to race, however loaded the machine (it once had 5ms, and failed under load).
+	opts := append(fastOptions(&logs), WithLogger(discardLogger()), withWorkTimeout(50*time.Millisecond))
+	var blocked atomic.Int64 // handlers that started to block: each must be answered with a timeout
 	h := func(ctx context.Context, req Request) (Result, error) {
 		switch req.ResourceProperties["Behaviour"] {
 		case "panic":
@@ -39,6 +44,7 @@ func FuzzWrap(f *testing.F) {
 		case "fail":
 			return Result{}, errors.New(req.LogicalResourceID)
 		case "block":
+			blocked.Add(1)
 			<-ctx.Done()
 			return Result{}, ctx.Err()
 		}
@@ -57,7 +63,8 @@ func FuzzWrap(f *testing.F) {
 			raw, _ = json.Marshal(obj)
 		}
 		s3.drain()
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		blockedBefore := blocked.Load()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err := wrapped(ctx, raw)
 		puts := s3.drain()
@@ -79,6 +86,9 @@ func FuzzWrap(f *testing.F) {
 		}
 		if r.Status == StatusFailed && r.Reason == "" && len(puts[0].Body) < MaxResponseBytes-100 {
 			t.Fatalf("FAILED without a reason: %s", puts[0].Body)
+		}
+		if blocked.Load() != blockedBefore && (r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after")) {
+			t.Fatalf("a handler that never returned was answered %s %q, want FAILED saying it timed out", r.Status, r.Reason)
 		}
 	})
 }

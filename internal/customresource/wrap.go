@@ -151,6 +151,9 @@ func timeoutReason(work context.Context, start time.Time) string {
 // workContext is the handler's context: it ends a margin before the Lambda deadline, leaving time to PUT the
 // FAILED. The margin is at most half the remaining time, so a short invocation still gets to do some work.
 func (c *config) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.workTimeout > 0 {
+		return context.WithTimeout(ctx, c.workTimeout)
+	}
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return context.WithCancel(ctx)
