@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"regexp"
@@ -40,12 +41,9 @@ func decode(raw []byte, allowLoopback bool) (req Request, malformed error, err e
 	if len(raw) == 0 {
 		return Request{}, nil, &decodeError{Reason: "the event is empty"}
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return Request{}, nil, &decodeError{Reason: "the event is not a JSON object: " + jsonProblem(err)}
-	}
-	if fields == nil {
-		return Request{}, nil, &decodeError{Reason: "the event is JSON null, not an object"}
+	fields, depths, err := readEnvelope(raw)
+	if err != nil {
+		return Request{}, nil, &decodeError{Reason: err.Error()}
 	}
 	u, ok := fields["ResponseURL"]
 	if !ok {
@@ -73,6 +71,11 @@ func decode(raw []byte, allowLoopback bool) (req Request, malformed error, err e
 		if !ok || string(v) == "null" {
 			return
 		}
+		if depths[name] > maxJSONDepth {
+			problems = append(problems, fmt.Sprintf("%s is nested %d levels deep; JSON nested more than %d levels cannot be read",
+				name, depths[name], maxJSONDepth))
+			return
+		}
 		if err := json.Unmarshal(v, dst); err != nil {
 			*dst = nil
 			problems = append(problems, name+" is not a JSON object")
@@ -93,6 +96,80 @@ func decode(raw []byte, allowLoopback bool) (req Request, malformed error, err e
 	return req, malformed, nil
 }
 
+// maxJSONDepth is how deeply encoding/json nests before it gives up (its scanner's maxNestingDepth).
+const maxJSONDepth = 10_000
+
+// readEnvelope reads the top level of an event: each key and its value, raw, with how deeply that value nests.
+//
+// json.Unmarshal would check the whole event first and refuse all of it when any value nests more than
+// maxJSONDepth levels, ResponseURL included, leaving CloudFormation without an answer. json.Decoder's Token walks
+// a value of any depth, checking its syntax, without building it, so the envelope (and with it the ResponseURL)
+// survives properties too deep to decode. As with json.Unmarshal, the last of duplicate keys wins, and nothing may
+// follow the object.
+func readEnvelope(raw []byte) (fields map[string]json.RawMessage, depths map[string]int, err error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // numbers are skipped, not parsed: 1e999 is valid JSON
+	notObject := func(err error) error { return errors.New("the event is not a JSON object: " + jsonProblem(err)) }
+	tok, err := dec.Token()
+	switch {
+	case err != nil:
+		return nil, nil, notObject(err)
+	case tok == nil:
+		return nil, nil, errors.New("the event is JSON null, not an object")
+	case tok != json.Delim('{'):
+		return nil, nil, errors.New("the event is not a JSON object: it starts with a JSON " + kindOf(tok))
+	}
+	fields, depths = map[string]json.RawMessage{}, map[string]int{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, notObject(err)
+		}
+		key, _ := tok.(string) // inside an object, Token returns only string keys or an error
+		start := dec.InputOffset()
+		depth, level := 0, 0
+		for {
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, nil, notObject(err)
+			}
+			switch tok {
+			case json.Delim('{'), json.Delim('['):
+				level++
+				depth = max(depth, level)
+			case json.Delim('}'), json.Delim(']'):
+				level--
+			}
+			if level == 0 {
+				break
+			}
+		}
+		// From after the key to after the value: the colon and blanks around it are trimmed.
+		fields[key] = bytes.TrimLeft(raw[start:dec.InputOffset()], " \t\r\n:")
+		depths[key] = depth
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, nil, notObject(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, errors.New("the event is not a JSON object: more follows the object")
+	}
+	return fields, depths, nil
+}
+
+// kindOf names the JSON kind of a token that starts a value.
+func kindOf(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		return "array"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	}
+	return "number"
+}
+
 // jsonProblem describes a JSON error without quoting the input, which may hold a ResponseURL.
 func jsonProblem(err error) string {
 	var syn *json.SyntaxError
@@ -102,6 +179,8 @@ func jsonProblem(err error) string {
 		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
 	case errors.As(err, &typ):
 		return fmt.Sprintf("found a JSON %s", typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "it ends before the JSON does"
 	default:
 		return "invalid JSON"
 	}

@@ -86,3 +86,33 @@ func TestDecodeUsesExactKeys(t *testing.T) {
 		t.Errorf("decoded %+v", req)
 	}
 }
+
+func TestReadEnvelope(t *testing.T) {
+	fields, depths, err := readEnvelope([]byte(` { "A" : 1e999 , "B":[ {"c" : [ ] } ] ,"C":"x\"}" ,"A":null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"A": "null", "B": `[ {"c" : [ ] } ]`, "C": `"x\"}"`}
+	for k, v := range want {
+		if string(fields[k]) != v {
+			t.Errorf("field %s = %q, want %q (the last of duplicate keys, exactly as written)", k, fields[k], v)
+		}
+	}
+	if len(fields) != len(want) || depths["B"] != 3 || depths["C"] != 0 {
+		t.Errorf("fields %q, depths %v", fields, depths)
+	}
+	for raw, wantErr := range map[string]string{
+		`{"A":1} {"B":2}`:             "more follows",
+		`{"A":1`:                      "ends before",
+		`{"A":[1,]}`:                  "syntax error",
+		`{"A" 1}`:                     "syntax error",
+		`[{"A":1}]`:                   "starts with a JSON array",
+		`"x"`:                         "starts with a JSON string",
+		`null`:                        "null",
+		nested(20_000)[:30_000] + `}`: "not a JSON object",
+	} {
+		if _, _, err := readEnvelope([]byte(raw)); err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("readEnvelope(%.40q) = %v, want an error saying %q", raw, err, wantErr)
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
 	"github.com/trailguard/trailguard/internal/testbed"
 )
 
@@ -162,6 +164,16 @@ func (c *calls) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
+}
+
+// functionARN is the function the tests' invocations reach: moto's account, in us-east-1.
+const functionARN = "arn:aws:lambda:us-east-1:123456789012:function:trailguard-provider"
+
+// lambdaContext is the context Lambda gives an invocation of functionARN.
+func lambdaContext() context.Context {
+	return lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{
+		AwsRequestID: "00000000-0000-4000-8000-000000000001", InvokedFunctionArn: functionARN,
+	})
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

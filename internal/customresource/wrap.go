@@ -17,9 +17,24 @@ import (
 // only answer twice. It returns an error when the event cannot be answered or the response PUT finally failed;
 // a Lambda retry of the asynchronous invocation is then the only hope, which is why handlers must be safe to run
 // twice.
-func Wrap(h Handler, opts ...Option) func(ctx context.Context, raw json.RawMessage) error {
+func Wrap(h Handler, opts ...Option) LambdaFunc {
 	c := newConfig(opts)
 	return func(ctx context.Context, raw json.RawMessage) error { return c.serve(ctx, h, raw) }
+}
+
+// LambdaFunc is the function Wrap returns. It is also a lambda.Handler (its Invoke method), which lambda.Start
+// prefers to a plain function: it then hands over the payload's bytes as they came, instead of decoding them into
+// a json.RawMessage first. That decoding refuses JSON nested more than 10,000 levels, and such an event would
+// fail before this package saw it, with no answer to CloudFormation and no log line.
+type LambdaFunc func(ctx context.Context, raw json.RawMessage) error
+
+// Invoke serves one invocation with the payload as Lambda delivered it. It returns JSON null: CloudFormation
+// reads the answer at the ResponseURL, never from Lambda.
+func (f LambdaFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if err := f(ctx, payload); err != nil {
+		return nil, err
+	}
+	return []byte("null"), nil
 }
 
 func (c *config) serve(ctx context.Context, h Handler, raw json.RawMessage) error {
