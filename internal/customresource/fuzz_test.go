@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// FuzzWrap feeds arbitrary events to Wrap. A JSON object is pointed at the fake S3 and must get exactly one
-// response; anything else must get none, and an error. Nothing may panic. CI runs it with -fuzztime.
+// FuzzWrap feeds arbitrary events to Wrap. A JSON object is pointed at the fake S3 (and given the function's own
+// StackId when it has none) and must get exactly one response, unless its StackId is refused; anything else must
+// get none, and an error. Nothing may panic. CI runs it with -fuzztime.
 func FuzzWrap(f *testing.F) {
 	seeds, err := filepath.Glob("../../events/provider/*.json")
 	if err != nil || len(seeds) == 0 {
@@ -57,25 +58,35 @@ func FuzzWrap(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var obj map[string]json.RawMessage
-		usable := json.Unmarshal(raw, &obj) == nil && obj != nil
-		if usable {
+		object := json.Unmarshal(raw, &obj) == nil && obj != nil
+		trusted := false // the StackId is the function's own stack, so the request must be served
+		if object {
 			obj["ResponseURL"], _ = json.Marshal(s3.responseURL())
+			if _, ok := obj["StackId"]; !ok {
+				obj["StackId"], _ = json.Marshal(stackID)
+			}
+			var id string
+			trusted = json.Unmarshal(obj["StackId"], &id) == nil && id == stackID
 			raw, _ = json.Marshal(obj)
 		}
 		s3.drain()
 		blockedBefore := blocked.Load()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(lambdaContext(), 10*time.Second)
 		defer cancel()
 		err := wrapped(ctx, raw)
 		puts := s3.drain()
-		if !usable {
+		if !object {
 			if len(puts) != 0 || !errors.Is(err, ErrUnanswerable) {
-				t.Fatalf("unusable event: %d PUTs, error %v", len(puts), err)
+				t.Fatalf("not an object: %d PUTs, error %v", len(puts), err)
 			}
 			return
 		}
+		var de *decodeError
+		if !trusted && errors.As(err, &de) && de.Field == "StackId" && len(puts) == 0 {
+			return // a StackId of another stack, or no stack: refused
+		}
 		if err != nil || len(puts) != 1 {
-			t.Fatalf("usable event: %d PUTs, error %v", len(puts), err)
+			t.Fatalf("an object with the function's StackId (%v): %d PUTs, error %v", trusted, len(puts), err)
 		}
 		if len(puts[0].Body) > MaxResponseBytes {
 			t.Fatalf("body of %d bytes", len(puts[0].Body))

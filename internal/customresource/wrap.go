@@ -39,14 +39,18 @@ func (f LambdaFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) 
 
 func (c *config) serve(ctx context.Context, h Handler, raw json.RawMessage) error {
 	start := time.Now()
-	req, malformed, err := decode(raw, c.allowLoopback)
+	fn, fnErr := functionOrigin(ctx, c.region)
+	req, malformed, err := decode(raw, c.allowLoopback, fn, fnErr)
 	if err != nil {
 		attrs := []any{"error", err.Error(), "event_bytes", len(raw)}
 		var de *decodeError
-		if errors.As(err, &de) && de.Host != "" {
+		if errors.As(err, &de) && de.Field != "" {
+			attrs = append(attrs, "field", de.Field)
+		}
+		if de != nil && de.Host != "" {
 			attrs = append(attrs, "response_host", de.Host)
 		}
-		c.log.ErrorContext(ctx, "custom resource event cannot be answered", attrs...)
+		c.log.ErrorContext(ctx, "custom resource event refused: not answered, handler not run", attrs...)
 		return err
 	}
 	log := c.log.With("request_type", req.RequestType, "logical_resource_id", req.LogicalResourceID,
