@@ -17,9 +17,10 @@ import (
 // TestBootstrapRefusesForgedRequestsAndAnswersDeepOnes runs the built provider as the tests and the demo do
 // (TRAILGUARD_LOCAL_RUN=true, a loopback stand-in for the ResponseURL, the Runtime API sending moto's account and
 // us-east-1 as the invoked function): forged requests reach no AWS endpoint and no ResponseURL, and an event
-// nested past encoding/json's limit, which aws-lambda-go used to refuse before the wrapper saw it, is answered.
+// nested past encoding/json's limit, which aws-lambda-go used to refuse before the wrapper saw it, is answered, and
+// hostile property names reach the Reason escaped.
 // No AWS call is needed, so AWS_ENDPOINT_URL is a stand-in that counts whatever reaches it.
-func TestBootstrapRefusesForgedRequestsAndAnswersDeepOnes(t *testing.T) {
+func TestBootstrapRefusesForgedRequestsAndAnswersHostileOnes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the provider")
 	}
@@ -105,4 +106,15 @@ func TestBootstrapRefusesForgedRequestsAndAnswersDeepOnes(t *testing.T) {
 	if awsCalls.Load() != 0 {
 		t.Errorf("a deep event made %d AWS calls", awsCalls.Load())
 	}
+
+	// A property named with terminal escapes, NUL, a line break, an RTL override and a C1 CSI: the provider names
+	// it in its FAILED Reason, which CloudFormation shows in consoles and terminals.
+	if res := invoke(t, local(t, "bad/control-characters.json")); res.Error != nil {
+		t.Fatalf("hostile property names: %v\n%s", res.Error, logs.String())
+	}
+	got = rs.Responses()
+	if len(got) != 2 || got[1].Body.Status != StatusFailed || !strings.Contains(got[1].Body.Reason, `\u001b]8;;https://evil.example\u0007Click`) {
+		t.Fatalf("hostile property names: responses %+v, want a FAILED naming the property, escaped", got)
+	}
+	controlFree(t, "the Reason", got[1].Body.Reason)
 }

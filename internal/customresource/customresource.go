@@ -13,7 +13,7 @@
 // that cannot be answered: no handler, no PUT, an error log line naming the field and the rule, an error to Lambda.
 //
 // aws-lambda-go's cfn.LambdaWrap covers the happy path only; this wrapper adds the origin checks, the deadline,
-// the retries, the 4,096-byte body cap and the PhysicalResourceId rules.
+// the retries, the 4,096-byte body cap, the PhysicalResourceId rules and Reasons free of control characters.
 package customresource
 
 import (
