@@ -85,7 +85,12 @@ func TestBootstrapRefusesForgedRequestsAndAnswersHostileOnes(t *testing.T) {
 	if n := len(rs.Responses()); n != 0 || awsCalls.Load() != 0 {
 		t.Fatalf("forged requests made %d responses and %d AWS calls, want none\n%s", n, awsCalls.Load(), logs.String())
 	}
-	if got := strings.Count(logs.String(), `"msg":"custom resource event refused`); got != 4 {
+	// The log reaches us through a pipe, after the answer: wait for it, generously.
+	refusals := func() int { return strings.Count(logs.String(), `"msg":"custom resource event refused`) }
+	for end := time.Now().Add(10 * time.Second); refusals() < 4 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := refusals(); got != 4 {
 		t.Errorf("%d refusals logged, want 4:\n%s", got, logs.String())
 	}
 
