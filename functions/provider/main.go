@@ -39,5 +39,6 @@ func main() {
 	lambda.Start(customresource.Wrap(p.Handle,
 		customresource.WithLogger(log),
 		customresource.WithLoopbackResponseURL(lambdaenv.Bool(lambdaenv.LocalRun)),
+		customresource.WithRegion(cfg.Region),
 	))
 }

@@ -2,11 +2,18 @@
 //
 // CloudFormation waits up to an hour for an answer that a crashed, timed-out or confused Lambda never sends, so
 // the one promise this package keeps is: every request that carries a usable ResponseURL gets exactly one
-// response, whether the handler succeeds, fails, panics, or runs out of time. A request that cannot be answered
-// (not JSON, no ResponseURL, a ResponseURL that is not S3) is logged and returned to Lambda as an error.
+// response, whether the handler succeeds, fails, panics, runs out of time, or its properties are malformed or
+// nested too deep to decode. A request that cannot be answered (not a JSON object, no ResponseURL) is logged and
+// returned to Lambda as an error.
 //
-// aws-lambda-go's cfn.LambdaWrap covers the happy path only; this wrapper adds the deadline, the retries, the
-// 4,096-byte body cap, the ResponseURL validation and the PhysicalResourceId rules.
+// Anyone allowed to invoke the function (lambda:Invoke) can hand it an event, so before anything runs a request
+// must be CloudFormation's for this function: its StackId in the function's own partition, account and region
+// (partition and account from the invoked function's ARN, region from the function's environment), its
+// ResponseURL https on CloudFormation's response bucket for that region. Anything else is refused like an event
+// that cannot be answered: no handler, no PUT, an error log line naming the field and the rule, an error to Lambda.
+//
+// aws-lambda-go's cfn.LambdaWrap covers the happy path only; this wrapper adds the origin checks, the deadline,
+// the retries, the 4,096-byte body cap, the PhysicalResourceId rules and Reasons free of control characters.
 package customresource
 
 import (
@@ -70,14 +77,19 @@ type config struct {
 	log           *slog.Logger
 	client        *http.Client
 	allowLoopback bool
-	margin        time.Duration
-	backoffBase   time.Duration
-	backoffMax    time.Duration
-	maxAttempts   int
+	// region is the function's own region, where the stacks it serves must be.
+	region      string
+	margin      time.Duration
+	backoffBase time.Duration
+	backoffMax  time.Duration
+	maxAttempts int
 	// attemptTimeout bounds one PUT, so that a hanging connection still leaves time to retry.
 	attemptTimeout time.Duration
 	// logStream is named in FAILED reasons so that an operator finds the log from the console.
 	logStream string
+	// workTimeout, when set, ends the handler's context this long after the request arrives instead of a margin
+	// before the deadline: tests use it to expire a blocked handler without racing the Lambda deadline.
+	workTimeout time.Duration
 }
 
 func newConfig(opts []Option) config {
@@ -121,6 +133,11 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 // tests and the local demo: in Lambda it would let a hand-made event make the function call local services.
 func WithLoopbackResponseURL(allow bool) Option { return func(c *config) { c.allowLoopback = allow } }
 
+// WithRegion names the region the function runs in (Lambda's AWS_REGION): a request is served only for a stack of
+// this region, with its ResponseURL on this region's CloudFormation response bucket. Unset, the region of the
+// invoked function's ARN is used, which in Lambda is the same.
+func WithRegion(region string) Option { return func(c *config) { c.region = region } }
+
 // WithHTTPClient sets the client used for the response PUT. The default refuses redirects.
 func WithHTTPClient(h *http.Client) Option { return func(c *config) { c.client = h } }
 
@@ -139,3 +156,7 @@ func withMaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n 
 
 // withLogStream replaces lambdacontext.LogStreamName, for tests.
 func withLogStream(s string) Option { return func(c *config) { c.logStream = s } }
+
+// withWorkTimeout gives the handler d, for tests: a handler that never returns is then abandoned after d while the
+// invocation's deadline stays far away, so the FAILED that follows never races it, however loaded the machine.
+func withWorkTimeout(d time.Duration) Option { return func(c *config) { c.workTimeout = d } }

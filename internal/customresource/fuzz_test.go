@@ -6,12 +6,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// FuzzWrap feeds arbitrary events to Wrap. A JSON object is pointed at the fake S3 and must get exactly one
-// response; anything else must get none, and an error. Nothing may panic. CI runs it with -fuzztime.
+// FuzzWrap feeds arbitrary events to Wrap. A JSON object is pointed at the fake S3 (and given the function's own
+// StackId when it has none) and must get exactly one response, unless its StackId is refused; anything else must
+// get none, and an error. Nothing may panic. CI runs it with -fuzztime.
 func FuzzWrap(f *testing.F) {
 	seeds, err := filepath.Glob("../../events/provider/*.json")
 	if err != nil || len(seeds) == 0 {
@@ -31,7 +34,10 @@ func FuzzWrap(f *testing.F) {
 
 	s3 := newFakeS3(f)
 	var logs logBuffer
-	opts := append(fastOptions(&logs), WithLogger(discardLogger()), WithDeadlineMargin(5*time.Millisecond))
+	// A handler that blocks ("block") is abandoned after 50ms of work, and the FAILED then has the rest of a 10s
+	// invocation to arrive: no margin to race, however loaded the machine (it once had 5ms, and failed under load).
+	opts := append(fastOptions(&logs), WithLogger(discardLogger()), withWorkTimeout(50*time.Millisecond))
+	var blocked atomic.Int64 // handlers that started to block: each must be answered with a timeout
 	h := func(ctx context.Context, req Request) (Result, error) {
 		switch req.ResourceProperties["Behaviour"] {
 		case "panic":
@@ -39,6 +45,7 @@ func FuzzWrap(f *testing.F) {
 		case "fail":
 			return Result{}, errors.New(req.LogicalResourceID)
 		case "block":
+			blocked.Add(1)
 			<-ctx.Done()
 			return Result{}, ctx.Err()
 		}
@@ -51,24 +58,35 @@ func FuzzWrap(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var obj map[string]json.RawMessage
-		usable := json.Unmarshal(raw, &obj) == nil && obj != nil
-		if usable {
+		object := json.Unmarshal(raw, &obj) == nil && obj != nil
+		trusted := false // the StackId is the function's own stack, so the request must be served
+		if object {
 			obj["ResponseURL"], _ = json.Marshal(s3.responseURL())
+			if _, ok := obj["StackId"]; !ok {
+				obj["StackId"], _ = json.Marshal(stackID)
+			}
+			var id string
+			trusted = json.Unmarshal(obj["StackId"], &id) == nil && id == stackID
 			raw, _ = json.Marshal(obj)
 		}
 		s3.drain()
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		blockedBefore := blocked.Load()
+		ctx, cancel := context.WithTimeout(lambdaContext(), 10*time.Second)
 		defer cancel()
 		err := wrapped(ctx, raw)
 		puts := s3.drain()
-		if !usable {
+		if !object {
 			if len(puts) != 0 || !errors.Is(err, ErrUnanswerable) {
-				t.Fatalf("unusable event: %d PUTs, error %v", len(puts), err)
+				t.Fatalf("not an object: %d PUTs, error %v", len(puts), err)
 			}
 			return
 		}
+		var de *decodeError
+		if !trusted && errors.As(err, &de) && de.Field == "StackId" && len(puts) == 0 {
+			return // a StackId of another stack, or no stack: refused
+		}
 		if err != nil || len(puts) != 1 {
-			t.Fatalf("usable event: %d PUTs, error %v", len(puts), err)
+			t.Fatalf("an object with the function's StackId (%v): %d PUTs, error %v", trusted, len(puts), err)
 		}
 		if len(puts[0].Body) > MaxResponseBytes {
 			t.Fatalf("body of %d bytes", len(puts[0].Body))
@@ -79,6 +97,9 @@ func FuzzWrap(f *testing.F) {
 		}
 		if r.Status == StatusFailed && r.Reason == "" && len(puts[0].Body) < MaxResponseBytes-100 {
 			t.Fatalf("FAILED without a reason: %s", puts[0].Body)
+		}
+		if blocked.Load() != blockedBefore && (r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after")) {
+			t.Fatalf("a handler that never returned was answered %s %q, want FAILED saying it timed out", r.Status, r.Reason)
 		}
 	})
 }

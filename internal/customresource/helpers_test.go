@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
 	"github.com/trailguard/trailguard/internal/testbed"
 )
 
@@ -110,6 +112,7 @@ func fastOptions(logs *logBuffer) []Option {
 	return []Option{
 		WithLogger(logs.logger()),
 		WithLoopbackResponseURL(true),
+		WithRegion("us-east-1"),
 		WithRetryBackoff(time.Millisecond, 5*time.Millisecond),
 		WithDeadlineMargin(50 * time.Millisecond),
 		withMaxAttempts(4),
@@ -124,7 +127,7 @@ func event(t *testing.T, f *fakeS3, mutate func(map[string]any)) json.RawMessage
 		"RequestType":       "Create",
 		"ServiceToken":      "arn:aws:lambda:us-east-1:123456789012:function:trailguard-provider",
 		"ResponseURL":       f.responseURL(),
-		"StackId":           "arn:aws:cloudformation:us-east-1:123456789012:stack/test/5b8e6a20-c0a1-11ef-9a8c-0e2d3f4a5b6c",
+		"StackId":           stackID,
 		"RequestId":         "0f4e8d2a-5b6c-4d7e-8f90-a1b2c3d4e5f6",
 		"LogicalResourceId": "TrailDelivery",
 		"ResourceType":      "Custom::CloudTrailCloudWatchLogs",
@@ -162,6 +165,19 @@ func (c *calls) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
+}
+
+// stackID is a stack of the tests' function's own account and region.
+const stackID = "arn:aws:cloudformation:us-east-1:123456789012:stack/test/5b8e6a20-c0a1-11ef-9a8c-0e2d3f4a5b6c"
+
+// functionARN is the function the tests' invocations reach: moto's account, in us-east-1.
+const functionARN = "arn:aws:lambda:us-east-1:123456789012:function:trailguard-provider"
+
+// lambdaContext is the context Lambda gives an invocation of functionARN.
+func lambdaContext() context.Context {
+	return lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{
+		AwsRequestID: "00000000-0000-4000-8000-000000000001", InvokedFunctionArn: functionARN,
+	})
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

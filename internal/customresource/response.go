@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/trailguard/trailguard/internal/printable"
 )
 
 // response is the body CloudFormation expects at the ResponseURL.
@@ -51,12 +53,15 @@ func marshal(r response) (_ []byte, err error) {
 // encode returns a body of at most MaxResponseBytes, with suffix appended to a FAILED Reason. It shortens the
 // Reason first, keeping the suffix (it tells an operator where the log is); if Data alone is too big, or cannot be
 // encoded, the answer becomes FAILED without Data. The returned response is what the body holds.
+//
+// The Reason quotes whatever the stack author wrote (a property's name, a trail's name) and CloudFormation shows
+// it in consoles and terminals, so its control characters are escaped (printable.Text) before it is measured.
 func encode(r response, suffix string) (response, []byte) {
 	if r.Status != StatusFailed {
 		suffix = ""
 	}
-	r.Reason = strings.ToValidUTF8(r.Reason, "\uFFFD")
-	suffix = strings.ToValidUTF8(suffix, "\uFFFD")
+	r.Reason = printable.Text(r.Reason)
+	suffix = printable.Text(suffix)
 	full := r
 	full.Reason += suffix
 	body, err := marshal(full)

@@ -17,21 +17,40 @@ import (
 // only answer twice. It returns an error when the event cannot be answered or the response PUT finally failed;
 // a Lambda retry of the asynchronous invocation is then the only hope, which is why handlers must be safe to run
 // twice.
-func Wrap(h Handler, opts ...Option) func(ctx context.Context, raw json.RawMessage) error {
+func Wrap(h Handler, opts ...Option) LambdaFunc {
 	c := newConfig(opts)
 	return func(ctx context.Context, raw json.RawMessage) error { return c.serve(ctx, h, raw) }
 }
 
+// LambdaFunc is the function Wrap returns. It is also a lambda.Handler (its Invoke method), which lambda.Start
+// prefers to a plain function: it then hands over the payload's bytes as they came, instead of decoding them into
+// a json.RawMessage first. That decoding refuses JSON nested more than 10,000 levels, and such an event would
+// fail before this package saw it, with no answer to CloudFormation and no log line.
+type LambdaFunc func(ctx context.Context, raw json.RawMessage) error
+
+// Invoke serves one invocation with the payload as Lambda delivered it. It returns JSON null: CloudFormation
+// reads the answer at the ResponseURL, never from Lambda.
+func (f LambdaFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if err := f(ctx, payload); err != nil {
+		return nil, err
+	}
+	return []byte("null"), nil
+}
+
 func (c *config) serve(ctx context.Context, h Handler, raw json.RawMessage) error {
 	start := time.Now()
-	req, malformed, err := decode(raw, c.allowLoopback)
+	fn, fnErr := functionOrigin(ctx, c.region)
+	req, malformed, err := decode(raw, c.allowLoopback, fn, fnErr)
 	if err != nil {
 		attrs := []any{"error", err.Error(), "event_bytes", len(raw)}
 		var de *decodeError
-		if errors.As(err, &de) && de.Host != "" {
+		if errors.As(err, &de) && de.Field != "" {
+			attrs = append(attrs, "field", de.Field)
+		}
+		if de != nil && de.Host != "" {
 			attrs = append(attrs, "response_host", de.Host)
 		}
-		c.log.ErrorContext(ctx, "custom resource event cannot be answered", attrs...)
+		c.log.ErrorContext(ctx, "custom resource event refused: not answered, handler not run", attrs...)
 		return err
 	}
 	log := c.log.With("request_type", req.RequestType, "logical_resource_id", req.LogicalResourceID,
@@ -151,6 +170,9 @@ func timeoutReason(work context.Context, start time.Time) string {
 // workContext is the handler's context: it ends a margin before the Lambda deadline, leaving time to PUT the
 // FAILED. The margin is at most half the remaining time, so a short invocation still gets to do some work.
 func (c *config) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.workTimeout > 0 {
+		return context.WithTimeout(ctx, c.workTimeout)
+	}
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return context.WithCancel(ctx)

@@ -24,7 +24,7 @@ func TestWrapSuccessBody(t *testing.T) {
 		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"TrailArn": trailARN, "RoleName": "r"}}, nil
 	}
 	raw := event(t, f, nil)
-	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), raw); err != nil {
+	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), raw); err != nil {
 		t.Fatalf("Wrap returned %v after a successful response", err)
 	}
 	if got.RequestType != "Create" || got.LogicalResourceID != "TrailDelivery" ||
@@ -94,7 +94,7 @@ func TestWrapFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeS3(t)
 			var logs logBuffer
-			if err := Wrap(tt.h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+			if err := Wrap(tt.h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 				t.Fatalf("Wrap returned %v after a FAILED was sent", err)
 			}
 			r := f.only(t)
@@ -147,7 +147,7 @@ func TestWrapPhysicalResourceID(t *testing.T) {
 					e["PhysicalResourceId"] = tt.requestID
 				}
 			})
-			if err := Wrap(tt.h, fastOptions(&logs)...)(context.Background(), raw); err != nil {
+			if err := Wrap(tt.h, fastOptions(&logs)...)(lambdaContext(), raw); err != nil {
 				t.Fatal(err)
 			}
 			got := f.only(t).PhysicalResourceID
@@ -198,7 +198,7 @@ func TestWrapDeadline(t *testing.T) {
 		return Result{PhysicalResourceID: trailARN}, nil
 	}
 	const budget = 600 * time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	ctx, cancel := context.WithTimeout(lambdaContext(), budget)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	opts := append(fastOptions(&logs), WithDeadlineMargin(200*time.Millisecond))
@@ -237,7 +237,7 @@ func TestWrapHandlerHonoursDeadline(t *testing.T) {
 		<-ctx.Done()
 		return Result{}, fmt.Errorf("waiting for IAM: %w", ctx.Err())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(lambdaContext(), 2*time.Second)
 	defer cancel()
 	lambdaDeadline, _ := ctx.Deadline()
 	// margin 10s would exceed half the 2s left, so it is capped at 1s
@@ -257,7 +257,7 @@ func TestWrapRetries(t *testing.T) {
 	f := newFakeS3(t, 500, 500, 200)
 	var logs logBuffer
 	h := func(context.Context, Request) (Result, error) { return Result{PhysicalResourceID: trailARN}, nil }
-	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatalf("Wrap returned %v after the third PUT succeeded", err)
 	}
 	p := f.received()
@@ -292,7 +292,7 @@ func TestWrapRetryStatuses(t *testing.T) {
 			f := newFakeS3(t, tt.script...)
 			var logs logBuffer
 			h := func(context.Context, Request) (Result, error) { return Result{}, nil }
-			err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil))
+			err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil))
 			if got := len(f.received()); got != tt.puts {
 				t.Errorf("got %d PUTs, want %d", got, tt.puts)
 			}
@@ -320,7 +320,7 @@ func TestWrapNetworkErrorNeverLeaksURL(t *testing.T) {
 	f.Close() // connection refused from now on
 	var logs logBuffer
 	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
-	err := Wrap(h, fastOptions(&logs)...)(context.Background(), raw)
+	err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), raw)
 	var pe *putError
 	if !errors.As(err, &pe) || pe.Attempts != 4 || pe.Status != 0 {
 		t.Fatalf("got %v, want a putError after 4 attempts", err)
@@ -333,7 +333,7 @@ func TestWrapRetriesStopBeforeDeadline(t *testing.T) {
 	f := newFakeS3(t, 500, 500, 500, 500, 500, 500, 500, 500)
 	var logs logBuffer
 	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(lambdaContext(), 300*time.Millisecond)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	opts := append(fastOptions(&logs), WithRetryBackoff(100*time.Millisecond, time.Second), withMaxAttempts(100))
@@ -355,10 +355,14 @@ func TestWrapRedirectNotFollowed(t *testing.T) {
 	}))
 	defer redirector.Close()
 	var logs logBuffer
-	raw, _ := json.Marshal(map[string]any{"RequestType": "Delete", "ResponseURL": redirector.URL + "/x?" + secretQuery})
-	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
-	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), raw); err == nil {
+	raw, _ := json.Marshal(map[string]any{"RequestType": "Delete", "ResponseURL": redirector.URL + "/x?" + secretQuery, "StackId": stackID})
+	var c calls
+	h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
+	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), raw); err == nil {
 		t.Error("a redirect was taken for success")
+	}
+	if c.count() != 1 {
+		t.Fatalf("the handler ran %d times; the request never got to the response PUT", c.count())
 	}
 	if n := len(elsewhere.received()); n != 0 {
 		t.Errorf("the redirect was followed: %d PUTs elsewhere", n)
@@ -371,7 +375,7 @@ func TestWrapLongErrorIsTruncated(t *testing.T) {
 	// 10 KB of text with multi-byte runes and characters JSON must escape, so a byte cut could split a rune.
 	long := strings.Repeat("é<\"\n—", 10*1024/9+1)
 	h := func(context.Context, Request) (Result, error) { return Result{}, errors.New("start " + long) }
-	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatal(err)
 	}
 	p := f.received()
@@ -397,7 +401,7 @@ func TestWrapDataTooLarge(t *testing.T) {
 	h := func(context.Context, Request) (Result, error) {
 		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"Big": strings.Repeat("x", 5000)}}, nil
 	}
-	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatal(err)
 	}
 	r := f.only(t)
@@ -418,7 +422,7 @@ func TestWrapDataNotEncodable(t *testing.T) {
 	h := func(context.Context, Request) (Result, error) {
 		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"C": make(chan int)}}, nil
 	}
-	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if r := f.only(t); r.Status != StatusFailed || !strings.Contains(r.Reason, "cannot be encoded") {
@@ -432,7 +436,7 @@ func TestWrapNoEcho(t *testing.T) {
 	h := func(context.Context, Request) (Result, error) {
 		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"Secret": "hunter2"}, NoEcho: true}, nil
 	}
-	if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, nil)); err != nil {
+	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if r := f.only(t); !r.NoEcho || r.Data["Secret"] != "hunter2" {
@@ -452,7 +456,6 @@ func TestWrapAnswersWithoutCallingHandler(t *testing.T) {
 		{"unknown RequestType", func(e map[string]any) { e["RequestType"] = "Upsert" }, `unknown RequestType "Upsert"`},
 		{"missing RequestType", func(e map[string]any) { delete(e, "RequestType") }, `unknown RequestType ""`},
 		{"properties not an object", func(e map[string]any) { e["ResourceProperties"] = "TrailName=x" }, "ResourceProperties is not a JSON object"},
-		{"StackId not a string", func(e map[string]any) { e["StackId"] = 42 }, "StackId is not a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -460,7 +463,7 @@ func TestWrapAnswersWithoutCallingHandler(t *testing.T) {
 			var logs logBuffer
 			var c calls
 			h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
-			if err := Wrap(h, fastOptions(&logs)...)(context.Background(), event(t, f, tt.mutate)); err != nil {
+			if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, tt.mutate)); err != nil {
 				t.Fatal(err)
 			}
 			if c.count() != 0 {
@@ -493,7 +496,10 @@ func TestWrapUnanswerable(t *testing.T) {
 		{"null", json.RawMessage(`null`), true, "null"},
 		{"no ResponseURL", event(t, f, func(e map[string]any) { delete(e, "ResponseURL") }), true, "no ResponseURL"},
 		{"ResponseURL a number", event(t, f, func(e map[string]any) { e["ResponseURL"] = 7 }), true, "not a non-empty string"},
-		{"evil host", withURL("https://evil.example/x?" + secretQuery), true, "not an AWS S3 endpoint"},
+		{"evil host", withURL("https://evil.example/x?" + secretQuery), true, "not CloudFormation's response bucket"},
+		{"no StackId", event(t, f, func(e map[string]any) { delete(e, "StackId") }), true, "no StackId"},
+		{"StackId not a string", event(t, f, func(e map[string]any) { e["StackId"] = 42 }), true, "StackId is not a string"},
+		{"StackId not a stack ARN", event(t, f, func(e map[string]any) { e["StackId"] = trailARN }), true, "not a CloudFormation stack ARN"},
 		{"http non-loopback", withURL("http://example.com:" + port + "/x?" + secretQuery), true, "scheme"},
 		{"loopback not allowed", withURL(f.URL + "/x?" + secretQuery), false, "scheme"},
 		{"loopback https not allowed", withURL("https://127.0.0.1:" + port + "/x?" + secretQuery), false, "port"},
@@ -505,7 +511,7 @@ func TestWrapUnanswerable(t *testing.T) {
 			var c calls
 			h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
 			opts := append(fastOptions(&logs), WithLoopbackResponseURL(tt.loopback))
-			err := Wrap(h, opts...)(context.Background(), tt.raw)
+			err := Wrap(h, opts...)(lambdaContext(), tt.raw)
 			if !errors.Is(err, ErrUnanswerable) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want ErrUnanswerable saying %q", err, tt.want)
 			}
@@ -527,12 +533,13 @@ func TestWrapUnanswerable(t *testing.T) {
 
 func BenchmarkWrap(b *testing.B) {
 	f := newFakeS3(b)
-	raw, _ := json.Marshal(map[string]any{"RequestType": "Create", "ResponseURL": f.responseURL(), "StackId": "s", "RequestId": "r", "LogicalResourceId": "L"})
+	raw, _ := json.Marshal(map[string]any{"RequestType": "Create", "ResponseURL": f.responseURL(), "StackId": stackID, "RequestId": "r", "LogicalResourceId": "L"})
 	h := Wrap(func(context.Context, Request) (Result, error) { return Result{PhysicalResourceID: trailARN}, nil },
 		WithLoopbackResponseURL(true), WithLogger(discardLogger()))
+	ctx := lambdaContext()
 	for b.Loop() {
 		f.drain()
-		if err := h(context.Background(), raw); err != nil {
+		if err := h(ctx, raw); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -551,7 +558,7 @@ func TestWithHTTPClient(t *testing.T) {
 	ct := &countingTransport{}
 	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
 	opts := append(fastOptions(&logs), WithHTTPClient(&http.Client{Transport: ct}))
-	if err := Wrap(h, opts...)(context.Background(), event(t, f, nil)); err != nil {
+	if err := Wrap(h, opts...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if ct.n != 1 || len(f.received()) != 1 {

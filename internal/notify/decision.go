@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/trailguard/trailguard/internal/printable"
 )
 
 // Actions a Decision can report.
@@ -49,21 +51,24 @@ type Decision struct {
 func ShouldNotify(d Decision) bool { return d.Action != ActionNone && d.Action != "" && !d.Repeated }
 
 // Log writes the decision as one JSON line with message "decision". Its level says how urgent it is: info when
-// all is well or repaired, warn when a person must look, error when trailguard failed.
+// all is well or repaired, warn when a person must look, error when trailguard failed. Its text is
+// printable.Text, as in the notification: JSON escapes C0 controls but not C1 or bidirectional ones, and these
+// lines are read in terminals (make invoke shows them).
 func Log(l *slog.Logger, d Decision) {
+	text := printable.Text
 	l.LogAttrs(context.Background(), level(d.Action), "decision",
-		slog.String("trail", d.Trail),
-		slog.String("trail_arn", d.TrailARN),
-		slog.String("mode", d.Mode),
-		slog.String("event_name", d.EventName),
-		slog.String("event_id", d.EventID),
-		slog.String("actor", d.Actor),
-		slog.String("source_ip", d.SourceIP),
-		slog.Any("drift", nonNil(d.Drift)),
-		slog.String("action", d.Action),
+		slog.String("trail", text(d.Trail)),
+		slog.String("trail_arn", text(d.TrailARN)),
+		slog.String("mode", text(d.Mode)),
+		slog.String("event_name", text(d.EventName)),
+		slog.String("event_id", text(d.EventID)),
+		slog.String("actor", text(d.Actor)),
+		slog.String("source_ip", text(d.SourceIP)),
+		slog.Any("drift", texts(d.Drift)),
+		slog.String("action", text(d.Action)),
 		slog.Bool("repeated", d.Repeated),
-		slog.Any("repairs", nonNil(d.Repairs)),
-		slog.String("result", d.Result),
+		slog.Any("repairs", texts(d.Repairs)),
+		slog.String("result", text(d.Result)),
 		slog.Float64("duration_ms", float64(d.Duration.Microseconds())/1000),
 	)
 }
@@ -78,12 +83,14 @@ func level(action string) slog.Level {
 	return slog.LevelWarn
 }
 
-// nonNil makes an empty list log as [] rather than null, so queries need not handle both.
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// texts is a list as the log shows it: each item printable.Text, and [] rather than null when empty, so that
+// queries need not handle both.
+func texts(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = printable.Text(v)
 	}
-	return s
+	return out
 }
 
 // Namespace is the CloudWatch namespace of trailguard's metrics.

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/trailguard/trailguard/internal/printable"
 )
 
 // Publisher is the part of the SNS client the Notifier uses.
@@ -144,7 +146,9 @@ func clip(s string, n int) string {
 const maxBody = 200 << 10
 
 // Body is the plain-text notification: what drifted, who changed it and from where, which event, what trailguard
-// did about it and with which result, in which mode, and on which trail.
+// did about it and with which result, in which mode, and on which trail. Every value is printable.Text: names,
+// actors and error messages come from whoever made the change, and the body is read in mail clients and
+// terminals, where a control character could hide or fake a line.
 func Body(d Decision) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "trailguard %s trail %s.\n\n", verb(d.Action), orUnknown(d.Trail))
@@ -168,7 +172,7 @@ func Body(d Decision) string {
 	list(&b, d.Repairs, "none")
 	line("Result", d.Result)
 	line("Took", d.Duration.Round(time.Millisecond).String())
-	out := strings.ToValidUTF8(b.String(), "?")
+	out := b.String()
 	if len(out) > maxBody {
 		cut := maxBody
 		for cut > 0 && !utf8.RuneStart(out[cut]) {
@@ -205,13 +209,14 @@ func list(b *strings.Builder, items []string, none string) {
 		return
 	}
 	for _, it := range items {
-		fmt.Fprintf(b, "  - %s\n", it)
+		fmt.Fprintf(b, "  - %s\n", printable.Text(it))
 	}
 }
 
+// orUnknown is a value as the body shows it: printable, and "(unknown)" when empty.
 func orUnknown(s string) string {
 	if s == "" {
 		return "(unknown)"
 	}
-	return s
+	return printable.Text(s)
 }
