@@ -44,7 +44,7 @@ func TestBootstrapRefusesForgedRequestsAndAnswersHostileOnes(t *testing.T) {
 	logs := &testbed.Logs{}
 	fn, err := testbed.StartFunction(bootstrap, rt, []string{
 		"AWS_REGION=" + testbed.Region, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
-		"AWS_ENDPOINT_URL=" + endpoint.URL, lambdaenv.LocalRun + "=true",
+		"AWS_ENDPOINT_URL=" + endpoint.URL, lambdaenv.LocalRun + "=true", lambdaenv.RegistryTable + "=" + testbed.RegistryTable,
 	}, logs)
 	if err != nil {
 		t.Fatal(err)

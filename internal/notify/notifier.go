@@ -93,7 +93,7 @@ func verb(action string) string {
 	case ActionReported:
 		return "found drift on"
 	case ActionContested:
-		return "is fighting over contested"
+		return "alerts on contested"
 	case ActionInvalid:
 		return "REFUSED the registry record of"
 	case ActionUnregistered:

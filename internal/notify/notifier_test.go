@@ -31,7 +31,7 @@ func TestSubject(t *testing.T) {
 		{"sweep", notify.Decision{Trail: "management-trail", EventName: "Sweep", Action: "reported"},
 			"trailguard found drift on trail management-trail (Sweep)"},
 		{"root", notify.Decision{Trail: "t1", EventName: "StopLogging", Actor: "arn:aws:iam::123456789012:root", Action: "contested"},
-			"trailguard stopped repairing contested trail t1 (StopLogging by root)"},
+			"trailguard alerts on contested trail t1 (StopLogging by root)"},
 		{"service", notify.Decision{Trail: "t1", EventName: "DeleteTrail", Actor: "cloudformation.amazonaws.com", Action: "gone"},
 			"trailguard lost trail t1 (DeleteTrail by cloudformation.amazonaws.com)"},
 		{"no name", notify.Decision{TrailARN: trailARN, EventName: "UpdateTrail", Action: "failed"},
