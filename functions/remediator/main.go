@@ -6,7 +6,6 @@ package main
 import (
 	"errors"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -17,6 +16,7 @@ import (
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/registry"
 	"github.com/trailguard/trailguard/internal/remediator"
+	"github.com/trailguard/trailguard/internal/repair"
 )
 
 func main() {
@@ -25,13 +25,15 @@ func main() {
 	if table == "" {
 		lambdaenv.ExitOnError(log, errors.New(lambdaenv.RegistryTable+" is not set: the remediator repairs registered trails only"))
 	}
-	maxAge, err := lambdaenv.Duration(lambdaenv.DeliveryMaxAge, 24*time.Hour)
+	maxAge, err := lambdaenv.Duration(lambdaenv.DeliveryMaxAge, delivery.DefaultMaxDeliveryAge)
 	lambdaenv.ExitOnError(log, err)
-	limit, err := lambdaenv.Int(lambdaenv.RepairLimit, 5)
+	limit, err := lambdaenv.Int(lambdaenv.RepairLimit, repair.DefaultLimit)
+	lambdaenv.ExitOnError(log, err)
+	window, err := lambdaenv.Duration(lambdaenv.RepairWindow, repair.DefaultWindow)
 	lambdaenv.ExitOnError(log, err)
 	engine := delivery.New(delivery.NewClients(cfg), cfg.Region, delivery.WithLogger(log), delivery.WithMaxDeliveryAge(maxAge))
 	notifier := notify.NewNotifier(sns.NewFromConfig(cfg), os.Getenv(lambdaenv.TopicARN))
 	r := remediator.New(engine, registry.New(dynamodb.NewFromConfig(cfg), table), notifier,
-		remediator.WithLogger(log), remediator.WithRepairLimit(limit, time.Hour))
+		remediator.WithLogger(log), remediator.WithPolicy(repair.Policy{Limit: limit, Window: window}))
 	lambda.Start(r.Handle)
 }

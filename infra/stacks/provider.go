@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/provider"
+	"github.com/trailguard/trailguard/internal/repair"
 	"github.com/trailguard/trailguard/internal/trigger"
 )
 
@@ -208,8 +210,9 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	s.Provider = s.function("Provider", providerRole, zips["provider"], ProviderTimeout, with(nil),
 		"trailguard provider: the Custom::CloudTrailCloudWatchLogs resource", nil)
 	s.Remediator = s.function("Remediator", remediatorRole, zips["remediator"], RemediatorTimeout, with(map[string]string{
-		lambdaenv.DeliveryMaxAge: "24h",
-		lambdaenv.RepairLimit:    "5",
+		lambdaenv.DeliveryMaxAge: delivery.DefaultMaxDeliveryAge.String(),
+		lambdaenv.RepairLimit:    strconv.Itoa(repair.DefaultLimit),
+		lambdaenv.RepairWindow:   repair.DefaultWindow.String(),
 	}), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
 		RetryAttempts: jsii.Number(RemediatorRetryAttempts),
 		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(RemediatorMaxEventAge.Seconds())),

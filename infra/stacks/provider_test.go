@@ -77,8 +77,10 @@ func TestFunctionsRunGoOnArm64WithJSONLogsInTheirOwnLogGroups(t *testing.T) {
 		"the provider must time out (and answer FAILED) before CloudFormation's ServiceTimeout")
 	_, fn := m.one(t, "AWS::Lambda::Function", "Remediator")
 	env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
-	assert.Equal(t, "24h", env[lambdaenv.DeliveryMaxAge])
+	// The remediator parses them back into the same defaults it would use without them.
+	assert.Equal(t, "24h0m0s", env[lambdaenv.DeliveryMaxAge])
 	assert.Equal(t, "5", env[lambdaenv.RepairLimit])
+	assert.Equal(t, "1h0m0s", env[lambdaenv.RepairWindow])
 	_, pfn := m.one(t, "AWS::Lambda::Function", "Provider")
 	assert.NotContains(t, props(pfn)["Environment"].(map[string]any)["Variables"], lambdaenv.RepairLimit)
 }

@@ -120,12 +120,16 @@ func WithPermissionsBoundary(policyARN string) Option {
 // WithClock replaces time.Now, for tests of delivery age and propagation deadlines.
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
 
+// DefaultMaxDeliveryAge is how long a logging trail may go without delivering to CloudWatch Logs before the sweep
+// reports it: CloudTrail delivers about every 5 minutes, so a day without delivery means it stopped.
+const DefaultMaxDeliveryAge = 24 * time.Hour
+
 // New returns an engine for trails whose home region is region, using that region's clients.
 func New(c Clients, region string, opts ...Option) *Engine {
 	e := &Engine{
 		c: c, region: region, log: slog.Default(),
 		propagationBase: time.Second, propagationMax: 8 * time.Second, propagationTotal: 2 * time.Minute,
-		maxDeliveryAge: 24 * time.Hour, now: time.Now,
+		maxDeliveryAge: DefaultMaxDeliveryAge, now: time.Now,
 	}
 	for _, o := range opts {
 		o(e)

@@ -23,8 +23,10 @@ const (
 	LocalRun = "TRAILGUARD_LOCAL_RUN"
 	// DeliveryMaxAge is how long a logging trail may go without delivering before the sweep alerts (Go duration).
 	DeliveryMaxAge = "TRAILGUARD_DELIVERY_MAX_AGE"
-	// RepairLimit is how many repairs of one trail in an hour are tolerated before it is contested.
+	// RepairLimit is how many repairs of one trail within RepairWindow are tolerated before it is contested.
 	RepairLimit = "TRAILGUARD_REPAIR_LIMIT"
+	// RepairWindow is how far back repairs count towards RepairLimit (Go duration).
+	RepairWindow = "TRAILGUARD_REPAIR_WINDOW"
 	// LogLevel is debug, info (default), warn or error.
 	LogLevel = "TRAILGUARD_LOG_LEVEL"
 	// DeliveryRoleARN is the CloudTrail delivery role the provider stack creates at deploy time: the role a trail

@@ -21,6 +21,7 @@ import (
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/registry"
+	"github.com/trailguard/trailguard/internal/repair"
 	"github.com/trailguard/trailguard/internal/spec"
 	"github.com/trailguard/trailguard/internal/trigger"
 )
@@ -51,14 +52,12 @@ type Remediator struct {
 	engine   Engine
 	reg      Registry
 	cache    *registry.Cache
-	cacheTTL time.Duration
 	notifier Notifier
 	log      *slog.Logger
 	metrics  io.Writer
-	// repairLimit repairs of one trail within window make it contested.
-	repairLimit int
-	window      time.Duration
-	now         func() time.Time
+	// policy decides between repairing, reporting and holding off.
+	policy repair.Policy
+	now    func() time.Time
 }
 
 // Option configures a Remediator.
@@ -70,14 +69,8 @@ func WithLogger(l *slog.Logger) Option { return func(r *Remediator) { r.log = l 
 // WithMetrics sets where embedded-metric-format lines go (default stdout, which Lambda ships to CloudWatch).
 func WithMetrics(w io.Writer) Option { return func(r *Remediator) { r.metrics = w } }
 
-// WithRepairLimit sets how many repairs of one trail within window are tolerated before it is contested.
-func WithRepairLimit(n int, window time.Duration) Option {
-	return func(r *Remediator) { r.repairLimit, r.window = n, window }
-}
-
-// WithRegistryCache sets how long a snapshot of the registry answers event lookups (default one minute): the
-// cost of a lookup against how soon a newly registered trail is guarded (the sweep guards it in any case).
-func WithRegistryCache(ttl time.Duration) Option { return func(r *Remediator) { r.cacheTTL = ttl } }
+// WithPolicy sets the repair policy (default repair.Default).
+func WithPolicy(p repair.Policy) Option { return func(r *Remediator) { r.policy = p } }
 
 // WithClock replaces time.Now, for tests of the repair window.
 func WithClock(now func() time.Time) Option { return func(r *Remediator) { r.now = now } }
@@ -86,14 +79,18 @@ func WithClock(now func() time.Time) Option { return func(r *Remediator) { r.now
 func New(engine Engine, reg Registry, notifier Notifier, opts ...Option) *Remediator {
 	r := &Remediator{
 		engine: engine, reg: reg, notifier: notifier, log: slog.Default(), metrics: os.Stdout,
-		repairLimit: 5, window: time.Hour, now: time.Now, cacheTTL: time.Minute,
+		policy: repair.Default, now: time.Now,
 	}
 	for _, o := range opts {
 		o(r)
 	}
-	r.cache = registry.NewCache(reg, r.cacheTTL, func() time.Time { return r.now() })
+	r.cache = registry.NewCache(reg, snapshotTTL, func() time.Time { return r.now() })
 	return r
 }
+
+// snapshotTTL is how long a snapshot of the registry answers event lookups: the cost of a lookup against how soon
+// a log-group or role event for a newly registered trail is acted on (trail events and the sweep re-read at once).
+const snapshotTTL = time.Minute
 
 // saveAttempts bounds the re-reads when another invocation updates the same trail's record concurrently.
 const saveAttempts = 3
@@ -327,39 +324,43 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 	d := decision(trig, rec)
 	next := rec
 	now := r.now().UTC()
-	next.Repairs = recent(rec.Repairs, now, r.window)
+	next.Repairs = r.policy.Recent(rec.Repairs, now)
 	d.Drift = describe(found)
-	if len(found) == 0 {
+	last := rec.LastRemediation
+	v := r.policy.Decide(repair.Situation{
+		Enforce:   rec.Spec.Remediation == spec.Enforce,
+		Sweep:     trig.Kind == trigger.KindSweep,
+		Drift:     len(found) > 0,
+		Contested: rec.Status == registry.Contested, RecentRepairs: len(next.Repairs),
+		TrailMissing: slices.ContainsFunc(found, func(x delivery.Drift) bool { return x.Kind == delivery.TrailMissing }),
+		Repairable:   slices.ContainsFunc(found, func(x delivery.Drift) bool { return t.Repairs(x.Kind) }),
+		SameAsLastReport: rec.Status == registry.Drifted && last != nil && last.Action == notify.ActionReported &&
+			slices.Equal(last.Drift, d.Drift),
+	})
+	if v.Action == repair.Nothing {
 		next.Status = registry.Compliant
-		if rec.Status == registry.Contested {
-			next.Status = registry.Contested // stays contested until the window passes without repairs
-			if len(next.Repairs) < r.repairLimit {
-				next.Status = registry.Compliant
-			}
+		if v.Contested {
+			next.Status = registry.Contested // until the window passes without repairs
 		}
 		return d, next, nil
 	}
 	next.LastRemediation = &registry.Remediation{At: now, EventID: trig.EventID, EventName: d.EventName, Actor: trig.Actor, Drift: d.Drift}
-	switch {
-	case slices.ContainsFunc(found, func(x delivery.Drift) bool { return x.Kind == delivery.TrailMissing }):
+	switch v.Action {
+	case repair.Gone:
 		d.Action, next.Status = notify.ActionGone, registry.Gone
-	case rec.Spec.Remediation != spec.Enforce || !slices.ContainsFunc(found, func(x delivery.Drift) bool { return t.Repairs(x.Kind) }):
+	case repair.Report:
 		d.Action, next.Status = notify.ActionReported, registry.Drifted
-		if last := rec.LastRemediation; rec.Status == registry.Drifted && last != nil && last.Action == notify.ActionReported &&
-			slices.Equal(last.Drift, d.Drift) {
+		if v.Repeated {
 			// Told already: the sweep finds the same drift every interval until someone acts.
 			d.Repeated, d.Result = true, "reported before, at "+last.At.Format(time.RFC3339)+"; not notifying again"
-			next.LastRemediation = rec.LastRemediation
+			next.LastRemediation = last
 			return d, next, nil
 		}
-	case len(next.Repairs) >= r.repairLimit && trig.Kind != trigger.KindSweep:
-		// Someone keeps undoing the repair: events no longer repair, so the tamperer cannot make trailguard race
-		// them, but the sweep still does (below), so no number of tamperings switches protection off for longer
-		// than one sweep interval.
+	case repair.Hold:
 		d.Action, next.Status = notify.ActionContested, registry.Contested
 		d.Result = fmt.Sprintf("repaired %d times within %s: events no longer repair it, the next sweep will; find who keeps changing it",
-			len(next.Repairs), r.window)
-	default:
+			len(next.Repairs), r.policy.Window)
+	case repair.Repair:
 		res, err := r.engine.Repair(ctx, t, found, aspect)
 		d.Repairs = res.Actions
 		if err != nil {
@@ -368,12 +369,11 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 			next.LastRemediation.Action, next.LastRemediation.Result = d.Action, d.Result
 			return d, next, fmt.Errorf("repair trail %s: %w", t.TrailARN, err)
 		}
-		d.Action = notify.ActionRepaired
+		d.Action, next.Status = notify.ActionRepaired, registry.Compliant
 		next.Repairs = append(next.Repairs, now)
-		next.Status = registry.Compliant
-		if len(next.Repairs) > r.repairLimit {
+		if v.Contested {
 			d.Action, next.Status = notify.ActionContested, registry.Contested
-			d.Result = fmt.Sprintf("repaired by the sweep, %d repairs within %s: someone keeps changing it", len(next.Repairs), r.window)
+			d.Result = fmt.Sprintf("repaired by the sweep, %d repairs within %s: someone keeps changing it", len(next.Repairs), r.policy.Window)
 		}
 		if !res.Converged(t) {
 			next.Status, d.Action = registry.Drifted, notify.ActionFailed
@@ -407,10 +407,6 @@ func (r *Remediator) report(ctx context.Context, d notify.Decision) {
 // sameOutcome says whether saving next would change nothing, so a no-op event writes nothing.
 func sameOutcome(rec, next registry.Record) bool {
 	return rec.Status == next.Status && next.LastRemediation == rec.LastRemediation && len(rec.Repairs) == len(next.Repairs)
-}
-
-func recent(times []time.Time, now time.Time, window time.Duration) []time.Time {
-	return slices.DeleteFunc(slices.Clone(times), func(t time.Time) bool { return now.Sub(t) >= window })
 }
 
 func describe(drifts []delivery.Drift) []string {
