@@ -632,9 +632,9 @@ func TestResolveRefusesShadowTrails(t *testing.T) {
 
 func TestResolveRejectsForeignLogGroupsAndRolesWithoutWriting(t *testing.T) {
 	cases := map[string]spec.Spec{
-		"log group in another account": {LogGroupArn: "arn:aws:logs:us-east-1:210987654321:log-group:central"},
-		"log group in another region":  {LogGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:central"},
-		"role in another account":      {RoleArn: "arn:aws:iam::210987654321:role/Delivery"},
+		"log group in another account": {LogGroupARN: "arn:aws:logs:us-east-1:210987654321:log-group:central"},
+		"log group in another region":  {LogGroupARN: "arn:aws:logs:eu-west-1:123456789012:log-group:central"},
+		"role in another account":      {RoleARN: "arn:aws:iam::210987654321:role/Delivery"},
 	}
 	for name, s := range cases {
 		t.Run(name, func(t *testing.T) {

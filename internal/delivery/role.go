@@ -28,7 +28,7 @@ func (e *Engine) checkExistingRole(ctx context.Context, t *Target, s spec.Spec) 
 	switch {
 	case s.RoleName != "":
 		field = "RoleName"
-	case s.RoleArn == "":
+	case s.RoleARN == "":
 		field = "(default delivery role)"
 	}
 	fail := func(format string, a ...any) error {

@@ -23,40 +23,40 @@ const RolePath = "/trailguard/"
 // Target is a spec resolved against the live account: every name and ARN the engine reads and writes. The provider
 // stores it in the registry, so the remediator never has to resolve a spec again.
 type Target struct {
-	TrailName  string `json:"TrailName" dynamodbav:"TrailName"`
-	TrailARN   string `json:"TrailArn" dynamodbav:"TrailArn"`
-	HomeRegion string `json:"HomeRegion" dynamodbav:"HomeRegion"`
-	Partition  string `json:"Partition" dynamodbav:"Partition"`
-	Account    string `json:"Account" dynamodbav:"Account"`
+	TrailName  string
+	TrailARN   string
+	HomeRegion string
+	Partition  string
+	Account    string
 	// OrgID is set for an organization trail: its log streams are also named o-ORGID_*.
-	OrgID string `json:"OrgId,omitempty" dynamodbav:"OrgId,omitempty"`
+	OrgID string
 
-	LogGroupName string `json:"LogGroupName" dynamodbav:"LogGroupName"`
+	LogGroupName string
 	// RetentionInDays is the shortest retention trailguard accepts on the log group: the value given for a group it
 	// creates (365 by default), the group's own value for a group it reuses. 0 means the events never expire. A
 	// longer retention is never drift: trailguard only stops audit data from being shortened.
-	RetentionInDays int32  `json:"RetentionInDays,omitempty" dynamodbav:"RetentionInDays,omitempty"`
-	KmsKeyID        string `json:"KmsKeyId,omitempty" dynamodbav:"KmsKeyId,omitempty"`
+	RetentionInDays int32
+	KmsKeyID        string
 	// CreatedLogGroup says that this registration created the log group: only then may its Delete delete it.
-	CreatedLogGroup bool `json:"CreatedLogGroup,omitempty" dynamodbav:"CreatedLogGroup,omitempty"`
+	CreatedLogGroup bool
 
-	RoleName   string `json:"RoleName" dynamodbav:"RoleName"`
-	RolePath   string `json:"RolePath" dynamodbav:"RolePath"`
-	PolicyName string `json:"PolicyName" dynamodbav:"PolicyName"`
+	RoleName   string
+	RolePath   string
+	PolicyName string
 
-	EnforceLogging bool `json:"EnforceLogging" dynamodbav:"EnforceLogging"`
+	EnforceLogging bool
 	// ManagementEvents says that the trail recorded management write events when it was registered: a selector
 	// change that stops recording them blinds the audit trail without unlinking it, and is reported.
-	ManagementEvents bool `json:"ManagementEvents,omitempty" dynamodbav:"ManagementEvents,omitempty"`
+	ManagementEvents bool
 	// Previous is the CloudWatch Logs link the trail had before trailguard rewired it (ReplaceExistingDelivery):
 	// Delete restores it instead of leaving the trail unlinked.
-	Previous *Link `json:"Previous,omitempty" dynamodbav:"Previous,omitempty"`
+	Previous *Link
 }
 
 // Link is a trail's CloudWatch Logs fields as CloudTrail reports them. Empty fields mean the trail is not linked.
 type Link struct {
-	LogGroupARN string `json:"LogGroupArn" dynamodbav:"LogGroupArn"`
-	RoleARN     string `json:"RoleArn" dynamodbav:"RoleArn"`
+	LogGroupARN string
+	RoleARN     string
 }
 
 // Linked says whether the trail delivers anywhere.
@@ -248,8 +248,8 @@ func (e *Engine) targetFor(trail spec.TrailARN, s spec.Spec) (Target, error) {
 
 func (t *Target) resolveLogGroup(s spec.Spec) error {
 	switch {
-	case s.LogGroupArn != "":
-		lg, err := spec.ParseLogGroupARN(s.LogGroupArn)
+	case s.LogGroupARN != "":
+		lg, err := spec.ParseLogGroupARN(s.LogGroupARN)
 		if err != nil {
 			return &spec.FieldError{Field: "LogGroupArn", Rule: err.Error()}
 		}
@@ -270,7 +270,7 @@ func (t *Target) resolveLogGroup(s spec.Spec) error {
 // resolveRole settles the role: an ARN as given, a name at the path IAM reports (Resolve reads it), and otherwise
 // the delivery role the provider stack created at deploy time.
 func (e *Engine) resolveRole(t *Target, s spec.Spec) error {
-	field, roleARN := "RoleArn", s.RoleArn
+	field, roleARN := "RoleArn", s.RoleARN
 	switch {
 	case s.RoleName != "":
 		t.RoleName, t.RolePath = s.RoleName, "/"

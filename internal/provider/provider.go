@@ -148,7 +148,7 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	if err := p.checkSharedLogGroup(ctx, req, t); err != nil {
 		return customresource.Result{}, err
 	}
-	rec := registry.Record{TrailArn: t.TrailARN, Owner: owner(req), Spec: s, Target: t}
+	rec := registry.Record{TrailARN: t.TrailARN, Owner: owner(req), Spec: s, Target: t}
 	if err := p.reg.Claim(ctx, rec); err != nil {
 		return customresource.Result{}, err
 	}
@@ -300,10 +300,10 @@ func (p *Provider) delete(ctx context.Context, req customresource.Request) (cust
 	if _, err := p.engine.UnmarkRegistered(ctx, rec.Target, req.StackID); err != nil {
 		return customresource.Result{}, err
 	}
-	if err := p.reg.Release(ctx, rec.TrailArn, owner(req)); err != nil {
+	if err := p.reg.Release(ctx, rec.TrailARN, owner(req)); err != nil {
 		return customresource.Result{}, err
 	}
-	p.log.InfoContext(ctx, "trail unwired", "trail", rec.TrailArn, "actions", actions, "delete_log_group", deleteLogGroup)
+	p.log.InfoContext(ctx, "trail unwired", "trail", rec.TrailARN, "actions", actions, "delete_log_group", deleteLogGroup)
 	return done, nil
 }
 
@@ -324,8 +324,8 @@ func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record) (
 			return false, err
 		}
 		for _, other := range recs {
-			if other.TrailArn != rec.TrailArn && other.Target.LogGroupName == t.LogGroupName && other.Target.HomeRegion == t.HomeRegion {
-				reason = "trail " + other.TrailArn + " (" + other.Owner.String() + ") also delivers to it"
+			if other.TrailARN != rec.TrailARN && other.Target.LogGroupName == t.LogGroupName && other.Target.HomeRegion == t.HomeRegion {
+				reason = "trail " + other.TrailARN + " (" + other.Owner.String() + ") also delivers to it"
 				break
 			}
 		}

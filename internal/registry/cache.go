@@ -96,7 +96,7 @@ func (c *Cache) Put(rec Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := range c.recs {
-		if c.recs[i].TrailArn == rec.TrailArn {
+		if c.recs[i].TrailARN == rec.TrailARN {
 			c.recs[i] = rec
 			return
 		}
@@ -107,7 +107,7 @@ func (c *Cache) Put(rec Record) {
 
 // ByTrailARN selects the record of one trail.
 func ByTrailARN(arn string) func(Record) bool {
-	return func(r Record) bool { return r.TrailArn == arn }
+	return func(r Record) bool { return r.TrailARN == arn }
 }
 
 // ByTrailName selects trails of this name (a region's table holds at most one).

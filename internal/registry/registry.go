@@ -39,36 +39,36 @@ const (
 
 // Owner is the CloudFormation resource that declared the trail's desired state.
 type Owner struct {
-	StackID           string `dynamodbav:"StackId"`
-	LogicalResourceID string `dynamodbav:"LogicalResourceId"`
+	StackID           string
+	LogicalResourceID string
 }
 
 func (o Owner) String() string { return o.LogicalResourceID + " in stack " + o.StackID }
 
 // Remediation is the last thing the remediator did to a trail, and why.
 type Remediation struct {
-	At        time.Time `dynamodbav:"At"`
-	EventID   string    `dynamodbav:"EventId,omitempty"`
-	EventName string    `dynamodbav:"EventName,omitempty"`
-	Actor     string    `dynamodbav:"Actor,omitempty"`
-	Drift     []string  `dynamodbav:"Drift,omitempty"`
-	Action    string    `dynamodbav:"Action"`
-	Result    string    `dynamodbav:"Result"`
+	At        time.Time
+	EventID   string
+	EventName string
+	Actor     string
+	Drift     []string
+	Action    string
+	Result    string
 }
 
-// Record is one trail's item.
+// Record is one trail's registration. Its stored form is item (item.go).
 type Record struct {
-	TrailArn string          `dynamodbav:"TrailArn"`
-	Owner    Owner           `dynamodbav:"Owner"`
-	Spec     spec.Spec       `dynamodbav:"Spec"`
-	Target   delivery.Target `dynamodbav:"Target"`
-	Status   Status          `dynamodbav:"Status"`
-	// Repairs are the times of recent repairs, for the "more than N in an hour" rule.
-	Repairs         []time.Time  `dynamodbav:"Repairs,omitempty"`
-	LastRemediation *Remediation `dynamodbav:"LastRemediation,omitempty"`
-	UpdatedAt       time.Time    `dynamodbav:"UpdatedAt"`
+	TrailARN string
+	Owner    Owner
+	Spec     spec.Spec
+	Target   delivery.Target
+	Status   Status
+	// Repairs are the times of recent repairs, for the repair policy's "more than N in a window" rule.
+	Repairs         []time.Time
+	LastRemediation *Remediation
+	UpdatedAt       time.Time
 	// Version increases with every write; a write based on an older version fails with *ConflictError.
-	Version int64 `dynamodbav:"Version"`
+	Version int64
 }
 
 // API is the part of the DynamoDB client the registry calls.
@@ -86,8 +86,20 @@ type Registry struct {
 	now   func() time.Time
 }
 
+// Option configures a Registry.
+type Option func(*Registry)
+
+// WithClock replaces time.Now, which stamps UpdatedAt.
+func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now = now } }
+
 // New returns a registry on the named table.
-func New(db API, table string) *Registry { return &Registry{db: db, table: table, now: time.Now} }
+func New(db API, table string, opts ...Option) *Registry {
+	r := &Registry{db: db, table: table, now: time.Now}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
 
 // OwnedError means another CloudFormation resource already manages the trail, or (LogGroup set) registered the
 // log group with other settings.
@@ -117,12 +129,12 @@ func (e *ConflictError) Error() string {
 // item is left alone and reported as *OwnedError. Status and remediation history of the owner's earlier item are
 // kept.
 func (r *Registry) Claim(ctx context.Context, rec Record) error {
-	old, found, err := r.Get(ctx, rec.TrailArn)
+	old, found, err := r.Get(ctx, rec.TrailARN)
 	if err != nil {
 		return err
 	}
 	if found && old.Owner != rec.Owner {
-		return &OwnedError{Trail: rec.TrailArn, Owner: old.Owner}
+		return &OwnedError{Trail: rec.TrailARN, Owner: old.Owner}
 	}
 	if found {
 		rec.Status, rec.Repairs, rec.LastRemediation, rec.Version = old.Status, old.Repairs, old.LastRemediation, old.Version
@@ -134,8 +146,8 @@ func (r *Registry) Claim(ctx context.Context, rec Record) error {
 	var conflict *ConflictError
 	if errors.As(err, &conflict) {
 		// Someone wrote between our read and write: if it was another owner, say who.
-		if now, ok, gerr := r.Get(ctx, rec.TrailArn); gerr == nil && ok && now.Owner != rec.Owner {
-			return &OwnedError{Trail: rec.TrailArn, Owner: now.Owner}
+		if now, ok, gerr := r.Get(ctx, rec.TrailARN); gerr == nil && ok && now.Owner != rec.Owner {
+			return &OwnedError{Trail: rec.TrailARN, Owner: now.Owner}
 		}
 	}
 	return err
@@ -150,9 +162,9 @@ func (r *Registry) put(ctx context.Context, rec Record, exists bool) error {
 	next := rec
 	next.Version++
 	next.UpdatedAt = r.now().UTC()
-	item, err := attributevalue.MarshalMap(next)
+	item, err := attributevalue.MarshalMap(toItem(next))
 	if err != nil {
-		return fmt.Errorf("encode registry item of trail %s: %w", rec.TrailArn, err)
+		return fmt.Errorf("encode registry item of trail %s: %w", rec.TrailARN, err)
 	}
 	in := &dynamodb.PutItemInput{TableName: aws.String(r.table), Item: item}
 	if exists {
@@ -170,10 +182,10 @@ func (r *Registry) put(ctx context.Context, rec Record, exists bool) error {
 	_, err = r.db.PutItem(ctx, in)
 	var failed *ddbtypes.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
-		return &ConflictError{Trail: rec.TrailArn}
+		return &ConflictError{Trail: rec.TrailARN}
 	}
 	if err != nil {
-		return fmt.Errorf("write registry item of trail %s to table %s: %w", rec.TrailArn, r.table, err)
+		return fmt.Errorf("write registry item of trail %s to table %s: %w", rec.TrailARN, r.table, err)
 	}
 	return nil
 }
@@ -191,10 +203,11 @@ func (r *Registry) Get(ctx context.Context, trailARN string) (rec Record, found 
 	if len(out.Item) == 0 {
 		return Record{}, false, nil
 	}
-	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
+	var it item
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return Record{}, false, fmt.Errorf("decode registry item of trail %s: %w", trailARN, err)
 	}
-	return rec, true, nil
+	return it.record(), true, nil
 }
 
 // Release deletes the owner's record. A record that is gone, or that another owner holds, is left alone: the
@@ -222,10 +235,6 @@ func (r *Registry) Release(ctx context.Context, trailARN string, owner Owner) er
 
 // List reads every record. A region holds few trails, so a scan is cheaper than keeping indexes.
 func (r *Registry) List(ctx context.Context) ([]Record, error) {
-	return r.scan(ctx, func(Record) bool { return true })
-}
-
-func (r *Registry) scan(ctx context.Context, keep func(Record) bool) ([]Record, error) {
 	in := &dynamodb.ScanInput{TableName: aws.String(r.table), ConsistentRead: aws.Bool(true)}
 	var recs []Record
 	for {
@@ -233,14 +242,12 @@ func (r *Registry) scan(ctx context.Context, keep func(Record) bool) ([]Record, 
 		if err != nil {
 			return nil, fmt.Errorf("scan registry table %s: %w", r.table, err)
 		}
-		for _, item := range out.Items {
-			var rec Record
-			if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
+		for _, raw := range out.Items {
+			var it item
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 				return nil, fmt.Errorf("decode registry item: %w", err)
 			}
-			if keep(rec) {
-				recs = append(recs, rec)
-			}
+			recs = append(recs, it.record())
 		}
 		if len(out.LastEvaluatedKey) == 0 {
 			return recs, nil

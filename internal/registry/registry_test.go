@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -34,7 +37,7 @@ func newRegistry(t *testing.T) *registry.Registry {
 
 func record(owner registry.Owner, group string) registry.Record {
 	return registry.Record{
-		TrailArn: trailARN, Owner: owner,
+		TrailARN: trailARN, Owner: owner,
 		Spec:   spec.Spec{TrailName: "management-trail", Remediation: spec.Enforce, EnforceLogging: true},
 		Target: delivery.Target{TrailARN: trailARN, TrailName: "management-trail", LogGroupName: group, RoleName: "CloudTrail_CloudWatchLogs_Role"},
 	}
@@ -130,4 +133,40 @@ func TestSaveDetectsAConcurrentWrite(t *testing.T) {
 	got, _, err := reg.Get(ctx, trailARN)
 	require.NoError(t, err)
 	assert.Equal(t, registry.Drifted, got.Status)
+}
+
+// The stored item is the table's documented schema (docs/architecture.md): attribute names do not follow Go field
+// names, and a record survives the round trip whole.
+func TestTheStoredItemIsTheDocumentedSchema(t *testing.T) {
+	ctx := context.Background()
+	cfg := testbed.StartMoto(t).Config("us-east-1")
+	require.NoError(t, testbed.NewAWS(cfg).CreateRegistryTable(ctx, "registry"))
+	db := dynamodb.NewFromConfig(cfg)
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	reg := registry.New(db, "registry", registry.WithClock(func() time.Time { return at }))
+	rec := record(ownerA, "group-1")
+	rec.Spec.KmsKeyID, rec.Target.KmsKeyID = "arn:aws:kms:us-east-1:123456789012:key/k", "arn:aws:kms:us-east-1:123456789012:key/k"
+	rec.Spec.LogGroupARN = "arn:aws:logs:us-east-1:123456789012:log-group:group-1"
+	rec.Target.Previous = &delivery.Link{LogGroupARN: "arn:aws:logs:us-east-1:123456789012:log-group:old:*", RoleARN: "arn:aws:iam::123456789012:role/old"}
+	rec.Target.CreatedLogGroup, rec.Target.ManagementEvents = true, true
+	rec.LastRemediation = &registry.Remediation{At: at, EventID: "e", Action: "repaired", Result: "ok", Drift: []string{"d"}}
+	require.NoError(t, reg.Claim(ctx, rec))
+
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("registry"),
+		Key: map[string]ddbtypes.AttributeValue{"TrailArn": &ddbtypes.AttributeValueMemberS{Value: trailARN}}})
+	require.NoError(t, err)
+	var raw map[string]any
+	require.NoError(t, attributevalue.UnmarshalMap(out.Item, &raw))
+	assert.Equal(t, "arn:aws:kms:us-east-1:123456789012:key/k", raw["Spec"].(map[string]any)["KmsKeyId"])
+	assert.Equal(t, "arn:aws:kms:us-east-1:123456789012:key/k", raw["Target"].(map[string]any)["KmsKeyId"])
+	assert.Equal(t, trailARN, raw["Target"].(map[string]any)["TrailArn"])
+	assert.Equal(t, "arn:aws:logs:us-east-1:123456789012:log-group:group-1", raw["Spec"].(map[string]any)["LogGroupArn"])
+	assert.Contains(t, raw["Target"].(map[string]any)["Previous"], "LogGroupArn")
+	assert.Equal(t, ownerA.StackID, raw["Owner"].(map[string]any)["StackId"])
+	assert.Equal(t, "e", raw["LastRemediation"].(map[string]any)["EventId"])
+
+	got, _, err := reg.Get(ctx, trailARN)
+	require.NoError(t, err)
+	rec.Status, rec.Version, rec.UpdatedAt = registry.Compliant, 1, at
+	assert.Equal(t, rec, got, "nothing is lost on the way through the table")
 }

@@ -181,10 +181,10 @@ func (r *Remediator) checkRegistrations(ctx context.Context, trig trigger.Trigge
 		return fmt.Errorf("list registered trails: %w", err)
 	}
 	for trailARN, stack := range marked {
-		if slices.ContainsFunc(recs, func(rec registry.Record) bool { return rec.TrailArn == trailARN }) {
+		if slices.ContainsFunc(recs, func(rec registry.Record) bool { return rec.TrailARN == trailARN }) {
 			continue
 		}
-		d := decision(trig, registry.Record{TrailArn: trailARN})
+		d := decision(trig, registry.Record{TrailARN: trailARN})
 		d.TrailARN, d.Trail = trailARN, trailName(trailARN)
 		d.Action, d.Duration = notify.ActionUnregistered, r.now().Sub(start)
 		d.Drift = []string{"the trail is tagged " + delivery.TagRegisteredBy + "=" + stack + " but has no registry record"}
@@ -256,15 +256,15 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 		aspect := aspects(trig, rec)
 		found, err := r.engine.Check(ctx, rec.Target, aspect)
 		if err != nil {
-			return r.fail(ctx, trig, rec, start, fmt.Errorf("check trail %s: %w", rec.TrailArn, err))
+			return r.fail(ctx, trig, rec, start, fmt.Errorf("check trail %s: %w", rec.TrailARN, err))
 		}
 		if reread || (!consistent && (len(found) > 0 || rec.Status != registry.Compliant)) {
-			fresh, registered, err := r.reg.Get(ctx, rec.TrailArn)
+			fresh, registered, err := r.reg.Get(ctx, rec.TrailARN)
 			if err != nil {
 				return r.fail(ctx, trig, rec, start, err)
 			}
 			if !registered {
-				r.log.InfoContext(ctx, "event ignored", "reason", "trail no longer registered", "trail", rec.TrailArn, "event_id", trig.EventID)
+				r.log.InfoContext(ctx, "event ignored", "reason", "trail no longer registered", "trail", rec.TrailARN, "event_id", trig.EventID)
 				return nil
 			}
 			consistent, reread = true, false

@@ -104,7 +104,7 @@ func (f *fixture) register(t testing.TB, s spec.Spec) {
 	require.NoError(t, err)
 	_, err = f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
 	require.NoError(t, err)
-	require.NoError(t, f.reg.Claim(f.ctx, registry.Record{TrailArn: target.TrailARN, Owner: owner, Spec: s, Target: target}))
+	require.NoError(t, f.reg.Claim(f.ctx, registry.Record{TrailARN: target.TrailARN, Owner: owner, Spec: s, Target: target}))
 	_, err = f.engine.MarkRegistered(f.ctx, target, live, owner.StackID)
 	require.NoError(t, err)
 	f.target = target

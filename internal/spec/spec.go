@@ -39,23 +39,23 @@ const DefaultRetentionInDays = 365
 // Spec is the desired state of one trail's CloudWatch Logs delivery, as the stack author declared it.
 // Zero values mean "not given": the engine applies the documented defaults.
 type Spec struct {
-	TrailName              string `json:"TrailName"`
-	LogGroupName           string `json:"LogGroupName,omitempty"`
-	LogGroupArn            string `json:"LogGroupArn,omitempty"`
-	RetentionInDays        int32  `json:"RetentionInDays,omitempty"`
-	KmsKeyID               string `json:"KmsKeyId,omitempty"`
-	RoleName               string `json:"RoleName,omitempty"`
-	RoleArn                string `json:"RoleArn,omitempty"`
-	Remediation            Mode   `json:"Remediation"`
-	EnforceLogging         bool   `json:"EnforceLogging"`
-	DeleteLogGroupOnDelete bool   `json:"DeleteLogGroupOnDelete"`
+	TrailName              string
+	LogGroupName           string
+	LogGroupARN            string
+	RetentionInDays        int32
+	KmsKeyID               string
+	RoleName               string
+	RoleARN                string
+	Remediation            Mode
+	EnforceLogging         bool
+	DeleteLogGroupOnDelete bool
 	// ReplaceExistingDelivery lets trailguard rewire a trail that already delivers to another log group; the
 	// previous link is restored on Delete. Without it such a trail is refused, so no stack silently redirects an
 	// audit trail someone else wired.
-	ReplaceExistingDelivery bool `json:"ReplaceExistingDelivery"`
+	ReplaceExistingDelivery bool
 	// AllowCrossAccountKey accepts a KmsKeyId of another account (its key policy must let CloudWatch Logs of this
 	// account use it). The key's region must still be the trail's.
-	AllowCrossAccountKey bool `json:"AllowCrossAccountKey"`
+	AllowCrossAccountKey bool
 }
 
 // FieldError is a property that breaks a rule. It names both, so the message alone is enough to fix the template.
@@ -138,10 +138,10 @@ func Parse(props map[string]any) (Spec, error) {
 
 	s.TrailName = str("TrailName")
 	s.LogGroupName = str("LogGroupName")
-	s.LogGroupArn = str("LogGroupArn")
+	s.LogGroupARN = str("LogGroupArn")
 	s.KmsKeyID = str("KmsKeyId")
 	s.RoleName = str("RoleName")
-	s.RoleArn = str("RoleArn")
+	s.RoleARN = str("RoleArn")
 	s.EnforceLogging = boolean("EnforceLogging", true)
 	s.DeleteLogGroupOnDelete = boolean("DeleteLogGroupOnDelete", false)
 	s.ReplaceExistingDelivery = boolean("ReplaceExistingDelivery", false)
@@ -194,25 +194,25 @@ func (s Spec) validate() []error {
 		}
 	}
 
-	if s.LogGroupName != "" && s.LogGroupArn != "" {
+	if s.LogGroupName != "" && s.LogGroupARN != "" {
 		fail("LogGroupArn", "is exclusive with LogGroupName: give one or the other")
 	}
 	if s.LogGroupName != "" && !logGroupNameRE.MatchString(s.LogGroupName) {
 		fail("LogGroupName", "must be 1-512 characters of letters, digits and ._-/#, got %q", s.LogGroupName)
 	}
-	if s.LogGroupArn != "" {
-		if _, err := ParseLogGroupARN(s.LogGroupArn); err != nil {
+	if s.LogGroupARN != "" {
+		if _, err := ParseLogGroupARN(s.LogGroupARN); err != nil {
 			fail("LogGroupArn", "%v", err)
 		}
 	}
-	if s.RoleName != "" && s.RoleArn != "" {
+	if s.RoleName != "" && s.RoleARN != "" {
 		fail("RoleArn", "is exclusive with RoleName: give one or the other")
 	}
 	if s.RoleName != "" && !roleNameRE.MatchString(s.RoleName) {
 		fail("RoleName", "must be 1-64 characters of letters, digits and +=,.@_-, got %q", s.RoleName)
 	}
-	if s.RoleArn != "" {
-		if _, err := ParseRoleARN(s.RoleArn); err != nil {
+	if s.RoleARN != "" {
+		if _, err := ParseRoleARN(s.RoleARN); err != nil {
 			fail("RoleArn", "%v", err)
 		}
 	}
@@ -221,7 +221,7 @@ func (s Spec) validate() []error {
 			fail("KmsKeyId", "%v", err)
 		}
 	}
-	if s.KmsKeyID != "" && s.LogGroupArn != "" {
+	if s.KmsKeyID != "" && s.LogGroupARN != "" {
 		fail("KmsKeyId", "only applies to a log group trailguard creates; it cannot be combined with LogGroupArn")
 	}
 	return errs

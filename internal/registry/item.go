@@ -1,0 +1,126 @@
+package registry
+
+import (
+	"time"
+
+	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/spec"
+)
+
+// The stored schema of a registry item. It is the table's contract (docs/architecture.md, "The registry"), kept
+// apart from the engine's and the spec's types so that renaming a Go field never renames an attribute: every
+// attribute name is written here and nowhere else. Attribute names follow CloudFormation's spelling (TrailArn,
+// KmsKeyId) because the spec's attributes are the resource's properties.
+type item struct {
+	TrailArn        string           `dynamodbav:"TrailArn"`
+	Owner           ownerItem        `dynamodbav:"Owner"`
+	Spec            specItem         `dynamodbav:"Spec"`
+	Target          targetItem       `dynamodbav:"Target"`
+	Status          string           `dynamodbav:"Status"`
+	Repairs         []time.Time      `dynamodbav:"Repairs,omitempty"`
+	LastRemediation *remediationItem `dynamodbav:"LastRemediation,omitempty"`
+	UpdatedAt       time.Time        `dynamodbav:"UpdatedAt"`
+	Version         int64            `dynamodbav:"Version"`
+}
+
+type ownerItem struct {
+	StackID           string `dynamodbav:"StackId"`
+	LogicalResourceID string `dynamodbav:"LogicalResourceId"`
+}
+
+type specItem struct {
+	TrailName               string `dynamodbav:"TrailName"`
+	LogGroupName            string `dynamodbav:"LogGroupName,omitempty"`
+	LogGroupArn             string `dynamodbav:"LogGroupArn,omitempty"`
+	RetentionInDays         int32  `dynamodbav:"RetentionInDays,omitempty"`
+	KmsKeyID                string `dynamodbav:"KmsKeyId,omitempty"`
+	RoleName                string `dynamodbav:"RoleName,omitempty"`
+	RoleArn                 string `dynamodbav:"RoleArn,omitempty"`
+	Remediation             string `dynamodbav:"Remediation"`
+	EnforceLogging          bool   `dynamodbav:"EnforceLogging"`
+	DeleteLogGroupOnDelete  bool   `dynamodbav:"DeleteLogGroupOnDelete"`
+	ReplaceExistingDelivery bool   `dynamodbav:"ReplaceExistingDelivery,omitempty"`
+	AllowCrossAccountKey    bool   `dynamodbav:"AllowCrossAccountKey,omitempty"`
+}
+
+type targetItem struct {
+	TrailName        string    `dynamodbav:"TrailName"`
+	TrailArn         string    `dynamodbav:"TrailArn"`
+	HomeRegion       string    `dynamodbav:"HomeRegion"`
+	Partition        string    `dynamodbav:"Partition"`
+	Account          string    `dynamodbav:"Account"`
+	OrgID            string    `dynamodbav:"OrgId,omitempty"`
+	LogGroupName     string    `dynamodbav:"LogGroupName"`
+	RetentionInDays  int32     `dynamodbav:"RetentionInDays,omitempty"`
+	KmsKeyID         string    `dynamodbav:"KmsKeyId,omitempty"`
+	CreatedLogGroup  bool      `dynamodbav:"CreatedLogGroup,omitempty"`
+	RoleName         string    `dynamodbav:"RoleName"`
+	RolePath         string    `dynamodbav:"RolePath"`
+	PolicyName       string    `dynamodbav:"PolicyName"`
+	EnforceLogging   bool      `dynamodbav:"EnforceLogging"`
+	ManagementEvents bool      `dynamodbav:"ManagementEvents,omitempty"`
+	Previous         *linkItem `dynamodbav:"Previous,omitempty"`
+}
+
+type linkItem struct {
+	LogGroupArn string `dynamodbav:"LogGroupArn"`
+	RoleArn     string `dynamodbav:"RoleArn"`
+}
+
+type remediationItem struct {
+	At        time.Time `dynamodbav:"At"`
+	EventID   string    `dynamodbav:"EventId,omitempty"`
+	EventName string    `dynamodbav:"EventName,omitempty"`
+	Actor     string    `dynamodbav:"Actor,omitempty"`
+	Drift     []string  `dynamodbav:"Drift,omitempty"`
+	Action    string    `dynamodbav:"Action"`
+	Result    string    `dynamodbav:"Result"`
+}
+
+func toItem(r Record) item {
+	s, t := r.Spec, r.Target
+	it := item{
+		TrailArn: r.TrailARN, Owner: ownerItem(r.Owner), Status: string(r.Status), Repairs: r.Repairs,
+		UpdatedAt: r.UpdatedAt, Version: r.Version,
+		Spec: specItem{TrailName: s.TrailName, LogGroupName: s.LogGroupName, LogGroupArn: s.LogGroupARN,
+			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleArn: s.RoleARN,
+			Remediation: string(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
+			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey},
+		Target: targetItem{TrailName: t.TrailName, TrailArn: t.TrailARN, HomeRegion: t.HomeRegion, Partition: t.Partition,
+			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
+			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
+			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents},
+	}
+	if p := t.Previous; p != nil {
+		it.Target.Previous = &linkItem{LogGroupArn: p.LogGroupARN, RoleArn: p.RoleARN}
+	}
+	if l := r.LastRemediation; l != nil {
+		it.LastRemediation = &remediationItem{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,
+			Drift: l.Drift, Action: l.Action, Result: l.Result}
+	}
+	return it
+}
+
+func (it item) record() Record {
+	s, t := it.Spec, it.Target
+	r := Record{
+		TrailARN: it.TrailArn, Owner: Owner(it.Owner), Status: Status(it.Status), Repairs: it.Repairs,
+		UpdatedAt: it.UpdatedAt, Version: it.Version,
+		Spec: spec.Spec{TrailName: s.TrailName, LogGroupName: s.LogGroupName, LogGroupARN: s.LogGroupArn,
+			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleARN: s.RoleArn,
+			Remediation: spec.Mode(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
+			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey},
+		Target: delivery.Target{TrailName: t.TrailName, TrailARN: t.TrailArn, HomeRegion: t.HomeRegion, Partition: t.Partition,
+			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
+			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
+			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents},
+	}
+	if p := t.Previous; p != nil {
+		r.Target.Previous = &delivery.Link{LogGroupARN: p.LogGroupArn, RoleARN: p.RoleArn}
+	}
+	if l := it.LastRemediation; l != nil {
+		r.LastRemediation = &Remediation{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,
+			Drift: l.Drift, Action: l.Action, Result: l.Result}
+	}
+	return r
+}
