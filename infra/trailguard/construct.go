@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailguard/trailguard/internal/spec"
 )
 
 // ResourceType is the CloudFormation type of the custom resource the provider implements.
@@ -84,36 +86,26 @@ type TrailCloudWatchLogsProps struct {
 	ServiceTimeout time.Duration
 }
 
-// retentionValues are the values CloudWatch Logs accepts for a log group's retention.
-var retentionValues = map[int]bool{1: true, 3: true, 5: true, 7: true, 14: true, 30: true, 60: true, 90: true,
-	120: true, 150: true, 180: true, 365: true, 400: true, 545: true, 731: true, 1096: true, 1827: true, 2192: true,
-	2557: true, 2922: true, 3288: true, 3653: true}
-
 // Validate reports every property the provider would reject, so that a mistake fails `cdk synth` instead of a
 // deployment an hour later. Values that are CDK tokens are resolved only at deploy time and are not checked.
 func (p *TrailCloudWatchLogsProps) Validate() error {
-	var errs []error
-	if p.TrailName == "" {
-		errs = append(errs, errors.New("TrailName is required: give the trail's name or ARN"))
+	return p.validate(nil)
+}
+
+// validate checks the properties with the provider's own parser, spec.Parse, so that the construct and the
+// provider cannot disagree. placeholders replace the properties whose value is a token, unknown until deploy.
+func (p *TrailCloudWatchLogsProps) validate(placeholders map[string]string) error {
+	props := *p.properties()
+	for k, v := range placeholders {
+		if _, ok := props[k]; ok {
+			props[k] = v
+		}
 	}
-	if p.LogGroupName != "" && p.LogGroupArn != "" {
-		errs = append(errs, errors.New("LogGroupName and LogGroupArn are exclusive: give one"))
-	}
-	if p.RoleName != "" && p.RoleArn != "" {
-		errs = append(errs, errors.New("RoleName and RoleArn are exclusive: give one"))
-	}
-	if p.RetentionInDays != 0 && !retentionValues[p.RetentionInDays] {
-		errs = append(errs, fmt.Errorf("RetentionInDays %d is not a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ..., 3653)", p.RetentionInDays))
-	}
-	switch p.Remediation {
-	case "", RemediationEnforce, RemediationReport, RemediationOff:
-	default:
-		errs = append(errs, fmt.Errorf("Remediation %q: want enforce, report or off", p.Remediation))
-	}
+	_, err := spec.Parse(props)
 	if p.ServiceTimeout != 0 && (p.ServiceTimeout < time.Second || p.ServiceTimeout > time.Hour || p.ServiceTimeout%time.Second != 0) {
-		errs = append(errs, fmt.Errorf("ServiceTimeout %s: want whole seconds from 1s to 1h", p.ServiceTimeout))
+		err = errors.Join(err, fmt.Errorf("ServiceTimeout %s: want whole seconds from 1s to 1h", p.ServiceTimeout))
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // TrailCloudWatchLogs is one Custom::CloudTrailCloudWatchLogs resource.
@@ -231,18 +223,27 @@ func (t *TrailCloudWatchLogs) PolicyName() *string {
 type validation struct{ p *TrailCloudWatchLogsProps }
 
 func (v *validation) Validate() *[]*string {
-	p := *v.p
-	for _, s := range []*string{&p.TrailName, &p.LogGroupName, &p.LogGroupArn, &p.RoleName, &p.RoleArn} {
-		if *s != "" && *awscdk.Token_IsUnresolved(jsii.String(*s)) {
-			*s = "token" // present, value unknown until deploy
+	placeholders := map[string]string{}
+	for k, val := range *v.p.properties() {
+		if str, ok := val.(string); ok && *awscdk.Token_IsUnresolved(jsii.String(str)) {
+			placeholders[k] = tokenPlaceholders[k]
 		}
 	}
-	if p.Remediation != "" && *awscdk.Token_IsUnresolved(jsii.String(string(p.Remediation))) {
-		p.Remediation = RemediationEnforce
-	}
-	err := p.Validate()
+	err := v.p.validate(placeholders)
 	if err == nil {
 		return &[]*string{}
 	}
 	return &[]*string{jsii.String(fmt.Sprintf("%s: %v", ResourceType, err))}
+}
+
+// tokenPlaceholders stand for a property whose value is a token: each passes the property's own rule, so that only
+// the known properties are judged at synth; the provider checks the resolved values at deploy.
+var tokenPlaceholders = map[string]string{
+	"TrailName":    "token-trail",
+	"LogGroupName": "token",
+	"LogGroupArn":  "arn:aws:logs:us-east-1:123456789012:log-group:token",
+	"KmsKeyId":     "arn:aws:kms:us-east-1:123456789012:key/token",
+	"RoleName":     "token",
+	"RoleArn":      "arn:aws:iam::123456789012:role/token",
+	"Remediation":  string(RemediationEnforce),
 }

@@ -64,7 +64,7 @@ func TestEveryPropertyRendersAsAString(t *testing.T) {
 	_, stack := newStack()
 	trailguard.NewTrailCloudWatchLogs(stack, jsii.String("Delivery"), &trailguard.TrailCloudWatchLogsProps{
 		TrailName:               "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org",
-		LogGroupArn:             "arn:aws:logs:eu-west-1:111122223333:log-group:audit",
+		LogGroupName:            "audit", // a key applies only to a group trailguard creates, never with LogGroupArn
 		RetentionInDays:         731,
 		KmsKeyId:                "arn:aws:kms:eu-west-1:111122223333:key/1234",
 		RoleArn:                 "arn:aws:iam::111122223333:role/delivery",
@@ -81,7 +81,7 @@ func TestEveryPropertyRendersAsAString(t *testing.T) {
 		"ServiceToken":            "arn:aws:lambda:eu-west-1:111122223333:function:provider",
 		"ServiceTimeout":          "900",
 		"TrailName":               "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org",
-		"LogGroupArn":             "arn:aws:logs:eu-west-1:111122223333:log-group:audit",
+		"LogGroupName":            "audit",
 		"RetentionInDays":         "731",
 		"KmsKeyId":                "arn:aws:kms:eu-west-1:111122223333:key/1234",
 		"RoleArn":                 "arn:aws:iam::111122223333:role/delivery",
@@ -96,7 +96,7 @@ func TestEveryPropertyRendersAsAString(t *testing.T) {
 func TestGettersAreGetAttsOfTheData(t *testing.T) {
 	_, stack := newStack()
 	d := trailguard.NewTrailCloudWatchLogs(stack, jsii.String("Delivery"), &trailguard.TrailCloudWatchLogsProps{
-		TrailName: "t", LogGroupName: "lg", RoleName: "r", ServiceTokenExport: "other-export"})
+		TrailName: "app-trail", LogGroupName: "lg", RoleName: "r", ServiceTokenExport: "other-export"})
 	getters := map[string]*string{"TrailArn": d.TrailArn(), "HomeRegion": d.HomeRegion(), "LogGroupName": d.LogGroupName(),
 		"LogGroupArn": d.LogGroupArn(), "RoleName": d.RoleName(), "RoleArn": d.RoleArn(), "PolicyName": d.PolicyName()}
 	for name, v := range getters {
@@ -128,13 +128,18 @@ func TestInvalidPropsFailSynthWithTheReason(t *testing.T) {
 		props trailguard.TrailCloudWatchLogsProps
 		want  string
 	}{
-		"no trail":        {trailguard.TrailCloudWatchLogsProps{}, "TrailName is required"},
-		"two log groups":  {trailguard.TrailCloudWatchLogsProps{TrailName: "t", LogGroupName: "a", LogGroupArn: "b"}, "LogGroupName and LogGroupArn are exclusive"},
-		"two roles":       {trailguard.TrailCloudWatchLogsProps{TrailName: "t", RoleName: "a", RoleArn: "b"}, "RoleName and RoleArn are exclusive"},
-		"retention":       {trailguard.TrailCloudWatchLogsProps{TrailName: "t", RetentionInDays: 42}, "RetentionInDays 42"},
-		"remediation":     {trailguard.TrailCloudWatchLogsProps{TrailName: "t", Remediation: "fix"}, `Remediation "fix"`},
-		"timeout too big": {trailguard.TrailCloudWatchLogsProps{TrailName: "t", ServiceTimeout: 2 * time.Hour}, "ServiceTimeout 2h0m0s"},
-		"timeout ms":      {trailguard.TrailCloudWatchLogsProps{TrailName: "t", ServiceTimeout: 1500 * time.Millisecond}, "ServiceTimeout 1.5s"},
+		"no trail":       {trailguard.TrailCloudWatchLogsProps{}, "property TrailName: is required"},
+		"two log groups": {trailguard.TrailCloudWatchLogsProps{TrailName: "app-trail", LogGroupName: "a", LogGroupArn: "arn:aws:logs:us-east-1:123456789012:log-group:b"}, "property LogGroupArn: is exclusive with LogGroupName"},
+		"two roles":      {trailguard.TrailCloudWatchLogsProps{TrailName: "app-trail", RoleName: "a", RoleArn: "arn:aws:iam::123456789012:role/b"}, "property RoleArn: is exclusive with RoleName"},
+		"retention":      {trailguard.TrailCloudWatchLogsProps{TrailName: "app-trail", RetentionInDays: 42}, "property RetentionInDays: must be one of"},
+		"remediation":    {trailguard.TrailCloudWatchLogsProps{TrailName: "app-trail", Remediation: "fix"}, `property Remediation: must be one of enforce, report, off, got "fix"`},
+		// What the provider refused but the construct's own rules once let through.
+		"trail name":           {trailguard.TrailCloudWatchLogsProps{TrailName: "t"}, `property TrailName: trail name "t" must be 3-128`},
+		"log group ARN":        {trailguard.TrailCloudWatchLogsProps{TrailName: "app-trail", LogGroupArn: "b"}, "property LogGroupArn: \"b\" is not a log group ARN"},
+		"role name":            {trailguard.TrailCloudWatchLogsProps{TrailName: "app-trail", RoleName: "a role"}, "property RoleName: must be 1-64 characters"},
+		"key with a log group": {trailguard.TrailCloudWatchLogsProps{TrailName: "app-trail", LogGroupArn: "arn:aws:logs:us-east-1:123456789012:log-group:b", KmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/k"}, "property KmsKeyId: only applies to a log group trailguard creates"},
+		"timeout too big":      {trailguard.TrailCloudWatchLogsProps{TrailName: "app-trail", ServiceTimeout: 2 * time.Hour}, "ServiceTimeout 2h0m0s"},
+		"timeout ms":           {trailguard.TrailCloudWatchLogsProps{TrailName: "app-trail", ServiceTimeout: 1500 * time.Millisecond}, "ServiceTimeout 1.5s"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -153,7 +158,7 @@ func TestInvalidPropsFailSynthWithTheReason(t *testing.T) {
 			assert.Contains(t, synthErr, "consumer/Delivery")
 		})
 	}
-	ok := trailguard.TrailCloudWatchLogsProps{TrailName: "t", RetentionInDays: 3653, Remediation: trailguard.RemediationOff,
+	ok := trailguard.TrailCloudWatchLogsProps{TrailName: "app-trail", RetentionInDays: 3653, Remediation: trailguard.RemediationOff,
 		ServiceTimeout: time.Hour}
 	assert.NoError(t, ok.Validate())
 }
