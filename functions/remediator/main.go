@@ -31,7 +31,7 @@ func main() {
 	lambdaenv.ExitOnError(log, err)
 	window, err := lambdaenv.Duration(lambdaenv.RepairWindow, repair.DefaultWindow)
 	lambdaenv.ExitOnError(log, err)
-	engine := delivery.New(delivery.NewClients(cfg), cfg.Region, delivery.WithLogger(log), delivery.WithMaxDeliveryAge(maxAge))
+	engine := delivery.New(delivery.NewRepairClients(cfg), cfg.Region, delivery.WithLogger(log), delivery.WithMaxDeliveryAge(maxAge))
 	notifier := notify.NewNotifier(sns.NewFromConfig(cfg), os.Getenv(lambdaenv.TopicARN))
 	r := remediator.New(engine, registry.New(dynamodb.NewFromConfig(cfg), table), notifier,
 		remediator.WithLogger(log), remediator.WithPolicy(repair.Policy{Limit: limit, Window: window}))

@@ -2,7 +2,9 @@ package awsconfig_test
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/assert"
@@ -33,5 +35,34 @@ func TestFromEnvironmentNamesWhatIsMissing(t *testing.T) {
 	require.Error(t, err)
 	for _, name := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL"} {
 		assert.Contains(t, err.Error(), name)
+	}
+}
+
+func TestBackoffIsBoundedFullJitter(t *testing.T) {
+	b := awsconfig.Backoff{Base: awsconfig.BackoffBase, Max: awsconfig.MaxBackoff}
+	var total time.Duration
+	for attempt := 1; attempt < awsconfig.MaxAttempts; attempt++ {
+		ceiling := min(awsconfig.MaxBackoff, awsconfig.BackoffBase<<attempt)
+		for range 200 {
+			d, err := b.BackoffDelay(attempt, errors.New("throttled"))
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, d, time.Duration(0))
+			assert.LessOrEqual(t, d, ceiling, "attempt %d", attempt)
+		}
+		total += ceiling
+	}
+	assert.LessOrEqual(t, total, 3*time.Second, "a throttled call never waits more than a few seconds in all")
+	d, err := b.BackoffDelay(64, nil)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, d, awsconfig.MaxBackoff, "no overflow on a large attempt number")
+}
+
+// A burst of throttling must not exhaust a client-side retry quota: every throttled call keeps its retries.
+func TestNoRetryQuotaRunsOut(t *testing.T) {
+	r := awsconfig.NewRetryer()
+	throttled := errors.New("ThrottlingException")
+	for i := range 1000 {
+		_, err := r.GetRetryToken(context.Background(), throttled)
+		require.NoError(t, err, "retry %d refused by a client-side quota", i)
 	}
 }

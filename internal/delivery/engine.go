@@ -66,7 +66,13 @@ type Clients struct {
 	Organizations OrganizationsAPI
 }
 
-// NewClients builds the real SDK clients from one configuration.
+// NewRepairClients builds the clients repairs need, and no Organizations client: only Resolve (the provider)
+// reads the organization, and every client built costs the remediator's cold start.
+func NewRepairClients(cfg aws.Config) Clients {
+	return Clients{CloudTrail: cloudtrail.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg)}
+}
+
+// NewClients builds every client the engine can call, Resolve's included.
 func NewClients(cfg aws.Config) Clients {
 	return Clients{
 		CloudTrail:    cloudtrail.NewFromConfig(cfg),

@@ -3,7 +3,6 @@ package provider
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -59,9 +58,20 @@ func stackName(stackID string) string {
 	return parts[1]
 }
 
-// stackPatternRE is a CloudFormation stack name (a letter, then letters, digits and hyphens, at most 128
-// characters), optionally ending in * to match every name with that prefix.
-var stackPatternRE = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9]{0,127}\*?$`)
+// isStackPattern says whether s is a CloudFormation stack name (a letter, then letters, digits and hyphens, at
+// most 128 characters), optionally ending in * to match a prefix.
+func isStackPattern(s string) bool {
+	s = strings.TrimSuffix(s, "*")
+	if s == "" || len(s) > 128 || !('a' <= s[0]|0x20 && s[0]|0x20 <= 'z') {
+		return false
+	}
+	for _, c := range s {
+		if !('a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseAllowedStacks reads the provider's stack allow-list: comma-separated stack names, each optionally ending in
 // * to admit every stack whose name starts with the rest. Blanks around names and empty items are dropped; an empty
@@ -76,7 +86,7 @@ func ParseAllowedStacks(s string) ([]string, error) {
 			continue
 		case item == "*":
 			return nil, errors.New(`allowed stack "*" would admit every stack in the account: name the stacks, or a prefix such as "audit-*"`)
-		case !stackPatternRE.MatchString(item):
+		case !isStackPattern(item):
 			return nil, fmt.Errorf("allowed stack %q: want a CloudFormation stack name (a letter, then letters, digits "+
 				"or hyphens, at most 128 characters), optionally ending in * to match a prefix", item)
 		}

@@ -9,7 +9,6 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -79,14 +78,49 @@ var RetentionValues = []int32{
 	1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 }
 
-var (
-	// trailNameRE is CloudTrail's rule: 3-128 characters, letters, digits, '.', '_', '-', starting and ending
-	// with a letter or digit.
-	trailNameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$`)
-	trailAdjacent  = regexp.MustCompile(`[._-]{2}`)
-	logGroupNameRE = regexp.MustCompile(`^[A-Za-z0-9._/#-]{1,512}$`)
-	roleNameRE     = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-)
+// The naming rules are plain loops, not regular expressions: a counted repeat such as {1,126} compiles into a
+// large program at init, which every cold start would pay for.
+
+// isTrailName applies CloudTrail's rule: 3-128 characters, letters, digits, '.', '_', '-', starting and ending
+// with a letter or digit, and no two of '._-' next to each other.
+func isTrailName(name string) bool {
+	if len(name) < 3 || len(name) > 128 || !isAlnum(name[0]) || !isAlnum(name[len(name)-1]) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !isAlnum(c) && !strings.ContainsRune("._-", rune(c)) {
+			return false
+		}
+		if i > 0 && !isAlnum(c) && !isAlnum(name[i-1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// IsLogGroupName applies CloudWatch Logs' rule: 1-512 characters, letters, digits and ._-/#.
+func IsLogGroupName(name string) bool { return allOf(name, 1, 512, "._-/#") }
+
+// isRoleName applies IAM's rule: 1-64 characters, letters, digits and +=,.@_-.
+func isRoleName(name string) bool { return allOf(name, 1, 64, "+=,.@_-") }
+
+// allOf says whether s has min to max bytes, each a letter, a digit or one of extra.
+func allOf(s string, min, max int, extra string) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAlnum(s[i]) && !strings.ContainsRune(extra, rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
 
 // Parse turns CloudFormation resource properties into a Spec, applying the documented defaults for Remediation,
 // EnforceLogging and DeleteLogGroupOnDelete. It reports every problem it finds, joined, each a *FieldError.
@@ -197,7 +231,7 @@ func (s Spec) validate() []error {
 	if s.LogGroupName != "" && s.LogGroupARN != "" {
 		fail("LogGroupArn", "is exclusive with LogGroupName: give one or the other")
 	}
-	if s.LogGroupName != "" && !logGroupNameRE.MatchString(s.LogGroupName) {
+	if s.LogGroupName != "" && !IsLogGroupName(s.LogGroupName) {
 		fail("LogGroupName", "must be 1-512 characters of letters, digits and ._-/#, got %q", s.LogGroupName)
 	}
 	if s.LogGroupARN != "" {
@@ -208,7 +242,7 @@ func (s Spec) validate() []error {
 	if s.RoleName != "" && s.RoleARN != "" {
 		fail("RoleArn", "is exclusive with RoleName: give one or the other")
 	}
-	if s.RoleName != "" && !roleNameRE.MatchString(s.RoleName) {
+	if s.RoleName != "" && !isRoleName(s.RoleName) {
 		fail("RoleName", "must be 1-64 characters of letters, digits and +=,.@_-, got %q", s.RoleName)
 	}
 	if s.RoleARN != "" {
@@ -229,7 +263,7 @@ func (s Spec) validate() []error {
 
 // CheckTrailName applies CloudTrail's naming rules.
 func CheckTrailName(name string) error {
-	if !trailNameRE.MatchString(name) || trailAdjacent.MatchString(name) {
+	if !isTrailName(name) {
 		return fmt.Errorf("trail name %q must be 3-128 letters, digits, '.', '_' or '-', start and end with a letter or digit, "+
 			"and have no two of '._-' next to each other", name)
 	}
@@ -312,7 +346,7 @@ func ParseLogGroupARN(s string) (LogGroupARN, error) {
 	a, err := arn.Parse(s)
 	name, ok := strings.CutPrefix(a.Resource, "log-group:")
 	name = strings.TrimSuffix(name, ":*")
-	if err != nil || a.Service != "logs" || !ok || a.Region == "" || !isAccount(a.AccountID) || !logGroupNameRE.MatchString(name) {
+	if err != nil || a.Service != "logs" || !ok || a.Region == "" || !isAccount(a.AccountID) || !IsLogGroupName(name) {
 		return LogGroupARN{}, fmt.Errorf("%q is not a log group ARN (arn:PARTITION:logs:REGION:ACCOUNT:log-group:NAME)", s)
 	}
 	return LogGroupARN{Partition: a.Partition, Region: a.Region, Account: a.AccountID, Name: name}, nil
@@ -334,7 +368,7 @@ func ParseRoleARN(s string) (RoleARN, error) {
 	if i := strings.LastIndex(rest, "/"); i >= 0 {
 		path, name = "/"+rest[:i+1], rest[i+1:]
 	}
-	if !roleNameRE.MatchString(name) {
+	if !isRoleName(name) {
 		return RoleARN{}, fmt.Errorf("%q is not an IAM role ARN: role name %q breaks IAM's naming rule", s, name)
 	}
 	return RoleARN{Partition: a.Partition, Account: a.AccountID, Path: path, Name: name}, nil
