@@ -40,3 +40,4 @@ cfn-lint: synth ## lint cdk.out/*.template.json with cfn-lint: fail on any error
 	rc=0; cfn-lint $(CDK_OUT)/*.template.json || rc=$$?; \
 	if [ $$((rc & 2)) -ne 0 ] || [ $$rc -eq 1 ] || [ $$rc -ge 32 ]; then echo "cfn-lint: errors (exit $$rc)"; exit 1; fi; \
 	echo "cfn-lint: no errors in $$(ls $(CDK_OUT)/*.template.json | wc -l) templates"
+include infra/org.mk

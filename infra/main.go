@@ -1,6 +1,7 @@
 // Command infra is the trailguard CDK app: `cdk synth` (see cdk.json) runs it with `go run ./infra`. It reads its
-// settings from CDK context (infra/README.md), builds the provider stack and the example consumer stack, and
-// checks both with cdk-nag's AwsSolutions rules.
+// settings from CDK context (infra/README.md), builds the provider stack and the example consumer stack, and, when
+// the organization settings are given, the organization deployment (docs/organizations.md); cdk-nag's AwsSolutions
+// rules check every stack.
 package main
 
 import (
@@ -30,6 +31,11 @@ func run() error {
 	}
 	if _, _, err := stacks.Build(app, cfg); err != nil {
 		return err
+	}
+	if cfg.Org != nil {
+		if _, err := stacks.BuildOrg(app, cfg); err != nil {
+			return err
+		}
 	}
 	app.Synth(nil)
 	return nil

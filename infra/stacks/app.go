@@ -38,6 +38,8 @@ type Config struct {
 	LogLevel           string
 	AssetDir           string
 	AllowedStacks      []string
+	// Org, when the organization context is set, adds the organization deployment (BuildOrg).
+	Org *OrgSettings
 }
 
 // ConfigFromContext reads the app's settings, applying the defaults, and fails on a value it cannot use.
@@ -83,6 +85,9 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 		if c.AllowedStacks, err = provider.ParseAllowedStacks(fmt.Sprint(allowed)); err != nil {
 			return Config{}, fmt.Errorf("context %s: %w", CtxAllowedStacks, err)
 		}
+	}
+	if c.Org, err = orgFromContext(app); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }

@@ -80,6 +80,12 @@ type ProviderStackProps struct {
 	// AllowedStacks are the stack names (a trailing * matches a prefix) that may manage a trail whose tags do not
 	// name them; empty by default. See provider.ParseAllowedStacks.
 	AllowedStacks []string
+	// Member, when true, builds the member template of the organization StackSet (org.go) instead of a stack
+	// deployed with `cdk deploy`: the function code, the notification topic, the sweep interval, the log level and
+	// the allow-list come from the template's parameters (MemberParameters), not from AssetDir and the fields
+	// above; the template references no CDK bootstrap resource (it is synthesized without assets); and the
+	// delivery role and its boundary are retained when the stack is deleted. The standalone stack is unchanged.
+	Member bool
 }
 
 // ProviderStack is the deployed trailguard service.
@@ -95,6 +101,12 @@ type ProviderStack struct {
 	// CloudTrail delivery role created at deploy time (see newDeliveryRole).
 	DeliveryBoundary awsiam.ManagedPolicy
 	DeliveryRole     awsiam.Role
+	// Params holds the member template's parameters by name (MemberParameters); nil for the standalone stack.
+	Params map[string]awscdk.CfnParameter
+
+	// notifyTopicARN and notifyKeyARN are where the functions publish: the stack's own topic and key, or in a
+	// member stack the organization's central topic and its key, from the parameters.
+	notifyTopicARN, notifyKeyARN *string
 }
 
 // NewProviderStack builds the provider stack. It fails when a function zip is missing or a setting is invalid.
@@ -126,15 +138,26 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	}
 	zips := map[string]string{}
 	for _, fn := range []string{"provider", "remediator"} {
+		if p.Member {
+			break // a member stack's code is in the organization's asset buckets (org.go), named by parameters
+		}
 		path := filepath.Join(p.AssetDir, fn+".zip")
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("function package %s: %w (run `make build` first)", path, err)
 		}
 		zips[fn] = path
 	}
+	if p.Member {
+		memberStackProps(&p.StackProps)
+	}
 
 	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
 	s := &ProviderStack{Stack: stack}
+	settings := settings{logLevel: jsii.String(p.LogLevel), allowedStacks: jsii.String(strings.Join(p.AllowedStacks, ",")),
+		schedule: awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(p.SweepInterval.Minutes())))}
+	if p.Member {
+		settings = s.memberParameters()
+	}
 
 	// One customer-managed key for the topic and the failure queue: CloudWatch alarms can only publish to a topic
 	// whose key policy lets cloudwatch.amazonaws.com use the key, which an AWS-managed key cannot grant.
@@ -152,6 +175,13 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	}), nil)
 
 	s.newDeliveryRole()
+	if p.Member {
+		// Deleting a member stack (an account leaving the StackSet's targets, or the StackSet deleted) must not
+		// stop the delivery of the trails wired with this role: the role, its per-trail policies and its
+		// boundary stay, and the account's owner removes them after rewiring the trails.
+		s.DeliveryRole.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+		s.DeliveryBoundary.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+	}
 
 	// The function roles exist before the table, whose resource policy names them.
 	providerRole, remediatorRole := functionRole(stack, "Provider"), functionRole(stack, "Remediator")
@@ -188,15 +218,20 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 			"asynchronous invocations); its depth alarm notifies a person, and messages are kept 14 days."),
 	}}, nil)
 
+	s.notifyTopicARN, s.notifyKeyARN = s.Topic.TopicArn(), s.Key.KeyArn()
+	if p.Member {
+		s.notifyTopicARN, s.notifyKeyARN = s.Params[ParamCentralTopicARN].ValueAsString(), s.Params[ParamCentralTopicKeyARN].ValueAsString()
+	}
+
 	// Both functions read the same settings: the remediator re-validates every record against the rules the
 	// provider applied, and the provider notifies when it keeps a log group it was asked to delete.
 	shared := map[string]string{
 		lambdaenv.RegistryTable:       *s.Table.TableName(),
-		lambdaenv.TopicARN:            *s.Topic.TopicArn(),
+		lambdaenv.TopicARN:            *s.notifyTopicARN,
 		lambdaenv.DeliveryRoleARN:     *s.DeliveryRole.RoleArn(),
 		lambdaenv.DeliveryBoundaryARN: *s.DeliveryBoundary.ManagedPolicyArn(),
-		lambdaenv.AllowedStacks:       strings.Join(p.AllowedStacks, ","),
-		lambdaenv.LogLevel:            p.LogLevel,
+		lambdaenv.AllowedStacks:       *settings.allowedStacks,
+		lambdaenv.LogLevel:            *settings.logLevel,
 	}
 	with := func(extra map[string]string) map[string]string {
 		out := map[string]string{}
@@ -207,9 +242,15 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		}
 		return out
 	}
-	s.Provider = s.function("Provider", providerRole, zips["provider"], ProviderTimeout, with(nil),
+	code := func(fn string) awslambda.Code {
+		if p.Member {
+			return s.memberCode(fn)
+		}
+		return awslambda.Code_FromAsset(jsii.String(zips[fn]), nil)
+	}
+	s.Provider = s.function("Provider", providerRole, code("provider"), ProviderTimeout, with(nil),
 		"trailguard provider: the Custom::CloudTrailCloudWatchLogs resource", nil)
-	s.Remediator = s.function("Remediator", remediatorRole, zips["remediator"], RemediatorTimeout, with(map[string]string{
+	s.Remediator = s.function("Remediator", remediatorRole, code("remediator"), RemediatorTimeout, with(map[string]string{
 		lambdaenv.DeliveryMaxAge: delivery.DefaultMaxDeliveryAge.String(),
 		lambdaenv.RepairLimit:    strconv.Itoa(repair.DefaultLimit),
 		lambdaenv.RepairWindow:   repair.DefaultWindow.String(),
@@ -221,7 +262,7 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	s.grant(s.Provider, providerRole, true)
 	s.grant(s.Remediator, remediatorRole, false)
 
-	s.rules(p.SweepInterval)
+	s.rules(settings.schedule)
 	s.alarms()
 
 	awscdk.NewCfnOutput(stack, jsii.String("ServiceToken"), &awscdk.CfnOutputProps{
@@ -259,7 +300,7 @@ func functionRole(stack awscdk.Stack, id string) awsiam.Role {
 }
 
 // function creates one Go function with the given role and its own log group.
-func (s *ProviderStack) function(id string, role awsiam.Role, zip string, timeout time.Duration, env map[string]string,
+func (s *ProviderStack) function(id string, role awsiam.Role, code awslambda.Code, timeout time.Duration, env map[string]string,
 	desc string, extra *awslambda.FunctionProps) awslambda.Function {
 	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     functionLogRetention,
@@ -282,7 +323,7 @@ func (s *ProviderStack) function(id string, role awsiam.Role, zip string, timeou
 	props.Runtime = awslambda.Runtime_PROVIDED_AL2023()
 	props.Architecture = awslambda.Architecture_ARM_64()
 	props.Handler = jsii.String("bootstrap")
-	props.Code = awslambda.Code_FromAsset(jsii.String(zip), nil)
+	props.Code = code
 	props.MemorySize = jsii.Number(memoryMB)
 	props.Timeout = awscdk.Duration_Seconds(jsii.Number(timeout.Seconds()))
 	props.LoggingFormat = awslambda.LoggingFormat_JSON
@@ -426,8 +467,8 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 	allow("Registry", append(pick([]string{"dynamodb:GetItem", "dynamodb:PutItem"}, "dynamodb:DeleteItem"),
 		"dynamodb:Scan"), []*string{s.Table.TableArn()}, nil)
 	// Topic.GrantPublish would add kms:GenerateDataKey*; publishing to an encrypted topic needs these two actions.
-	allow("Notify", []string{"sns:Publish"}, []*string{s.Topic.TopicArn()}, nil)
-	allow("NotifyKey", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []*string{s.Key.KeyArn()}, nil)
+	allow("Notify", []string{"sns:Publish"}, []*string{s.notifyTopicARN}, nil)
+	allow("NotifyKey", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []*string{s.notifyKeyARN}, nil)
 
 	deny("DenyIAMEscalation", escalation, nil)
 	deny("DenyUnboundedRolePolicyWrites", []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"},
@@ -477,7 +518,7 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 }
 
 // rules routes the spec's API-call events and the sweep schedule to the remediator.
-func (s *ProviderStack) rules(sweep time.Duration) {
+func (s *ProviderStack) rules(sweep awsevents.Schedule) {
 	// The remediator's own calls (its UpdateTrail, its PutRolePolicy) come back as events. Its assumed-role ARN
 	// has no IAM path, so this wildcard matches every session of its role; the role name is a Ref, which keeps
 	// the rule free of any circular reference (the rule depends on the role, never the reverse).
@@ -536,7 +577,7 @@ func (s *ProviderStack) rules(sweep time.Duration) {
 
 	awsevents.NewRule(s.Stack, jsii.String("Sweep"), &awsevents.RuleProps{
 		Description: jsii.String("trailguard: periodic sweep of every registered trail"),
-		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(sweep.Minutes()))),
+		Schedule:    sweep,
 		Targets:     &[]awsevents.IRuleTarget{target},
 	})
 }
