@@ -78,30 +78,47 @@ func (e *Engine) Reconcile(ctx context.Context, t Target, aspects Aspect) (Resul
 	return e.Repair(ctx, t, found, aspects)
 }
 
-// Repair applies the repairs the found drift needs and verifies them with a second Check of the aspects (widened
-// to the trail link when the repair relinked it). Drift the target does not repair is returned as Remaining
-// without a write.
+// Repair applies the repairs the found drift needs and verifies them by re-reading only the aspects it repaired;
+// a relink is verified by UpdateTrail's own answer, which states the trail's new link, so it costs no read. Drift
+// the target does not repair is returned as Remaining without a write.
 func (e *Engine) Repair(ctx context.Context, t Target, found []Drift, aspects Aspect) (Result, error) {
 	res := Result{Found: found, Remaining: found}
 	if !slices.ContainsFunc(found, func(d Drift) bool { return t.Repairs(d.Kind) }) {
 		return res, nil
 	}
-	var err error
-	res.Actions, err = e.Apply(ctx, t, found)
+	actions, linked, err := e.apply(ctx, t, found)
+	res.Actions = actions
 	if err != nil {
 		return res, err
 	}
-	res.Remaining, err = e.Check(ctx, t, aspects|verifyAspects(found))
-	if err != nil {
-		return res, fmt.Errorf("verify repair of trail %s: %w", t.TrailARN, err)
+	verify := repairedAspects(t, found)
+	var again []Drift
+	if linked != nil {
+		verify &^= AspectTrail
+		again = checkLink(t, linked)
 	}
+	if verify != 0 {
+		d, err := e.Check(ctx, t, verify)
+		if err != nil {
+			return res, fmt.Errorf("verify repair of trail %s: %w", t.TrailARN, err)
+		}
+		again = append(again, d...)
+	}
+	// What was not re-read stands as found: drift trailguard does not repair, in aspects it did not touch.
+	reread := verify | repairedAspects(t, found)
+	res.Remaining = slices.DeleteFunc(slices.Clone(found), func(d Drift) bool { return reread&aspectOf(d.Kind) != 0 })
+	res.Remaining = append(res.Remaining, again...)
 	return res, nil
 }
 
-// verifyAspects widens the verification to the trail link whenever a repair relinked the trail.
-func verifyAspects(found []Drift) Aspect {
+// repairedAspects are the aspects the repair of found writes to: the ones to verify.
+func repairedAspects(t Target, found []Drift) Aspect {
 	var a Aspect
 	for _, d := range found {
+		if !t.Repairs(d.Kind) {
+			continue
+		}
+		a |= aspectOf(d.Kind)
 		if relinks(d.Kind) {
 			a |= AspectTrail
 		}
@@ -110,7 +127,7 @@ func verifyAspects(found []Drift) Aspect {
 }
 
 // relinks says whether repairing this drift ends with UpdateTrail: CloudTrail must be told again about a log
-// group or role that was recreated.
+// group that was recreated.
 func relinks(k DriftKind) bool {
 	switch k {
 	case TrailUnlinked, TrailLinkedElsewhere, LogGroupMissing:
@@ -119,26 +136,49 @@ func relinks(k DriftKind) bool {
 	return false
 }
 
+// aspectOf is the aspect a kind of drift is found in.
+func aspectOf(k DriftKind) Aspect {
+	switch k {
+	case LogGroupMissing, RetentionChanged:
+		return AspectLogGroup
+	case RoleMissing, TrustChanged, PolicyMissing, PolicyChanged:
+		return AspectRole
+	case LoggingStopped:
+		return AspectLogging
+	case DeliveryFailing, DeliveryStale:
+		return AspectDelivery
+	case SelectorsChanged:
+		return AspectSelectors
+	}
+	return AspectTrail // TrailMissing, TrailUnlinked, TrailLinkedElsewhere
+}
+
 // Apply repairs the given drift in dependency order: log group, role policy, trail link, logging. It writes only
 // what the drift needs, and every write is safe to repeat.
-func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) (actions []string, err error) {
+func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) ([]string, error) {
+	actions, _, err := e.apply(ctx, t, drifts)
+	return actions, err
+}
+
+// apply is Apply, also returning the trail as UpdateTrail answered when it relinked it.
+func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions []string, linked *cttypes.Trail, err error) {
 	has := func(kinds ...DriftKind) bool {
 		return slices.ContainsFunc(drifts, func(d Drift) bool { return slices.Contains(kinds, d.Kind) })
 	}
 	did := func(action string) { actions = append(actions, action) }
 	if has(TrailMissing) {
-		return nil, fmt.Errorf("trail %s was deleted: trailguard cannot recreate it (its bucket and settings are not known)", t.TrailARN)
+		return nil, nil, fmt.Errorf("trail %s was deleted: trailguard cannot recreate it (its bucket and settings are not known)", t.TrailARN)
 	}
 	if has(LogGroupMissing) {
 		if err := e.createLogGroup(ctx, t); err != nil {
-			return actions, err
+			return actions, nil, err
 		}
 		did("CreateLogGroup")
 	}
 	if has(LogGroupMissing, RetentionChanged) {
 		action, err := e.restoreRetention(ctx, t)
 		if err != nil {
-			return actions, err
+			return actions, nil, err
 		}
 		did(action)
 	}
@@ -146,27 +186,32 @@ func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		if _, err := e.c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 			RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName), PolicyDocument: aws.String(t.RolePolicy()),
 		}); err != nil {
-			return actions, fmt.Errorf("put role policy %s on role %s: %w", t.PolicyName, t.RoleName, err)
+			return actions, nil, fmt.Errorf("put role policy %s on role %s: %w", t.PolicyName, t.RoleName, err)
 		}
 		e.log.InfoContext(ctx, "put role policy", "trail", t.TrailARN, "role", t.RoleName, "policy", t.PolicyName)
 		did("PutRolePolicy")
 	}
 	if slices.ContainsFunc(drifts, func(d Drift) bool { return relinks(d.Kind) }) {
-		if err := e.link(ctx, t); err != nil {
-			return actions, err
+		out, err := e.link(ctx, t)
+		if err != nil {
+			return actions, nil, err
 		}
 		did("UpdateTrail")
+		// UpdateTrail answers with the trail's new link; only a link that is there counts as confirmation.
+		if aws.ToString(out.CloudWatchLogsLogGroupArn) != "" {
+			linked = &cttypes.Trail{CloudWatchLogsLogGroupArn: out.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: out.CloudWatchLogsRoleArn}
+		}
 	}
 	if has(LoggingStopped) && t.EnforceLogging {
 		// By name: in the trail's home region and account the name is unambiguous, and moto, unlike AWS, accepts
 		// nothing else here.
 		if _, err := e.c.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(t.TrailName)}); err != nil {
-			return actions, fmt.Errorf("start logging of trail %s: %w", t.TrailARN, err)
+			return actions, nil, fmt.Errorf("start logging of trail %s: %w", t.TrailARN, err)
 		}
 		e.log.InfoContext(ctx, "started logging", "trail", t.TrailARN)
 		did("StartLogging")
 	}
-	return actions, nil
+	return actions, linked, nil
 }
 
 // createLogGroup creates the log group. It is tagged as trailguard's own only when this registration created it in
@@ -215,12 +260,12 @@ func (e *Engine) restoreRetention(ctx context.Context, t Target) (string, error)
 // link points the trail at the target's log group and role. Right after a role or policy is created, CloudTrail may reject
 // them until IAM has propagated, so those rejections are retried with capped exponential backoff, within the
 // engine's propagation budget and the context's deadline.
-func (e *Engine) link(ctx context.Context, t Target) error {
+func (e *Engine) link(ctx context.Context, t Target) (*cloudtrail.UpdateTrailOutput, error) {
 	return e.linkTo(ctx, t, t.Link())
 }
 
-// linkTo points the trail at a link, retrying while IAM propagates.
-func (e *Engine) linkTo(ctx context.Context, t Target, l Link) error {
+// linkTo points the trail at a link, retrying while IAM propagates. It returns CloudTrail's answer.
+func (e *Engine) linkTo(ctx context.Context, t Target, l Link) (*cloudtrail.UpdateTrailOutput, error) {
 	in := &cloudtrail.UpdateTrailInput{
 		Name:                      aws.String(t.TrailARN),
 		CloudWatchLogsLogGroupArn: aws.String(l.LogGroupARN),
@@ -229,23 +274,23 @@ func (e *Engine) linkTo(ctx context.Context, t Target, l Link) error {
 	giveUp := time.Now().Add(e.propagationTotal)
 	wait := e.propagationBase
 	for attempt := 1; ; attempt++ {
-		_, err := e.c.CloudTrail.UpdateTrail(ctx, in)
+		out, err := e.c.CloudTrail.UpdateTrail(ctx, in)
 		if err == nil {
 			e.log.InfoContext(ctx, "linked trail to CloudWatch Logs", "trail", t.TrailARN, "log_group", l.LogGroupARN,
 				"role", l.RoleARN, "attempts", attempt)
-			return nil
+			return out, nil
 		}
 		if !propagating(err) {
-			return linkError(t, err)
+			return nil, linkError(t, err)
 		}
 		if time.Now().Add(wait).After(giveUp) || !hasTime(ctx, wait) {
-			return fmt.Errorf("%w (still rejected after %d attempts while waiting for IAM to propagate)", linkError(t, err), attempt)
+			return nil, fmt.Errorf("%w (still rejected after %d attempts while waiting for IAM to propagate)", linkError(t, err), attempt)
 		}
 		e.log.InfoContext(ctx, "CloudTrail does not accept the role or log group yet; retrying", "trail", t.TrailARN,
 			"attempt", attempt, "wait_ms", wait.Milliseconds(), "error", err.Error())
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", linkError(t, err), ctx.Err())
+			return nil, fmt.Errorf("%w: %w", linkError(t, err), ctx.Err())
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, e.propagationMax)

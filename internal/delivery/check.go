@@ -108,58 +108,81 @@ func orNone(s string) string {
 }
 
 // Check reads the given aspects of the live state and returns every drift from t, in repair order. It writes
-// nothing. A missing trail is reported as TrailMissing and ends the trail's checks.
+// nothing. The aspects are read concurrently, so a check costs one round trip whatever it reads. A missing trail is
+// reported as TrailMissing alone.
 func (e *Engine) Check(ctx context.Context, t Target, aspects Aspect) ([]Drift, error) {
+	return e.CheckShared(ctx, t, aspects, nil)
+}
+
+// CheckShared is Check with reads shared between the trails of one sweep (nil shares nothing): the trail's
+// configuration comes from the sweep's one DescribeTrails, and a role several trails use is read once.
+func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *Shared) ([]Drift, error) {
 	if t.HomeRegion != e.region {
 		return nil, &ShadowTrailError{Trail: t.TrailARN, Region: e.region, HomeRegion: t.HomeRegion}
 	}
-	var drifts []Drift
-	var trail *cttypes.Trail
+	var link, group, role, selectors, status []Drift
+	var reads parallel
 	if aspects&AspectTrail != 0 {
-		out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(t.TrailARN)})
-		var nf *cttypes.TrailNotFoundException
-		if errors.As(err, &nf) {
-			return []Drift{{Kind: TrailMissing, Want: t.TrailARN}}, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read trail %s: %w", t.TrailARN, err)
-		}
-		trail = out.Trail
+		reads.run(func() (err error) {
+			trail, err := e.readTrail(ctx, t, sh)
+			if err == nil && trail != nil {
+				link = checkLink(t, trail)
+			} else if err == nil {
+				link = []Drift{{Kind: TrailMissing, Want: t.TrailARN}}
+			}
+			return err
+		})
 	}
 	if aspects&AspectLogGroup != 0 {
-		d, err := e.checkLogGroup(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		drifts = append(drifts, d...)
+		reads.run(func() (err error) { group, err = e.checkLogGroup(ctx, t); return err })
 	}
 	if aspects&AspectRole != 0 {
-		d, err := e.checkRole(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		drifts = append(drifts, d...)
-	}
-	if trail != nil {
-		drifts = append(drifts, checkLink(t, trail)...)
+		reads.run(func() (err error) { role, err = e.checkRole(ctx, t, sh); return err })
 	}
 	if aspects&AspectSelectors != 0 && t.ManagementEvents {
-		records, got, err := e.readSelectors(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		if !records {
-			drifts = append(drifts, Drift{Kind: SelectorsChanged, Want: "management write events", Got: got})
-		}
+		reads.run(func() error {
+			records, got, err := e.readSelectors(ctx, t)
+			var nf *cttypes.TrailNotFoundException
+			switch {
+			case errors.As(err, &nf):
+				selectors, err = []Drift{{Kind: TrailMissing, Want: t.TrailARN}}, nil
+			case err == nil && !records:
+				selectors = []Drift{{Kind: SelectorsChanged, Want: "management write events", Got: got}}
+			}
+			return err
+		})
 	}
 	if aspects&(AspectLogging|AspectDelivery) != 0 {
-		d, err := e.checkStatus(ctx, t, aspects)
-		if err != nil {
-			return nil, err
+		reads.run(func() (err error) { status, err = e.checkStatus(ctx, t, aspects); return err })
+	}
+	if err := reads.wait(); err != nil {
+		return nil, err
+	}
+	var drifts []Drift
+	for _, d := range [][]Drift{group, role, link, selectors, status} {
+		if slices.ContainsFunc(d, func(d Drift) bool { return d.Kind == TrailMissing }) {
+			return []Drift{{Kind: TrailMissing, Want: t.TrailARN}}, nil
 		}
 		drifts = append(drifts, d...)
 	}
 	return drifts, nil
+}
+
+// readTrail reads the trail's configuration, from the sweep's shared DescribeTrails when there is one. nil means
+// the trail does not exist.
+func (e *Engine) readTrail(ctx context.Context, t Target, sh *Shared) (*cttypes.Trail, error) {
+	if sh != nil {
+		return sh.trails[t.TrailARN], nil
+	}
+	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(t.TrailARN)})
+	var nf *cttypes.TrailNotFoundException
+	if errors.As(err, &nf) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read trail %s: %w", t.TrailARN, err)
+	}
+	return out.Trail, nil
 }
 
 // checkStatus reads GetTrailStatus once for logging and delivery health.
@@ -265,26 +288,34 @@ func (e *Engine) findLogGroup(ctx context.Context, name string) (*logGroup, erro
 	}
 }
 
-func (e *Engine) checkRole(ctx context.Context, t Target) ([]Drift, error) {
-	role, err := e.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(t.RoleName)})
+func (e *Engine) checkRole(ctx context.Context, t Target, sh *Shared) ([]Drift, error) {
+	var role *iamtypes.Role
+	var pol *iam.GetRolePolicyOutput
+	var roleErr, polErr error
+	var reads parallel
+	reads.run(func() error { role, roleErr = sh.role(ctx, e.c.IAM, t.RoleName); return nil })
+	reads.run(func() error {
+		pol, polErr = e.c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName)})
+		return nil
+	})
+	_ = reads.wait()
 	var nse *iamtypes.NoSuchEntityException
-	if errors.As(err, &nse) {
+	if errors.As(roleErr, &nse) {
 		// Its policy went with it; nothing can be put back until a person recreates the role.
 		return []Drift{{Kind: RoleMissing, Want: t.RoleName}}, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read role %s: %w", t.RoleName, err)
+	if roleErr != nil {
+		return nil, fmt.Errorf("read role %s: %w", t.RoleName, roleErr)
 	}
 	var drifts []Drift
-	if !trustsCloudTrail(aws.ToString(role.Role.AssumeRolePolicyDocument), t) {
+	if !trustsCloudTrail(aws.ToString(role.AssumeRolePolicyDocument), t) {
 		drifts = append(drifts, Drift{Kind: TrustChanged, Want: t.RoleName})
 	}
-	pol, err := e.c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName)})
 	switch {
-	case errors.As(err, &nse):
+	case errors.As(polErr, &nse):
 		drifts = append(drifts, Drift{Kind: PolicyMissing, Want: t.PolicyName})
-	case err != nil:
-		return nil, fmt.Errorf("read role policy %s of role %s: %w", t.PolicyName, t.RoleName, err)
+	case polErr != nil:
+		return nil, fmt.Errorf("read role policy %s of role %s: %w", t.PolicyName, t.RoleName, polErr)
 	case !samePolicy(aws.ToString(pol.PolicyDocument), t.RolePolicy()):
 		drifts = append(drifts, Drift{Kind: PolicyChanged, Want: t.PolicyName})
 	}

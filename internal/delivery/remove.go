@@ -124,7 +124,7 @@ func (e *Engine) unlink(ctx context.Context, t Target) (bool, error) {
 		return false, nil
 	}
 	if t.Previous != nil && t.Previous.Linked() {
-		if err := e.linkTo(ctx, t, *t.Previous); err != nil {
+		if _, err := e.linkTo(ctx, t, *t.Previous); err != nil {
 			return false, fmt.Errorf("restore the previous link of trail %s: %w", t.TrailARN, err)
 		}
 		return true, nil

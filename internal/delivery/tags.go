@@ -48,20 +48,11 @@ func (e *Engine) UnmarkRegistered(ctx context.Context, t Target, stackID string)
 // listTagsBatch is how many trails one ListTags call may name.
 const listTagsBatch = 20
 
-// RegisteredTrails lists the trails of this region that carry TagRegisteredBy, with the stack each names: what the
-// sweep compares with the registry to notice a registration that vanished without a Delete. It costs one
-// DescribeTrails and one ListTags per 20 trails (a region holds at most 5 trails per account by default).
-func (e *Engine) RegisteredTrails(ctx context.Context) (map[string]string, error) {
-	out, err := e.c.CloudTrail.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(false)})
-	if err != nil {
-		return nil, fmt.Errorf("list trails: %w", err)
-	}
-	var arns []string
-	for _, tr := range out.TrailList {
-		if home := aws.ToString(tr.HomeRegion); home == "" || home == e.region {
-			arns = append(arns, aws.ToString(tr.TrailARN))
-		}
-	}
+// RegisteredTrails lists the trails of the region (as sh found them) that carry TagRegisteredBy, with the stack
+// each names: what the sweep compares with the registry to notice a registration that vanished without a Delete.
+// It costs one ListTags per 20 trails (a region holds at most 5 trails per account by default).
+func (e *Engine) RegisteredTrails(ctx context.Context, sh *Shared) (map[string]string, error) {
+	arns := sh.TrailARNs()
 	marked := map[string]string{}
 	for start := 0; start < len(arns); start += listTagsBatch {
 		batch := arns[start:min(start+listTagsBatch, len(arns))]

@@ -33,24 +33,26 @@ func NewCache(src Lister, ttl time.Duration, now func() time.Time) *Cache {
 }
 
 // Lookup returns the records keep selects, from the snapshot, refreshing it first when it is stale.
-func (c *Cache) Lookup(ctx context.Context, keep func(Record) bool) ([]Record, error) {
-	recs, _, err := c.lookup(ctx, keep)
-	return recs, err
+//
+// read says the records were just read from the table (a consistent scan) rather than taken from the snapshot: a
+// decision may rest on them without reading again.
+func (c *Cache) Lookup(ctx context.Context, keep func(Record) bool) (recs []Record, read bool, err error) {
+	return c.lookup(ctx, keep)
 }
 
 // LookupOrRefresh is Lookup, but when nothing matches a snapshot that was not just read, it reads the registry again
 // and looks once more. The remediator uses it for trail events, which are rare next to log group and role events
 // and matter most: a trail registered seconds ago is guarded against its first tampering.
-func (c *Cache) LookupOrRefresh(ctx context.Context, keep func(Record) bool) ([]Record, error) {
+func (c *Cache) LookupOrRefresh(ctx context.Context, keep func(Record) bool) (recs []Record, read bool, err error) {
 	recs, refreshed, err := c.lookup(ctx, keep)
 	if err != nil || len(recs) > 0 || refreshed {
-		return recs, err
+		return recs, refreshed, err
 	}
 	all, err := c.Refresh(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return filter(all, keep), nil
+	return filter(all, keep), true, nil
 }
 
 // lookup filters the snapshot, reading the registry first when the snapshot is stale; refreshed says it did.

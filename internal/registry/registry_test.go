@@ -67,16 +67,18 @@ func TestClaimGetRelease(t *testing.T) {
 
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	cache := registry.NewCache(reg, time.Minute, func() time.Time { return now })
-	byGroup, err := cache.Lookup(ctx, registry.ByLogGroup("group-2"))
+	byGroup, read, err := cache.Lookup(ctx, registry.ByLogGroup("group-2"))
 	require.NoError(t, err)
 	assert.Len(t, byGroup, 1)
-	byRole, err := cache.Lookup(ctx, registry.ByRole("CloudTrail_CloudWatchLogs_Role"))
+	assert.True(t, read, "the first lookup reads the table")
+	byRole, read, err := cache.Lookup(ctx, registry.ByRole("CloudTrail_CloudWatchLogs_Role"))
 	require.NoError(t, err)
 	assert.Len(t, byRole, 1)
-	byName, err := cache.Lookup(ctx, registry.ByTrailName("other"))
+	assert.False(t, read, "later ones use the snapshot")
+	byName, _, err := cache.Lookup(ctx, registry.ByTrailName("other"))
 	require.NoError(t, err)
 	assert.Empty(t, byName)
-	byARN, err := cache.Lookup(ctx, registry.ByTrailARN(trailARN))
+	byARN, _, err := cache.Lookup(ctx, registry.ByTrailARN(trailARN))
 	require.NoError(t, err)
 	assert.Len(t, byARN, 1)
 
@@ -87,11 +89,11 @@ func TestClaimGetRelease(t *testing.T) {
 	require.NoError(t, reg.Release(ctx, trailARN, ownerA), "releasing twice is fine")
 
 	// The snapshot still holds the trail until it is older than its time to live.
-	stale, err := cache.Lookup(ctx, registry.ByTrailARN(trailARN))
+	stale, _, err := cache.Lookup(ctx, registry.ByTrailARN(trailARN))
 	require.NoError(t, err)
 	assert.Len(t, stale, 1)
 	now = now.Add(time.Minute)
-	gone, err := cache.Lookup(ctx, registry.ByTrailARN(trailARN))
+	gone, _, err := cache.Lookup(ctx, registry.ByTrailARN(trailARN))
 	require.NoError(t, err)
 	assert.Empty(t, gone)
 }

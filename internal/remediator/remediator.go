@@ -11,8 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -29,9 +31,11 @@ import (
 // Engine is the part of the delivery engine the remediator drives.
 type Engine interface {
 	Region() string
-	Check(context.Context, delivery.Target, delivery.Aspect) ([]delivery.Drift, error)
+	CheckShared(ctx context.Context, t delivery.Target, aspects delivery.Aspect, sh *delivery.Shared) ([]delivery.Drift, error)
 	Repair(ctx context.Context, t delivery.Target, found []delivery.Drift, aspects delivery.Aspect) (delivery.Result, error)
-	RegisteredTrails(ctx context.Context) (map[string]string, error)
+	Share(ctx context.Context) (*delivery.Shared, error)
+	Prefetch(ctx context.Context, trail string) (*delivery.Shared, error)
+	RegisteredTrails(ctx context.Context, sh *delivery.Shared) (map[string]string, error)
 }
 
 // Registry is the part of the registry the remediator reads and writes.
@@ -114,32 +118,49 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 			"event_id", trig.EventID, "event_name", trig.EventName)
 		return nil
 	}
-	recs, err := r.affected(ctx, trig)
+	recs, read, sh, err := r.affected(ctx, trig)
 	if err != nil {
 		return err
 	}
-	var errs []error
+	var (
+		errs []error
+		mu   sync.Mutex
+		work parallelLimit
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
 	if trig.Kind == trigger.KindSweep {
-		if err := r.checkRegistrations(ctx, trig, recs, start); err != nil {
-			errs = append(errs, err)
-		}
+		all := recs
+		work.run(sweepConcurrency, func() {
+			if err := r.checkRegistrations(ctx, trig, all, sh, start); err != nil {
+				fail(err)
+			}
+		})
 	}
 	recs = slices.DeleteFunc(slices.Clone(recs), func(rec registry.Record) bool { return !guarded(rec) })
-	if len(recs) == 0 && len(errs) == 0 {
+	if len(recs) == 0 && trig.Kind != trigger.KindSweep {
 		r.log.InfoContext(ctx, "event ignored", "reason", "no registered trail is affected", "event_id", trig.EventID,
 			"event_name", trig.EventName, "trail", trig.Trail, "log_group", trig.LogGroup, "role", trig.Role)
 		return nil
 	}
 	account := invokedAccount(ctx)
 	for _, rec := range recs {
-		if err := rec.Target.Validate(r.engine.Region(), account, rec.Spec.AllowCrossAccountKey); err != nil {
-			r.refuse(ctx, trig, rec, start, err)
-			continue
-		}
-		if err := r.decide(ctx, trig, rec, start); err != nil {
-			errs = append(errs, err)
-		}
+		work.run(sweepConcurrency, func() {
+			var err error
+			if verr := rec.Target.Validate(r.engine.Region(), account, rec.Spec.AllowCrossAccountKey); verr != nil {
+				r.refuse(ctx, trig, rec, start, verr)
+			} else {
+				err = r.decide(ctx, trig, rec, start, read, sh)
+			}
+			if err != nil {
+				fail(err)
+			}
+		})
 	}
+	work.wait()
 	return errors.Join(errs...)
 }
 
@@ -175,8 +196,9 @@ func (r *Remediator) refuse(ctx context.Context, trig trigger.Trigger, rec regis
 // checkRegistrations alerts on every trail that carries trailguard's registration tag but has no record among recs
 // (the whole registry): a registration deleted from the registry without a Delete, which would silently end its
 // protection.
-func (r *Remediator) checkRegistrations(ctx context.Context, trig trigger.Trigger, recs []registry.Record, start time.Time) error {
-	marked, err := r.engine.RegisteredTrails(ctx)
+func (r *Remediator) checkRegistrations(ctx context.Context, trig trigger.Trigger, recs []registry.Record, sh *delivery.Shared,
+	start time.Time) error {
+	marked, err := r.engine.RegisteredTrails(ctx, sh)
 	if err != nil {
 		return fmt.Errorf("list registered trails: %w", err)
 	}
@@ -201,37 +223,75 @@ func trailName(trailARN string) string {
 	return trailARN
 }
 
-// affected finds the registered trails an event can have changed, from the registry snapshot; the sweep reads the
-// whole registry afresh (and renews the snapshot).
-func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) ([]registry.Record, error) {
+// affected finds the registered trails an event can have changed, and reads at the same time what every decision
+// will need, so that the lookup costs no round trip of its own: the sweep reads the whole registry afresh (and
+// renews the snapshot) while one DescribeTrails reads every trail; a trail event looks the trail up in the snapshot
+// (or the registry) while the trail itself is read. read says the records come from a consistent read of the table,
+// not from the snapshot.
+func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) (recs []registry.Record, read bool, sh *delivery.Shared, err error) {
+	var lookupErr, shareErr error
+	var both parallelLimit
 	switch trig.Kind {
 	case trigger.KindSweep:
-		return r.cache.Refresh(ctx)
+		both.run(2, func() { recs, lookupErr = r.cache.Refresh(ctx) })
+		both.run(2, func() { sh, shareErr = r.engine.Share(ctx) })
+		both.wait()
+		return recs, true, sh, errors.Join(lookupErr, shareErr)
 	case trigger.KindTrail:
+		keep := registry.ByTrailName(trig.Trail)
 		if strings.HasPrefix(trig.Trail, "arn:") {
 			a, err := spec.ParseTrailARN(trig.Trail)
 			if err != nil {
-				return nil, nil
+				return nil, false, nil, nil
 			}
 			if a.Region != r.engine.Region() {
 				r.log.InfoContext(ctx, "event ignored", "reason", "trail's home region is "+a.Region+", a shadow copy here", "trail", trig.Trail, "event_id", trig.EventID)
-				return nil, nil
+				return nil, false, nil, nil
 			}
-			return r.cache.LookupOrRefresh(ctx, registry.ByTrailARN(trig.Trail))
+			keep = registry.ByTrailARN(trig.Trail)
 		}
-		return r.cache.LookupOrRefresh(ctx, registry.ByTrailName(trig.Trail))
+		both.run(2, func() { recs, read, lookupErr = r.cache.LookupOrRefresh(ctx, keep) })
+		// A prefetch that fails only costs its read: the check reads the trail again.
+		both.run(2, func() { sh, _ = r.engine.Prefetch(ctx, trig.Trail) })
+		both.wait()
+		return recs, read, sh, lookupErr
 	case trigger.KindLogGroup:
-		return r.cache.Lookup(ctx, registry.ByLogGroup(trig.LogGroup))
+		recs, read, err = r.cache.Lookup(ctx, registry.ByLogGroup(trig.LogGroup))
+		return recs, read, nil, err
 	case trigger.KindRole:
-		recs, err := r.cache.Lookup(ctx, registry.ByRole(trig.Role))
-		if trig.Policy == "" || err != nil {
-			return recs, err
+		recs, read, err = r.cache.Lookup(ctx, registry.ByRole(trig.Role))
+		if trig.Policy != "" {
+			// A shared role: only the trail whose inline policy was touched is affected.
+			recs = slices.DeleteFunc(recs, func(rec registry.Record) bool { return rec.Target.PolicyName != trig.Policy })
 		}
-		// A shared role: only the trail whose inline policy was touched is affected.
-		return slices.DeleteFunc(recs, func(rec registry.Record) bool { return rec.Target.PolicyName != trig.Policy }), nil
+		return recs, read, nil, err
 	}
-	return nil, nil
+	return nil, false, nil, nil
 }
+
+// sweepConcurrency bounds how many trails one invocation checks and repairs at once. A region holds at most 5
+// trails by default, so a sweep usually does them all at once.
+const sweepConcurrency = 8
+
+// parallelLimit runs functions concurrently, at most n at a time.
+type parallelLimit struct {
+	wg  sync.WaitGroup
+	sem chan struct{}
+}
+
+func (p *parallelLimit) run(n int, f func()) {
+	if p.sem == nil {
+		p.sem = make(chan struct{}, n)
+	}
+	p.wg.Add(1)
+	p.sem <- struct{}{}
+	go func() {
+		defer func() { <-p.sem; p.wg.Done() }()
+		f()
+	}()
+}
+
+func (p *parallelLimit) wait() { p.wg.Wait() }
 
 // aspects are the parts of the delivery an event can have changed (the catalogue's, or everything for a sweep):
 // only those are read, so a no-op event costs one read. A trail known to be gone is only looked for, until a call
@@ -249,12 +309,12 @@ func aspects(trig trigger.Trigger, rec registry.Record) delivery.Aspect {
 // case, which so costs a single read of the trail. Anything else (drift, or a record not compliant) is decided on a
 // consistent re-read of the record, since a stack update or another invocation may have changed it; a record changed
 // between that read and the save is read and decided again.
-func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec registry.Record, start time.Time) error {
-	consistent := trig.Kind == trigger.KindSweep // the sweep's scan is a consistent read
-	reread := false                              // set after a save lost to a concurrent write
+func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec registry.Record, start time.Time, consistent bool,
+	sh *delivery.Shared) error {
+	reread := false // set after a save lost to a concurrent write
 	for attempt := 1; ; attempt++ {
 		aspect := aspects(trig, rec)
-		found, err := r.engine.Check(ctx, rec.Target, aspect)
+		found, err := r.engine.CheckShared(ctx, rec.Target, aspect, sh)
 		if err != nil {
 			return r.fail(ctx, trig, rec, start, fmt.Errorf("check trail %s: %w", rec.TrailARN, err))
 		}
@@ -268,19 +328,26 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 				return nil
 			}
 			consistent, reread = true, false
-			if fresh.Target != rec.Target || aspects(trig, fresh) != aspect {
-				rec = fresh
-				continue // the desired state changed: compare with what is desired now
+			if !reflect.DeepEqual(fresh.Target, rec.Target) || aspects(trig, fresh) != aspect {
+				rec, sh = fresh, nil
+				continue // the desired state changed: compare with what is desired now, read afresh
 			}
 			rec = fresh
 		}
 		d, next, err := r.act(ctx, trig, rec, found, aspect)
 		d.Duration = r.now().Sub(start)
+		// What was done is done: the person hears of it while the registry is written, not after. A save that loses
+		// to a concurrent write is decided again, and the second decision finds nothing left to tell.
+		var told <-chan struct{}
+		if err == nil {
+			told = r.notifyAsync(ctx, d)
+		}
 		if err == nil && !sameOutcome(rec, next) {
 			err = r.reg.Save(ctx, next)
 			var conflict *registry.ConflictError
 			if errors.As(err, &conflict) && attempt < saveAttempts {
-				reread = true
+				<-told
+				reread, sh = true, nil
 				continue
 			}
 			if err == nil {
@@ -291,7 +358,12 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 		if err != nil && d.Action != notify.ActionFailed {
 			d.Action, d.Result = notify.ActionFailed, err.Error()
 		}
-		r.report(ctx, d)
+		r.record(ctx, d)
+		if told == nil {
+			r.notify(ctx, d)
+		} else {
+			<-told
+		}
 		return err
 	}
 }
@@ -391,10 +463,30 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 
 // report writes the decision's log line and metrics, and notifies a person of every repair or alert.
 func (r *Remediator) report(ctx context.Context, d notify.Decision) {
+	r.record(ctx, d)
+	r.notify(ctx, d)
+}
+
+// record writes the decision's log line and metrics.
+func (r *Remediator) record(ctx context.Context, d notify.Decision) {
 	notify.Log(r.log, d)
 	if err := notify.WriteMetrics(r.metrics, r.now(), d); err != nil {
 		r.log.WarnContext(ctx, "cannot write metrics", "error", err.Error())
 	}
+}
+
+// notifyAsync notifies in the background; the channel closes when it is done.
+func (r *Remediator) notifyAsync(ctx context.Context, d notify.Decision) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.notify(ctx, d)
+	}()
+	return done
+}
+
+// notify tells a person of every repair or alert.
+func (r *Remediator) notify(ctx context.Context, d notify.Decision) {
 	if r.notifier == nil || !notify.ShouldNotify(d) {
 		return
 	}

@@ -3,6 +3,7 @@ package remediator_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -603,4 +604,68 @@ func TestLastingDriftIsReportedOnce(t *testing.T) {
 	assert.Contains(t, got[1].Message, "logging is stopped")
 	decision := findJSON(t, f.logs.Lines(), "decision")
 	assert.Contains(t, decision, "repeated")
+}
+
+// roundTripLatency makes every AWS call take this long, so that calls made at once overlap and calls that wait on
+// each other do not, whatever the machine's load: the critical path is then counted, never timed.
+const roundTripLatency = 250 * time.Millisecond
+
+func TestATamperingEventIsRepairedInAtMostFourRoundTrips(t *testing.T) {
+	for _, warm := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fresh process", true: "warm process"}[warm], func(t *testing.T) {
+			f := newFixture(t, spec.Spec{})
+			if warm {
+				require.NoError(t, f.deliver(t, "update-trail-own")) // fills the registry snapshot
+			}
+			f.tamper(t)
+			f.rec.Reset()
+			f.rec.Latency = roundTripLatency
+			require.NoError(t, f.deliver(t, "update-trail-cleared"))
+			f.rec.Latency = 0
+			assert.True(t, f.linked(t))
+			assert.LessOrEqual(t, f.rec.CriticalPath(), 4, "calls: %v", f.rec.Calls())
+			assert.Equal(t, []string{"CloudTrail.UpdateTrail"}, f.rec.ResourceWrites())
+		})
+	}
+}
+
+func TestASweepOfFiveDriftedTrailsIsAtMostFiveRoundTrips(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	names := []string{testbed.TrailName}
+	for i := 2; i <= 5; i++ {
+		name := fmt.Sprintf("trail-%d", i)
+		_, err := f.aws.CreateTrail(f.ctx, name, testbed.TrailOptions{})
+		require.NoError(t, err)
+		target, live, err := f.engine.Resolve(f.ctx, delivery.Caller{Partition: "aws", Account: testbed.Account},
+			spec.Spec{TrailName: name, Remediation: spec.Enforce, EnforceLogging: true}, nil)
+		require.NoError(t, err)
+		_, err = f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
+		require.NoError(t, err)
+		o := registry.Owner{StackID: owner.StackID, LogicalResourceID: "Delivery" + name[len(name)-1:]}
+		require.NoError(t, f.reg.Claim(f.ctx, registry.Record{TrailARN: target.TrailARN, Owner: o,
+			Spec: spec.Spec{TrailName: name, Remediation: spec.Enforce, EnforceLogging: true}, Target: target}))
+		_, err = f.engine.MarkRegistered(f.ctx, target, live, o.StackID)
+		require.NoError(t, err)
+		names = append(names, name)
+	}
+	for _, name := range names {
+		_, err := f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(name),
+			CloudWatchLogsLogGroupArn: aws.String(""), CloudWatchLogsRoleArn: aws.String("")})
+		require.NoError(t, err)
+	}
+
+	f.rec.Reset()
+	f.rec.Latency = roundTripLatency
+	require.NoError(t, f.deliver(t, "sweep"))
+	f.rec.Latency = 0
+	assert.LessOrEqual(t, f.rec.CriticalPath(), 5, "calls: %v", f.rec.Calls())
+	assert.Equal(t, 5, f.rec.Count("CloudTrail", "UpdateTrail"), "one write per drifted trail")
+	assert.Equal(t, 0, f.rec.Count("CloudTrail", "GetTrail"), "one DescribeTrails answers for every trail, and UpdateTrail's answer verifies")
+	assert.Equal(t, 1, f.rec.Count("IAM", "GetRole"), "a role shared by five trails is read once")
+	for _, name := range names {
+		group, _, err := f.aws.TrailLink(f.ctx, "arn:aws:cloudtrail:us-east-1:123456789012:trail/"+name)
+		require.NoError(t, err)
+		assert.NotEmpty(t, group, name)
+	}
+	assert.Len(t, f.notifications(t, 5), 5)
 }

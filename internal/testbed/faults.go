@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 )
@@ -189,9 +191,18 @@ func (f Fault) response(req *http.Request, service string) *http.Response {
 // Recorder counts the calls made through a configuration, faulted ones included: how tests prove that a no-op
 // writes nothing and that a retry happened. It is safe for concurrent use.
 type Recorder struct {
+	// Latency, when set, delays every call by that much before it is sent, as AWS's control planes answer in tens
+	// of milliseconds where moto answers in one or two: calls that wait on each other then end visibly before the
+	// next begins, so CriticalPath counts round trips rather than scheduling noise. Set it before the first call.
+	Latency time.Duration
+
 	mu    sync.Mutex
 	calls []string
+	spans []span
 }
+
+// span is when one call was in flight.
+type span struct{ start, end time.Time }
 
 type recordingTransport struct {
 	next http.RoundTripper
@@ -201,7 +212,19 @@ type recordingTransport struct {
 func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	service, op := callOf(req)
 	t.rec.add(service, op)
-	return t.next.RoundTrip(req)
+	start := time.Now()
+	if t.rec.Latency > 0 {
+		select {
+		case <-time.After(t.rec.Latency):
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+	}
+	res, err := t.next.RoundTrip(req)
+	t.rec.mu.Lock()
+	t.rec.spans = append(t.rec.spans, span{start: start, end: time.Now()})
+	t.rec.mu.Unlock()
+	return res, err
 }
 
 func (r *Recorder) add(service, op string) {
@@ -214,7 +237,30 @@ func (r *Recorder) add(service, op string) {
 func (r *Recorder) Reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = nil
+	r.calls, r.spans = nil, nil
+}
+
+// CriticalPath is the number of round trips on the longest chain of calls that waited on each other: a call
+// extends a chain when it began after the chain's last call ended. Calls made at once count as one round trip.
+// What it measures carries over to AWS, where each round trip costs tens of milliseconds, when Latency is well
+// above the machine's scheduling delays.
+func (r *Recorder) CriticalPath() int {
+	r.mu.Lock()
+	spans := slices.Clone(r.spans)
+	r.mu.Unlock()
+	slices.SortFunc(spans, func(a, b span) int { return a.start.Compare(b.start) })
+	depth := make([]int, len(spans))
+	longest := 0
+	for i, s := range spans {
+		depth[i] = 1
+		for j := range i {
+			if !spans[j].end.After(s.start) {
+				depth[i] = max(depth[i], depth[j]+1)
+			}
+		}
+		longest = max(longest, depth[i])
+	}
+	return longest
 }
 
 // Calls lists every call as "Service.Operation", in order.
