@@ -29,6 +29,9 @@ const (
 	ActionUnregistered = "unregistered"
 )
 
+// EventSweep is the EventName of a decision the periodic sweep made: no API call was seen.
+const EventSweep = "Sweep"
+
 // Decision is what the remediator did about one trail for one event.
 type Decision struct {
 	Trail, TrailARN, Mode, Actor, SourceIP, EventID, EventName string

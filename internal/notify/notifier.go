@@ -158,7 +158,7 @@ func Body(d Decision) string {
 	line("Mode", d.Mode)
 	line("Event", d.EventName)
 	line("Event ID", d.EventID)
-	if d.Actor == "" && d.EventName == "Sweep" {
+	if d.Actor == "" && d.EventName == EventSweep {
 		line("Changed by", "(unknown: found by the periodic sweep; look in CloudTrail event history)")
 	} else {
 		line("Changed by", d.Actor)

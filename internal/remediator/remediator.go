@@ -384,7 +384,7 @@ func decision(trig trigger.Trigger, rec registry.Record) notify.Decision {
 		EventID: trig.EventID, EventName: trig.EventName, Action: notify.ActionNone, Result: "ok",
 	}
 	if trig.Kind == trigger.KindSweep {
-		d.EventName = "Sweep"
+		d.EventName = notify.EventSweep
 	}
 	return d
 }

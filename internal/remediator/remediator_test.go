@@ -602,8 +602,15 @@ func TestLastingDriftIsReportedOnce(t *testing.T) {
 	got := f.notifications(t, 2)
 	require.Len(t, got, 2, "the first report, then the new drift")
 	assert.Contains(t, got[1].Message, "logging is stopped")
-	decision := findJSON(t, f.logs.Lines(), "decision")
-	assert.Contains(t, decision, "repeated")
+	repeated := 0
+	for _, l := range f.logs.Lines() {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "decision" && m["repeated"] == true {
+			repeated++
+			assert.Equal(t, "reported", m["action"])
+		}
+	}
+	assert.Equal(t, 3, repeated, "the three sweeps after the first report are logged as repeated")
 }
 
 // roundTripLatency makes every AWS call take this long, so that calls made at once overlap and calls that wait on
