@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/trailguard/trailguard/internal/spec"
@@ -311,6 +312,19 @@ func (e *Engine) resolveRetention(ctx context.Context, t *Target, s spec.Spec, p
 		}
 		return nil
 	}
+	if s.LogGroupName == "" && s.LogGroupARN == "" {
+		// The default name is predictable: a group someone made under it in advance (with a one-day retention, a
+		// foreign key, a subscription that copies every event out) must not become this trail's desired state.
+		if err := e.checkCreatedForTrail(ctx, t); err != nil {
+			return err
+		}
+	}
+	if group.KmsKeyID != "" {
+		if err := spec.CheckKey(group.KmsKeyID, trailOf(*t), s.AllowCrossAccountKey); err != nil {
+			return &spec.FieldError{Field: "LogGroupName", Rule: fmt.Sprintf("log group %s is encrypted with key %s: %v",
+				t.LogGroupName, group.KmsKeyID, err)}
+		}
+	}
 	t.KmsKeyID = ""
 	if s.KmsKeyID != "" && group.KmsKeyID != s.KmsKeyID {
 		return &spec.FieldError{Field: "KmsKeyId", Rule: fmt.Sprintf("log group %s exists with key %q: trailguard sets a key only "+
@@ -346,4 +360,26 @@ func PolicyName(region, trail string) string {
 	}
 	sum := sha256.Sum256([]byte(region + "/" + trail))
 	return name[:119] + "-" + hex.EncodeToString(sum[:4])
+}
+
+// checkCreatedForTrail refuses an existing log group under the default name unless trailguard created it for this
+// very trail.
+func (e *Engine) checkCreatedForTrail(ctx context.Context, t *Target) error {
+	tags, err := e.c.Logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{
+		ResourceArn: aws.String(strings.TrimSuffix(t.LogGroupARN(), ":*")),
+	})
+	if err != nil {
+		return fmt.Errorf("read tags of log group %s: %w", t.LogGroupName, err)
+	}
+	if tags.Tags[TagCreatedBy] == tagValue && tags.Tags[TagTrail] == t.TrailARN {
+		return nil
+	}
+	return &spec.FieldError{Field: "LogGroupName", Rule: fmt.Sprintf("log group %s, the default name for trail %s, exists "+
+		"already and trailguard did not create it for this trail: name it in LogGroupName to reuse it as it is (its "+
+		"retention, key and subscriptions), or delete it", t.LogGroupName, t.TrailName)}
+}
+
+// trailOf is the parsed ARN of the target's trail.
+func trailOf(t Target) spec.TrailARN {
+	return spec.TrailARN{Partition: t.Partition, Region: t.HomeRegion, Account: t.Account, Name: t.TrailName}
 }

@@ -25,24 +25,26 @@ func (e *NotPermittedError) Error() string {
 		e.Stack, e.Trail, delivery.TagManagedBy, e.Stack)
 }
 
-// permitted applies the ownership rule: a stack may manage a trail only when the trail says so, through the tag
-// CloudFormation puts on a trail the stack itself declares or a trailguard:managed-by tag naming the stack (by name
-// or id), or when the provider stack's allow-list admits the stack. First come is not enough: without this any
-// stack in the account could take over or unlink a trail someone else wired.
-func (p *Provider) permitted(stackID string, tags map[string]string) bool {
+// permitted applies the ownership rule: a stack may manage a trail only when the trail says so (consented),
+// through the tag CloudFormation puts on a trail the stack itself declares or a trailguard:managed-by tag naming the
+// stack (by name or id), or when the provider stack's allow-list admits the stack (allowed). First come is not
+// enough: without this any stack in the account could take over or unlink a trail someone else wired. Admission by
+// the allow-list alone is weaker (a stack name is the stack author's choice), so it may not rewire a trail that
+// already delivers elsewhere.
+func (p *Provider) permitted(stackID string, tags map[string]string) (consented, allowed bool) {
 	name := stackName(stackID)
 	if tags[TagStackID] == stackID {
-		return true
+		return true, true
 	}
 	if m := tags[delivery.TagManagedBy]; m != "" && (m == stackID || m == name) {
-		return true
+		return true, true
 	}
 	for _, pattern := range p.allowed {
 		if prefix, ok := strings.CutSuffix(pattern, "*"); ok && strings.HasPrefix(name, prefix) || pattern == name {
-			return true
+			return false, true
 		}
 	}
-	return false
+	return false, false
 }
 
 // stackName is the name inside a stack ARN (arn:PARTITION:cloudformation:REGION:ACCOUNT:stack/NAME/ID).

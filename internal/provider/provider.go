@@ -139,10 +139,11 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	if err != nil {
 		return customresource.Result{}, err
 	}
-	if !p.permitted(req.StackID, live.Tags) {
+	consented, allowed := p.permitted(req.StackID, live.Tags)
+	if !consented && !allowed {
 		return customresource.Result{}, &NotPermittedError{Trail: t.TrailARN, Stack: stackName(req.StackID)}
 	}
-	if t.Previous, err = previousLink(s, t, live, priorTarget); err != nil {
+	if t.Previous, err = previousLink(s, t, live, priorTarget, consented); err != nil {
 		return customresource.Result{}, err
 	}
 	if err := p.checkSharedLogGroup(ctx, req, t); err != nil {
@@ -154,7 +155,9 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	}
 	res, err := p.wire(ctx, req, t, live)
 	if err != nil {
-		if req.RequestType == customresource.RequestCreate && prior == nil {
+		if prior == nil {
+			// A Create, or an Update that moved the resource to another trail: CloudFormation's rollback will not
+			// come back for this trail, so nothing may stay behind on it.
 			err = errors.Join(err, p.undo(ctx, req, t, res))
 		}
 		return customresource.Result{}, err
@@ -188,8 +191,10 @@ func (p *Provider) prior(ctx context.Context, req customresource.Request, trailA
 // previousLink decides what happens to a trail that already delivers somewhere else. A link this resource made
 // itself (an Update) is not "somewhere else". Any other link is replaced only when the spec says so, and is then
 // recorded so that Delete can restore it.
-func previousLink(s spec.Spec, t delivery.Target, live delivery.Live, prior *delivery.Target) (*delivery.Link, error) {
-	if prior != nil && (!live.Link.Linked() || live.Link.Same(prior.Link()) || live.Link.Same(t.Link())) {
+func previousLink(s spec.Spec, t delivery.Target, live delivery.Live, prior *delivery.Target, consented bool) (*delivery.Link, error) {
+	if prior != nil {
+		// Already this resource's trail: whatever it points at now is drift (maybe a tamperer's), never the link to
+		// give back on Delete.
 		return prior.Previous, nil
 	}
 	if !live.Link.Linked() || live.Link.Same(t.Link()) {
@@ -199,6 +204,11 @@ func previousLink(s spec.Spec, t delivery.Target, live delivery.Live, prior *del
 		return nil, &spec.FieldError{Field: "ReplaceExistingDelivery", Rule: fmt.Sprintf("trail %s already delivers to %s via %s; "+
 			"set ReplaceExistingDelivery to \"true\" to rewire it (the current link is restored on Delete), or name that log "+
 			"group and role", t.TrailARN, live.Link.LogGroupARN, live.Link.RoleARN)}
+	}
+	if !consented {
+		return nil, &spec.FieldError{Field: "ReplaceExistingDelivery", Rule: fmt.Sprintf("trail %s already delivers to %s: "+
+			"only a stack the trail itself names (its %s or %s tag) may rewire it; the allow-list admits a stack to wire "+
+			"unwired trails only", t.TrailARN, live.Link.LogGroupARN, TagStackID, delivery.TagManagedBy)}
 	}
 	l := live.Link
 	return &l, nil

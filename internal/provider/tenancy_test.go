@@ -276,3 +276,96 @@ func TestADeleteMarksItsRecordSoTheRemediatorDoesNotUndoIt(t *testing.T) {
 	require.True(t, found, "the record stays until the Delete completes")
 	assert.Equal(t, registry.Deleting, rec.Status)
 }
+
+// Found in review: a group made in advance under the predictable default name, with a one-day retention and a
+// foreign key, must not become the trail's desired state.
+func TestALogGroupSquattingTheDefaultNameIsRefused(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.aws.Logs.CreateLogGroup(f.ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("aws-cloudtrail-logs-123456789012-management-trail")})
+	require.NoError(t, err)
+	_, err = f.aws.Logs.PutRetentionPolicy(f.ctx, &cloudwatchlogs.PutRetentionPolicyInput{
+		LogGroupName: aws.String("aws-cloudtrail-logs-123456789012-management-trail"), RetentionInDays: aws.Int32(1)})
+	require.NoError(t, err)
+
+	f.rec.Reset()
+	got := f.send(t, f.event(t, "create", func(ev map[string]any) { delete(props(ev), "RetentionInDays") }))
+	assert.Equal(t, "FAILED", got.Body.Status)
+	assert.Contains(t, got.Body.Reason, "property LogGroupName")
+	assert.Contains(t, got.Body.Reason, "trailguard did not create it for this trail")
+	assert.Empty(t, f.rec.Writes())
+}
+
+// Found in review: a stack admitted only by the allow-list (a name any stack author can choose) may wire an unwired
+// trail, but not redirect one that already delivers elsewhere.
+func TestTheAllowListAloneCannotRewireATrail(t *testing.T) {
+	f := newFixture(t)
+	handWired, err := f.aws.CreateTrail(f.ctx, "team-trail", testbed.TrailOptions{})
+	require.NoError(t, err)
+	_, err = f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("team-trail"),
+		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:team-audit:*"),
+		CloudWatchLogsRoleArn:     aws.String("arn:aws:iam::123456789012:role/TeamDelivery")})
+	require.NoError(t, err)
+	f.allowed = []string{"other-*"}
+	f.handler = f.provider(f.moto.Config(testbed.Region, testbed.WithRecorder(f.rec)), testbed.Region)
+
+	f.rec.Reset()
+	got := f.send(t, f.event(t, "create", asOther(handWired, func(p map[string]any) { p["ReplaceExistingDelivery"] = "true" })))
+	assert.Equal(t, "FAILED", got.Body.Status)
+	assert.Contains(t, got.Body.Reason, "only a stack the trail itself names")
+	assert.Empty(t, f.rec.Writes())
+}
+
+// Found in review: an Update that moves the resource to another trail and fails leaves nothing on that trail.
+func TestAFailedUpdateToAnotherTrailLeavesNothingBehind(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "create", nil)).Body.Status)
+	second, err := f.aws.CreateTrail(f.ctx, "second-trail", testbed.TrailOptions{})
+	require.NoError(t, err)
+	require.NoError(t, f.aws.TagTrail(f.ctx, second, delivery.TagManagedBy, "trailguard-example"))
+	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Times: 1, Code: "InvalidHomeRegionException",
+		Message: "This operation must be called from the trail's home region."})
+
+	got := f.send(t, f.event(t, "update", func(ev map[string]any) { props(ev)["TrailName"] = "second-trail" }))
+	require.Equal(t, "FAILED", got.Body.Status)
+	_, registered, err := f.reg.Get(f.ctx, second)
+	require.NoError(t, err)
+	assert.False(t, registered, "the claim on the second trail is given back")
+	_, registered, err = f.reg.Get(f.ctx, testbed.TrailARN)
+	require.NoError(t, err)
+	assert.True(t, registered, "the resource's own trail stays as it was")
+}
+
+// Found in review: an Update must not record a tamperer's link as the one Delete gives back.
+func TestAnUpdateKeepsTheOriginalPreviousLink(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.aws.Logs.CreateLogGroup(f.ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("team-audit")})
+	require.NoError(t, err)
+	handLink := delivery.Link{LogGroupARN: "arn:aws:logs:us-east-1:123456789012:log-group:team-audit:*", RoleARN: "arn:aws:iam::123456789012:role/TeamDelivery"}
+	_, err = f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(testbed.TrailName),
+		CloudWatchLogsLogGroupArn: aws.String(handLink.LogGroupARN), CloudWatchLogsRoleArn: aws.String(handLink.RoleARN)})
+	require.NoError(t, err)
+	replace := func(ev map[string]any) { props(ev)["ReplaceExistingDelivery"] = "true" }
+	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "create", replace)).Body.Status)
+
+	_, err = f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(testbed.TrailName),
+		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:attacker:*"), CloudWatchLogsRoleArn: aws.String(handLink.RoleARN)})
+	require.NoError(t, err)
+	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "update", replace)).Body.Status)
+	rec, _, err := f.reg.Get(f.ctx, testbed.TrailARN)
+	require.NoError(t, err)
+	require.NotNil(t, rec.Target.Previous)
+	assert.Equal(t, handLink, *rec.Target.Previous)
+}
+
+// Found in review: an Update after a failed Delete makes the trail guarded again.
+func TestAnUpdateAfterAFailedDeleteGuardsTheTrailAgain(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "create", nil)).Body.Status)
+	f.faults.Add(testbed.Fault{Service: "IAM", Operation: "DeleteRolePolicy", Times: 1, Code: "AccessDenied", Status: 403, Message: "no"})
+	require.Equal(t, "FAILED", f.send(t, f.event(t, "delete", nil)).Body.Status)
+
+	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "update", nil)).Body.Status)
+	rec, _, err := f.reg.Get(f.ctx, testbed.TrailARN)
+	require.NoError(t, err)
+	assert.Equal(t, registry.Compliant, rec.Status)
+}

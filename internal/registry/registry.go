@@ -139,7 +139,9 @@ func (r *Registry) Claim(ctx context.Context, rec Record) error {
 	if found {
 		rec.Status, rec.Repairs, rec.LastRemediation, rec.Version = old.Status, old.Repairs, old.LastRemediation, old.Version
 	}
-	if rec.Status == "" {
+	if rec.Status == "" || rec.Status == Deleting {
+		// A claim is the owner saying the trail is theirs again (an Update after a failed Delete): a Deleting mark
+		// left behind would keep the remediator away from it for good.
 		rec.Status = Compliant
 	}
 	err = r.put(ctx, rec, found)

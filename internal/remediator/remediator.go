@@ -323,8 +323,9 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 			if err != nil {
 				return r.fail(ctx, trig, rec, start, err)
 			}
-			if !registered {
-				r.log.InfoContext(ctx, "event ignored", "reason", "trail no longer registered", "trail", rec.TrailARN, "event_id", trig.EventID)
+			if !registered || !guarded(fresh) {
+				// Deregistered, or its Delete began after the snapshot was taken: repairing now would undo the Delete.
+				r.log.InfoContext(ctx, "event ignored", "reason", "trail no longer guarded", "trail", rec.TrailARN, "event_id", trig.EventID)
 				return nil
 			}
 			consistent, reread = true, false

@@ -676,3 +676,19 @@ func TestASweepOfFiveDriftedTrailsIsAtMostFiveRoundTrips(t *testing.T) {
 	}
 	assert.Len(t, f.notifications(t, 5), 5)
 }
+
+// Found in review: a Delete that began after the registry snapshot was taken is not undone by an event.
+func TestADeleteUnderWayAfterTheSnapshotIsNotUndone(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	require.NoError(t, f.deliver(t, "update-trail-own")) // the snapshot holds the record as compliant
+	rec := f.record(t)
+	rec.Status = registry.Deleting
+	require.NoError(t, f.reg.Save(f.ctx, rec))
+	f.tamper(t) // the Delete's own unlink
+
+	f.rec.Reset()
+	require.NoError(t, f.deliver(t, "update-trail-cleared"))
+	assert.Empty(t, f.rec.Writes())
+	assert.False(t, f.linked(t))
+	assert.Equal(t, registry.Deleting, f.record(t).Status)
+}
