@@ -68,9 +68,19 @@ func WithNotifier(n Notifier) Option { return func(p *Provider) { p.notifier = n
 // WithAllowedStacks admits stacks by name (see ParseAllowedStacks) to manage trails whose tags do not name them.
 func WithAllowedStacks(names []string) Option { return func(p *Provider) { p.allowed = names } }
 
-// cleanupTimeout bounds the undo of a failed Create, which runs on a fresh context: the request's own may be the
-// one that expired.
-const cleanupTimeout = 20 * time.Second
+// undoReserve is the time kept back from the work of a Create for its undo, so that a Create that runs out of time
+// still undoes itself before it answers: once the answer is sent Lambda may freeze the function at any moment, and
+// work left for later may never run. Short requests keep half their time instead.
+const undoReserve = 20 * time.Second
+
+// workContext is the request's context, ending early enough to leave the undo its reserve.
+func workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, deadline.Add(-min(undoReserve, time.Until(deadline)/2)))
+}
 
 // New returns a provider for trails whose home region is region. Every resource is registered: the registry is
 // what proves, at Delete, that a resource wired a trail, so a Delete without a registration changes nothing.
@@ -153,7 +163,9 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	if err := p.reg.Claim(ctx, rec); err != nil {
 		return customresource.Result{}, err
 	}
-	res, err := p.wire(ctx, req, t, live)
+	work, cancel := workContext(ctx)
+	defer cancel()
+	res, err := p.wire(work, req, t, live)
 	if err != nil {
 		if prior == nil {
 			// A Create, or an Update that moved the resource to another trail: CloudFormation's rollback will not
@@ -247,11 +259,9 @@ func (p *Provider) wire(ctx context.Context, req customresource.Request, t deliv
 
 // undo leaves nothing behind after a failed Create: CloudFormation answers it with a Delete of a fallback id that
 // must change nothing, so the Create gives back its claim, restores the trail's link, removes its policy and
-// deletes the log group it created if the trail was never linked to it (so it holds no audit event). It runs on a
-// fresh context, because the request's may be the one that expired.
+// deletes the log group it created if the trail was never linked to it (so it holds no audit event). It runs in the
+// time workContext kept back, before the answer.
 func (p *Provider) undo(ctx context.Context, req customresource.Request, t delivery.Target, res delivery.Result) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
 	linked := slices.Contains(res.Actions, "UpdateTrail")
 	actions, err := p.engine.Remove(ctx, t, t.CreatedLogGroup && !linked)
 	if _, uerr := p.engine.UnmarkRegistered(ctx, t, req.StackID); uerr != nil {

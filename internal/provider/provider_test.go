@@ -45,13 +45,15 @@ type fixture struct {
 	logs    *bytes.Buffer
 	notes   notes
 	allowed []string
+	// propagation bounds the engine's UpdateTrail retries while IAM propagates (2 s unless a test sets it).
+	propagation time.Duration
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	m := testbed.StartMoto(t)
 	f := &fixture{ctx: context.Background(), moto: m, faults: testbed.NewFaults(), rec: &testbed.Recorder{},
-		s3: testbed.NewResponseServer(), logs: &bytes.Buffer{}}
+		s3: testbed.NewResponseServer(), logs: &bytes.Buffer{}, propagation: 2 * time.Second}
 	t.Cleanup(f.s3.Close)
 	f.aws = testbed.NewAWS(m.Config(testbed.Region))
 	require.NoError(t, f.aws.CreateRegistryTable(f.ctx, testbed.RegistryTable))
@@ -76,7 +78,7 @@ func (n *notes) Notify(_ context.Context, d notify.Decision) error {
 func (f *fixture) provider(cfg aws.Config, homeRegion string) func(context.Context, json.RawMessage) error {
 	log := slog.New(slog.NewJSONHandler(f.logs, nil))
 	engine := delivery.New(delivery.NewClients(cfg), homeRegion, delivery.WithLogger(log),
-		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 2*time.Second),
+		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, f.propagation),
 		delivery.WithDeliveryRole(testbed.DeliveryRoleARN), delivery.WithPermissionsBoundary(testbed.DeliveryBoundaryARN))
 	f.reg = registry.New(dynamodb.NewFromConfig(cfg), testbed.RegistryTable)
 	p := provider.New(engine, f.reg, homeRegion, provider.WithLogger(log), provider.WithNotifier(&f.notes),

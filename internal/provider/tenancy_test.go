@@ -246,20 +246,18 @@ func (f *fixture) assertNothingLeft(t *testing.T) {
 
 func TestATimedOutCreateLeavesNothingBehind(t *testing.T) {
 	f := newFixture(t)
-	// IAM never propagates: the engine retries until the request's context ends.
+	// IAM never propagates, and the engine would retry for longer than the request has: its time runs out.
+	f.propagation = time.Minute
+	f.handler = f.provider(f.moto.Config(testbed.Region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec)), testbed.Region)
 	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Code: "InvalidCloudWatchLogsRoleArnException", Message: "Access denied."})
 	raw, err := json.Marshal(f.event(t, "create", nil))
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(f.ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(f.ctx, 8*time.Second)
 	defer cancel()
 	require.NoError(t, f.handler(ctx, raw))
 	require.Equal(t, "FAILED", f.s3.Responses()[0].Body.Status)
 
-	// The undo runs on its own context after the answer: wait for it generously.
-	require.Eventually(t, func() bool {
-		_, registered, err := f.reg.Get(f.ctx, testbed.TrailARN)
-		return err == nil && !registered
-	}, 30*time.Second, 50*time.Millisecond)
+	// The undo ran before the answer: nothing is left to wait for, since Lambda may freeze the function after it.
 	f.faults.Clear()
 	f.assertNothingLeft(t)
 }
