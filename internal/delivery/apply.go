@@ -57,10 +57,10 @@ func (r Result) Converged(t Target) bool {
 //
 // A missing role and a changed trust policy are reported, never repaired: no trailguard function may create a role
 // or write a trust policy, because either would let a compromised function grant itself rights (infra/README.md).
-// Event selectors are the trail owner's choice: a change that stops recording management events is reported.
+// Event selectors and the trail's scope are the trail owner's choice: a change that records less is reported.
 func (t Target) Repairs(k DriftKind) bool {
 	switch k {
-	case TrailMissing, DeliveryFailing, DeliveryStale, RoleMissing, TrustChanged, SelectorsChanged:
+	case TrailMissing, DeliveryFailing, DeliveryStale, RoleMissing, TrustChanged, SelectorsChanged, TrailNarrowed:
 		return false
 	case LoggingStopped:
 		return t.EnforceLogging
@@ -150,7 +150,7 @@ func aspectOf(k DriftKind) Aspect {
 	case SelectorsChanged:
 		return AspectSelectors
 	}
-	return AspectTrail // TrailMissing, TrailUnlinked, TrailLinkedElsewhere
+	return AspectTrail // TrailMissing, TrailUnlinked, TrailLinkedElsewhere, TrailNarrowed
 }
 
 // Apply repairs the given drift in dependency order: log group, role policy, trail link, logging. It writes only

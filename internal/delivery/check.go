@@ -56,6 +56,9 @@ const (
 	// DeliveryFailing and DeliveryStale are reported, never repaired: the wiring looks right but events do not arrive.
 	DeliveryFailing DriftKind = "delivery-failing"
 	DeliveryStale   DriftKind = "delivery-stale"
+	// TrailNarrowed means the trail no longer records global services' events or other regions' events although it
+	// did when registered. Reported, never repaired: the scope of a trail is its owner's choice.
+	TrailNarrowed DriftKind = "trail-narrowed"
 	// SelectorsChanged means the trail no longer records management write events: the trail still delivers, but
 	// what an attacker does next is no longer in it. Reported, never repaired.
 	SelectorsChanged DriftKind = "selectors-changed"
@@ -82,6 +85,8 @@ func (d Drift) String() string {
 		return fmt.Sprintf("role %s no longer lets cloudtrail.amazonaws.com assume it", d.Want)
 	case SelectorsChanged:
 		return fmt.Sprintf("trail no longer records management write events (event selectors: %s)", d.Got)
+	case TrailNarrowed:
+		return fmt.Sprintf("trail no longer records %s", d.Got)
 	case PolicyMissing:
 		return fmt.Sprintf("role policy %s is missing", d.Want)
 	case PolicyChanged:
@@ -126,7 +131,7 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 		reads.run(func() (err error) {
 			trail, err := e.readTrail(ctx, t, sh)
 			if err == nil && trail != nil {
-				link = checkLink(t, trail)
+				link = append(checkLink(t, trail), checkScope(t, trail)...)
 			} else if err == nil {
 				link = []Drift{{Kind: TrailMissing, Want: t.TrailARN}}
 			}
@@ -223,6 +228,22 @@ func checkLink(t Target, trail *cttypes.Trail) []Drift {
 		return []Drift{{Kind: TrailLinkedElsewhere, Want: t.LogGroupARN() + " via " + t.RoleARN(), Got: gotGroup + " via " + gotRole}}
 	}
 	return nil
+}
+
+// checkScope reports a trail that records less than it did when registered: no more global services' events (IAM,
+// STS: who changed which role), or only its home region's.
+func checkScope(t Target, trail *cttypes.Trail) []Drift {
+	var lost []string
+	if t.GlobalServiceEvents && !aws.ToBool(trail.IncludeGlobalServiceEvents) {
+		lost = append(lost, "global services' events (IAM, STS)")
+	}
+	if t.MultiRegion && !aws.ToBool(trail.IsMultiRegionTrail) {
+		lost = append(lost, "other regions' events")
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	return []Drift{{Kind: TrailNarrowed, Want: "what it recorded when registered", Got: strings.Join(lost, " or ")}}
 }
 
 // sameLogGroupARN compares log group ARNs with or without the ":*" suffix.

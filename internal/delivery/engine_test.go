@@ -695,3 +695,24 @@ func kinds(drifts []delivery.Drift) []delivery.DriftKind {
 	}
 	return out
 }
+
+// Found in review: a trail can be blinded without being unlinked, by recording less.
+func TestATrailThatRecordsLessIsReportedNotRepaired(t *testing.T) {
+	f := newFixture(t)
+	f.trail(t, "management-trail")
+	target := f.resolve(t, spec.Spec{TrailName: "management-trail"})
+	require.True(t, target.MultiRegion)
+	require.True(t, target.GlobalServiceEvents)
+	_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
+	require.NoError(t, err)
+
+	_, err = f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("management-trail"),
+		IncludeGlobalServiceEvents: aws.Bool(false), IsMultiRegionTrail: aws.Bool(false)})
+	require.NoError(t, err)
+	f.rec.Reset()
+	res, err := f.engine.Reconcile(f.ctx, target, delivery.AspectTrail)
+	require.NoError(t, err)
+	require.Equal(t, []delivery.DriftKind{delivery.TrailNarrowed}, kinds(res.Found))
+	assert.Contains(t, res.Found[0].String(), "global services' events (IAM, STS) or other regions' events")
+	assert.Empty(t, f.rec.Writes(), "the trail's scope is its owner's choice: reported, not rewritten")
+}

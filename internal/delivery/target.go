@@ -49,6 +49,9 @@ type Target struct {
 	// ManagementEvents says that the trail recorded management write events when it was registered: a selector
 	// change that stops recording them blinds the audit trail without unlinking it, and is reported.
 	ManagementEvents bool
+	// GlobalServiceEvents and MultiRegion say that the trail recorded global services' events (IAM, STS) and every
+	// region's when it was registered: turning either off narrows what the trail sees without unlinking it.
+	GlobalServiceEvents, MultiRegion bool
 	// Previous is the CloudWatch Logs link the trail had before trailguard rewired it (ReplaceExistingDelivery):
 	// Delete restores it instead of leaving the trail unlinked.
 	Previous *Link
@@ -151,6 +154,7 @@ func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior 
 	if err != nil {
 		return Target{}, Live{}, err
 	}
+	t.GlobalServiceEvents, t.MultiRegion = aws.ToBool(tr.IncludeGlobalServiceEvents), aws.ToBool(tr.IsMultiRegionTrail)
 	live := Live{Link: Link{LogGroupARN: aws.ToString(tr.CloudWatchLogsLogGroupArn), RoleARN: aws.ToString(tr.CloudWatchLogsRoleArn)}}
 	if live.Tags, err = e.trailTags(ctx, trailARN); err != nil {
 		return Target{}, Live{}, err

@@ -59,6 +59,8 @@ type targetItem struct {
 	PolicyName       string    `dynamodbav:"PolicyName"`
 	EnforceLogging   bool      `dynamodbav:"EnforceLogging"`
 	ManagementEvents bool      `dynamodbav:"ManagementEvents,omitempty"`
+	GlobalServices   bool      `dynamodbav:"GlobalServiceEvents,omitempty"`
+	MultiRegion      bool      `dynamodbav:"MultiRegion,omitempty"`
 	Previous         *linkItem `dynamodbav:"Previous,omitempty"`
 }
 
@@ -89,7 +91,8 @@ func toItem(r Record) item {
 		Target: targetItem{TrailName: t.TrailName, TrailArn: t.TrailARN, HomeRegion: t.HomeRegion, Partition: t.Partition,
 			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
-			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents},
+			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
+			GlobalServices: t.GlobalServiceEvents, MultiRegion: t.MultiRegion},
 	}
 	if p := t.Previous; p != nil {
 		it.Target.Previous = &linkItem{LogGroupArn: p.LogGroupARN, RoleArn: p.RoleARN}
@@ -113,7 +116,8 @@ func (it item) record() Record {
 		Target: delivery.Target{TrailName: t.TrailName, TrailARN: t.TrailArn, HomeRegion: t.HomeRegion, Partition: t.Partition,
 			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
-			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents},
+			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
+			GlobalServiceEvents: t.GlobalServices, MultiRegion: t.MultiRegion},
 	}
 	if p := t.Previous; p != nil {
 		r.Target.Previous = &delivery.Link{LogGroupARN: p.LogGroupArn, RoleARN: p.RoleArn}

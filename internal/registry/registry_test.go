@@ -151,6 +151,7 @@ func TestTheStoredItemIsTheDocumentedSchema(t *testing.T) {
 	rec.Spec.LogGroupARN = "arn:aws:logs:us-east-1:123456789012:log-group:group-1"
 	rec.Target.Previous = &delivery.Link{LogGroupARN: "arn:aws:logs:us-east-1:123456789012:log-group:old:*", RoleARN: "arn:aws:iam::123456789012:role/old"}
 	rec.Target.CreatedLogGroup, rec.Target.ManagementEvents = true, true
+	rec.Target.GlobalServiceEvents, rec.Target.MultiRegion = true, true
 	rec.LastRemediation = &registry.Remediation{At: at, EventID: "e", Action: "repaired", Result: "ok", Drift: []string{"d"}}
 	require.NoError(t, reg.Claim(ctx, rec))
 
