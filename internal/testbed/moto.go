@@ -131,6 +131,9 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 	}
 }
 
+// PID is moto_server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // URL is the server's endpoint, e.g. http://127.0.0.1:5123.
 func (s *Server) URL() string { return s.url }
 
@@ -338,7 +341,7 @@ func skipWithout(t testing.TB, what string, why error) {
 	if !skipAllowed() {
 		t.Fatalf("this test cannot run without %s: %v; or set %s=1 to skip it", what, why, SkipAWS)
 	}
-	t.Skipf("SKIPPED (%s=1), no %s: %v", SkipAWS, what, why)
+	t.Skipf("%s=1: %v", SkipAWS, why)
 }
 
 // NeedFile fails a test that reads a build output, such as dist/provider.zip from `make build`, when it is missing.

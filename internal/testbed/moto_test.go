@@ -1,19 +1,13 @@
 package testbed
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"runtime"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
@@ -54,70 +48,6 @@ func TestServerFailuresKeepTheBody(t *testing.T) {
 	assert.Contains(t, got[0], "500 Internal Server Error to DynamoDB ListTables")
 	assert.Contains(t, got[0], "botocore: The config profile (x) could not be found")
 	assert.NotContains(t, got[0], "<p>")
-}
-
-// helperEnv makes the test binary, run again as a child, start moto and wait to be killed.
-const helperEnv = "TESTBED_HELPER_LAUNCH_MOTO"
-
-func TestHelperLaunchMoto(t *testing.T) {
-	if os.Getenv(helperEnv) != "1" {
-		t.Skip("only runs as the child of TestMotoDiesWithItsParent")
-	}
-	s, err := Launch(context.Background())
-	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(1)
-	}
-	// Launch from a goroutine that then ends, and churn threads: the child must survive its starting goroutine
-	// and any thread the runtime retires, and die only with the process.
-	for range 20 {
-		go func() { runtime.LockOSThread() }()
-	}
-	fmt.Println("moto", s.cmd.Process.Pid)
-	select {}
-}
-
-// A SIGKILL of the process that started moto, which runs no cleanup, must still end moto.
-func TestMotoDiesWithItsParent(t *testing.T) {
-	NeedMoto(t)
-	if runtime.GOOS != "linux" {
-		t.Skip("Pdeathsig is Linux-only")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperLaunchMoto$")
-	cmd.Env = append(os.Environ(), helperEnv+"=1")
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-	pidText, ok := strings.CutPrefix(strings.TrimSpace(line), "moto ")
-	require.True(t, ok, "the helper said %q", line)
-	pid, err := strconv.Atoi(pidText)
-	require.NoError(t, err)
-	require.True(t, alive(pid), "moto runs while its parent does")
-
-	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	_ = cmd.Wait()
-	deadline := time.Now().Add(30 * time.Second)
-	for alive(pid) && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if alive(pid) {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-		t.Fatalf("moto (pid %d) outlived its SIGKILLed parent by 30 s", pid)
-	}
-}
-
-// alive says whether pid is a running process (a zombie waiting for its reaper counts as dead).
-func alive(pid int) bool {
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	_, after, _ := strings.Cut(string(status), ") ")
-	return !strings.HasPrefix(after, "Z") && !strings.HasPrefix(after, "X")
 }
 
 // fakeTB is a test whose failure and log the logger tests control.
