@@ -234,7 +234,7 @@ func decodeAPICall(env events.CloudWatchEvent) (Trigger, error) {
 	return t, nil
 }
 
-// classify maps an API call to the kind of resource it changes (SPEC.md, "The remediator"), and names the request
+// classify maps an API call to the kind of resource it changes (docs/contract.md, "Remediator events"), and names the request
 // parameters that identify that resource.
 func classify(source, name string) (Kind, []string, *IgnoredError) {
 	switch source {
