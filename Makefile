@@ -45,8 +45,12 @@ export SKIP_AWS
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# The commands are built, then run (not `go run`): a first build downloads and compiles for minutes, which is said
+# rather than left silent, and Ctrl-C reaches the demo itself.
 demo: ## the whole story on this machine, no AWS account: moto, both Lambdas, an attack, the repairs
-	@$(GO) run ./internal/localrun/cmd/demo
+	@[ -x $(DIST)/bin/demo ] || echo "demo: building the demo command (a first run downloads Go modules: minutes)"
+	@$(GO) build -o $(DIST)/bin/demo ./internal/localrun/cmd/demo
+	@$(DIST)/bin/demo
 
 test: ## what CI runs: lint, build, every test, a bounded fuzz of every fuzz target, govulncheck, cfn-lint
 	@.ci/stages preflight lint build unit fuzz vuln cfn-lint
@@ -123,7 +127,9 @@ bench: build ## the Go benchmarks, then the whole-process harness that writes BE
 	@$(GO) run ./internal/benchrun/cmd/bench $(BENCHFLAGS)
 
 invoke: ## run one function on one event: make invoke FN=provider EVENT=events/provider/create.json [TARGET=aws]
-	@$(GO) run ./internal/localrun/cmd/invoke -fn $(FN) -event $(EVENT) -target $(TARGET)
+	@[ -x $(DIST)/bin/invoke ] || echo "invoke: building the invoke command (a first run downloads Go modules: minutes)"
+	@$(GO) build -o $(DIST)/bin/invoke ./internal/localrun/cmd/invoke
+	@$(DIST)/bin/invoke -fn $(FN) -event $(EVENT) -target $(TARGET)
 
 clean: ## remove build output
 	rm -rf $(DIST) cdk.out

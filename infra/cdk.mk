@@ -18,11 +18,15 @@ $(CDK_BIN): package.json package-lock.json
 	@npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
 	@touch $@
 
-# Two lines of the CLI's are dropped: the count of CDK feature flags left at their defaults (the app sets the ones it
-# relies on; the others are new-project recommendations that would change deployed resources), and the hint to name
-# a stack, which --quiet prints.
+# Dropped from the output: the count of CDK feature flags left at their defaults (the app sets the ones it relies
+# on; the others are new-project recommendations that would change deployed resources), the hint to name a stack
+# that --quiet prints, and jsii-runtime-go's "Runtime process exited abnormally: waitid: no child processes" (printed,
+# without a newline, when jsii.Close's Wait races its own watcher's Wait on the node process that already exited
+# normally: jsii-runtime-go internal/kernel/process).
+JSII_WAITID := Runtime process exited abnormally: waitid: no child processes
 synth: $(CDK_BIN) build ## synthesize every stack into cdk.out (no AWS credentials needed)
-	@$(CDK) synth --quiet $(CDK_FLAGS) 2>&1 | { grep -v -e 'feature flags are not configured' -e '^Supply a stack id' || true; }
+	@$(CDK) synth --quiet $(CDK_FLAGS) 2>&1 | sed 's/$(JSII_WAITID)//' | \
+	  { grep -v -e 'feature flags are not configured' -e '^Supply a stack id' -e '^$$' || true; }
 	@echo "synthesized $$(ls $(CDK_OUT)/*.template.json | tr '\n' ' ')"
 
 diff: $(CDK_BIN) build ## compare STACKS (default: trailguard) with what is deployed
