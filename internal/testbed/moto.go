@@ -309,7 +309,7 @@ func StartMoto(t testing.TB) *Moto {
 		if noMoto == nil {
 			t.Fatal("testbed.StartMoto needs TestMain to call testbed.RunWithMoto")
 		}
-		skipWithout(t, "an AWS emulator", noMoto)
+		skipWithout(t, "moto_server", noMoto)
 	}
 	if err := shared.Reset(context.Background()); err != nil {
 		t.Fatal(err)
@@ -331,7 +331,7 @@ func StartMoto(t testing.TB) *Moto {
 func NeedMoto(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("moto_server"); err != nil {
-		skipWithout(t, "an AWS emulator", ErrNoMoto)
+		skipWithout(t, "moto_server", ErrNoMoto)
 	}
 }
 
@@ -341,7 +341,7 @@ func skipWithout(t testing.TB, what string, why error) {
 	if !skipAllowed() {
 		t.Fatalf("this test cannot run without %s: %v; or set %s=1 to skip it", what, why, SkipAWS)
 	}
-	t.Skipf("%s=1: %v", SkipAWS, why)
+	t.Skipf("%s=1: no %s", SkipAWS, what)
 }
 
 // NeedFile fails a test that reads a build output, such as dist/provider.zip from `make build`, when it is missing.
