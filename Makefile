@@ -118,9 +118,9 @@ vuln: ## govulncheck of ./functions/... (offline with the golang.org/x/vulndb mo
 	    dir=$$(cd "$$tmp" && GOFLAGS=-mod=mod GOPROXY=file://$$($(GO) env GOMODCACHE)/cache/download $(GO) mod download -json $(VULNDB_MODULE)@latest 2>/dev/null | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p' || true); fi; \
 	  if [ -z "$$dir" ] || [ ! -d "$$dir/data/osv" ]; then \
 	    echo "govulncheck: SKIPPED offline: vuln.go.dev and the $(VULNDB_MODULE) module are both unreachable"; [ -z "$${CI:-}" ]; exit $$?; fi; \
-	  db=file://$$dir/data/osv; src="offline, $(VULNDB_MODULE)@$${dir##*@}"; fi; \
+	  v=$${dir##*@}; v=$${v#v0.0.0-}; db=file://$$dir/data/osv; src="offline, x/vulndb of $${v:0:8}"; fi; \
 	$(GO) tool govulncheck -db "$$db" ./functions/...; \
-	echo "govulncheck: no reachable vulnerability in ./functions/... ($$($(GO) env GOVERSION); database $$src)"
+	echo "no reachable vulnerability in ./functions/... ($$($(GO) env GOVERSION), DB $$src)"
 
 bench: build ## the Go benchmarks, then the whole-process harness that writes BENCHMARKS.md (BENCHFLAGS=-quick: a short run)
 	@$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/... | grep -E '^(Benchmark|ok|FAIL|pkg)'
