@@ -164,11 +164,7 @@ func Invoke(ctx context.Context, out io.Writer, o InvokeOptions) (InvokeResult, 
 		return res, err
 	}
 
-	fmt.Fprintln(out)
-	for _, line := range Wrap(Headline(o.Function, raw, res, o.Target, rec.ResourceWrites(), took), Width) {
-		fmt.Fprintln(out, line)
-	}
-	fmt.Fprintln(out)
+	fmt.Fprintf(out, "\n%s\n\n", Headline(o.Function, raw, res, o.Target, rec.Writes(), took))
 	if res.Response.Error != nil {
 		fmt.Fprintf(out, "the function returned an error: %s\n", res.Response.Error.Message)
 	} else if p := strings.TrimSpace(string(res.Response.Payload)); p != "" && p != "null" {
@@ -199,7 +195,8 @@ func Invoke(ctx context.Context, out io.Writer, o InvokeOptions) (InvokeResult, 
 	return res, nil
 }
 
-// Headline is the one line a person reads first: what was asked, what was answered, and what changed in AWS.
+// Headline is the one line, at most Width columns, a person reads first: what was asked, what was answered (for a
+// provider event, what CloudFormation received), and which write calls the function made in AWS.
 func Headline(function string, event []byte, res InvokeResult, target string, writes []string, took time.Duration) string {
 	var ev struct {
 		RequestType        string
@@ -224,7 +221,7 @@ func Headline(function string, event []byte, res InvokeResult, target string, wr
 	case function == Provider && res.CFN == nil:
 		answered = "nothing reached CloudFormation"
 	case function == Provider:
-		answered = "CloudFormation got " + res.CFN.Body.Status
+		answered = res.CFN.Body.Status
 		if res.CFN.Body.Reason != "" {
 			answered += ": " + res.CFN.Body.Reason
 		}
@@ -240,11 +237,15 @@ func Headline(function string, event []byte, res InvokeResult, target string, wr
 	default:
 		ops := make([]string, len(writes))
 		for i, w := range writes {
-			_, ops[i], _ = strings.Cut(w, ".")
+			ops[i] = strings.Replace(w, ".", " ", 1) // "IAM PutRolePolicy"
 		}
 		changed = "changed in AWS: " + strings.Join(ops, ", ")
 	}
-	return fmt.Sprintf("%s → %s; %s (%s)", asked, answered, changed, Duration(took))
+	line := func() string { return fmt.Sprintf("%s → %s; %s (%s)", asked, answered, changed, Duration(took)) }
+	if utf8.RuneCountInString(line()) > Width && len(writes) > 0 && target == TargetLocal {
+		changed = fmt.Sprintf("changed in AWS: %d writes, listed below", len(writes))
+	}
+	return cut(line(), Width)
 }
 
 // LogLine shows a JSON log line as "LEVEL message key=value …", cut to width runes: the log file has it in full.

@@ -56,8 +56,12 @@ func TestInvokeHeadlineSaysWhatWasAskedAnsweredAndChanged(t *testing.T) {
 	create := []byte(`{"RequestType":"Create","ResourceProperties":{"TrailName":"management-trail"}}`)
 	ok := localrun.InvokeResult{CFN: &testbed.CFNResponse{}}
 	ok.CFN.Body.Status = "SUCCESS"
-	assert.Equal(t, "provider Create of trail management-trail → CloudFormation got SUCCESS; changed in AWS: CreateLogGroup, UpdateTrail (41 ms)",
-		localrun.Headline("provider", create, ok, "local", []string{"CloudWatch Logs.CreateLogGroup", "CloudTrail.UpdateTrail"}, 41*time.Millisecond))
+	assert.Equal(t, "provider Create of trail management-trail → SUCCESS; changed in AWS: IAM PutRolePolicy (41 ms)",
+		localrun.Headline("provider", create, ok, "local", []string{"IAM.PutRolePolicy"}, 41*time.Millisecond))
+	many := []string{"DynamoDB.PutItem", "CloudWatch Logs.CreateLogGroup", "CloudWatch Logs.PutRetentionPolicy", "IAM.CreateRole",
+		"IAM.PutRolePolicy", "CloudTrail.UpdateTrail"}
+	assert.Equal(t, "provider Create of trail management-trail → SUCCESS; changed in AWS: 6 writes, listed below (41 ms)",
+		localrun.Headline("provider", create, ok, "local", many, 41*time.Millisecond), "one line, at most 100 columns")
 
 	event := []byte(`{"detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"UpdateTrail"}}`)
 	failed := localrun.InvokeResult{Response: testbed.Response{Error: &testbed.FunctionError{Type: "*fmt.wrapError", Message: "repair trail x: denied\nmore"}}}

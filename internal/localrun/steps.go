@@ -200,6 +200,9 @@ func (r *Runner) printf(indent int, format string, a ...any) {
 		}
 		// A single word too long for its indent (an ARN on a line of its own) moves left rather than overflow.
 		at := max(0, min(indent, Width-utf8.RuneCountInString(l)))
+		if l == "" {
+			at = 0 // no trailing spaces on an empty line
+		}
 		fmt.Fprintf(r.out, "%s%s\n", strings.Repeat(" ", at), l)
 	}
 }
