@@ -69,12 +69,13 @@ preflight:
 
 build: $(FUNCTIONS:%=$(DIST)/%.zip) ## build dist/<function>.zip (bootstrap, linux/arm64), byte-identical for a commit
 
-# The zip is always made by lambdazip (fixed name, mode and timestamp, Go's deflate at a pinned toolchain), not by
+# The build pins what a machine's environment could change (GOARM64, GOEXPERIMENT, GOFLAGS). The zip is always
+# made by lambdazip (fixed name, mode and timestamp, Go's deflate at a pinned toolchain), not by
 # the zip command, whose output depends on its version and the umask: the same commit then gives the same zip, and
 # the same CDK asset hash, on every machine. `go version -m` proves no VCS stamp or local path went in.
 $(DIST)/%.zip: FORCE
 	@mkdir -p $(DIST)/$*
-	@CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(DIST)/$*/bootstrap ./functions/$*
+	@CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOARM64=v8.0 GOEXPERIMENT= GOFLAGS= $(GO) build $(GOFLAGS_LAMBDA) -o $(DIST)/$*/bootstrap ./functions/$*
 	@info=$$($(GO) version -m $(DIST)/$*/bootstrap); \
 	  if grep -q 'vcs\.' <<<"$$info" || ! grep -q -- '-trimpath=true' <<<"$$info"; then \
 	    echo "$(DIST)/$*/bootstrap is not reproducible: it carries VCS or path information:"; echo "$$info"; exit 1; fi
