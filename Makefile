@@ -3,12 +3,23 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 GO ?= go
+# Every go command below (and every one they start, such as the test bed's builds) uses this exact toolchain:
+# go1.26.8 has standard-library vulnerabilities reachable from both functions, fixed in go1.26.10. A go of 1.21
+# or later downloads it from the Go module proxy on first use (about 70 MB). go.mod's toolchain line says the same
+# for go commands run outside make; here it is exported because GOTOOLCHAIN=local in a go env file would win.
+export GOTOOLCHAIN := go1.26.10
+# Node 20, which this machine and CI have, is past its end of life; jsii (the CDK's Go bindings, in the infra tests
+# and synth) then prints a 10-line banner on every start. The README recommends Node 22 or 24; this silences the
+# banner for Node 20 only, so any other unsupported version still gets it.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 FUNCTIONS := provider remediator
 DIST := dist
 # Lambda build flags (testbed.BuildFunction uses the same for the host builds the tests and benchmarks run).
 # No inlining inside the AWS SDK: its generated (de)serializers are I/O-bound, and the zip shrinks from 3.59 to
 # 3.46 MB, which is download time at every cold start; the runtime and standard library keep their inlining.
-GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags "-s -w" -gcflags "github.com/aws/...=-l"
+# -buildvcs=false and -trimpath keep the commit, the dirty flag and the checkout's path out of the binary, so the
+# same commit gives the same bytes on any machine.
+GOFLAGS_LAMBDA := -buildvcs=false -tags lambda.norpc -trimpath -ldflags "-s -w" -gcflags "github.com/aws/...=-l"
 # The Go packages: listed explicitly, because node_modules/ (the pinned CDK CLI) ships Go templates that ./... would
 # try to build.
 PKGS := ./internal/... ./functions/... ./infra/...
@@ -23,51 +34,103 @@ FN ?= remediator
 EVENT ?= events/remediator/sweep.json
 TARGET ?= local
 
-.PHONY: help build lint test unit fuzz bench demo invoke clean
+# SKIP_AWS=1 runs `make test` without moto_server (the AWS tests are skipped and counted); SKIP_CFN_LINT=1 without
+# cfn-lint. Both are explicit choices: a missing tool otherwise fails the run. CI honours neither.
+SKIP_AWS ?=
+SKIP_CFN_LINT ?=
+export SKIP_AWS
+
+.PHONY: help build lint test preflight unit fuzz vuln bench demo invoke clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# The commands are built, then run (not `go run`): a first build downloads and compiles for minutes, which is said
+# rather than left silent, and Ctrl-C reaches the demo itself.
 demo: ## the whole story on this machine, no AWS account: moto, both Lambdas, an attack, the repairs
-	$(GO) run ./internal/localrun/cmd/demo
+	@[ -x $(DIST)/bin/demo ] || echo "demo: building the demo command (a first run downloads Go modules: minutes)"
+	@$(GO) build -o $(DIST)/bin/demo ./internal/localrun/cmd/demo
+	@$(DIST)/bin/demo
 
-test: lint unit fuzz cfn-lint ## what CI runs: lint, every test, a bounded fuzz of every fuzz target, cfn-lint
+test: ## what CI runs: lint, build, every test, a bounded fuzz of every fuzz target, govulncheck, cfn-lint
+	@.ci/stages preflight lint build unit fuzz vuln cfn-lint
 
-build: $(FUNCTIONS:%=$(DIST)/%.zip) ## build dist/<function>.zip (bootstrap, linux/arm64)
+# preflight: the tools `make test` needs, each missing one named on one line with how to get it or skip it.
+preflight:
+	@rc=0; \
+	if ! command -v moto_server >/dev/null; then \
+	  if [ "$${SKIP_AWS:-}" = 1 ] && [ -z "$${CI:-}" ]; then echo "moto_server missing: the AWS tests will be SKIPPED (SKIP_AWS=1)"; \
+	  else echo "make test: moto_server is missing: pip install 'moto[server]==5.2.1', or run SKIP_AWS=1 make test to skip the AWS tests"; rc=1; fi; fi; \
+	if ! command -v cfn-lint >/dev/null; then \
+	  if [ "$${SKIP_CFN_LINT:-}" = 1 ] && [ -z "$${CI:-}" ]; then echo "cfn-lint missing: the template lint will be SKIPPED (SKIP_CFN_LINT=1)"; \
+	  else echo "make test: cfn-lint is missing: pip install cfn-lint, or run SKIP_CFN_LINT=1 make test to skip the template lint"; rc=1; fi; fi; \
+	[ $$rc = 0 ] && echo "$$($(GO) env GOVERSION), moto_server $$(command -v moto_server >/dev/null && echo found || echo SKIPPED), cfn-lint $$(command -v cfn-lint >/dev/null && echo found || echo SKIPPED)"; \
+	exit $$rc
 
+build: $(FUNCTIONS:%=$(DIST)/%.zip) ## build dist/<function>.zip (bootstrap, linux/arm64), byte-identical for a commit
+
+# The build pins what a machine's environment could change (GOARM64, GOEXPERIMENT, GOFLAGS). The zip is always
+# made by lambdazip (fixed name, mode and timestamp, Go's deflate at a pinned toolchain), not by
+# the zip command, whose output depends on its version and the umask: the same commit then gives the same zip, and
+# the same CDK asset hash, on every machine. `go version -m` proves no VCS stamp or local path went in.
 $(DIST)/%.zip: FORCE
 	@mkdir -p $(DIST)/$*
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(DIST)/$*/bootstrap ./functions/$*
-	@# Info-ZIP's deflate is 3% smaller than Go's; lambdazip serves machines without it. Both are deterministic.
-	@rm -f $@; if command -v zip >/dev/null; then \
-	  cd $(DIST)/$* && touch -d 1980-01-01T00:00:00Z bootstrap && zip -q -X -9 ../$*.zip bootstrap; \
-	else $(GO) run ./internal/lambdazip -o $@ $(DIST)/$*/bootstrap; fi
-	@ls -l $@ | awk '{print "  " $$9 ": " $$5 " bytes"}'
+	@CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOARM64=v8.0 GOEXPERIMENT= GOFLAGS= $(GO) build $(GOFLAGS_LAMBDA) -o $(DIST)/$*/bootstrap ./functions/$*
+	@info=$$($(GO) version -m $(DIST)/$*/bootstrap); \
+	  if grep -q 'vcs\.' <<<"$$info" || ! grep -q -- '-trimpath=true' <<<"$$info"; then \
+	    echo "$(DIST)/$*/bootstrap is not reproducible: it carries VCS or path information:"; echo "$$info"; exit 1; fi
+	@rm -f $@; $(GO) run ./internal/lambdazip -o $@ $(DIST)/$*/bootstrap
+	@echo "$@: $$(wc -c <$@) bytes, sha256 $$(sha256sum $@ | cut -c1-16), $(GOTOOLCHAIN)"
 
 FORCE:
 
 lint: ## gofmt, go vet, staticcheck: fail on any finding
 	@out=$$(gofmt -l internal functions infra); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet $(PKGS)
-	$(GO) tool staticcheck $(PKGS)
+	@$(GO) vet $(PKGS)
+	@$(GO) tool staticcheck $(PKGS)
+	@echo "gofmt, go vet, staticcheck: no findings"
 
 unit: build ## all Go tests, against moto_server (the benchmark harness test reads the zips make build makes)
-	$(GO) test -count=1 $(PKGS)
+	@$(GO) test -json -count=1 $(PKGS) | $(GO) run ./internal/testbed/cmd/testsum
 
+# Each target's output goes to a file in a per-run temporary directory, shown only if the target fails.
 fuzz: ## run every fuzz target for FUZZTIME inputs each
-	@for pkg in $$($(GO) list ./internal/...); do \
+	@log=$$(mktemp -d); trap 'rm -rf "$$log"' EXIT; n=0; \
+	for pkg in $$($(GO) list ./internal/...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f for $(FUZZTIME)"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/trailguard-fuzz.log 2>&1 || { cat /tmp/trailguard-fuzz.log; exit 1; }; \
-	  done; done
+	    n=$$((n+1)); \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > "$$log/fuzz.log" 2>&1 || \
+	      { echo "fuzz $$pkg $$f for $(FUZZTIME) FAILED:"; cat "$$log/fuzz.log"; exit 1; }; \
+	  done; done; \
+	echo "$$n fuzz targets, $(FUZZTIME) inputs each: no failure"
+
+# govulncheck over both functions, failing on a vulnerability their code can reach. With vuln.go.dev reachable it
+# uses that; offline, the Go vulnerability database's own module (golang.org/x/vulndb: its data/osv holds every
+# entry as OSV JSON, which govulncheck reads as a local database) from the Go module proxy, or from the module
+# cache when the proxy is unreachable too. Without either it says it skipped, and fails under CI.
+VULNDB_MODULE := golang.org/x/vulndb
+vuln: ## govulncheck of ./functions/... (offline with the golang.org/x/vulndb module when vuln.go.dev is unreachable)
+	@db=https://vuln.go.dev; src="vuln.go.dev"; \
+	if ! curl -fsS -m 10 -o /dev/null $$db/index/db.json 2>/dev/null; then \
+	  tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  dir=$$(cd "$$tmp" && GOFLAGS=-mod=mod $(GO) mod download -json $(VULNDB_MODULE)@latest 2>/dev/null | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p' || true); \
+	  if [ -z "$$dir" ]; then \
+	    dir=$$(cd "$$tmp" && GOFLAGS=-mod=mod GOPROXY=file://$$($(GO) env GOMODCACHE)/cache/download $(GO) mod download -json $(VULNDB_MODULE)@latest 2>/dev/null | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p' || true); fi; \
+	  if [ -z "$$dir" ] || [ ! -d "$$dir/data/osv" ]; then \
+	    echo "govulncheck: SKIPPED offline: vuln.go.dev and the $(VULNDB_MODULE) module are both unreachable"; [ -z "$${CI:-}" ]; exit $$?; fi; \
+	  v=$${dir##*@}; v=$${v#v0.0.0-}; db=file://$$dir/data/osv; src="offline, x/vulndb of $${v:0:8}"; fi; \
+	$(GO) tool govulncheck -db "$$db" ./functions/...; \
+	echo "no reachable vulnerability in ./functions/... ($$($(GO) env GOVERSION), DB $$src)"
 
 bench: build ## the Go benchmarks, then the whole-process harness that writes BENCHMARKS.md (BENCHFLAGS=-quick: a short run)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/... | grep -E '^(Benchmark|ok|FAIL|pkg)'
-	$(GO) run ./internal/benchrun/cmd/bench $(BENCHFLAGS)
+	@$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/... | grep -E '^(Benchmark|ok|FAIL|pkg)'
+	@$(GO) run ./internal/benchrun/cmd/bench $(BENCHFLAGS)
 
 invoke: ## run one function on one event: make invoke FN=provider EVENT=events/provider/create.json [TARGET=aws]
-	$(GO) run ./internal/localrun/cmd/invoke -fn $(FN) -event $(EVENT) -target $(TARGET)
+	@[ -x $(DIST)/bin/invoke ] || echo "invoke: building the invoke command (a first run downloads Go modules: minutes)"
+	@$(GO) build -o $(DIST)/bin/invoke ./internal/localrun/cmd/invoke
+	@$(DIST)/bin/invoke -fn $(FN) -event $(EVENT) -target $(TARGET)
 
 clean: ## remove build output
 	rm -rf $(DIST) cdk.out

@@ -15,12 +15,19 @@ CDK_FLAGS := --no-notices --output $(CDK_OUT) $(CDK_ARGS)
 .PHONY: synth diff deploy destroy cfn-lint
 
 $(CDK_BIN): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	@npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
 	@touch $@
 
+# Dropped from the output: the count of CDK feature flags left at their defaults (the app sets the ones it relies
+# on; the others are new-project recommendations that would change deployed resources), the hint to name a stack
+# that --quiet prints, and jsii-runtime-go's "Runtime process exited abnormally: waitid: no child processes" (printed,
+# without a newline, when jsii.Close's Wait races its own watcher's Wait on the node process that already exited
+# normally: jsii-runtime-go internal/kernel/process).
+JSII_WAITID := Runtime process exited abnormally: waitid: no child processes
 synth: $(CDK_BIN) build ## synthesize every stack into cdk.out (no AWS credentials needed)
-	$(CDK) synth --quiet $(CDK_FLAGS)
-	@ls $(CDK_OUT)/*.template.json
+	@$(CDK) synth --quiet $(CDK_FLAGS) 2>&1 | sed 's/$(JSII_WAITID)//' | \
+	  { grep -v -e 'feature flags are not configured' -e '^Supply a stack id' -e '^$$' || true; }
+	@echo "synthesized $$(ls $(CDK_OUT)/*.template.json | tr '\n' ' ')"
 
 diff: $(CDK_BIN) build ## compare STACKS (default: trailguard) with what is deployed
 	$(CDK) diff $(STACKS) $(CDK_FLAGS)
@@ -31,13 +38,16 @@ deploy: $(CDK_BIN) build ## deploy STACKS (default: trailguard); IAM changes ask
 destroy: $(CDK_BIN) ## destroy STACKS (the registry table, key and log groups are retained)
 	$(CDK) destroy $(STACKS) $(CDK_FLAGS)
 
-# cfn-lint on every synthesized template. cfn-lint's exit code is a bit mask (2 errors, 4 warnings, 8 info):
-# errors fail the target, warnings are printed. Where cfn-lint is not installed the target says so and passes,
-# unless CFN_LINT_REQUIRED=1.
+# cfn-lint on every synthesized template. cfn-lint's exit code is a bit mask (2 errors, 4 warnings, 8 info): errors
+# fail the target, other warnings are printed. W3005 (a DependsOn next to a GetAtt that already orders the two) is
+# ignored: CDK adds that DependsOn on every function's role by design, and it changes nothing in the deployment.
+# Without cfn-lint the target fails, unless SKIP_CFN_LINT=1 (outside CI).
+CFN_LINT_IGNORE := W3005
 cfn-lint: synth ## lint cdk.out/*.template.json with cfn-lint: fail on any error
 	@if ! command -v cfn-lint >/dev/null 2>&1; then \
-	  echo "cfn-lint: not installed, skipped"; [ "$${CFN_LINT_REQUIRED:-0}" != 1 ]; exit $$?; fi; \
-	rc=0; cfn-lint $(CDK_OUT)/*.template.json || rc=$$?; \
+	  if [ "$${SKIP_CFN_LINT:-}" = 1 ] && [ -z "$${CI:-}" ]; then echo "cfn-lint: not installed, SKIPPED (SKIP_CFN_LINT=1)"; exit 0; fi; \
+	  echo "cfn-lint is missing: pip install cfn-lint, or set SKIP_CFN_LINT=1 to skip the template lint"; exit 1; fi; \
+	rc=0; cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- $(CDK_OUT)/*.template.json || rc=$$?; \
 	if [ $$((rc & 2)) -ne 0 ] || [ $$rc -eq 1 ] || [ $$rc -ge 32 ]; then echo "cfn-lint: errors (exit $$rc)"; exit 1; fi; \
-	echo "cfn-lint: no errors in $$(ls $(CDK_OUT)/*.template.json | wc -l) templates"
+	echo "cfn-lint $$(cfn-lint --version | cut -d' ' -f2): no errors in $$(ls $(CDK_OUT)/*.template.json | wc -l) templates ($(CFN_LINT_IGNORE) ignored)"
 include infra/org.mk

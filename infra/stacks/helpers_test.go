@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 	}
 	distDir = dir
 	code := m.Run()
+	jsii.Close() // ends the jsii node process and removes the jsii-runtime.* folder it unpacked into the OS temp dir
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }

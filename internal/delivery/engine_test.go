@@ -581,12 +581,28 @@ func TestPropagationRetriesStopAtTheDeadline(t *testing.T) {
 	f := newFixture(t)
 	f.trail(t, "management-trail")
 	target := f.resolve(t, spec.Spec{TrailName: "management-trail"})
+	// Create the log group, role and policy first, outside the deadline: an UpdateTrail error that is not about
+	// propagation ends that Reconcile at the link, so the one under the deadline only reads and retries the link.
+	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Times: 1, Code: "AccessDeniedException", Message: "no"})
+	_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
+	require.ErrorContains(t, err, "AccessDeniedException")
+	require.True(t, f.logGroupExists(t, target.LogGroupName))
+
+	// A propagation budget of an hour, so only the context's deadline can stop the retries; a deadline of seconds,
+	// generous for a handful of reads on a loaded machine, with waits of at most 200 ms between attempts.
+	engine := delivery.New(delivery.NewClients(f.moto.Config(region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec))),
+		region, delivery.WithPropagationBackoff(10*time.Millisecond, 200*time.Millisecond, time.Hour))
 	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Code: "InvalidCloudWatchLogsLogGroupArnException", Message: "bad"})
-	ctx, cancel := context.WithTimeout(f.ctx, 100*time.Millisecond)
+	before := f.rec.Count("CloudTrail", "UpdateTrail")
+	ctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
 	defer cancel()
-	_, err := f.engine.Reconcile(ctx, target, delivery.AspectAll)
+	start := time.Now()
+	_, err = engine.Reconcile(ctx, target, delivery.AspectAll)
+	took := time.Since(start)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "InvalidCloudWatchLogsLogGroupArnException")
+	assert.Contains(t, err.Error(), "InvalidCloudWatchLogsLogGroupArnException", "the last rejection is the error")
+	assert.Greater(t, f.rec.Count("CloudTrail", "UpdateTrail")-before, 1, "the rejection was retried")
+	assert.Less(t, took, time.Minute, "the retries stopped at the context's deadline, not at the one-hour budget")
 }
 
 func TestThrottlingConverges(t *testing.T) {

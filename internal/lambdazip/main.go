@@ -1,6 +1,7 @@
 // Command lambdazip packs a bootstrap binary into the zip Lambda's provided runtimes expect: one file named
-// bootstrap, executable, with a fixed timestamp so the same binary always gives the same zip (and the same CDK asset
-// hash). It replaces the zip command, which a fresh machine may not have.
+// bootstrap, executable, with a fixed timestamp and mode so the same binary always gives the same zip (and the same
+// CDK asset hash). `make build` always uses it rather than the zip command, whose bytes depend on its version and
+// the umask: with the pinned Go toolchain, the same commit gives the same zip on every machine.
 //
 //	go run ./internal/lambdazip -o dist/provider.zip dist/provider/bootstrap
 package main

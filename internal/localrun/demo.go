@@ -66,7 +66,24 @@ func Demo(ctx context.Context, out io.Writer, opts ...Option) Summary {
 		checks = append(checks, c(s))
 	}
 	d := &demo{s: s}
-	return NewRunner(out, checks...).Run(ctx, d.steps())
+	sum := NewRunner(out, checks...).Run(ctx, d.steps())
+	if !sum.OK() {
+		// moto's 5xx answers, whose bodies the SDK's errors leave out, are often the cause of a failed step.
+		if s.moto != nil {
+			for _, f := range s.moto.Failures() {
+				fmt.Fprintln(out, f)
+			}
+		}
+		fmt.Fprintf(out, "the functions' logs are in %s\n", o.logDir)
+	}
+	return sum
+}
+
+// NextSteps is what the demo suggests running after it passed.
+var NextSteps = []string{
+	"next: make test                                    lint, every test, fuzz, govulncheck, cfn-lint",
+	"      make invoke FN=provider EVENT=events/provider/create.json   one function, one event",
+	"      make synth; make deploy                      with AWS credentials: see README.md, Deploying",
 }
 
 func failedBeforeStart(out io.Writer, err error) Summary {
@@ -86,7 +103,7 @@ func (d *demo) steps() []Step {
 	return []Step{
 		{"embedded AWS", d.launch},
 		{"world", d.world},
-		{"functions", d.functions},
+		{"functions: build and start both (the first build takes a minute or more)", d.functions},
 		{"provider Create", d.create},
 		{"trail delivers to CloudWatch Logs", d.delivering},
 		{"attacker (alice) unlinks the trail and stops logging", d.attack},
@@ -120,9 +137,9 @@ func (d *demo) world(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{
-		Summary: fmt.Sprintf("trail %s logging to bucket %s, not to CloudWatch Logs", w.TrailName, w.Bucket),
+		Summary: fmt.Sprintf("trail %s logs to a bucket, not to CloudWatch Logs", w.TrailName),
 		Details: []string{
-			"registry table " + w.Table,
+			"bucket " + w.Bucket + ", registry table " + w.Table,
 			"topic " + w.TopicARN + ", inbox " + Mailbox + " subscribed",
 		},
 	}, nil
@@ -189,7 +206,7 @@ func (d *demo) create(ctx context.Context) (Outcome, error) {
 	}
 	d.created = got
 	return Outcome{
-		Summary: "SUCCESS, PhysicalResourceId " + got.Body.PhysicalResourceId,
+		Summary: "SUCCESS, the trail ARN as PhysicalResourceId",
 		Details: append([]string{"CloudFormation received at the ResponseURL:"}, ShowCFNResponse(got)...),
 	}, nil
 }
@@ -250,8 +267,13 @@ func (d *demo) policy(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("role policy %s is not JSON: %w", d.data("PolicyName"), err)
 	}
 	var lines []string
+	streams := strings.TrimSuffix(d.data("LogGroupArn"), "*") + "log-stream:"
 	for _, st := range p.Statement {
-		lines = append(lines, fmt.Sprintf("  %s %s on %s", st.Effect, list(st.Action), list(st.Resource)))
+		resource := list(st.Resource)
+		if prefix, ok := strings.CutPrefix(resource, streams); ok {
+			resource = "its log streams " + prefix
+		}
+		lines = append(lines, fmt.Sprintf("  %s %s on %s", st.Effect, list(st.Action), resource))
 	}
 	if !strings.Contains(doc, "logs:PutLogEvents") || !strings.Contains(doc, "logs:CreateLogStream") {
 		return lines, fmt.Errorf("role policy %s does not allow logs:CreateLogStream and logs:PutLogEvents", d.data("PolicyName"))
@@ -290,7 +312,7 @@ func (d *demo) delivering(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{
-		Summary: "trail linked to log group " + d.data("LogGroupName") + ", logging",
+		Summary: "trail linked to its log group and role, logging",
 		Details: append([]string{
 			"CloudWatchLogsLogGroupArn " + d.data("LogGroupArn"),
 			"CloudWatchLogsRoleArn     " + d.data("RoleArn"),
@@ -320,7 +342,7 @@ func (d *demo) attack(ctx context.Context) (Outcome, error) {
 	if err := d.wantLogging(ctx, false); err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{Summary: "UpdateTrail with empty CloudWatch Logs fields, StopLogging: trail unlinked, not logging"}, nil
+	return Outcome{Summary: "trail unlinked (UpdateTrail, empty CloudWatch Logs fields), not logging (StopLogging)"}, nil
 }
 
 // remediate delivers sample EventBridge events from events/remediator to the remediator, in order.
@@ -408,7 +430,7 @@ func (d *demo) deleteLogGroup(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{
-		Summary: fmt.Sprintf("log group %s recreated (retention %d days), trail relinked", name, retention),
+		Summary: fmt.Sprintf("log group recreated (retention %d days), trail relinked", retention),
 		Details: lines,
 	}, nil
 }
@@ -435,7 +457,7 @@ func (d *demo) sweep(ctx context.Context) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{Summary: "policy " + policy + " restored on " + role + " by the sweep", Details: lines}, nil
+	return Outcome{Summary: "role policy restored by the sweep", Details: lines}, nil
 }
 
 func (d *demo) delete(ctx context.Context) (Outcome, error) {
@@ -459,7 +481,7 @@ func (d *demo) delete(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{
-		Summary: "SUCCESS: trail unlinked, role policy removed, log group " + d.data("LogGroupName") + " kept",
+		Summary: "SUCCESS: trail unlinked, role policy removed, log group kept",
 		Details: append([]string{"CloudFormation received at the ResponseURL:"}, ShowCFNResponse(got)...),
 	}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,11 +23,12 @@ import (
 )
 
 var (
-	stepLine = regexp.MustCompile(`^\[(\d+)/(\d+)\] (.+) (→|✗ FAILED:) (.+) \((\d+ ms|\d+\.\d s)\)$`)
-	motoURL  = regexp.MustCompile(`moto_server on (http://127\.0\.0\.1:\d+)`)
+	stepLine   = regexp.MustCompile(`^\[(\d+)/(\d+)\] (.+) …$`)
+	resultLine = regexp.MustCompile(`^  (→|✗ FAILED:) (.+) \((\d+ ms|\d+\.\d s)\)$`)
+	motoURL    = regexp.MustCompile(`moto_server on (http://127\.0\.0\.1:\d+)`)
 )
 
-// stepLines are the output's step lines (not the indented details).
+// stepLines are the output's step lines, printed when each step starts or is skipped (not the indented details).
 func stepLines(out string) []string {
 	var lines []string
 	for _, l := range strings.Split(out, "\n") {
@@ -35,6 +37,25 @@ func stepLines(out string) []string {
 		}
 	}
 	return lines
+}
+
+// resultLines are the lines printed when each step ends: what it did, or why it failed.
+func resultLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "  →") || strings.HasPrefix(l, "  ✗") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// assertFits checks that no line is wider than the runner's width.
+func assertFits(t *testing.T, out string) {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		assert.LessOrEqual(t, utf8.RuneCountInString(l), localrun.Width, "line wider than %d columns: %q", localrun.Width, l)
+	}
 }
 
 // assertMotoStopped checks that the moto the run printed no longer answers.
@@ -59,18 +80,26 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 
 	require.True(t, sum.OK(), "every step passes: %v", sum.Err())
 	require.Len(t, sum.Results, 10)
-	lines := stepLines(out.String())
-	require.Len(t, lines, 10, "one line per step")
+	lines, results := stepLines(out.String()), resultLines(out.String())
+	require.Len(t, lines, 10, "one line per step, when it starts")
+	require.Len(t, results, 10, "one result line per step, when it ends")
 	for i, l := range lines {
 		m := stepLine.FindStringSubmatch(l)
-		require.NotNil(t, m, "step line %q: [n/of] title → what happened (duration)", l)
+		require.NotNil(t, m, "step line %q: [n/of] title …", l)
 		assert.Equal(t, fmt.Sprint(i+1), m[1])
-		assert.Equal(t, "→", m[4])
 		assert.Equal(t, sum.Results[i].Title, m[3])
+		r := resultLine.FindStringSubmatch(results[i])
+		require.NotNil(t, r, "result line %q: → what happened (duration)", results[i])
+		assert.Equal(t, "→", r[1])
 	}
 	text := out.String()
-	assert.Contains(t, lines[3], "SUCCESS, PhysicalResourceId arn:aws:cloudtrail:us-east-1:123456789012:trail/management-trail")
-	assert.Contains(t, text, `"LogGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:aws-cloudtrail-logs-123456789012-management-trail:*"`)
+	assertFits(t, text)
+	assert.Contains(t, results[3], "SUCCESS, the trail ARN as PhysicalResourceId")
+	assert.Contains(t, text, "PhysicalResourceId: arn:aws:cloudtrail:us-east-1:123456789012:trail/management-trail\n")
+	assert.Contains(t, text, "Data.LogGroupArn:\n   arn:aws:logs:us-east-1:123456789012:log-group:aws-cloudtrail-logs-123456789012-management-trail:*\n")
+	assert.Equal(t, 1, strings.Count(text, "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-trail"),
+		"the trail ARN is shown in full once, then shortened")
+	assert.Contains(t, text, "…trail/management-trail")
 	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (UpdateTrail by alice)")
 	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (StopLogging by alice)")
 	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (DeleteLogGroup by alice)")
@@ -121,10 +150,13 @@ func TestAFailedCheckFailsTheRun(t *testing.T) {
 	for _, r := range sum.Results[5:] {
 		assert.ErrorIs(t, r.Err, localrun.ErrSkipped, "step %d builds on step 5", r.N)
 	}
-	lines := stepLines(out.String())
+	lines, results := stepLines(out.String()), resultLines(out.String())
 	require.Len(t, lines, 10)
-	assert.Regexp(t, `^\[5/10\] trail delivers to CloudWatch Logs ✗ FAILED: check "trail not linked"`, lines[4])
+	require.Len(t, results, 5, "the steps that ran")
+	assert.Equal(t, "[5/10] trail delivers to CloudWatch Logs …", lines[4])
+	assert.Regexp(t, `^  ✗ FAILED: check "trail not linked"`, results[4])
 	assert.Equal(t, "[6/10] attacker (alice) unlinks the trail and stops logging → skipped", lines[5])
+	assertFits(t, out.String())
 	var summary bytes.Buffer
 	localrun.PrintSummary(&summary, "demo", sum)
 	assert.Contains(t, summary.String(), "demo FAILED: 4 of 10 steps passed")
@@ -152,7 +184,7 @@ func TestRunnerReportsFailuresPanicsAndInterruptions(t *testing.T) {
 		assert.False(t, sum.OK())
 		assert.Equal(t, 1, sum.Passed())
 		assert.Zero(t, ran, "a step after a failure does not run")
-		assert.Regexp(t, `(?m)^\[1/3\] one → fine \(\d+ ms\)\n      d\n\[2/3\] two ✗ FAILED: not there \(\d+ ms\)\n      second line\n\[3/3\] three → skipped\n$`, out.String())
+		assert.Regexp(t, `(?m)^\[1/3\] one …\n  → fine \(\d+ ms\)\n    d\n\[2/3\] two …\n  ✗ FAILED: not there \(\d+ ms\)\n    second line\n\[3/3\] three → skipped\n$`, out.String())
 	})
 	t.Run("panic", func(t *testing.T) {
 		sum := localrun.NewRunner(&bytes.Buffer{}).Run(context.Background(), []localrun.Step{
@@ -170,4 +202,20 @@ func TestRunnerReportsFailuresPanicsAndInterruptions(t *testing.T) {
 	t.Run("empty", func(t *testing.T) {
 		assert.False(t, localrun.NewRunner(&bytes.Buffer{}).Run(context.Background(), nil).OK(), "no steps is no proof")
 	})
+}
+
+func TestRunnerWrapsLongLinesAndShortensRepeatedARNs(t *testing.T) {
+	arn := "arn:aws:iam::123456789012:role/trailguard/CloudTrail_CloudWatchLogs_Role"
+	long := strings.Repeat("word ", 40)
+	var out bytes.Buffer
+	sum := localrun.NewRunner(&out).Run(context.Background(), []localrun.Step{
+		{Title: "one", Do: func(context.Context) (localrun.Outcome, error) {
+			return localrun.Outcome{Summary: "role " + arn, Details: []string{long, "again " + arn}}, nil
+		}},
+	})
+	require.True(t, sum.OK())
+	assertFits(t, out.String())
+	assert.Equal(t, 1, strings.Count(out.String(), arn), "the ARN in full once")
+	assert.Contains(t, out.String(), "again …role/trailguard/CloudTrail_CloudWatchLogs_Role")
+	assert.Equal(t, 40, strings.Count(out.String(), "word"), "wrapping loses no word")
 }

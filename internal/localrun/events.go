@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/trailguard/trailguard/internal/testbed"
@@ -55,23 +56,35 @@ func WithLocalResponseURL(raw []byte, rs *testbed.ResponseServer) ([]byte, error
 	return json.Marshal(ev)
 }
 
-// ShowCFNResponse is what CloudFormation received, as short indented JSON lines: the status, the reason when
-// there is one, the physical id and the attributes.
+// ShowCFNResponse is what CloudFormation received, one "Key: value" line each: the status, the reason when there
+// is one, the physical id and the attributes (Data) in name order. A long value (an ARN) gets a line of its own,
+// so that lines stay within Width and ARNs stay whole.
 func ShowCFNResponse(r testbed.CFNResponse) []string {
 	if r.DecodeError != nil {
 		return []string{fmt.Sprintf("not the JSON CloudFormation expects (%v): %.200s", r.DecodeError, r.Raw)}
 	}
-	shown := struct {
-		Status             string
-		Reason             string `json:",omitempty"`
-		PhysicalResourceId string
-		Data               map[string]any `json:",omitempty"`
-	}{r.Body.Status, r.Body.Reason, r.Body.PhysicalResourceId, r.Body.Data}
-	b, err := json.MarshalIndent(shown, "", "  ")
-	if err != nil {
-		return []string{err.Error()}
+	var out []string
+	add := func(key, value string) {
+		if len(key)+2+len(value) > 92 {
+			out = append(out, key+":", value)
+			return
+		}
+		out = append(out, key+": "+value)
 	}
-	return strings.Split(string(b), "\n")
+	add("Status", r.Body.Status)
+	if r.Body.Reason != "" {
+		add("Reason", r.Body.Reason)
+	}
+	add("PhysicalResourceId", r.Body.PhysicalResourceId)
+	keys := make([]string, 0, len(r.Body.Data))
+	for k := range r.Body.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		add("Data."+k, fmt.Sprint(r.Body.Data[k]))
+	}
+	return out
 }
 
 // ShowMessage is a notification as a person reads it: the subject, then the body, indented. Unless full, the body

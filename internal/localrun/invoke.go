@@ -2,13 +2,16 @@ package localrun
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trailguard/trailguard/internal/awsconfig"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
@@ -126,11 +129,21 @@ func Invoke(ctx context.Context, out io.Writer, o InvokeOptions) (InvokeResult, 
 			return InvokeResult{}, err
 		}
 	}
+	// Locally, the function reaches moto through a recording proxy, so the summary can say what it changed.
+	rec := &testbed.Recorder{}
+	if o.Target == TargetLocal {
+		proxy, err := testbed.NewFaultProxy(s.MotoURL(), nil, rec)
+		if err != nil {
+			return InvokeResult{}, err
+		}
+		defer proxy.Close()
+		env = append(env, "AWS_ENDPOINT_URL="+proxy.URL()) // the last value of a variable wins
+	}
 	l, err := s.StartFunction(o.Function, env)
 	if err != nil {
 		return InvokeResult{}, err
 	}
-	fmt.Fprintf(out, "invoke %s on %s\n", o.Function, o.EventPath)
+	fmt.Fprintf(out, "invoke: %s on %s …\n", o.Function, o.EventPath)
 	t0 := time.Now()
 	res := InvokeResult{LogPath: l.LogPath}
 	res.Response, err = l.Invoke(ctx, raw)
@@ -138,34 +151,141 @@ func Invoke(ctx context.Context, out io.Writer, o InvokeOptions) (InvokeResult, 
 		return res, err
 	}
 	took := time.Since(t0)
-	if res.Response.Error != nil {
-		fmt.Fprintf(out, "answer: error %s: %s (%s)\n", res.Response.Error.Type, res.Response.Error.Message, Duration(took))
-	} else {
-		fmt.Fprintf(out, "answer: %s (%s)\n", strings.TrimSpace(string(res.Response.Payload)), Duration(took))
-	}
 	if o.Function == Provider {
 		if got := s.Responses().Responses(); len(got) > 0 {
 			res.CFN = &got[len(got)-1]
-			fmt.Fprintln(out, "CloudFormation received at the ResponseURL:")
-			printIndented(out, ShowCFNResponse(*res.CFN))
-		} else {
-			fmt.Fprintln(out, "nothing reached the ResponseURL")
 		}
 	}
 	if inbox := s.Inbox(); inbox != nil {
 		_ = inbox.WaitFor(1, time.Second) // moto posts to the inbox as it publishes; this is only slack
 		res.Notifications = inbox.Messages(Mailbox)
+	}
+	if res.LogTail, err = l.Tail(o.TailLines); err != nil {
+		return res, err
+	}
+
+	fmt.Fprintf(out, "\n%s\n\n", Headline(o.Function, raw, res, o.Target, rec.Writes(), took))
+	if res.Response.Error != nil {
+		fmt.Fprintf(out, "the function returned an error: %s\n", res.Response.Error.Message)
+	} else if p := strings.TrimSpace(string(res.Response.Payload)); p != "" && p != "null" {
+		fmt.Fprintf(out, "the function returned: %s\n", p)
+	}
+	if res.CFN != nil {
+		fmt.Fprintln(out, "CloudFormation received at the ResponseURL:")
+		printIndented(out, ShowCFNResponse(*res.CFN))
+	}
+	if o.Target == TargetLocal {
+		writes := rec.Writes()
+		if len(writes) == 0 {
+			writes = []string{"none"}
+		}
+		fmt.Fprintln(out, "write calls, in order:")
+		printIndented(out, Wrap(strings.Join(writes, ", "), Width-2))
+	}
+	if s.Inbox() != nil {
 		fmt.Fprintf(out, "notifications: %d\n", len(res.Notifications))
 		for _, m := range res.Notifications {
 			printIndented(out, ShowMessage(m, true))
 		}
 	}
-	if res.LogTail, err = l.Tail(o.TailLines); err != nil {
-		return res, err
+	fmt.Fprintf(out, "log %s, last %d lines (level, message, fields):\n", l.LogPath, len(res.LogTail))
+	for _, line := range res.LogTail {
+		fmt.Fprintf(out, "  %s\n", LogLine(line, Width-2))
 	}
-	fmt.Fprintf(out, "log %s, last %d lines:\n", l.LogPath, len(res.LogTail))
-	printIndented(out, res.LogTail)
 	return res, nil
+}
+
+// Headline is the one line, at most Width columns, a person reads first: what was asked, what was answered (for a
+// provider event, what CloudFormation received), and which write calls the function made in AWS.
+func Headline(function string, event []byte, res InvokeResult, target string, writes []string, took time.Duration) string {
+	var ev struct {
+		RequestType        string
+		ResourceProperties struct{ TrailName string }
+		DetailType         string `json:"detail-type"`
+		Detail             struct{ EventName string }
+	}
+	_ = json.Unmarshal(event, &ev)
+	asked := function + " on " + ev.DetailType
+	switch {
+	case ev.RequestType != "":
+		asked = fmt.Sprintf("provider %s of trail %s", ev.RequestType, ev.ResourceProperties.TrailName)
+	case ev.Detail.EventName != "":
+		asked = fmt.Sprintf("%s on event %s", function, ev.Detail.EventName)
+	case ev.DetailType == "Scheduled Event":
+		asked = function + " sweep"
+	}
+	var answered string
+	switch {
+	case res.Response.Error != nil:
+		answered = "error: " + firstLine(res.Response.Error.Message)
+	case function == Provider && res.CFN == nil:
+		answered = "nothing reached CloudFormation"
+	case function == Provider:
+		answered = res.CFN.Body.Status
+		if res.CFN.Body.Reason != "" {
+			answered += ": " + res.CFN.Body.Reason
+		}
+	default:
+		answered = "ok"
+	}
+	var changed string
+	switch {
+	case target != TargetLocal:
+		changed = "AWS writes not recorded with -target aws (see the log)"
+	case len(writes) == 0:
+		changed = "nothing changed in AWS"
+	default:
+		ops := make([]string, len(writes))
+		for i, w := range writes {
+			ops[i] = strings.Replace(w, ".", " ", 1) // "IAM PutRolePolicy"
+		}
+		changed = "changed in AWS: " + strings.Join(ops, ", ")
+	}
+	line := func() string { return fmt.Sprintf("%s → %s; %s (%s)", asked, answered, changed, Duration(took)) }
+	if utf8.RuneCountInString(line()) > Width && len(writes) > 0 && target == TargetLocal {
+		changed = fmt.Sprintf("changed in AWS: %d writes, listed below", len(writes))
+	}
+	return cut(line(), Width)
+}
+
+// LogLine shows a JSON log line as "LEVEL message key=value …", cut to width runes: the log file has it in full.
+func LogLine(line string, width int) string {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		return cut(line, width)
+	}
+	var parts []string
+	for _, k := range []string{"level", "msg"} {
+		if v, ok := m[k]; ok {
+			parts = append(parts, fmt.Sprint(v))
+		}
+	}
+	if _, ok := m["_aws"]; ok {
+		parts = append(parts, "metrics") // an embedded-metric-format line
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if k != "time" && k != "level" && k != "msg" && k != "_aws" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := fmt.Sprint(m[k])
+		if s, ok := m[k].(string); ok && strings.HasPrefix(s, "arn:") {
+			v = ShortARN(s)
+		}
+		parts = append(parts, k+"="+v)
+	}
+	return cut(strings.Join(parts, " "), width)
+}
+
+func cut(s string, width int) string {
+	if utf8.RuneCountInString(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:width-1]) + "…"
 }
 
 // localSetup starts moto with the demo's world and, for the remediator, has the provider wire and register the
@@ -178,7 +298,8 @@ func localSetup(ctx context.Context, out io.Writer, s *Session, function string)
 		return nil, err
 	}
 	w := s.World()
-	fmt.Fprintf(out, "target local: moto on %s; table %s, topic %s, trail %s\n", s.MotoURL(), w.Table, testbed.TopicName, w.TrailARN)
+	fmt.Fprintf(out, "set up: moto on %s\n", s.MotoURL())
+	fmt.Fprintf(out, "set up: table %s, topic %s, trail %s\n", w.Table, testbed.TopicName, w.TrailName)
 	if function == Remediator {
 		raw, err := ReadEvent(filepath.Join("events", "provider", "create.json"))
 		if err != nil {
@@ -200,7 +321,7 @@ func localSetup(ctx context.Context, out io.Writer, s *Session, function string)
 			return nil, fmt.Errorf("set up: the provider did not wire the trail (answer %v, CloudFormation got %q %q, %v)",
 				res.Error, got.Body.Status, got.Body.Reason, err)
 		}
-		fmt.Fprintln(out, "set up: trail wired and registered by the provider (events/provider/create.json → SUCCESS)")
+		fmt.Fprintln(out, "set up: trail wired and registered by the provider (events/provider/create.json)")
 	}
 	return s.LocalEnv(function), nil
 }

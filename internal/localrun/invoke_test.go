@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,8 +44,38 @@ func TestInvokeLocalSweep(t *testing.T) {
 	assert.Equal(t, "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-trail", decision["trail_arn"])
 	assert.Equal(t, "none", decision["action"])
 	assert.Contains(t, out.String(), "set up: trail wired and registered by the provider")
-	assert.Contains(t, out.String(), "answer: null")
 	assert.Contains(t, out.String(), res.LogPath)
+	assert.Contains(t, out.String(), "\nremediator sweep → ok; nothing changed in AWS (", "the one-line summary comes first")
+	assert.NotContains(t, out.String(), "null")
+	for _, l := range strings.Split(out.String(), "\n") {
+		assert.LessOrEqual(t, utf8.RuneCountInString(l), localrun.Width, "line %q", l)
+	}
+}
+
+func TestInvokeHeadlineSaysWhatWasAskedAnsweredAndChanged(t *testing.T) {
+	create := []byte(`{"RequestType":"Create","ResourceProperties":{"TrailName":"management-trail"}}`)
+	ok := localrun.InvokeResult{CFN: &testbed.CFNResponse{}}
+	ok.CFN.Body.Status = "SUCCESS"
+	assert.Equal(t, "provider Create of trail management-trail → SUCCESS; changed in AWS: IAM PutRolePolicy (41 ms)",
+		localrun.Headline("provider", create, ok, "local", []string{"IAM.PutRolePolicy"}, 41*time.Millisecond))
+	many := []string{"DynamoDB.PutItem", "CloudWatch Logs.CreateLogGroup", "CloudWatch Logs.PutRetentionPolicy", "IAM.CreateRole",
+		"IAM.PutRolePolicy", "CloudTrail.UpdateTrail"}
+	assert.Equal(t, "provider Create of trail management-trail → SUCCESS; changed in AWS: 6 writes, listed below (41 ms)",
+		localrun.Headline("provider", create, ok, "local", many, 41*time.Millisecond), "one line, at most 100 columns")
+
+	event := []byte(`{"detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"UpdateTrail"}}`)
+	failed := localrun.InvokeResult{Response: testbed.Response{Error: &testbed.FunctionError{Type: "*fmt.wrapError", Message: "repair trail x: denied\nmore"}}}
+	got := localrun.Headline("remediator", event, failed, "local", nil, time.Second)
+	assert.Equal(t, "remediator on event UpdateTrail → error: repair trail x: denied; nothing changed in AWS (1000 ms)", got)
+	assert.NotContains(t, got, "wrapError", "no internal type names")
+}
+
+func TestLogLineIsShortAndReadable(t *testing.T) {
+	line := `{"time":"2026-11-25T12:00:00Z","level":"INFO","msg":"decision","trail_arn":"arn:aws:cloudtrail:us-east-1:123456789012:trail/t","action":"none","padding":"` + strings.Repeat("x", 900) + `"}`
+	got := localrun.LogLine(line, 98)
+	assert.True(t, strings.HasPrefix(got, "INFO decision action=none padding=xxx"), got)
+	assert.Equal(t, 98, utf8.RuneCountInString(got))
+	assert.NotContains(t, localrun.LogLine(`{"level":"INFO","msg":"m","trail_arn":"arn:aws:cloudtrail:us-east-1:123456789012:trail/t"}`, 98), "123456789012")
 }
 
 func TestInvokeAgainstAWSOnlyWhenMeant(t *testing.T) {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Step is one thing a run does and then checks: Do returns what happened, or an error saying what did not happen
@@ -85,17 +87,23 @@ type Check struct {
 	Fn   func(ctx context.Context) error
 }
 
-// Runner runs steps in order and prints each as one line, `[n/of] title → summary (duration)`, followed by its
-// details, and stops at the first failure.
+// Runner runs steps in order and stops at the first failure. It prints each step's title when the step starts
+// (`[n/of] title …`), so a slow step is never silent, and its result when it ends (`→ summary (duration)` or
+// `✗ FAILED: why`), followed by its details. Every line fits Width columns, and an ARN already printed in full is
+// shortened to its resource part afterwards.
 type Runner struct {
 	out    io.Writer
 	checks []Check
 	now    func() time.Time
+	seen   map[string]bool // ARNs printed in full
 }
+
+// Width is the most columns a line of a run takes: longer lines are wrapped at spaces.
+const Width = 100
 
 // NewRunner prints to out and verifies the extra checks after their steps.
 func NewRunner(out io.Writer, checks ...Check) *Runner {
-	return &Runner{out: out, checks: checks, now: time.Now}
+	return &Runner{out: out, checks: checks, now: time.Now, seen: map[string]bool{}}
 }
 
 // Run runs the steps. A step that fails, or whose context ends, marks every later step skipped.
@@ -111,6 +119,7 @@ func (r *Runner) Run(ctx context.Context, steps []Step) Summary {
 			sum.Results = append(sum.Results, res)
 			continue
 		}
+		r.printf(0, "[%d/%d] %s …", res.N, res.Of, res.Title)
 		t0 := r.now()
 		res.Outcome, res.Err = r.do(ctx, res.N, st)
 		res.Took = r.now().Sub(t0)
@@ -150,22 +159,105 @@ func (r *Runner) do(ctx context.Context, n int, st Step) (out Outcome, err error
 }
 
 func (r *Runner) print(res Result) {
-	prefix := fmt.Sprintf("[%d/%d] %s", res.N, res.Of, res.Title)
 	switch {
 	case errors.Is(res.Err, ErrSkipped):
-		fmt.Fprintf(r.out, "%s → skipped\n", prefix)
+		r.printf(0, "[%d/%d] %s → skipped", res.N, res.Of, res.Title)
 		return
 	case res.Err != nil:
-		fmt.Fprintf(r.out, "%s ✗ FAILED: %s (%s)\n", prefix, firstLine(res.Err.Error()), Duration(res.Took))
+		r.printf(resultIndent, "✗ FAILED: %s (%s)", firstLine(res.Err.Error()), Duration(res.Took))
 		for _, l := range restLines(res.Err.Error()) {
-			fmt.Fprintf(r.out, "      %s\n", l)
+			r.printf(detailIndent, "%s", l)
 		}
 	default:
-		fmt.Fprintf(r.out, "%s → %s (%s)\n", prefix, res.Outcome.Summary, Duration(res.Took))
+		r.printf(resultIndent, "→ %s (%s)", res.Outcome.Summary, Duration(res.Took))
 	}
 	for _, d := range res.Outcome.Details {
-		fmt.Fprintf(r.out, "      %s\n", d)
+		r.printf(detailIndent, "%s", d)
 	}
+}
+
+// Indents of a step's result line and of its details.
+const (
+	resultIndent = 2
+	detailIndent = 4
+)
+
+// printf prints one line, indented, with ARNs shown before shortened and long lines wrapped.
+func (r *Runner) printf(indent int, format string, a ...any) {
+	text := r.shorten(fmt.Sprintf(format, a...))
+	// A detail keeps its own leading spaces (JSON, a message body) on top of the indent.
+	trimmed := strings.TrimLeft(text, " ")
+	indent += len(text) - len(trimmed)
+	// Continuation lines sit a little to the right of the line they continue, unless a long word (an ARN) would
+	// then not fit.
+	next := indent + 2
+	for _, w := range strings.Fields(trimmed) {
+		next = max(0, min(next, Width-utf8.RuneCountInString(w)))
+	}
+	for i, l := range Wrap(trimmed, Width-max(indent, next)) {
+		if i > 0 {
+			indent = next
+		}
+		// A single word too long for its indent (an ARN on a line of its own) moves left rather than overflow.
+		at := max(0, min(indent, Width-utf8.RuneCountInString(l)))
+		if l == "" {
+			at = 0 // no trailing spaces on an empty line
+		}
+		fmt.Fprintf(r.out, "%s%s\n", strings.Repeat(" ", at), l)
+	}
+}
+
+var arnPattern = regexp.MustCompile(`arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:[^\s",]+`)
+
+// shorten replaces each ARN printed before by "…" and its resource part (what follows the account id).
+func (r *Runner) shorten(s string) string {
+	return arnPattern.ReplaceAllStringFunc(s, func(arn string) string {
+		if !r.seen[arn] {
+			r.seen[arn] = true
+			return arn
+		}
+		return "…" + ShortARN(arn)
+	})
+}
+
+// ShortARN is an ARN's resource part: "trail/management-trail" for arn:aws:cloudtrail:us-east-1:123456789012:
+// trail/management-trail.
+func ShortARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return arn
+	}
+	return parts[5]
+}
+
+// Wrap splits s at spaces into lines of at most width runes; a word longer than width gets a line of its own.
+func Wrap(s string, width int) []string {
+	width = max(width, 20)
+	var lines []string
+	for utf8.RuneCountInString(s) > width {
+		cut := -1
+		n := 0
+		for i, c := range s {
+			if n > width {
+				break
+			}
+			if c == ' ' && n > 0 {
+				cut = i
+			}
+			n++
+		}
+		if cut <= 0 {
+			// One long word: keep it whole up to the next space.
+			if sp := strings.IndexByte(s, ' '); sp > 0 {
+				cut = sp
+			} else {
+				break
+			}
+		}
+		lines = append(lines, strings.TrimRight(s[:cut], " "))
+		s = strings.TrimLeft(s[cut:], " ")
+	}
+	return append(lines, s)
 }
 
 // PrintSummary writes the closing lines of a run.

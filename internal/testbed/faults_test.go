@@ -17,7 +17,12 @@ import (
 	"github.com/trailguard/trailguard/internal/testbed"
 )
 
-func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) == "1" {
+		helperLaunchMoto() // this binary is the child of TestMotoDiesWithItsParent
+	}
+	os.Exit(testbed.RunWithMoto(m))
+}
 
 // The injected errors must be the typed errors the SDK gives for real AWS answers, or the tests prove nothing.
 func TestFaultsBecomeTheSDKsTypedErrors(t *testing.T) {

@@ -2,8 +2,10 @@ package testbed
 
 import (
 	"bytes"
+	"log/slog"
 	"strings"
 	"sync"
+	"testing"
 )
 
 // Logs collects log output written from several goroutines or a child process: the JSON lines tests inspect.
@@ -32,4 +34,28 @@ func (l *Logs) Lines() []string {
 		return nil
 	}
 	return strings.Split(s, "\n")
+}
+
+// TestLogger is a JSON logger for code under test whose output is shown only if the test fails, after the test's
+// own messages: a passing test prints nothing, and a failing one shows its assertion first, then what led to it.
+func TestLogger(t testing.TB) *slog.Logger {
+	logs := &Logs{}
+	t.Cleanup(func() { showIfFailed(t, logs) })
+	return slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// CaptureDefaultLog sends slog's default logger, which code under test uses when it is given none, to a
+// TestLogger for the test's duration. StartMoto calls it; tests that use it must not run in parallel.
+func CaptureDefaultLog(t testing.TB) {
+	prev := slog.Default()
+	slog.SetDefault(TestLogger(t))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+}
+
+func showIfFailed(t testing.TB, logs *Logs) {
+	lines := logs.Lines()
+	if !t.Failed() || len(lines) == 0 {
+		return
+	}
+	t.Logf("log output of %s (%d lines):\n%s", t.Name(), len(lines), strings.Join(lines, "\n"))
 }

@@ -4,15 +4,19 @@
 package testbed
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,6 +34,13 @@ const Account = "123456789012"
 // InstallHint tells a person how to get moto when it is missing.
 const InstallHint = "moto_server not found: install it with `pip install 'moto[server]==5.2.1'` (Python 3.9+)"
 
+// SkipAWS is the variable that, set to 1, turns a missing moto_server from a failure into skipped tests: an explicit
+// choice, never the default, so that a machine without moto cannot pass the suite by testing nothing. CI ignores it.
+const SkipAWS = "SKIP_AWS"
+
+// skipAllowed says whether the person running the tests chose to skip what needs moto.
+func skipAllowed() bool { return os.Getenv(SkipAWS) == "1" && os.Getenv("CI") == "" }
+
 // ErrNoMoto means moto_server is not installed.
 var ErrNoMoto = errors.New(InstallHint)
 
@@ -38,7 +49,14 @@ type Server struct {
 	url  string
 	cmd  *exec.Cmd
 	done chan struct{}
+
+	mu sync.Mutex
+	// failures are moto's 5xx answers to this process's calls, most recent last, at most maxFailures.
+	failures []string
 }
+
+// maxFailures bounds the 5xx answers a Server remembers.
+const maxFailures = 20
 
 // Launch starts moto_server on a free 127.0.0.1 port and waits until it answers. Stop it with Stop.
 func Launch(ctx context.Context) (*Server, error) {
@@ -51,12 +69,13 @@ func Launch(ctx context.Context) (*Server, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Env = motoEnv(os.Environ())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so Stop also ends the workers moto may fork
 	cmd.Stdout, cmd.Stderr = nil, nil
 	if os.Getenv("TRAILGUARD_MOTO_LOG") != "" {
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startChild(cmd); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
 	s := &Server{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{})}
@@ -66,6 +85,22 @@ func Launch(ctx context.Context) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// motoEnv is the caller's environment without anything that configures AWS or botocore (AWS_PROFILE naming a
+// profile that does not exist, AWS_CONFIG_FILE, real credentials): moto runs botocore itself, which fails on such
+// settings with a bare 500, and moto must never see a person's real credentials. It gets fixed fake ones instead.
+func motoEnv(environ []string) []string {
+	env := make([]string, 0, len(environ)+7)
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "BOTO_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_DEFAULT_REGION="+Region,
+		"AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true")
 }
 
 func freePort() (int, error) {
@@ -96,6 +131,9 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 	}
 }
 
+// PID is moto_server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // URL is the server's endpoint, e.g. http://127.0.0.1:5123.
 func (s *Server) URL() string { return s.url }
 
@@ -110,6 +148,9 @@ func (s *Server) Reset(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("reset moto: %s", resp.Status)
 	}
+	s.mu.Lock()
+	s.failures = nil
+	s.mu.Unlock()
 	return nil
 }
 
@@ -148,7 +189,7 @@ func (s *Server) Config(region string, opts ...ConfigOption) aws.Config {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	var rt http.RoundTripper = http.DefaultTransport
+	var rt http.RoundTripper = &failureTransport{next: http.DefaultTransport, s: s}
 	if o.faults != nil {
 		rt = &faultTransport{next: rt, faults: o.faults}
 	}
@@ -168,6 +209,60 @@ func (s *Server) Config(region string, opts ...ConfigOption) aws.Config {
 	}
 }
 
+// failureTransport remembers moto's 5xx answers with their bodies: the SDK turns them into an opaque error, and
+// the body is often the only clue to what broke inside moto.
+type failureTransport struct {
+	next http.RoundTripper
+	s    *Server
+}
+
+func (t *failureTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err != nil || resp.StatusCode < 500 {
+		return resp, err
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	service, op := wireCall(r, nil)
+	if op == "" {
+		op = r.Header.Get("X-Amz-Target")
+	}
+	t.s.addFailure(fmt.Sprintf("moto answered %s to %s %s %s: %s", resp.Status, service, op, r.URL.Path, bodyText(body)))
+	return resp, nil
+}
+
+func (s *Server) addFailure(f string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, f)
+	if len(s.failures) > maxFailures {
+		s.failures = s.failures[len(s.failures)-maxFailures:]
+	}
+}
+
+// Failures are moto's 5xx answers to this process's calls since it started or was last Reset, each with the
+// response body (HTML reduced to its text), most recent last.
+func (s *Server) Failures() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.failures...)
+}
+
+var tags = regexp.MustCompile(`<[^>]*>`)
+
+// bodyText is a response body on one line: an HTML error page reduced to its text, cut at 500 characters.
+func bodyText(b []byte) string {
+	s := strings.Join(strings.Fields(tags.ReplaceAllString(string(b), " ")), " ")
+	if s == "" {
+		return "(empty body)"
+	}
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return s
+}
+
 // Env is the environment a child process (a bootstrap binary, the AWS CLI) needs to reach the server.
 func (s *Server) Env(region string) []string {
 	return []string{
@@ -183,15 +278,15 @@ var shared *Server
 // noMoto is why shared is nil.
 var noMoto error
 
-// RunWithMoto runs a package's tests with one moto_server for all of them: call it from TestMain. Without moto,
-// the tests that need it are skipped with a loud message, except under CI, where a missing moto fails the run.
+// RunWithMoto runs a package's tests with one moto_server for all of them: call it from TestMain. Without moto the
+// run fails with one line saying how to install it, unless SKIP_AWS=1 (outside CI), which skips the tests that need
+// it instead.
 func RunWithMoto(m *testing.M) int {
 	s, err := Launch(context.Background())
 	if err != nil {
 		noMoto = err
-		fmt.Fprintf(os.Stderr, "\n*** testbed: %v: the tests that need AWS will be SKIPPED ***\n\n", err)
-		if os.Getenv("CI") != "" {
-			fmt.Fprintln(os.Stderr, "CI is set: a missing moto_server is a failure")
+		if !skipAllowed() {
+			fmt.Fprintf(os.Stderr, "testbed: %v; or set %s=1 to skip the tests that need it\n", err, SkipAWS)
 			return 1
 		}
 	}
@@ -214,38 +309,46 @@ func StartMoto(t testing.TB) *Moto {
 		if noMoto == nil {
 			t.Fatal("testbed.StartMoto needs TestMain to call testbed.RunWithMoto")
 		}
-		skipWithout(t, "an AWS emulator", noMoto)
+		skipWithout(t, "moto_server", noMoto)
 	}
 	if err := shared.Reset(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	CaptureDefaultLog(t)
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, f := range shared.Failures() {
+			t.Log(f)
+		}
+	})
 	return &Moto{shared}
 }
 
-// NeedMoto is for tests that start moto_server themselves (the demo, the benchmark harness): without it they are
-// skipped, loudly, except under CI, where a missing moto is a failure.
+// NeedMoto is for tests that start moto_server themselves (the demo, the benchmark harness): without it they fail,
+// unless SKIP_AWS=1 (outside CI), which skips them.
 func NeedMoto(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("moto_server"); err != nil {
-		skipWithout(t, "an AWS emulator", ErrNoMoto)
+		skipWithout(t, "moto_server", ErrNoMoto)
 	}
 }
 
-// skipWithout skips a test that cannot run without what, or fails it under CI, which must run every test.
+// skipWithout fails a test that cannot run without what, or skips it when the person chose SKIP_AWS=1.
 func skipWithout(t testing.TB, what string, why error) {
 	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("CI is set and this test cannot run without %s: %v", what, why)
+	if !skipAllowed() {
+		t.Fatalf("this test cannot run without %s: %v; or set %s=1 to skip it", what, why, SkipAWS)
 	}
-	fmt.Fprintf(os.Stderr, "\n*** %s: SKIPPED, no %s: %v ***\n\n", t.Name(), what, why)
-	t.Skipf("SKIPPED, no %s: %v", what, why)
+	t.Skipf("%s=1: no %s", SkipAWS, what)
 }
 
-// NeedFile is NeedMoto for a build output a test reads, such as dist/provider.zip from `make build`.
+// NeedFile fails a test that reads a build output, such as dist/provider.zip from `make build`, when it is missing.
 func NeedFile(t testing.TB, path, madeBy string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
-		skipWithout(t, path, fmt.Errorf("run `%s` first: %w", madeBy, err))
+		t.Fatalf("%s is missing: run `%s` first: %v", path, madeBy, err)
 	}
 }
 

@@ -168,7 +168,7 @@ func StartFunction(bootstrap string, rt *Runtime, env []string, logs io.Writer) 
 	}, env...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := startChild(cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bootstrap, err)
 	}
 	f := &Function{cmd: cmd, done: make(chan struct{})}
@@ -221,7 +221,7 @@ func buildFunction(name string) (string, error) {
 	}
 	tmp.Close()
 	// The Makefile's GOFLAGS_LAMBDA, for this machine's architecture.
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w",
+	cmd := exec.Command("go", "build", "-buildvcs=false", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w",
 		"-gcflags", "github.com/aws/...=-l", "-o", tmp.Name(), "./functions/"+name)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -26,7 +26,7 @@ func run() int {
 	cold := flag.Int("cold", 15, "fresh processes per function for the cold start")
 	burst := flag.Int("burst", 1000, "remediator events in the burst")
 	workers := flag.Int("workers", 4, "concurrent remediator processes in the burst")
-	out := flag.String("out", "", "report path (default BENCHMARKS.md at the module root; with -quick, a temporary file)")
+	out := flag.String("out", "", "report path (default BENCHMARKS.md at the module root; with -quick, dist/BENCHMARKS-quick.md)")
 	quick := flag.Bool("quick", false, "few runs and a burst of 50: proves the harness works (CI), not for comparison")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -76,23 +76,21 @@ func run() int {
 	return 0
 }
 
-// outPath is where the report goes: -out, else a temporary file in quick mode (so CI never dirties the tree), else
-// BENCHMARKS.md at the module root.
+// outPath is where the report goes: -out, else in quick mode dist/BENCHMARKS-quick.md (build output, ignored by
+// git: CI never dirties the tree, and nothing is left outside the repository), else BENCHMARKS.md at the module root.
 func outPath(out string, quick bool) (string, error) {
-	switch {
-	case out != "":
+	if out != "" {
 		return out, nil
-	case quick:
-		f, err := os.CreateTemp("", "BENCHMARKS-quick-*.md")
-		if err != nil {
-			return "", err
-		}
-		f.Close()
-		return f.Name(), nil
 	}
 	root, err := testbed.ModuleRoot()
 	if err != nil {
 		return "", err
+	}
+	if quick {
+		if err := os.MkdirAll(filepath.Join(root, "dist"), 0o755); err != nil {
+			return "", err
+		}
+		return filepath.Join(root, "dist", "BENCHMARKS-quick.md"), nil
 	}
 	return filepath.Join(root, "BENCHMARKS.md"), nil
 }

@@ -29,5 +29,8 @@ func run() int {
 	if !sum.OK() {
 		return 1
 	}
+	for _, l := range localrun.NextSteps {
+		fmt.Println(l)
+	}
 	return 0
 }
