@@ -183,6 +183,11 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 // stack registered it. It needs the function's own account, which Lambda gives: without it nothing is adopted.
 func (r *Remediator) applyAccountPolicy(ctx context.Context, trig trigger.Trigger, recs []registry.Record, sh *delivery.Shared,
 	account string, start time.Time, work *parallelLimit, fail func(error)) {
+	if account == "" && (trig.Kind == trigger.KindSweep || trig.Creates) {
+		r.log.WarnContext(ctx, "account-wide mode: the function's own account is unknown (no Lambda context), nothing adopted",
+			"event_id", trig.EventID, "trail", trig.Trail)
+		return
+	}
 	var trails []string
 	unguarded := map[string]registry.Record{}
 	switch {
@@ -195,14 +200,6 @@ func (r *Remediator) applyAccountPolicy(ctx context.Context, trig trigger.Trigge
 		case len(recs) == 1 && unguardedPolicyRecord(recs[0]):
 			trails, unguarded[recs[0].TrailARN] = []string{recs[0].TrailARN}, recs[0]
 		}
-	}
-	if len(trails) == 0 {
-		return
-	}
-	if account == "" {
-		r.log.WarnContext(ctx, "account-wide mode: the function's own account is unknown (no Lambda context), nothing adopted",
-			"event_id", trig.EventID, "trails", trails)
-		return
 	}
 	for _, trail := range trails {
 		var prior *registry.Record
