@@ -103,9 +103,10 @@ const maxSubject = 100
 const minSubjectName = 20
 
 // Subject is a one-line summary fit for an SNS (and e-mail) subject, e.g. "trailguard repaired trail
-// management-trail in 123456789012 us-east-1 (UpdateTrail by alice)": at most 100 printable ASCII characters,
-// whatever the names hold. The account and region always fit (an organization's subscribers sort by them); the
-// name keeps at least 20 characters, and the event part gets what is left.
+// management-trail (UpdateTrail by alice) in 123456789012 us-east-1": at most 100 printable ASCII characters,
+// whatever the names hold. The account and region always fit, at the end (an organization's subscribers sort by
+// them; earlier subjects read the same up to there); the name keeps at least 20 characters, and the event part
+// gets what is left.
 func Subject(d Decision) string {
 	head := "trailguard " + verb(d.Action) + " trail "
 	name := d.Trail
@@ -126,7 +127,7 @@ func Subject(d Decision) string {
 	}
 	rest := maxSubject - len(head) - len(loc)
 	name = clip(name, min(len(name), max(rest-len(tail), min(rest, minSubjectName))))
-	return clip(head+name+loc+clip(tail, rest-len(name)), maxSubject)
+	return clip(head+name+clip(tail, rest-len(name))+loc, maxSubject)
 }
 
 func verb(action string) string {

@@ -27,9 +27,9 @@ func TestSubject(t *testing.T) {
 		d    notify.Decision
 		want string // "" means only the invariants are checked
 	}{
-		{"repaired", repaired(), "trailguard repaired trail management-trail in 123456789012 us-east-1 (UpdateTrail by alice)"},
+		{"repaired", repaired(), "trailguard repaired trail management-trail (UpdateTrail by alice) in 123456789012 us-east-1"},
 		{"account and region given", notify.Decision{Trail: "t1", Account: "210987654321", Region: "eu-west-1", EventName: "Sweep", Action: "adopted"},
-			"trailguard adopted trail t1 in 210987654321 eu-west-1 (Sweep)"},
+			"trailguard adopted trail t1 (Sweep) in 210987654321 eu-west-1"},
 		{"sweep", notify.Decision{Trail: "management-trail", EventName: "Sweep", Action: "reported"},
 			"trailguard found drift on trail management-trail (Sweep)"},
 		{"root", notify.Decision{Trail: "t1", EventName: "StopLogging", Actor: "arn:aws:iam::123456789012:root", Action: "contested"},
@@ -37,7 +37,7 @@ func TestSubject(t *testing.T) {
 		{"service", notify.Decision{Trail: "t1", EventName: "DeleteTrail", Actor: "cloudformation.amazonaws.com", Action: "gone"},
 			"trailguard lost trail t1 (DeleteTrail by cloudformation.amazonaws.com)"},
 		{"no name", notify.Decision{TrailARN: trailARN, EventName: "UpdateTrail", Action: "failed"},
-			"trailguard FAILED to repair trail management-trail in 123456789012 us-east-1 (UpdateTrail)"},
+			"trailguard FAILED to repair trail management-trail (UpdateTrail) in 123456789012 us-east-1"},
 		{"long name", notify.Decision{Trail: long, EventName: "UpdateTrail", Actor: alice, Action: "repaired"}, ""},
 		{"long everything", notify.Decision{Trail: long, EventName: long, Actor: "arn:aws:sts::1:assumed-role/r/" + long, Action: "contested"}, ""},
 		{"long everything with a place", notify.Decision{Trail: long, TrailARN: trailARN, EventName: long, Actor: long, Action: "invalid"}, ""},
@@ -62,10 +62,12 @@ func TestSubject(t *testing.T) {
 	got := notify.Subject(notify.Decision{Trail: long, EventName: "UpdateTrail", Actor: alice, Action: "repaired"})
 	assert.Contains(t, got, "...")
 	assert.True(t, strings.HasSuffix(got, " (UpdateTrail by alice)"), got)
+	got = notify.Subject(notify.Decision{Trail: long, TrailARN: trailARN, EventName: "UpdateTrail", Actor: alice, Action: "repaired"})
+	assert.True(t, strings.HasSuffix(got, " (UpdateTrail by alice) in 123456789012 us-east-1"), got)
 	// Whatever else is cut, the account and region stay: the central topic of an organization mixes every member.
 	got = notify.Subject(notify.Decision{Trail: long, TrailARN: trailARN, EventName: long, Actor: long, Action: "invalid"})
-	assert.Contains(t, got, " in 123456789012 us-east-1", got)
-	assert.Contains(t, got, "trail a-very-long-trail... in", "the name keeps its first characters: %s", got)
+	assert.True(t, strings.HasSuffix(got, " in 123456789012 us-east-1"), got)
+	assert.Contains(t, got, "trail a-very-long-trail... (", "the name keeps its first characters: %s", got)
 }
 
 func TestBody(t *testing.T) {
@@ -143,7 +145,7 @@ func TestNotifyThroughSNS(t *testing.T) {
 	require.Len(t, all, 2)
 	assert.Equal(t, "Notification", all[0].Type)
 	assert.Equal(t, aws.ToString(topic.TopicArn), all[0].TopicArn)
-	assert.Equal(t, "trailguard repaired trail management-trail in 123456789012 us-east-1 (UpdateTrail by alice)", all[0].Subject)
+	assert.Equal(t, "trailguard repaired trail management-trail (UpdateTrail by alice) in 123456789012 us-east-1", all[0].Subject)
 	assert.Equal(t, notify.Body(repaired()), all[0].Message)
 	assert.Contains(t, all[0].Message, alice)
 	assert.Contains(t, all[0].Message, "203.0.113.45")

@@ -328,7 +328,7 @@ func TestShadowCopiesAndOtherAccountsOrganizationTrailsAreIgnoredWithoutAlerts(t
 			require.NoError(t, f.deliver(t, "sweep"))
 			got := f.notifications(t, 1)
 			require.Len(t, got, 1)
-			assert.Contains(t, got[0].Subject, "adopted trail management-trail in 123456789012 us-east-1")
+			assert.Contains(t, got[0].Subject, "adopted trail management-trail (Sweep) in 123456789012 us-east-1")
 		})
 	}
 	t.Run("the sweep", func(t *testing.T) {
