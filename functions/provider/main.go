@@ -5,11 +5,11 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/trailguard/trailguard/internal/customresource"
 	"github.com/trailguard/trailguard/internal/delivery"
@@ -33,7 +33,11 @@ func main() {
 		delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)))
 	opts := []provider.Option{provider.WithLogger(log), provider.WithAllowedStacks(allowed)}
 	if topic := os.Getenv(lambdaenv.TopicARN); topic != "" {
-		opts = append(opts, provider.WithNotifier(notify.NewNotifier(sns.NewFromConfig(cfg), topic)))
+		client, err := notify.NewSNSClient(cfg, topic)
+		if err != nil {
+			lambdaenv.ExitOnError(log, fmt.Errorf("%s: %w", lambdaenv.TopicARN, err))
+		}
+		opts = append(opts, provider.WithNotifier(notify.NewNotifier(client, topic)))
 	}
 	p := provider.New(engine, registry.New(dynamodb.NewFromConfig(cfg), table), cfg.Region, opts...)
 	lambda.Start(customresource.Wrap(p.Handle,

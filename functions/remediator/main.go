@@ -5,11 +5,11 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
@@ -31,9 +31,33 @@ func main() {
 	lambdaenv.ExitOnError(log, err)
 	window, err := lambdaenv.Duration(lambdaenv.RepairWindow, repair.DefaultWindow)
 	lambdaenv.ExitOnError(log, err)
-	engine := delivery.New(delivery.NewRepairClients(cfg), cfg.Region, delivery.WithLogger(log), delivery.WithMaxDeliveryAge(maxAge))
-	notifier := notify.NewNotifier(sns.NewFromConfig(cfg), os.Getenv(lambdaenv.TopicARN))
-	r := remediator.New(engine, registry.New(dynamodb.NewFromConfig(cfg), table), notifier,
-		remediator.WithLogger(log), remediator.WithPolicy(repair.Policy{Limit: limit, Window: window}))
+	accountWide, err := lambdaenv.StrictBool(lambdaenv.AccountWide)
+	lambdaenv.ExitOnError(log, err)
+	topic := os.Getenv(lambdaenv.TopicARN)
+	client, err := notify.NewSNSClient(cfg, topic)
+	lambdaenv.ExitOnError(log, errWithVar(lambdaenv.TopicARN, err))
+	opts := []remediator.Option{remediator.WithLogger(log), remediator.WithPolicy(repair.Policy{Limit: limit, Window: window})}
+	clients := delivery.NewRepairClients(cfg)
+	engineOpts := []delivery.Option{delivery.WithLogger(log), delivery.WithMaxDeliveryAge(maxAge)}
+	if accountWide {
+		// Adoption resolves trails as the provider does: the Organizations client (an organization trail of this
+		// account), the default delivery role and the boundary every role must carry.
+		clients = delivery.NewClients(cfg)
+		engineOpts = append(engineOpts, delivery.WithDeliveryRole(os.Getenv(lambdaenv.DeliveryRoleARN)),
+			delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)))
+		policy, err := remediator.NewAccountPolicy(clients.CloudTrail, os.Getenv(lambdaenv.AccountRetentionInDays),
+			os.Getenv(lambdaenv.AccountKmsKeyID), os.Getenv(lambdaenv.AccountRemediation))
+		lambdaenv.ExitOnError(log, err)
+		opts = append(opts, remediator.WithAccountPolicy(policy))
+	}
+	engine := delivery.New(clients, cfg.Region, engineOpts...)
+	r := remediator.New(engine, registry.New(dynamodb.NewFromConfig(cfg), table), notify.NewNotifier(client, topic), opts...)
 	lambda.Start(r.Handle)
+}
+
+func errWithVar(name string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/trailguard/trailguard/infra/trailguard"
+	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/provider"
+	"github.com/trailguard/trailguard/internal/remediator"
 )
 
 // Context keys (cdk.json "context", or `cdk synth -c key=value`). Each one is documented in infra/README.md.
@@ -25,6 +27,11 @@ const (
 	CtxLogLevel           = "trailguard:logLevel"           // default "info"
 	CtxAssetDir           = "trailguard:assetDir"           // default "dist"
 	CtxAllowedStacks      = "trailguard:allowedStacks"      // default none; see provider.ParseAllowedStacks
+	CtxAccountWide        = "trailguard:accountWide"        // default false: guard every trail of the account and region
+	// The account policy's defaults for adopted trails (standalone stack only); empty: the provider's defaults.
+	CtxAccountRetentionInDays = "trailguard:accountWide:retentionInDays"
+	CtxAccountKmsKeyID        = "trailguard:accountWide:kmsKeyId"
+	CtxAccountRemediation     = "trailguard:accountWide:remediation"
 )
 
 // Config is what the app reads from CDK context.
@@ -38,6 +45,9 @@ type Config struct {
 	LogLevel           string
 	AssetDir           string
 	AllowedStacks      []string
+	// AccountWide and the Account* defaults are account-wide mode (see ProviderStackProps).
+	AccountWide                                                 bool
+	AccountRetentionInDays, AccountKmsKeyID, AccountRemediation string
 	// Org, when the organization context is set, adds the organization deployment (BuildOrg).
 	Org *OrgSettings
 }
@@ -86,6 +96,18 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 			return Config{}, fmt.Errorf("context %s: %w", CtxAllowedStacks, err)
 		}
 	}
+	switch aw := str(CtxAccountWide, "false"); aw {
+	case "true", "false":
+		c.AccountWide = aw == "true"
+	default:
+		return Config{}, fmt.Errorf("context %s=%q: want true or false", CtxAccountWide, aw)
+	}
+	c.AccountRetentionInDays = str(CtxAccountRetentionInDays, "")
+	c.AccountKmsKeyID = str(CtxAccountKmsKeyID, "")
+	c.AccountRemediation = str(CtxAccountRemediation, "")
+	if _, err := remediator.NewAccountPolicy(nil, c.AccountRetentionInDays, c.AccountKmsKeyID, c.AccountRemediation); err != nil {
+		return Config{}, fmt.Errorf("context %s, %s, %s: %w", CtxAccountRetentionInDays, CtxAccountKmsKeyID, CtxAccountRemediation, err)
+	}
 	if c.Org, err = orgFromContext(app); err != nil {
 		return Config{}, err
 	}
@@ -106,6 +128,9 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		ServiceTokenExport: c.ServiceTokenExport,
 		LogLevel:           c.LogLevel,
 		AllowedStacks:      c.AllowedStacks,
+		AccountWide:        c.AccountWide,
+		AccountDefaults: map[string]string{lambdaenv.AccountRetentionInDays: c.AccountRetentionInDays,
+			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("provider stack %s: %w", c.ProviderStackName, err)

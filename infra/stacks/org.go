@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -139,6 +140,7 @@ func BuildOrg(app awscdk.App, c Config) (*Org, error) {
 		ParamAllowedStacks:      jsii.String(strings.Join(c.AllowedStacks, ",")),
 		ParamSweepMinutes:       jsii.String(sweepMinutes(c.SweepInterval)),
 		ParamLogLevel:           jsii.String(c.LogLevel),
+		ParamAccountWide:        jsii.String(strconv.FormatBool(c.AccountWide)),
 	}
 	params := make([]any, len(MemberParameters))
 	for i, name := range MemberParameters {

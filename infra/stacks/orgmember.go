@@ -33,11 +33,14 @@ const (
 	ParamSweepMinutes = "SweepMinutes"
 	// ParamLogLevel is the functions' TRAILGUARD_LOG_LEVEL.
 	ParamLogLevel = "LogLevel"
+	// ParamAccountWide, "true" or "false", is account-wide mode (TRAILGUARD_ACCOUNT_WIDE): the remediator guards
+	// every trail of the member's account and region, with the provider's defaults.
+	ParamAccountWide = "AccountWide"
 )
 
 // MemberParameters lists the member template's parameter names in the order the StackSet passes them.
 var MemberParameters = []string{ParamCentralTopicARN, ParamCentralTopicKeyARN, ParamAssetBucketPrefix,
-	ParamProviderCodeKey, ParamRemediatorCodeKey, ParamAllowedStacks, ParamSweepMinutes, ParamLogLevel}
+	ParamProviderCodeKey, ParamRemediatorCodeKey, ParamAllowedStacks, ParamSweepMinutes, ParamLogLevel, ParamAccountWide}
 
 // AllowedStacksPattern is the parameter-level guard of the allow-list: comma-separated stack names (a letter, then
 // letters, digits or hyphens, at most 128 characters) each with an optional trailing *, or nothing. It restates
@@ -53,6 +56,10 @@ const MaxSweepMinutes = 24 * 60
 type settings struct {
 	logLevel, allowedStacks *string
 	schedule                awsevents.Schedule
+	// accountWide is "true" or "false"; accountWideOn, in a member stack, is the condition that grants what
+	// adoption calls (nil in the standalone stack, which grants it only when the mode is on).
+	accountWide   *string
+	accountWideOn awscdk.CfnCondition
 }
 
 // memberStackProps makes the member stack self-contained: a synthesizer that refuses assets (so no Lambda code or
@@ -104,7 +111,14 @@ func (s *ProviderStack) memberParameters() settings {
 			}),
 		ParamLogLevel: param(ParamLogLevel, "String", "The functions' log level",
 			func(p *awscdk.CfnParameterProps) { p.AllowedValues = jsii.Strings("debug", "info", "warn", "error") }),
+		ParamAccountWide: param(ParamAccountWide, "String",
+			"true: the remediator guards every trail of the account and region, adopting those no stack declares",
+			func(p *awscdk.CfnParameterProps) { p.AllowedValues = jsii.Strings("true", "false") }),
 	}
+	accountWide := s.Params[ParamAccountWide].ValueAsString()
+	accountWideOn := awscdk.NewCfnCondition(s.Stack, jsii.String("AccountWideOn"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(accountWide, jsii.String("true")),
+	})
 
 	// EventBridge wants "rate(1 minute)" but "rate(N minutes)" for N > 1.
 	minutes := s.Params[ParamSweepMinutes].ValueAsString()
@@ -117,6 +131,8 @@ func (s *ProviderStack) memberParameters() settings {
 		logLevel:      s.Params[ParamLogLevel].ValueAsString(),
 		allowedStacks: s.Params[ParamAllowedStacks].ValueAsString(),
 		schedule:      awsevents.Schedule_Expression(awscdk.Token_AsString(schedule, nil)),
+		accountWide:   accountWide,
+		accountWideOn: accountWideOn,
 	}
 }
 

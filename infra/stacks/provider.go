@@ -80,6 +80,12 @@ type ProviderStackProps struct {
 	// AllowedStacks are the stack names (a trailing * matches a prefix) that may manage a trail whose tags do not
 	// name them; empty by default. See provider.ParseAllowedStacks.
 	AllowedStacks []string
+	// AccountWide turns the remediator's account-wide mode on (TRAILGUARD_ACCOUNT_WIDE): it guards every trail of
+	// its account and region, adopting those no stack declares, and is granted what adoption calls.
+	AccountWide bool
+	// AccountDefaults are the account policy's defaults, by environment variable (lambdaenv.AccountRetentionInDays,
+	// AccountKmsKeyID, AccountRemediation); empty values are left out. Standalone stack only.
+	AccountDefaults map[string]string
 	// Member, when true, builds the member template of the organization StackSet (org.go) instead of a stack
 	// deployed with `cdk deploy`: the function code, the notification topic, the sweep interval, the log level and
 	// the allow-list come from the template's parameters (MemberParameters), not from AssetDir and the fields
@@ -154,7 +160,8 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
 	s := &ProviderStack{Stack: stack}
 	settings := settings{logLevel: jsii.String(p.LogLevel), allowedStacks: jsii.String(strings.Join(p.AllowedStacks, ",")),
-		schedule: awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(p.SweepInterval.Minutes())))}
+		schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(p.SweepInterval.Minutes()))),
+		accountWide: jsii.String(strconv.FormatBool(p.AccountWide))}
 	if p.Member {
 		settings = s.memberParameters()
 	}
@@ -250,17 +257,27 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	}
 	s.Provider = s.function("Provider", providerRole, code("provider"), ProviderTimeout, with(nil),
 		"trailguard provider: the Custom::CloudTrailCloudWatchLogs resource", nil)
-	s.Remediator = s.function("Remediator", remediatorRole, code("remediator"), RemediatorTimeout, with(map[string]string{
+	remediatorEnv := map[string]string{
 		lambdaenv.DeliveryMaxAge: delivery.DefaultMaxDeliveryAge.String(),
 		lambdaenv.RepairLimit:    strconv.Itoa(repair.DefaultLimit),
 		lambdaenv.RepairWindow:   repair.DefaultWindow.String(),
-	}), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
+		lambdaenv.AccountWide:    *settings.accountWide,
+	}
+	for k, v := range p.AccountDefaults {
+		if v != "" && !p.Member {
+			remediatorEnv[k] = v
+		}
+	}
+	s.Remediator = s.function("Remediator", remediatorRole, code("remediator"), RemediatorTimeout, with(remediatorEnv), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
 		RetryAttempts: jsii.Number(RemediatorRetryAttempts),
 		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(RemediatorMaxEventAge.Seconds())),
 		OnFailure:     &queueDestination{queue: s.FailureQueue, key: s.Key},
 	})
 	s.grant(s.Provider, providerRole, true)
 	s.grant(s.Remediator, remediatorRole, false)
+	if p.AccountWide || p.Member {
+		s.grantAdoption(remediatorRole, settings.accountWideOn)
+	}
 
 	s.rules(settings.schedule)
 	s.alarms()
@@ -514,6 +531,39 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 			"PassRole only to cloudtrail.amazonaws.com (iam:PassedToService). infra/stacks/escalation_test.go fails " +
 			"on any statement without these conditions."),
 		AppliesTo: &[]any{"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*"},
+	}}, nil)
+}
+
+// grantAdoption gives the remediator what account-wide mode's adoption calls beyond its repairs, in a policy of
+// its own: cloudtrail:AddTags (the registration tag, as the provider's Create puts it) and
+// organizations:DescribeOrganization (an organization trail of this account names its streams o-ORGID_*). Its
+// other reads (GetTrail, ListTags, DescribeLogGroups, the role reads) the remediator holds already. In a member
+// stack the policy exists under the AccountWideOn condition, so the parameter switches grant and mode together.
+func (s *ProviderStack) grantAdoption(role awsiam.Role, on awscdk.CfnCondition) {
+	partition, region, account := *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID()
+	policy := awsiam.NewPolicy(s.Stack, jsii.String("RemediatorAdoption"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("AdoptTrails"),
+				Actions:   jsii.Strings("cloudtrail:AddTags"),
+				Resources: jsii.Strings(fmt.Sprintf("arn:%s:cloudtrail:%s:%s:trail/*", partition, region, account))}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("AdoptOrganizationTrails"),
+				Actions: jsii.Strings("organizations:DescribeOrganization"), Resources: jsii.Strings("*")}),
+		},
+	})
+	if on != nil {
+		// No DependsOn on a conditional resource (CloudFormation refuses it): an adoption that runs before the
+		// policy exists fails and is retried by the next sweep.
+		policy.Node().DefaultChild().(awsiam.CfnPolicy).CfnOptions().SetCondition(on)
+	} else {
+		s.Remediator.Node().AddDependency(policy)
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(policy, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Account-wide mode adopts any trail of this account and region (trail/*: AddTags puts " +
+			"the registration tag, nothing else writes here); organizations:DescribeOrganization supports no " +
+			"resource-level permissions (Resource *)."),
+		AppliesTo: &[]any{"Resource::*", "Resource::arn:<AWS::Partition>:cloudtrail:<AWS::Region>:<AWS::AccountId>:trail/*"},
 	}}, nil)
 }
 

@@ -38,6 +38,15 @@ const (
 	// AllowedStacks is a comma-separated list of stack names (a trailing * matches a prefix) that may manage a
 	// trail whose tags do not name them; empty by default (CDK context trailguard:allowedStacks).
 	AllowedStacks = "TRAILGUARD_ALLOWED_STACKS"
+	// AccountWide, "true" or "false" (default), turns the remediator's account-wide mode on: it guards every trail
+	// of its account and region, adopting those no stack declares (CDK context trailguard:accountWide).
+	AccountWide = "TRAILGUARD_ACCOUNT_WIDE"
+	// AccountRetentionInDays, AccountKmsKeyID and AccountRemediation are the account policy's defaults for an
+	// adopted trail, with the resource properties' rules (RetentionInDays, KmsKeyId, Remediation); empty takes the
+	// provider's defaults (365 days for a log group trailguard creates, no key, enforce).
+	AccountRetentionInDays = "TRAILGUARD_ACCOUNT_RETENTION_IN_DAYS"
+	AccountKmsKeyID        = "TRAILGUARD_ACCOUNT_KMS_KEY_ID"
+	AccountRemediation     = "TRAILGUARD_ACCOUNT_REMEDIATION"
 )
 
 // Logger returns the JSON logger on stdout, where Lambda sends it to CloudWatch Logs, and makes it the default.
@@ -66,6 +75,20 @@ func AWSConfig() (aws.Config, error) {
 func Bool(name string) bool {
 	b, _ := strconv.ParseBool(os.Getenv(name))
 	return b
+}
+
+// StrictBool reads a boolean variable that changes what trailguard guards: unset is false, and anything but
+// true or false is an error naming the variable, not a silent false.
+func StrictBool(name string) (bool, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want true or false", name, v)
+	}
+	return b, nil
 }
 
 // Duration reads a Go duration ("24h"); unset is def, unparsable or not positive is an error naming the variable.

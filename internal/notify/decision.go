@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/trailguard/trailguard/internal/printable"
 )
 
@@ -27,6 +29,13 @@ const (
 	ActionInvalid = "invalid"
 	// ActionUnregistered: a trail trailguard registered has lost its registry record without a Delete.
 	ActionUnregistered = "unregistered"
+	// ActionAdopted: account-wide mode registered a trail no stack declares, with the account policy's desired
+	// state (and repaired or reported its drift in the same decision).
+	ActionAdopted = "adopted"
+	// ActionOptedOut: account-wide mode found a trail tagged to opt out, and leaves it alone.
+	ActionOptedOut = "opted-out"
+	// ActionNotAdopted: account-wide mode cannot guard a trail (its role fails the checks, say); nothing is changed.
+	ActionNotAdopted = "not-adopted"
 )
 
 // EventSweep is the EventName of a decision the periodic sweep made: no API call was seen.
@@ -35,6 +44,9 @@ const EventSweep = "Sweep"
 // Decision is what the remediator did about one trail for one event.
 type Decision struct {
 	Trail, TrailARN, Mode, Actor, SourceIP, EventID, EventName string
+	// Account and Region say where the trail is: in an organization every member publishes to one central topic,
+	// so a message must say which account and region it comes from. Empty means "read them from TrailARN".
+	Account, Region string
 	// Drift is a human description of each difference between the live and the desired state.
 	Drift []string
 	// Action is one of the Action constants.
@@ -59,9 +71,12 @@ func ShouldNotify(d Decision) bool { return d.Action != ActionNone && d.Action !
 // lines are read in terminals (make invoke shows them).
 func Log(l *slog.Logger, d Decision) {
 	text := printable.Text
+	account, region := Where(d)
 	l.LogAttrs(context.Background(), level(d.Action), "decision",
 		slog.String("trail", text(d.Trail)),
 		slog.String("trail_arn", text(d.TrailARN)),
+		slog.String("account", text(account)),
+		slog.String("region", text(region)),
 		slog.String("mode", text(d.Mode)),
 		slog.String("event_name", text(d.EventName)),
 		slog.String("event_id", text(d.EventID)),
@@ -76,9 +91,23 @@ func Log(l *slog.Logger, d Decision) {
 	)
 }
 
+// Where is the account and region of the decision's trail: the decision's own, else those of its trail ARN.
+func Where(d Decision) (account, region string) {
+	account, region = d.Account, d.Region
+	if a, err := arn.Parse(d.TrailARN); err == nil {
+		if account == "" {
+			account = a.AccountID
+		}
+		if region == "" {
+			region = a.Region
+		}
+	}
+	return account, region
+}
+
 func level(action string) slog.Level {
 	switch action {
-	case ActionNone, ActionRepaired:
+	case ActionNone, ActionRepaired, ActionAdopted:
 		return slog.LevelInfo
 	case ActionFailed:
 		return slog.LevelError
@@ -110,6 +139,8 @@ type emfLine struct {
 	Contested     int         `json:"Contested"`
 	// Properties, not dimensions: searchable in Logs Insights without multiplying metric series.
 	TrailARN string `json:"TrailArn,omitempty"`
+	Account  string `json:"Account,omitempty"`
+	Region   string `json:"Region,omitempty"`
 	Action   string `json:"Action"`
 	EventID  string `json:"EventId,omitempty"`
 }
@@ -162,6 +193,7 @@ func WriteMetrics(w io.Writer, at time.Time, d Decision) error {
 		Action:        d.Action,
 		EventID:       d.EventID,
 	}
+	line.Account, line.Region = Where(d)
 	b, err := json.Marshal(line)
 	if err != nil {
 		return fmt.Errorf("encode metrics of trail %s: %w", trail, err)

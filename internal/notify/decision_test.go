@@ -41,7 +41,7 @@ func TestLogOneLine(t *testing.T) {
 	assert.Equal(t, "decision", got["msg"])
 	assert.Equal(t, "INFO", got["level"])
 	want := map[string]any{
-		"trail": "management-trail", "trail_arn": trailARN, "mode": "enforce", "actor": alice,
+		"trail": "management-trail", "trail_arn": trailARN, "account": "123456789012", "region": "us-east-1", "mode": "enforce", "actor": alice,
 		"source_ip": "203.0.113.45", "event_id": "d23f0824-128b-4f33-8c5c-7fd0a6a3a450", "event_name": "UpdateTrail",
 		"action": "repaired", "result": "ok", "duration_ms": 1234.567,
 		"drift":   []any{"trail is not linked to log group aws-cloudtrail-logs-123456789012-management-trail"},

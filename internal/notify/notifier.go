@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
@@ -31,11 +32,41 @@ func NewNotifier(p Publisher, topicARN string) *Notifier {
 	return &Notifier{sns: p, topicARN: topicARN}
 }
 
-// Message attribute names, for subscription filter policies (e.g. {"action": ["contested", "gone", "failed"]}).
+// Message attribute names, for subscription filter policies (e.g. {"action": ["contested", "gone", "failed"]},
+// or {"account": ["123456789012"]} on an organization's central topic).
 const (
-	AttrTrail  = "trail"
-	AttrAction = "action"
+	AttrTrail   = "trail"
+	AttrAction  = "action"
+	AttrAccount = "account"
+	AttrRegion  = "region"
 )
+
+// NewSNSClient returns an SNS client for the topic's own region, whatever cfg's region is: in an organization the
+// central topic lives in the deploying account's home region, while each member function runs in its own, and SNS
+// accepts a Publish only in the topic's region. An empty topicARN (notifications off) gets cfg's region.
+func NewSNSClient(cfg aws.Config, topicARN string) (*sns.Client, error) {
+	region, err := TopicRegion(topicARN)
+	if err != nil {
+		return nil, err
+	}
+	return sns.NewFromConfig(cfg, func(o *sns.Options) {
+		if region != "" {
+			o.Region = region
+		}
+	}), nil
+}
+
+// TopicRegion is the region of an SNS topic ARN; "" for an empty ARN.
+func TopicRegion(topicARN string) (string, error) {
+	if topicARN == "" {
+		return "", nil
+	}
+	a, err := arn.Parse(topicARN)
+	if err != nil || a.Service != "sns" || a.Region == "" || a.AccountID == "" || a.Resource == "" {
+		return "", fmt.Errorf("topic %q: want an SNS topic ARN, arn:PARTITION:sns:REGION:ACCOUNT:NAME", topicARN)
+	}
+	return a.Region, nil
+}
 
 // Notify publishes the decision, with the trail and the action as message attributes so that subscribers can
 // filter.
@@ -47,7 +78,8 @@ func (n *Notifier) Notify(ctx context.Context, d Decision) error {
 		return fmt.Errorf("notify about trail %s: no SNS client configured for topic %s", d.TrailARN, n.topicARN)
 	}
 	attrs := map[string]types.MessageAttributeValue{}
-	for name, value := range map[string]string{AttrTrail: d.Trail, AttrAction: d.Action} {
+	account, region := Where(d)
+	for name, value := range map[string]string{AttrTrail: d.Trail, AttrAction: d.Action, AttrAccount: account, AttrRegion: region} {
 		if value != "" { // SNS rejects empty attribute values
 			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(value)}
 		}
@@ -67,8 +99,14 @@ func (n *Notifier) Notify(ctx context.Context, d Decision) error {
 // maxSubject is SNS's limit on a subject; it must also be ASCII text with no control characters.
 const maxSubject = 100
 
+// minSubjectName is how much of a trail's name a subject keeps before it cuts the event part.
+const minSubjectName = 20
+
 // Subject is a one-line summary fit for an SNS (and e-mail) subject, e.g. "trailguard repaired trail
-// management-trail (UpdateTrail by alice)": at most 100 printable ASCII characters, whatever the names hold.
+// management-trail (UpdateTrail by alice) in 123456789012 us-east-1": at most 100 printable ASCII characters,
+// whatever the names hold. The account and region always fit, at the end (an organization's subscribers sort by
+// them; earlier subjects read the same up to there); the name keeps at least 20 characters, and the event part
+// gets what is left.
 func Subject(d Decision) string {
 	head := "trailguard " + verb(d.Action) + " trail "
 	name := d.Trail
@@ -76,6 +114,10 @@ func Subject(d Decision) string {
 		name = d.TrailARN[strings.LastIndexByte(d.TrailARN, '/')+1:]
 	}
 	name = ascii(name)
+	var loc string
+	if account, region := Where(d); account != "" || region != "" {
+		loc = " in " + clip(ascii(strings.TrimSpace(account+" "+region)), 32)
+	}
 	var tail string
 	if ev := ascii(d.EventName); ev != "" {
 		if who := ascii(shortActor(d.Actor)); who != "" {
@@ -83,7 +125,9 @@ func Subject(d Decision) string {
 		}
 		tail = " (" + clip(ev, 44) + ")"
 	}
-	return clip(head+clip(name, maxSubject-len(head)-len(tail))+tail, maxSubject)
+	rest := maxSubject - len(head) - len(loc)
+	name = clip(name, min(len(name), max(rest-len(tail), min(rest, minSubjectName))))
+	return clip(head+name+clip(tail, rest-len(name))+loc, maxSubject)
 }
 
 func verb(action string) string {
@@ -102,6 +146,12 @@ func verb(action string) string {
 		return "lost"
 	case ActionFailed:
 		return "FAILED to repair"
+	case ActionAdopted:
+		return "adopted"
+	case ActionOptedOut:
+		return "leaves opted-out"
+	case ActionNotAdopted:
+		return "CANNOT guard"
 	}
 	return "checked"
 }
@@ -154,7 +204,10 @@ func Body(d Decision) string {
 	fmt.Fprintf(&b, "trailguard %s trail %s.\n\n", verb(d.Action), orUnknown(d.Trail))
 	fmt.Fprintf(&b, "%s\n\n", explain(d.Action))
 	line := func(label, value string) { fmt.Fprintf(&b, "%-14s %s\n", label+":", orUnknown(value)) }
+	account, region := Where(d)
 	line("Trail", d.TrailARN)
+	line("Account", account)
+	line("Region", region)
 	line("Mode", d.Mode)
 	line("Event", d.EventName)
 	line("Event ID", d.EventID)
@@ -199,6 +252,12 @@ func explain(action string) string {
 		return "This trail was deleted. trailguard cannot recreate it (it does not own the trail's S3 bucket); recreate it or remove its stack."
 	case ActionFailed:
 		return "trailguard tried to check or repair this trail and failed. Lambda retries the event; if it keeps failing it lands in the on-failure queue."
+	case ActionAdopted:
+		return "No stack declares this trail, and trailguard runs in account-wide mode: it now guards the trail with the account policy's desired state (below). To give it other settings, declare it in a stack; to leave it unguarded, tag it trailguard:opt-out=true before trailguard first sees it, or declare it with Remediation off."
+	case ActionOptedOut:
+		return "This trail is tagged trailguard:opt-out=true: account-wide mode does not guard it and will not tell you again. Remove the tag to have it adopted at the next sweep."
+	case ActionNotAdopted:
+		return "trailguard runs in account-wide mode but cannot guard this trail without breaking its own rules (the result says why). It changed nothing and will not tell you again until the reason changes. Fix the cause, or declare the trail in a stack."
 	}
 	return "trailguard checked this trail."
 }

@@ -137,7 +137,7 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	if err != nil {
 		return customresource.Result{}, err
 	}
-	prior, err := p.prior(ctx, req, p.trailARN(who, s))
+	prior, supersede, err := p.prior(ctx, req, p.trailARN(who, s))
 	if err != nil {
 		return customresource.Result{}, err
 	}
@@ -160,6 +160,13 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 		return customresource.Result{}, err
 	}
 	rec := registry.Record{TrailARN: t.TrailARN, Owner: owner(req), Spec: s, Target: t}
+	if supersede {
+		// Only now, after every check: the account policy's record gives way to the stack (a conditional delete of
+		// that owner's record alone). Should the sweep adopt the trail again in between, the Claim names it.
+		if err := p.reg.Release(ctx, t.TrailARN, registry.AccountPolicy); err != nil {
+			return customresource.Result{}, err
+		}
+	}
 	if err := p.reg.Claim(ctx, rec); err != nil {
 		return customresource.Result{}, err
 	}
@@ -186,18 +193,23 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 }
 
 // prior reads this resource's registration of the trail, if any. Another owner's registration fails the request
-// before anything is read or written, naming the owner.
-func (p *Provider) prior(ctx context.Context, req customresource.Request, trailARN string) (*registry.Record, error) {
+// before anything is read or written, naming the owner, with one exception: the account policy's (account-wide
+// mode adopted a trail no stack declared), which a stack may supersede. supersede says so; the stack must still
+// pass the ownership rule, and the account policy's desired state is no prior of the stack's (its link counts as
+// "somewhere else", its log group as one this registration did not create).
+func (p *Provider) prior(ctx context.Context, req customresource.Request, trailARN string) (prior *registry.Record, supersede bool, err error) {
 	rec, found, err := p.reg.Get(ctx, trailARN)
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, false, err
 	case !found:
-		return nil, nil
+		return nil, false, nil
+	case rec.Owner == registry.AccountPolicy && owner(req) != registry.AccountPolicy:
+		return nil, true, nil
 	case rec.Owner != owner(req):
-		return nil, &registry.OwnedError{Trail: trailARN, Owner: rec.Owner}
+		return nil, false, &registry.OwnedError{Trail: trailARN, Owner: rec.Owner}
 	}
-	return &rec, nil
+	return &rec, false, nil
 }
 
 // previousLink decides what happens to a trail that already delivers somewhere else. A link this resource made
@@ -235,7 +247,7 @@ func (p *Provider) checkSharedLogGroup(ctx context.Context, req customresource.R
 	}
 	for _, r := range recs {
 		o := r.Target
-		if r.Owner == owner(req) || o.LogGroupName != t.LogGroupName || o.HomeRegion != t.HomeRegion {
+		if r.Owner == owner(req) || r.TrailARN == t.TrailARN || o.LogGroupName != t.LogGroupName || o.HomeRegion != t.HomeRegion {
 			continue
 		}
 		if o.RetentionInDays != t.RetentionInDays || o.KmsKeyID != t.KmsKeyID {

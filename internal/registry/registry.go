@@ -35,6 +35,9 @@ const (
 	// Deleting marks a record whose resource's Delete has begun: the remediator leaves the trail alone, so a Delete
 	// that fails half-way is not undone while CloudFormation retries it.
 	Deleting Status = "deleting"
+	// Unguarded marks a record the account policy keeps only to remember what it told a person about a trail it
+	// does not guard (opted out, or not adoptable): its mode is off, and the remediator leaves the trail alone.
+	Unguarded Status = "unguarded"
 )
 
 // Owner is the CloudFormation resource that declared the trail's desired state.
@@ -43,7 +46,17 @@ type Owner struct {
 	LogicalResourceID string
 }
 
-func (o Owner) String() string { return o.LogicalResourceID + " in stack " + o.StackID }
+// AccountPolicy owns the records of trails the remediator adopts in account-wide mode: trails no stack declares.
+// It is no CloudFormation resource, so no request can carry it; a stack that the ownership rule permits may
+// supersede it (and only it), and when that stack deletes its resource the account policy adopts the trail again.
+var AccountPolicy = Owner{StackID: "trailguard:account-policy", LogicalResourceID: "AccountPolicy"}
+
+func (o Owner) String() string {
+	if o == AccountPolicy {
+		return "the account policy (" + o.StackID + ")"
+	}
+	return o.LogicalResourceID + " in stack " + o.StackID
+}
 
 // Remediation is the last thing the remediator did to a trail, and why.
 type Remediation struct {

@@ -36,6 +36,9 @@ type Engine interface {
 	Share(ctx context.Context) (*delivery.Shared, error)
 	Prefetch(ctx context.Context, trail string) (*delivery.Shared, error)
 	RegisteredTrails(ctx context.Context, sh *delivery.Shared) (map[string]string, error)
+	// Resolve and MarkRegistered are account-wide mode's: it adopts a trail exactly as the provider registers one.
+	Resolve(ctx context.Context, who delivery.Caller, s spec.Spec, prior *delivery.Target) (delivery.Target, delivery.Live, error)
+	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
 }
 
 // Registry is the part of the registry the remediator reads and writes.
@@ -44,6 +47,8 @@ type Registry interface {
 	Get(ctx context.Context, trailARN string) (registry.Record, bool, error)
 	List(ctx context.Context) ([]registry.Record, error)
 	Save(ctx context.Context, rec registry.Record) error
+	// Claim creates a record; account-wide mode registers the trails it adopts with it.
+	Claim(ctx context.Context, rec registry.Record) error
 }
 
 // Notifier tells a person about a repair or an alert.
@@ -62,6 +67,8 @@ type Remediator struct {
 	// policy decides between repairing, reporting and holding off.
 	policy repair.Policy
 	now    func() time.Time
+	// account, when set, is account-wide mode: every trail of the account and region is guarded.
+	account *AccountPolicy
 }
 
 // Option configures a Remediator.
@@ -132,6 +139,7 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 		errs = append(errs, err)
 		mu.Unlock()
 	}
+	account := invokedAccount(ctx)
 	if trig.Kind == trigger.KindSweep {
 		all := recs
 		work.run(sweepConcurrency, func() {
@@ -140,13 +148,19 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 			}
 		})
 	}
+	if r.account != nil {
+		r.applyAccountPolicy(ctx, trig, recs, sh, account, start, &work, fail)
+	}
 	recs = slices.DeleteFunc(slices.Clone(recs), func(rec registry.Record) bool { return !guarded(rec) })
 	if len(recs) == 0 && trig.Kind != trigger.KindSweep {
+		work.wait()
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
 		r.log.InfoContext(ctx, "event ignored", "reason", "no registered trail is affected", "event_id", trig.EventID,
 			"event_name", trig.EventName, "trail", trig.Trail, "log_group", trig.LogGroup, "role", trig.Role)
 		return nil
 	}
-	account := invokedAccount(ctx)
 	for _, rec := range recs {
 		work.run(sweepConcurrency, func() {
 			var err error
@@ -162,6 +176,42 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 	}
 	work.wait()
 	return errors.Join(errs...)
+}
+
+// applyAccountPolicy starts account-wide mode's work for one trigger: a sweep looks at every trail of the region
+// without a record (and at the account policy's unguarded ones), a CreateTrail event at the trail it names when no
+// stack registered it. It needs the function's own account, which Lambda gives: without it nothing is adopted.
+func (r *Remediator) applyAccountPolicy(ctx context.Context, trig trigger.Trigger, recs []registry.Record, sh *delivery.Shared,
+	account string, start time.Time, work *parallelLimit, fail func(error)) {
+	if account == "" && (trig.Kind == trigger.KindSweep || trig.Creates) {
+		r.log.WarnContext(ctx, "account-wide mode: the function's own account is unknown (no Lambda context), nothing adopted",
+			"event_id", trig.EventID, "trail", trig.Trail)
+		return
+	}
+	var trails []string
+	unguarded := map[string]registry.Record{}
+	switch {
+	case trig.Kind == trigger.KindSweep && sh != nil:
+		trails, unguarded = r.adoptCandidates(recs, sh, account)
+	case trig.Kind == trigger.KindTrail && trig.Creates:
+		switch {
+		case len(recs) == 0:
+			trails = []string{trig.Trail}
+		case len(recs) == 1 && unguardedPolicyRecord(recs[0]):
+			trails, unguarded[recs[0].TrailARN] = []string{recs[0].TrailARN}, recs[0]
+		}
+	}
+	for _, trail := range trails {
+		var prior *registry.Record
+		if rec, ok := unguarded[trail]; ok {
+			prior = &rec
+		}
+		work.run(sweepConcurrency, func() {
+			if err := r.adopt(ctx, trig, trail, prior, account, sh, start); err != nil {
+				fail(err)
+			}
+		})
+	}
 }
 
 // guarded says whether the remediator acts on a record: not one whose resource asked for no remediation, and not one
@@ -468,8 +518,19 @@ func (r *Remediator) report(ctx context.Context, d notify.Decision) {
 	r.notify(ctx, d)
 }
 
+// place names the account and region of a decision: the function's own, which every trail it acts on shares.
+func (r *Remediator) place(ctx context.Context, d *notify.Decision) {
+	if d.Account == "" {
+		d.Account = invokedAccount(ctx)
+	}
+	if d.Region == "" {
+		d.Region = r.engine.Region()
+	}
+}
+
 // record writes the decision's log line and metrics.
 func (r *Remediator) record(ctx context.Context, d notify.Decision) {
+	r.place(ctx, &d)
 	notify.Log(r.log, d)
 	if err := notify.WriteMetrics(r.metrics, r.now(), d); err != nil {
 		r.log.WarnContext(ctx, "cannot write metrics", "error", err.Error())
@@ -491,6 +552,7 @@ func (r *Remediator) notify(ctx context.Context, d notify.Decision) {
 	if r.notifier == nil || !notify.ShouldNotify(d) {
 		return
 	}
+	r.place(ctx, &d)
 	if err := r.notifier.Notify(ctx, d); err != nil {
 		// The repair itself is done and logged; a lost notification must not undo it or cause a retry loop.
 		r.log.ErrorContext(ctx, "notification failed", "trail", d.TrailARN, "error", err.Error())
