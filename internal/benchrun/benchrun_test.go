@@ -58,8 +58,9 @@ func TestQuickRun(t *testing.T) {
 	assert.Contains(t, byName["provider Create"].Calls.ResourceWrites, "CloudTrail.UpdateTrail")
 	// The sweep reads every registered trail.
 	assert.GreaterOrEqual(t, byName["remediator sweep"].Calls.Reads, benchrun.TrailCount)
-	assert.Contains(t, byName["remediator sweep"].Calls.List, fmt.Sprintf("CloudTrail.GetTrail ×%d", benchrun.TrailCount),
+	assert.Contains(t, byName["remediator sweep"].Calls.List, fmt.Sprintf("CloudTrail.GetTrailStatus ×%d", benchrun.TrailCount),
 		"the sweep reads exactly the registered trails (the Create path's trail is gone by then)")
+	assert.Contains(t, byName["remediator sweep"].Calls.List, "CloudTrail.DescribeTrails", "one call answers for every trail's configuration")
 	require.Len(t, rep.RSS, 2)
 	for _, r := range rep.RSS {
 		assert.Greater(t, r.Bytes, int64(1<<20), r.Function)
