@@ -4,17 +4,16 @@
 package testbed
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -59,27 +58,44 @@ type Server struct {
 const maxFailures = 20
 
 // Launch starts moto_server on a free 127.0.0.1 port and waits until it answers. Stop it with Stop.
+//
+// moto picks the port itself (-p 0) and Launch reads it from the line moto prints: choosing a free port here and
+// passing it on would leave a window in which another process, such as a second test run's moto, takes it, and this
+// run would then talk to that one's moto until it stops.
 func Launch(ctx context.Context) (*Server, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		return nil, ErrNoMoto
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
 	cmd.Env = motoEnv(os.Environ())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so Stop also ends the workers moto may fork
-	cmd.Stdout, cmd.Stderr = nil, nil
-	if os.Getenv("TRAILGUARD_MOTO_LOG") != "" {
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	}
-	if err := startChild(cmd); err != nil {
+	// moto logs every request to stderr: a pipe drained for the server's whole life, echoed with TRAILGUARD_MOTO_LOG.
+	r, w, err := os.Pipe()
+	if err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	s := &Server{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = w, w
+	err = startChild(cmd)
+	w.Close()
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("start moto_server: %w", err)
+	}
+	s := &Server{cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.done) }()
+	urls := make(chan string, 1)
+	go readMotoOutput(r, urls, os.Getenv("TRAILGUARD_MOTO_LOG") != "")
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	select {
+	case s.url = <-urls:
+	case <-s.done:
+		return nil, errors.New("moto_server exited before it said which port it listens on (set TRAILGUARD_MOTO_LOG=1 to see why)")
+	case <-ctx.Done():
+		s.Stop()
+		return nil, errors.New("moto_server did not say which port it listens on within 60 s")
+	}
 	if err := s.waitReady(ctx, 60*time.Second); err != nil {
 		s.Stop()
 		return nil, err
@@ -103,13 +119,23 @@ func motoEnv(environ []string) []string {
 		"AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true")
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
+var runningOn = regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
+
+// readMotoOutput sends the URL moto says it runs on to urls, and drains its output until moto ends.
+func readMotoOutput(r io.ReadCloser, urls chan<- string, echo bool) {
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	found := false
+	for sc.Scan() {
+		if echo {
+			fmt.Fprintln(os.Stderr, sc.Text())
+		}
+		if m := runningOn.FindStringSubmatch(sc.Text()); m != nil && !found {
+			found = true
+			urls <- m[1]
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	_, _ = io.Copy(io.Discard, r)
 }
 
 func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
