@@ -271,7 +271,7 @@ func (e *Engine) linkTo(ctx context.Context, t Target, l Link) (*cloudtrail.Upda
 		CloudWatchLogsLogGroupArn: aws.String(l.LogGroupARN),
 		CloudWatchLogsRoleArn:     aws.String(l.RoleARN),
 	}
-	giveUp := time.Now().Add(e.propagationTotal)
+	giveUp := e.now().Add(e.propagationTotal)
 	wait := e.propagationBase
 	for attempt := 1; ; attempt++ {
 		out, err := e.c.CloudTrail.UpdateTrail(ctx, in)
@@ -283,7 +283,7 @@ func (e *Engine) linkTo(ctx context.Context, t Target, l Link) (*cloudtrail.Upda
 		if !propagating(err) {
 			return nil, linkError(t, err)
 		}
-		if time.Now().Add(wait).After(giveUp) || !hasTime(ctx, wait) {
+		if e.now().Add(wait).After(giveUp) || !hasTime(ctx, wait) {
 			return nil, fmt.Errorf("%w (still rejected after %d attempts while waiting for IAM to propagate)", linkError(t, err), attempt)
 		}
 		e.log.InfoContext(ctx, "CloudTrail does not accept the role or log group yet; retrying", "trail", t.TrailARN,

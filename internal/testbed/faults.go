@@ -51,12 +51,6 @@ func Throttle(service, op string, n int) Fault {
 	return Fault{Service: service, Operation: op, Times: n, Code: code, Message: "Rate exceeded"}
 }
 
-// Unavailable is n 503 answers, as a service gives in a brown-out.
-func Unavailable(service, op string, n int) Fault {
-	return Fault{Service: service, Operation: op, Times: n, Status: http.StatusServiceUnavailable,
-		Code: "ServiceUnavailable", Message: "Service is unavailable, try again later"}
-}
-
 // Faults is a set of faults shared by the clients of one configuration. It is safe for concurrent use.
 type Faults struct {
 	mu       sync.Mutex
