@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -112,15 +111,11 @@ func (e *Engine) deleteLogGroupIfOurs(ctx context.Context, t Target) (bool, erro
 // unlink gives the trail back its previous link (or clears its CloudWatch Logs fields) if it still points at this
 // target's log group. A trail someone relinked elsewhere, or a trail that is gone, is left alone.
 func (e *Engine) unlink(ctx context.Context, t Target) (bool, error) {
-	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(t.TrailARN)})
-	var nf *cttypes.TrailNotFoundException
-	if errors.As(err, &nf) {
-		return false, nil
+	trail, err := e.readTrail(ctx, t, nil)
+	if err != nil || trail == nil {
+		return false, err
 	}
-	if err != nil {
-		return false, fmt.Errorf("read trail %s: %w", t.TrailARN, err)
-	}
-	if !sameLogGroupARN(aws.ToString(out.Trail.CloudWatchLogsLogGroupArn), t.LogGroupARN()) {
+	if !sameLogGroupARN(aws.ToString(trail.CloudWatchLogsLogGroupArn), t.LogGroupARN()) {
 		return false, nil
 	}
 	if t.Previous != nil && t.Previous.Linked() {

@@ -169,22 +169,14 @@ func (r *Remediator) adopt(ctx context.Context, trig trigger.Trigger, trail stri
 	}
 
 	rec := registry.Record{TrailARN: t.TrailARN, Owner: registry.AccountPolicy, Spec: s, Target: t, Status: registry.Compliant}
-	if prior != nil {
-		rec.Version = prior.Version
-		err = r.reg.Save(ctx, rec)
-	} else {
-		err = r.reg.Claim(ctx, rec)
-	}
-	var owned *registry.OwnedError
-	var conflict *registry.ConflictError
-	if errors.As(err, &owned) || errors.As(err, &conflict) {
+	lost, err := r.register(ctx, &rec, prior)
+	if lost {
 		r.log.InfoContext(ctx, "account policy: someone registered the trail meanwhile; theirs stands", "trail", trailARN)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	rec.Version++
 	if _, err := r.engine.MarkRegistered(ctx, t, live, registry.AccountPolicy.StackID); err != nil {
 		return r.fail(ctx, trig, rec, start, err)
 	}
@@ -257,23 +249,31 @@ func (r *Remediator) leaveUnguarded(ctx context.Context, trig trigger.Trigger, a
 	d.Action, d.Result, d.Duration = action, reason, r.now().Sub(start)
 	rec.LastRemediation = &registry.Remediation{At: r.now().UTC(), EventID: trig.EventID, EventName: d.EventName, Actor: trig.Actor,
 		Action: action, Result: reason}
-	var err error
+	lost, err := r.register(ctx, &rec, prior)
+	if lost || err != nil {
+		return err // lost: a stack or another invocation got there first; theirs stands, and they report
+	}
+	r.cache.Put(rec)
+	r.report(ctx, d)
+	return nil
+}
+
+// register writes the account policy's record: a new claim, or an update of its own earlier record (prior). lost
+// says a stack or another invocation registered the trail meanwhile; their record stands.
+func (r *Remediator) register(ctx context.Context, rec *registry.Record, prior *registry.Record) (lost bool, err error) {
 	if prior != nil {
 		rec.Version = prior.Version
-		err = r.reg.Save(ctx, rec)
+		err = r.reg.Save(ctx, *rec)
 	} else {
-		err = r.reg.Claim(ctx, rec)
+		err = r.reg.Claim(ctx, *rec)
 	}
 	var owned *registry.OwnedError
 	var conflict *registry.ConflictError
 	if errors.As(err, &owned) || errors.As(err, &conflict) {
-		return nil // a stack or another invocation got there first: theirs stands, and they report
+		return true, nil
 	}
-	if err != nil {
-		return err
+	if err == nil {
+		rec.Version++
 	}
-	rec.Version++
-	r.cache.Put(rec)
-	r.report(ctx, d)
-	return nil
+	return false, err
 }
