@@ -40,7 +40,7 @@ SKIP_AWS ?=
 SKIP_CFN_LINT ?=
 export SKIP_AWS
 
-.PHONY: help build lint test preflight unit fuzz vuln bench demo invoke clean
+.PHONY: help build lint test preflight unit fuzz vuln bench demo demo-org invoke clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,11 @@ demo: ## the whole story on this machine, no AWS account: moto, both Lambdas, an
 	@[ -x $(DIST)/bin/demo ] || echo "demo: building the demo command (a first run downloads Go modules: minutes)"
 	@$(GO) build -o $(DIST)/bin/demo ./internal/localrun/cmd/demo
 	@$(DIST)/bin/demo
+
+demo-org: ## an AWS Organization on moto: 3 accounts, 2 regions, StackSet instances, adoption, central alerts
+	@[ -x $(DIST)/bin/demo-org ] || echo "demo-org: building the demo-org command (a first run downloads Go modules: minutes)"
+	@$(GO) build -o $(DIST)/bin/demo-org ./internal/localrun/cmd/demo-org
+	@$(DIST)/bin/demo-org
 
 test: ## what CI runs: lint, build, every test, a bounded fuzz of every fuzz target, govulncheck, cfn-lint
 	@.ci/stages preflight lint build unit fuzz vuln cfn-lint

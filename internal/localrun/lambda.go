@@ -30,6 +30,12 @@ type Lambda struct {
 // StartLambda builds functions/<name> for this machine and starts it as Lambda would, with env added to the
 // Lambda variables. The log file at logPath is truncated.
 func StartLambda(name string, env []string, logPath string) (*Lambda, error) {
+	return StartLambdaAs(name, testbed.LocalFunctionARN, env, logPath)
+}
+
+// StartLambdaAs is StartLambda for the function functionARN names: each invocation carries that ARN, from which
+// the function takes its own account, as in Lambda.
+func StartLambdaAs(name, functionARN string, env []string, logPath string) (*Lambda, error) {
 	bootstrap, err := testbed.BuildFunction(name)
 	if err != nil {
 		return nil, err
@@ -38,7 +44,7 @@ func StartLambda(name string, env []string, logPath string) (*Lambda, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the log file of %s: %w", name, err)
 	}
-	rt, err := testbed.StartRuntime()
+	rt, err := testbed.StartRuntimeFor(functionARN)
 	if err != nil {
 		logs.Close()
 		return nil, err

@@ -44,6 +44,8 @@ type Session struct {
 	responses *testbed.ResponseServer
 	inbox     *testbed.Inbox
 	lambdas   map[string]*Lambda
+	// closers stop what a story started besides the above (proxies), before moto stops.
+	closers []func()
 }
 
 // NewSession prepares a session whose function logs go to logDir (created if missing). It starts nothing yet.
@@ -143,8 +145,28 @@ func (s *Session) StartFunction(name string, env []string) (*Lambda, error) {
 	return l, nil
 }
 
-// Function is a started function, or nil.
+// StartInstance starts one more instance of functions/<name> as the function functionARN names (an organization
+// member's, in its account and region), under key, logging to <logDir>/<key>.log. Keys are unique in a session.
+func (s *Session) StartInstance(key, name, functionARN string, env []string) (*Lambda, error) {
+	if _, dup := s.lambdas[key]; dup {
+		return nil, fmt.Errorf("function %s is already running", key)
+	}
+	l, err := StartLambdaAs(name, functionARN, env, filepath.Join(s.logDir, key+".log"))
+	if err != nil {
+		return nil, err
+	}
+	s.lambdas[key] = l
+	return l, nil
+}
+
+// Function is a started function (by name, or by key for StartInstance), or nil.
 func (s *Session) Function(name string) *Lambda { return s.lambdas[name] }
+
+// OnClose has Close run stop too, before it stops moto.
+func (s *Session) OnClose(stop func()) { s.closers = append(s.closers, stop) }
+
+// Moto is the embedded AWS, or nil before LaunchAWS.
+func (s *Session) Moto() *testbed.Server { return s.moto }
 
 // Close stops the functions, the local servers and moto. It is safe to call on a partly started session, and twice.
 func (s *Session) Close() {
@@ -160,6 +182,10 @@ func (s *Session) Close() {
 		s.responses.Close()
 		s.responses = nil
 	}
+	for _, c := range s.closers {
+		c()
+	}
+	s.closers = nil
 	if s.moto != nil {
 		s.moto.Stop()
 		s.moto = nil

@@ -28,6 +28,8 @@ type Runtime struct {
 	pending map[string]*invocation
 	seq     int
 	initErr chan []byte
+	// functionARN is the invoked function ARN each invocation carries: the functions read their own account from it.
+	functionARN string
 }
 
 type invocation struct {
@@ -54,13 +56,21 @@ type FunctionError struct {
 
 func (e *FunctionError) Error() string { return e.Type + ": " + e.Message }
 
-// StartRuntime serves the Runtime API on a free 127.0.0.1 port.
-func StartRuntime() (*Runtime, error) {
+// LocalFunctionARN is the invoked function ARN StartRuntime gives invocations: a function of the sample account.
+const LocalFunctionARN = "arn:aws:lambda:" + Region + ":" + Account + ":function:trailguard-local"
+
+// StartRuntime serves the Runtime API on a free 127.0.0.1 port, for a function of the sample account.
+func StartRuntime() (*Runtime, error) { return StartRuntimeFor(LocalFunctionARN) }
+
+// StartRuntimeFor serves the Runtime API for the function functionARN names: its invocations carry that ARN, as
+// Lambda's do, so a function of another account or region (an organization's member) sees its own identity.
+func StartRuntimeFor(functionARN string) (*Runtime, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("runtime API listener: %w", err)
 	}
-	r := &Runtime{addr: l.Addr().String(), next: make(chan *invocation), pending: map[string]*invocation{}, initErr: make(chan []byte, 1)}
+	r := &Runtime{addr: l.Addr().String(), next: make(chan *invocation), pending: map[string]*invocation{}, initErr: make(chan []byte, 1),
+		functionARN: functionARN}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", r.serveNext)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", r.serveResult)
@@ -90,7 +100,7 @@ func (r *Runtime) serveNext(w http.ResponseWriter, req *http.Request) {
 		h := w.Header()
 		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-		h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:"+Account+":function:trailguard-local")
+		h.Set("Lambda-Runtime-Invoked-Function-Arn", r.functionARN)
 		h.Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
 		h.Set("Content-Type", "application/json")
 		_, _ = w.Write(inv.payload)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/trailguard/trailguard/internal/lambdaenv"
@@ -98,6 +99,10 @@ func TrailBucket(trail string) string { return "trail-bucket-" + trail }
 func (a *AWS) CreateTrail(ctx context.Context, name string, o TrailOptions) (string, error) {
 	bucket := TrailBucket(name)
 	in := &s3.CreateBucketInput{Bucket: aws.String(bucket)}
+	if a.Config.Region != "us-east-1" {
+		// S3 refuses a bucket outside us-east-1 without its region as the location constraint.
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(a.Config.Region)}
+	}
 	if _, err := a.S3.CreateBucket(ctx, in); err != nil {
 		return "", fmt.Errorf("create bucket %s: %w", bucket, err)
 	}
