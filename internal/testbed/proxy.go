@@ -8,18 +8,24 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 // FaultProxy stands between a separate process (a built bootstrap) and moto: it records each call and answers the
 // armed faults itself, as the in-process transport does for the test's own clients. Set the process's
 // AWS_ENDPOINT_URL to its URL.
+//
+// It can also make every call take as long as a round trip to AWS (SetLatency): moto answers in a millisecond or
+// two, AWS's control planes in tens, so only with that delay do the process's wall time and the recorder's
+// CriticalPath say what the same calls would cost on AWS.
 type FaultProxy struct {
-	srv    *http.Server
-	url    string
-	faults *Faults
-	rec    *Recorder
-	next   *httputil.ReverseProxy
+	srv     *http.Server
+	url     string
+	faults  *Faults
+	rec     *Recorder
+	next    *httputil.ReverseProxy
+	latency atomic.Int64 // time.Duration
 }
 
 // NewFaultProxy starts a proxy on a free 127.0.0.1 port in front of target (moto's URL). faults and rec may be nil.
@@ -47,6 +53,13 @@ func NewFaultProxy(target string, faults *Faults, rec *Recorder) (*FaultProxy, e
 // URL is the proxy's endpoint.
 func (p *FaultProxy) URL() string { return p.url }
 
+// SetLatency makes every call through the proxy, faulted ones included (a throttle is a round trip too), take d
+// longer: the proxy waits d before it answers or forwards. 0 turns the delay off. It may be changed between calls.
+func (p *FaultProxy) SetLatency(d time.Duration) { p.latency.Store(int64(d)) }
+
+// Latency is the delay SetLatency set.
+func (p *FaultProxy) Latency() time.Duration { return time.Duration(p.latency.Load()) }
+
 // Close stops the proxy.
 func (p *FaultProxy) Close() { _ = p.srv.Close() }
 
@@ -55,6 +68,21 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	service, op := wireCall(r, body)
 	p.rec.add(service, op)
+	// The call's span, as the in-process transport records it, so that Recorder.CriticalPath means the same
+	// whichever way the calls were made.
+	start := time.Now()
+	defer func() {
+		p.rec.mu.Lock()
+		p.rec.spans = append(p.rec.spans, span{start: start, end: time.Now()})
+		p.rec.mu.Unlock()
+	}()
+	if d := p.Latency(); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	fault, ok := p.faults.take(service, op, strings.HasPrefix(r.Header.Get("Amz-Sdk-Request"), "attempt=1;"))
 	if !ok {
 		p.next.ServeHTTP(w, r)
