@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -26,6 +28,9 @@ type FaultProxy struct {
 	rec     *Recorder
 	next    *httputil.ReverseProxy
 	latency atomic.Int64 // time.Duration
+
+	mu       sync.Mutex
+	upstream []span // when moto was answering a forwarded call
 }
 
 // NewFaultProxy starts a proxy on a free 127.0.0.1 port in front of target (moto's URL). faults and rec may be nil.
@@ -60,6 +65,32 @@ func (p *FaultProxy) SetLatency(d time.Duration) { p.latency.Store(int64(d)) }
 // Latency is the delay SetLatency set.
 func (p *FaultProxy) Latency() time.Duration { return time.Duration(p.latency.Load()) }
 
+// UpstreamBusy is how long, since t, moto was answering at least one call forwarded to it: the union of those
+// calls' times upstream of the latency. moto_server answers concurrent calls largely one after another (Python),
+// where AWS answers them in parallel within its round trip, so this is the part of a wall time that parallel calls
+// do not shorten here but would on AWS.
+func (p *FaultProxy) UpstreamBusy(t time.Time) time.Duration {
+	p.mu.Lock()
+	spans := slices.Clone(p.upstream)
+	p.mu.Unlock()
+	slices.SortFunc(spans, func(a, b span) int { return a.start.Compare(b.start) })
+	var busy time.Duration
+	var end time.Time
+	for _, s := range spans {
+		if s.start.Before(t) {
+			continue
+		}
+		if s.start.After(end) {
+			busy += s.end.Sub(s.start)
+			end = s.end
+		} else if s.end.After(end) {
+			busy += s.end.Sub(end)
+			end = s.end
+		}
+	}
+	return busy
+}
+
 // Close stops the proxy.
 func (p *FaultProxy) Close() { _ = p.srv.Close() }
 
@@ -85,7 +116,11 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fault, ok := p.faults.take(service, op, strings.HasPrefix(r.Header.Get("Amz-Sdk-Request"), "attempt=1;"))
 	if !ok {
+		t0 := time.Now()
 		p.next.ServeHTTP(w, r)
+		p.mu.Lock()
+		p.upstream = append(p.upstream, span{start: t0, end: time.Now()})
+		p.mu.Unlock()
 		return
 	}
 	resp := fault.response(r, service)

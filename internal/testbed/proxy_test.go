@@ -64,8 +64,13 @@ func TestFaultProxyLatencyAndCriticalPath(t *testing.T) {
 		_, err := a.IAM.ListRoles(ctx, &iam.ListRolesInput{})
 		require.NoError(t, err)
 	}
-	assert.GreaterOrEqual(t, time.Since(t0), 2*latency, "each call waited for the latency")
+	took := time.Since(t0)
+	assert.GreaterOrEqual(t, took, 2*latency, "each call waited for the latency")
 	assert.Equal(t, 2, rec.CriticalPath(), "two calls in sequence are two round trips")
+	busy := proxy.UpstreamBusy(t0)
+	assert.Positive(t, busy, "moto answered")
+	assert.LessOrEqual(t, busy, took-2*latency, "moto's time is apart from the latency")
+	assert.Zero(t, proxy.UpstreamBusy(time.Now()), "nothing forwarded since")
 
 	rec.Reset()
 	var wg sync.WaitGroup
