@@ -61,9 +61,9 @@ type config struct {
 	latency            time.Duration
 	// zeroLatency runs the paths a second time without the delay.
 	zeroLatency bool
-	logDir             string
-	log                *slog.Logger
-	quick              bool
+	logDir      string
+	log         *slog.Logger
+	quick       bool
 }
 
 // Option configures Run.

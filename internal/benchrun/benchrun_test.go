@@ -138,7 +138,7 @@ func TestSummarize(t *testing.T) {
 // TestMarkdownReportsMisses checks that a missed goal and a failed step show as such, instead of only met goals.
 func TestMarkdownReportsMisses(t *testing.T) {
 	rep := &benchrun.Report{
-		Sizes:    []benchrun.Size{{Function: "provider", ZipBytes: 4 << 20, BootstrapBytes: 12 << 20}},
+		Sizes: []benchrun.Size{{Function: "provider", ZipBytes: 4 << 20, BootstrapBytes: 12 << 20}},
 		Cold: []benchrun.ColdStart{
 			{Name: "provider", Init: benchrun.Stats{N: 1, Median: 9 * time.Millisecond}, First: benchrun.Stats{N: 1, Median: 80 * time.Millisecond}},
 			{Name: benchrun.Hello, Init: benchrun.Stats{N: 1, Median: 3 * time.Millisecond}},
@@ -146,7 +146,7 @@ func TestMarkdownReportsMisses(t *testing.T) {
 		Latency: benchrun.GoalLatency, Latencies: []time.Duration{benchrun.GoalLatency, 0},
 		Paths: []benchrun.Path{{Name: "sweep of 5 drifted trails", CriticalPath: benchrun.Rounds{Median: 6, Max: 7},
 			Times: []benchrun.Timing{{Latency: benchrun.GoalLatency, Stats: benchrun.Stats{N: 1, Median: 150 * time.Millisecond}}}}},
-		Burst: benchrun.Burst{Trails: []benchrun.TrailState{{Trail: "a", Linked: true, Logging: false}}, Wall: 5 * time.Second, Latency: benchrun.GoalLatency},
+		Burst:    benchrun.Burst{Trails: []benchrun.TrailState{{Trail: "a", Linked: true, Logging: false}}, Wall: 5 * time.Second, Latency: benchrun.GoalLatency},
 		Baseline: benchrun.Burst{Wall: 2 * time.Second},
 		Problems: []benchrun.Problem{{Step: "warm paths", Err: errors.New("the remediator failed")}},
 	}
