@@ -39,6 +39,9 @@ func startFresh(bootstrap string, env []string) (*fresh, error) {
 		return nil, fmt.Errorf("runtime API probe: %w", err)
 	}
 	next := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: rt.Addr()})
+	// A process stopped while it waits for an invocation cancels its poll: that is the end of a run, not an error
+	// worth a log line.
+	next.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
 	var once sync.Once
 	f.probe = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.Path == "/2018-06-01/runtime/invocation/next" {

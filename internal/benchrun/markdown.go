@@ -105,8 +105,8 @@ func (r *Report) Markdown() []byte {
 	p("")
 	head, rule := "| path | AWS calls | round trips |", "|---|---:|---:|"
 	for _, lat := range r.Latencies {
-		head += fmt.Sprintf(" median at %s | p90 at %s | moto busy at %s |", ms(lat), ms(lat), ms(lat))
-		rule += "---:|---:|---:|"
+		head += fmt.Sprintf(" median at %s | p90 at %s | moto busy at %s | less moto at %s |", ms(lat), ms(lat), ms(lat), ms(lat))
+		rule += "---:|---:|---:|---:|"
 	}
 	p("%s peak RSS |", head)
 	p("%s---:|", rule)
@@ -114,7 +114,7 @@ func (r *Report) Markdown() []byte {
 		row := fmt.Sprintf("| %s | %d (%d writes) | %s |", w.Name, w.Calls.Total, w.Calls.Writes, rounds(w.CriticalPath))
 		for _, lat := range r.Latencies {
 			t := w.timing(lat)
-			row += fmt.Sprintf(" %s | %s | %s |", ms(t.Stats.Median), ms(t.Stats.P90), ms(t.Moto.Median))
+			row += fmt.Sprintf(" %s | %s | %s | %s |", ms(t.Stats.Median), ms(t.Stats.P90), ms(t.Moto.Median), ms(t.Rest.Median))
 		}
 		p("%s %s |", row, mib(w.PeakRSS))
 	}
@@ -123,7 +123,9 @@ func (r *Report) Markdown() []byte {
 	p("path's calls (`testbed.FaultProxy.UpstreamBusy`), apart from the added latency. moto_server answers concurrent")
 	p("calls largely one after another (one Python process, a few milliseconds of CPU each, more on a loaded machine)")
 	p("where AWS answers them in parallel within its round trip: the paths that read in parallel pay it here and would")
-	p("not on AWS. Part of moto's busy time overlaps other calls' latency, so it is at most what moto added.")
+	p("not on AWS. Part of moto's busy time overlaps other calls' latency, so it is at most what moto added, and")
+	p("**less moto** (the median of each run's handler time less its moto busy time) is at least what the round trips")
+	p("and the code cost: the nearest this machine comes to the handler time on AWS, where each call is one latency.")
 	p("")
 	for _, w := range r.Paths {
 		p("- **%s**: %s.", w.Name, w.Note)
@@ -319,6 +321,7 @@ func (r *Report) goals(p func(string, ...any)) {
 	}
 	for _, w := range r.Paths {
 		at := w.At(GoalLatency).Median
+		measured := fmt.Sprintf("%s (less moto: %s)", ms(at), ms(w.timing(GoalLatency).Rest.Median))
 		switch {
 		case w.Name == "remediator no-op event":
 			p("| no-op event AWS calls | exactly %d read, no write | %d reads, %d writes | %s |", GoalNoOpReads,
@@ -327,10 +330,10 @@ func (r *Report) goals(p func(string, ...any)) {
 			ok := len(w.Calls.ResourceWrites) == 1 && w.Calls.ResourceWrites[0] == "CloudTrail.UpdateTrail"
 			p("| %s: writes | only CloudTrail.UpdateTrail, once | %s | %s |", w.Name, list(w.Calls.ResourceWrites), verdict(ok))
 			p("| %s: round trips | ≤ %d | %s | %s |", w.Name, GoalRepairRounds, rounds(w.CriticalPath), timeVerdict(w.CriticalPath.Median <= GoalRepairRounds))
-			p("| %s: handler time at %s per call | < %s | %s | %s |", w.Name, ms(GoalLatency), ms(GoalRepairTime), ms(at), timeVerdict(at < GoalRepairTime))
+			p("| %s: handler time at %s per call | < %s | %s | %s |", w.Name, ms(GoalLatency), ms(GoalRepairTime), measured, timeVerdict(at < GoalRepairTime))
 		case strings.Contains(w.Name, "drifted"):
 			p("| %s: round trips | ≤ %d | %s | %s |", w.Name, GoalSweepRounds, rounds(w.CriticalPath), timeVerdict(w.CriticalPath.Median <= GoalSweepRounds))
-			p("| %s: handler time at %s per call | < %s | %s | %s |", w.Name, ms(GoalLatency), ms(GoalSweepTime), ms(at), timeVerdict(at < GoalSweepTime))
+			p("| %s: handler time at %s per call | < %s | %s | %s |", w.Name, ms(GoalLatency), ms(GoalSweepTime), measured, timeVerdict(at < GoalSweepTime))
 		}
 	}
 	for _, x := range r.RSS {
@@ -347,6 +350,10 @@ func (r *Report) goals(p func(string, ...any)) {
 	p("| throttled burst: every trail compliant after every run | %d of %d | %d of %d | %s |", len(b.Trails), len(b.Trails),
 		compliantCount(b.Trails), len(b.Trails), verdict(b.Compliant()))
 	p("| throttled burst: no event fails permanently | 0 | %d | %s |", b.FailedPermanently, verdict(b.Compliant() && b.FailedPermanently == 0))
+	p("")
+	p("Handler-time goals are judged on the handler time as measured here, moto's own time included. In brackets, the")
+	p("same less moto's busy time (see Paths), which moto_server adds here, answering parallel calls one after another")
+	p("in one Python process on a shared machine, and AWS would not.")
 }
 
 // cold is one bootstrap's cold start, or zero.

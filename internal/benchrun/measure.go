@@ -224,7 +224,7 @@ func (h *harness) runPath(ctx context.Context, p path, lat time.Duration, out *P
 	if err != nil {
 		return err
 	}
-	var took, moto []time.Duration
+	var took, moto, rest []time.Duration
 	var rounds []int
 	for i := 0; i <= h.cfg.runs; i++ {
 		d, busy, err := h.runOnce(ctx, p, remedBootstrap, out)
@@ -234,13 +234,13 @@ func (h *harness) runPath(ctx context.Context, p path, lat time.Duration, out *P
 		if i == 0 { // the warm-up
 			continue
 		}
-		took, moto = append(took, d), append(moto, busy)
+		took, moto, rest = append(took, d), append(moto, busy), append(rest, d-busy)
 		if lat == h.rep.Latency {
 			rounds = append(rounds, h.rec.CriticalPath())
 			out.Calls = Classify(h.rec)
 		}
 	}
-	out.Times = append(out.Times, Timing{Latency: lat, Stats: Summarize(took), Moto: Summarize(moto)})
+	out.Times = append(out.Times, Timing{Latency: lat, Stats: Summarize(took), Moto: Summarize(moto), Rest: Summarize(rest)})
 	if lat == h.rep.Latency {
 		out.CriticalPath = SummarizeRounds(rounds)
 	}

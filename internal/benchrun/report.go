@@ -102,8 +102,9 @@ func SummarizeRounds(n []int) Rounds {
 type Timing struct {
 	Latency time.Duration
 	Stats   Stats
-	// Moto summarizes, per run, the time moto spent answering (testbed.FaultProxy.UpstreamBusy).
-	Moto Stats
+	// Moto summarizes, per run, the time moto spent answering (testbed.FaultProxy.UpstreamBusy); Rest the
+	// handler time less that, per run: what the latency and the code cost, at least.
+	Moto, Rest Stats
 }
 
 // At is the path's times at latency d, or zero Stats when it did not run at d.
