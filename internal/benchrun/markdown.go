@@ -123,9 +123,9 @@ func (r *Report) Markdown() []byte {
 	p("path's calls (`testbed.FaultProxy.UpstreamBusy`), apart from the added latency. moto_server answers concurrent")
 	p("calls largely one after another (one Python process, a few milliseconds of CPU each, more on a loaded machine)")
 	p("where AWS answers them in parallel within its round trip: the paths that read in parallel pay it here and would")
-	p("not on AWS. Part of moto's busy time overlaps other calls' latency, so it is at most what moto added, and")
-	p("**less moto** (the median of each run's handler time less its moto busy time) is at least what the round trips")
-	p("and the code cost: the nearest this machine comes to the handler time on AWS, where each call is one latency.")
+	p("not on AWS. **Less moto** is the median of each run's handler time less its moto busy time: an estimate of the")
+	p("handler time on AWS that can fall short of it, since part of moto's busy time overlapped other calls' latency;")
+	p("round trips × the latency, plus the 0 ms run's time less moto (the code's own), is the other estimate.")
 	p("")
 	for _, w := range r.Paths {
 		p("- **%s**: %s.", w.Name, w.Note)
