@@ -22,38 +22,44 @@ var throttledServices = []string{"CloudTrail", "CloudWatch Logs", "IAM", "Dynamo
 // lambdaAttempts is how many times Lambda runs an asynchronous event that keeps failing: once, then two retries.
 const lambdaAttempts = 3
 
-// runBurst runs the burst twice: without faults, as a baseline, then with every throttleEvery-th AWS call of each
-// service throttled. Each run gets fresh processes, so that the SDK's adaptive rate limiter starts anew.
+// runBurst runs the burst burstRuns times of each kind, alternating so that the machine's load falls on both alike:
+// without faults, as a baseline, then with every throttleEvery-th AWS call of each service throttled, every call
+// delayed by the realistic latency. Each run gets fresh processes, as a burst scales Lambda out. The report has
+// the median wall time of each kind.
 func (h *harness) runBurst(ctx context.Context) error {
-	base, err := h.burstOnce(ctx, 0)
-	h.rep.Baseline = base
-	if err != nil {
-		return fmt.Errorf("baseline burst: %w", err)
+	h.proxy.SetLatency(h.cfg.latency)
+	defer h.proxy.SetLatency(0)
+	for range h.cfg.burstRuns {
+		if err := h.burstOnce(ctx, 0, &h.rep.Baseline); err != nil {
+			return fmt.Errorf("baseline burst: %w", err)
+		}
+		if err := h.burstOnce(ctx, h.cfg.throttleEvery, &h.rep.Burst); err != nil {
+			return fmt.Errorf("throttled burst: %w", err)
+		}
 	}
-	h.rep.Burst, err = h.burstOnce(ctx, h.cfg.throttleEvery)
-	return err
+	return nil
 }
 
 // burstOnce tampers with every trail, then delivers the burst's events as fast as the remediator processes take
 // them, with every throttleEvery-th AWS call of each service throttled (none when 0), and checks that every trail
-// ends compliant.
-func (h *harness) burstOnce(ctx context.Context, throttleEvery int) (b Burst, err error) {
-	b.Events, b.Processes, b.ThrottleEvery = h.cfg.burstEvents, h.cfg.burst, throttleEvery
+// ends compliant; it adds the run to b.
+func (h *harness) burstOnce(ctx context.Context, throttleEvery int, b *Burst) error {
+	b.Events, b.Processes, b.ThrottleEvery, b.Latency = h.cfg.burstEvents, h.cfg.burst, throttleEvery, h.cfg.latency
 	for i, t := range h.trails {
 		if err := h.tamper(ctx, t, i%2 == 1); err != nil {
-			return b, err
+			return err
 		}
 	}
 	before, err := h.compliant(ctx)
 	if err != nil {
-		return b, err
+		return err
 	}
 	b.CompliantBefore = compliantCount(before)
 	events := make([][]byte, 0, h.cfg.burstEvents)
 	for i := range h.cfg.burstEvents {
 		raw, err := h.remediatorEvent(burstSamples[(i/len(h.trails))%len(burstSamples)], h.trails[i%len(h.trails)])
 		if err != nil {
-			return b, err
+			return err
 		}
 		events = append(events, raw)
 	}
@@ -67,7 +73,7 @@ func (h *harness) burstOnce(ctx context.Context, throttleEvery int) (b Burst, er
 		w, err := localrun.StartLambda(localrun.Remediator, h.env(localrun.Remediator),
 			filepath.Join(h.cfg.logDir, fmt.Sprintf("burst-%d.log", i)))
 		if err != nil {
-			return b, err
+			return err
 		}
 		workers = append(workers, w)
 	}
@@ -110,22 +116,29 @@ func (h *harness) burstOnce(ctx context.Context, throttleEvery int) (b Burst, er
 	}
 	close(queue)
 	wg.Wait()
-	b.Wall = time.Since(t0)
+	b.Runs++
+	b.Walls = append(b.Walls, time.Since(t0))
+	b.Wall = Summarize(b.Walls).Median
 	h.faults.Clear()
 	b.Throttles = h.faults.Injected() - injectedBefore
 	b.Calls = Classify(h.rec)
 	if err := errors.Join(errs...); err != nil {
-		return b, err
+		return err
 	}
 	for _, w := range workers {
 		rss, err := w.PeakRSS()
 		if err != nil {
-			return b, err
+			return err
 		}
 		b.PeakRSS = max(b.PeakRSS, rss)
 	}
-	b.Trails, err = h.compliant(ctx)
-	return b, err
+	if b.Trails, err = h.compliant(ctx); err != nil {
+		return err
+	}
+	if compliantCount(b.Trails) != len(b.Trails) {
+		b.NonCompliantRuns++
+	}
+	return nil
 }
 
 // deliver runs one event as Lambda runs an asynchronous invocation: again after an error, up to lambdaAttempts in

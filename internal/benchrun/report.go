@@ -25,11 +25,18 @@ type Report struct {
 	Runs, ColdRuns int
 	BurstEvents    int
 	BurstProcesses int
+	BurstRuns      int
 	ThrottleEvery  int
-	Sizes          []Size
-	Cold           []Latency
-	Warm           []Path
-	RSS            []RSS
+	// Latency is the per-call delay of the realistic measurements (the proxy's, standing for AWS's round trip);
+	// Latencies are every delay the paths ran at, Latency first.
+	Latency   time.Duration
+	Latencies []time.Duration
+	// LoadStart and LoadEnd are /proc/loadavg when the run began and ended: the machine is shared.
+	LoadStart, LoadEnd string
+	Sizes              []Size
+	Cold               []ColdStart
+	Paths              []Path
+	RSS                []RSS
 	// Burst is the burst with throttling injected; Baseline the same burst without faults.
 	Burst, Baseline Burst
 	Problems        []Problem
@@ -53,17 +60,63 @@ type Stats struct {
 	Median, P90, Min, Max time.Duration
 }
 
-// Latency is one function's cold start.
-type Latency struct {
-	Name  string
-	Stats Stats
+// ColdStart is one bootstrap's fresh processes: Init from exec to its first poll of the Runtime API (where
+// Lambda's Init Duration ends), First from exec to its first answered invocation.
+type ColdStart struct {
+	Name        string
+	Init, First Stats
 }
 
-// Path is one warm path: its latency and the AWS calls of one run.
+// Path is one measured path: its AWS calls and critical path at the realistic latency, its handler time at each
+// latency, and the peak RSS of the process that ran it.
 type Path struct {
 	Name, Function, Note string
-	Stats                Stats
-	Calls                Calls
+	// Fresh is set when every run was a new process (its init untimed): the registry snapshot starts empty.
+	Fresh bool
+	// Calls are the last timed run's at Report.Latency.
+	Calls Calls
+	// CriticalPath is the round trips on the critical path (testbed.Recorder.CriticalPath) of the timed runs at
+	// Report.Latency.
+	CriticalPath Rounds
+	// Times are the handler times at each of Report.Latencies, in that order.
+	Times []Timing
+	// PeakRSS is VmHWM of the process after the path's runs (for a warm process, everything it ran before too;
+	// for fresh processes, the largest of them).
+	PeakRSS int64
+}
+
+// Rounds summarizes the critical paths of several runs.
+type Rounds struct{ Median, Max int }
+
+// SummarizeRounds is the median (lower middle for an even count: round trips are whole) and the maximum.
+func SummarizeRounds(n []int) Rounds {
+	if len(n) == 0 {
+		return Rounds{}
+	}
+	s := slices.Clone(n)
+	slices.Sort(s)
+	return Rounds{Median: s[(len(s)-1)/2], Max: s[len(s)-1]}
+}
+
+// Timing is a path's handler times at one per-call latency, and how long moto was busy answering during them.
+type Timing struct {
+	Latency time.Duration
+	Stats   Stats
+	// Moto summarizes, per run, the time moto spent answering (testbed.FaultProxy.UpstreamBusy); Rest the
+	// handler time less that, per run: what the latency and the code cost, at least.
+	Moto, Rest Stats
+}
+
+// At is the path's times at latency d, or zero Stats when it did not run at d.
+func (p Path) At(d time.Duration) Stats { return p.timing(d).Stats }
+
+func (p Path) timing(d time.Duration) Timing {
+	for _, t := range p.Times {
+		if t.Latency == d {
+			return t
+		}
+	}
+	return Timing{}
 }
 
 // Calls are the AWS calls of one run, as the proxy saw them (retries and throttled attempts included).
@@ -82,22 +135,30 @@ type RSS struct {
 	Bytes          int64
 }
 
-// Burst is the result of one burst.
+// Burst is the result of one kind of burst, run Runs times on fresh processes.
 type Burst struct {
-	Events, Processes int
+	Events, Processes, Runs int
 	// ThrottleEvery is n when every n-th call of each service was throttled, 0 without faults.
 	ThrottleEvery int
-	// CompliantBefore is how many trails were compliant after the tampering, before the burst.
+	// Latency is the proxy's per-call delay during the burst.
+	Latency time.Duration
+	// CompliantBefore is how many trails were compliant after the tampering, before the last run.
 	CompliantBefore int
-	Wall            time.Duration
+	// Walls are each run's wall time; Wall is their median.
+	Walls []time.Duration
+	Wall  time.Duration
 	// FailedAttempts are invocations that returned an error (Lambda would retry them); FailedPermanently are
-	// events that failed all of Lambda's attempts.
+	// events that failed all of Lambda's attempts; both summed over the runs.
 	FailedAttempts, FailedPermanently int
 	Errors                            []string
-	Calls                             Calls
-	Throttles                         int
-	PeakRSS                           int64
-	Trails                            []TrailState
+	// Calls and Throttles are the last run's.
+	Calls     Calls
+	Throttles int
+	PeakRSS   int64
+	// Trails are the trails' states after the last run; NonCompliantRuns counts the runs after which any trail
+	// was not compliant.
+	Trails           []TrailState
+	NonCompliantRuns int
 }
 
 // TrailState is a trail's state after the burst.
@@ -106,9 +167,9 @@ type TrailState struct {
 	Linked, Logging bool
 }
 
-// Compliant says whether the burst ran and every trail ended linked and logging.
+// Compliant says whether the burst ran and every trail ended linked and logging after every run.
 func (b Burst) Compliant() bool {
-	if len(b.Trails) == 0 {
+	if len(b.Trails) == 0 || b.NonCompliantRuns > 0 {
 		return false
 	}
 	for _, t := range b.Trails {
@@ -204,6 +265,15 @@ func motoVersion(ctx context.Context) string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// loadAvg is the first three fields of /proc/loadavg (1, 5 and 15 minutes), or "unknown".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 // WriteFile writes data to path atomically: a temporary file in the same directory, renamed over path, so that a

@@ -7,19 +7,30 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // FaultProxy stands between a separate process (a built bootstrap) and moto: it records each call and answers the
 // armed faults itself, as the in-process transport does for the test's own clients. Set the process's
 // AWS_ENDPOINT_URL to its URL.
+//
+// It can also make every call take as long as a round trip to AWS (SetLatency): moto answers in a millisecond or
+// two, AWS's control planes in tens, so only with that delay do the process's wall time and the recorder's
+// CriticalPath say what the same calls would cost on AWS.
 type FaultProxy struct {
-	srv    *http.Server
-	url    string
-	faults *Faults
-	rec    *Recorder
-	next   *httputil.ReverseProxy
+	srv     *http.Server
+	url     string
+	faults  *Faults
+	rec     *Recorder
+	next    *httputil.ReverseProxy
+	latency atomic.Int64 // time.Duration
+
+	mu       sync.Mutex
+	upstream []span // when moto was answering a forwarded call
 }
 
 // NewFaultProxy starts a proxy on a free 127.0.0.1 port in front of target (moto's URL). faults and rec may be nil.
@@ -47,6 +58,39 @@ func NewFaultProxy(target string, faults *Faults, rec *Recorder) (*FaultProxy, e
 // URL is the proxy's endpoint.
 func (p *FaultProxy) URL() string { return p.url }
 
+// SetLatency makes every call through the proxy, faulted ones included (a throttle is a round trip too), take d
+// longer: the proxy waits d before it answers or forwards. 0 turns the delay off. It may be changed between calls.
+func (p *FaultProxy) SetLatency(d time.Duration) { p.latency.Store(int64(d)) }
+
+// Latency is the delay SetLatency set.
+func (p *FaultProxy) Latency() time.Duration { return time.Duration(p.latency.Load()) }
+
+// UpstreamBusy is how long, since t, moto was answering at least one call forwarded to it: the union of those
+// calls' times upstream of the latency. moto_server answers concurrent calls largely one after another (Python),
+// where AWS answers them in parallel within its round trip, so this is the part of a wall time that parallel calls
+// do not shorten here but would on AWS.
+func (p *FaultProxy) UpstreamBusy(t time.Time) time.Duration {
+	p.mu.Lock()
+	spans := slices.Clone(p.upstream)
+	p.mu.Unlock()
+	slices.SortFunc(spans, func(a, b span) int { return a.start.Compare(b.start) })
+	var busy time.Duration
+	var end time.Time
+	for _, s := range spans {
+		if s.start.Before(t) {
+			continue
+		}
+		if s.start.After(end) {
+			busy += s.end.Sub(s.start)
+			end = s.end
+		} else if s.end.After(end) {
+			busy += s.end.Sub(end)
+			end = s.end
+		}
+	}
+	return busy
+}
+
 // Close stops the proxy.
 func (p *FaultProxy) Close() { _ = p.srv.Close() }
 
@@ -55,9 +99,28 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	service, op := wireCall(r, body)
 	p.rec.add(service, op)
+	// The call's span, as the in-process transport records it, so that Recorder.CriticalPath means the same
+	// whichever way the calls were made.
+	start := time.Now()
+	defer func() {
+		p.rec.mu.Lock()
+		p.rec.spans = append(p.rec.spans, span{start: start, end: time.Now()})
+		p.rec.mu.Unlock()
+	}()
+	if d := p.Latency(); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	fault, ok := p.faults.take(service, op, strings.HasPrefix(r.Header.Get("Amz-Sdk-Request"), "attempt=1;"))
 	if !ok {
+		t0 := time.Now()
 		p.next.ServeHTTP(w, r)
+		p.mu.Lock()
+		p.upstream = append(p.upstream, span{start: t0, end: time.Now()})
+		p.mu.Unlock()
 		return
 	}
 	resp := fault.response(r, service)

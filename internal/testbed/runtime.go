@@ -209,39 +209,44 @@ type build struct {
 // BuildFunction builds functions/<name> for this machine with the Lambda build tags, once per process, into
 // dist/local/<name>/bootstrap (dist/ is build output, ignored by git), and returns the bootstrap's path. Test
 // packages run in parallel, so each build goes to a temporary file that is renamed into place.
-func BuildFunction(name string) (string, error) {
+func BuildFunction(name string) (string, error) { return BuildPackage("functions/"+name, name) }
+
+// BuildPackage builds any main package of the module (pkg, relative to the module root) as BuildFunction builds a
+// function, into dist/local/<name>/bootstrap, once per process: the benchmark's hello-world bootstrap gets the
+// functions' exact flags.
+func BuildPackage(pkg, name string) (string, error) {
 	v, _ := builds.LoadOrStore(name, &build{})
 	b := v.(*build)
-	b.once.Do(func() { b.path, b.err = buildFunction(name) })
+	b.once.Do(func() { b.path, b.err = buildPackage(pkg, name) })
 	return b.path, b.err
 }
 
-func buildFunction(name string) (string, error) {
+func buildPackage(pkg, name string) (string, error) {
 	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
 	}
 	dir := filepath.Join(root, "dist", "local", name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("build functions/%s: %w", name, err)
+		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
 	tmp, err := os.CreateTemp(dir, "bootstrap-*")
 	if err != nil {
-		return "", fmt.Errorf("build functions/%s: %w", name, err)
+		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
 	tmp.Close()
 	// The Makefile's GOFLAGS_LAMBDA, for this machine's architecture.
 	cmd := exec.Command("go", "build", "-buildvcs=false", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w",
-		"-gcflags", "github.com/aws/...=-l", "-o", tmp.Name(), "./functions/"+name)
+		"-gcflags", "github.com/aws/...=-l", "-o", tmp.Name(), "./"+pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp.Name())
-		return "", fmt.Errorf("build functions/%s: %w\n%s", name, err, out)
+		return "", fmt.Errorf("build %s: %w\n%s", pkg, err, out)
 	}
 	path := filepath.Join(dir, "bootstrap")
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", fmt.Errorf("build functions/%s: %w", name, err)
+		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
 	return path, nil
 }

@@ -26,14 +26,16 @@ func run() int {
 	cold := flag.Int("cold", 15, "fresh processes per function for the cold start")
 	burst := flag.Int("burst", 1000, "remediator events in the burst")
 	workers := flag.Int("workers", 4, "concurrent remediator processes in the burst")
+	burstRuns := flag.Int("burst-runs", 3, "runs of each burst (unthrottled, throttled); the median is reported")
+	latency := flag.Duration("latency", benchrun.DefaultLatency, "delay the proxy adds to every AWS call, standing for AWS's round trip (the paths also run at 0 unless -quick)")
 	out := flag.String("out", "", "report path (default BENCHMARKS.md at the module root; with -quick, dist/BENCHMARKS-quick.md)")
-	quick := flag.Bool("quick", false, "few runs and a burst of 50: proves the harness works (CI), not for comparison")
+	quick := flag.Bool("quick", false, "few runs, no 0 ms run, one burst of 50 of each kind: proves the harness works (CI), not for comparison")
 	flag.Parse()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	opts := []benchrun.Option{benchrun.WithLogger(log)}
+	opts := []benchrun.Option{benchrun.WithLogger(log), benchrun.WithLatency(*latency)}
 	if *quick {
 		opts = append(opts, benchrun.Quick())
 	}
@@ -46,6 +48,9 @@ func run() int {
 	}
 	if set["burst"] || set["workers"] || !*quick {
 		opts = append(opts, benchrun.WithBurst(*burst, *workers))
+	}
+	if set["burst-runs"] || !*quick {
+		opts = append(opts, benchrun.WithBurstRuns(*burstRuns))
 	}
 	path, err := outPath(*out, *quick)
 	if err != nil {
