@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/trailguard/trailguard/internal/customresource"
@@ -32,6 +33,10 @@ func main() {
 		delivery.WithDeliveryRole(os.Getenv(lambdaenv.DeliveryRoleARN)),
 		delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)))
 	opts := []provider.Option{provider.WithLogger(log), provider.WithAllowedStacks(allowed)}
+	if !lambdaenv.Bool(lambdaenv.LocalRun) {
+		// Local runs (tests, the demo) have no CloudFormation stack behind their requests.
+		opts = append(opts, provider.WithStackCheck(cloudformation.NewFromConfig(cfg)))
+	}
 	if topic := os.Getenv(lambdaenv.TopicARN); topic != "" {
 		client, err := notify.NewSNSClient(cfg, topic)
 		if err != nil {

@@ -97,6 +97,8 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 	p["LogGroups"] = allow([]string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
 		"logs:ListTagsForResource"}, logGroups, nil)
 	p["LogGroupDelete"] = allow([]string{"logs:DeleteLogGroup"}, logGroups, createdBy)
+	p["StackCheck"] = allow([]string{"cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"},
+		join("arn:", partition, ":cloudformation:", region, ":", account, ":stack/*"), nil)
 	p["BoundedRolePolicyWrite"] = allow([]string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"}, anyRole, bounded)
 	p["Registry"] = allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"}, table, nil)
 

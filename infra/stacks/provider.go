@@ -475,6 +475,9 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 	}
 	allow("LogGroups", logActions, []*string{logGroups}, nil)
 	if isProvider {
+		// The provider confirms that each request comes from an operation of the stack it names (checkStack).
+		allow("StackCheck", []string{"cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"},
+			[]*string{jsii.String(fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/*", partition, region, account))}, nil)
 		allow("LogGroupDelete", []string{"logs:DeleteLogGroup"}, []*string{logGroups},
 			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + delivery.TagCreatedBy: "trailguard"}})
 	}
@@ -515,12 +518,15 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 			"resource-level permissions); trail/* of this account and region (a stack may wire any of its trails); " +
 			"log-group:* of this account and region (a stack may name any group; DeleteLogGroup only on groups " +
 			"tagged " + delivery.TagCreatedBy + "=trailguard); role/* for read-only iam:Get*/List* calls that " +
-			"validate a role a stack names. This policy holds no IAM write; role writes are in the RoleWrites policy."),
+			"validate a role a stack names; stack/* of this account and region for the provider's read-only " +
+			"cloudformation:Describe* confirmation that a request comes from the stack it names (any consumer stack). " +
+			"This policy holds no IAM write; role writes are in the RoleWrites policy."),
 		AppliesTo: &[]any{
 			"Resource::*",
 			"Resource::arn:<AWS::Partition>:cloudtrail:<AWS::Region>:<AWS::AccountId>:trail/*",
 			"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",
 			"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
+			"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/*",
 		},
 	}}, nil)
 	cdknag.NagSuppressions_AddResourceSuppressions(writes, &[]*cdknag.NagPackSuppression{{

@@ -54,6 +54,8 @@ type Provider struct {
 	region   string
 	// allowed are stack names (a trailing * matches a prefix) that may manage a trail whose tags do not name them.
 	allowed []string
+	// stacks, when set, confirms each request's stack operation before any write (see checkStack).
+	stacks Stacks
 }
 
 // Option configures a Provider.
@@ -139,6 +141,9 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	}
 	prior, supersede, err := p.prior(ctx, req, p.trailARN(who, s))
 	if err != nil {
+		return customresource.Result{}, err
+	}
+	if err := p.checkStack(ctx, req); err != nil {
 		return customresource.Result{}, err
 	}
 	var priorTarget *delivery.Target
@@ -314,6 +319,9 @@ func (p *Provider) delete(ctx context.Context, req customresource.Request) (cust
 	case rec.Owner != owner(req):
 		p.log.InfoContext(ctx, "delete of a trail another resource owns: nothing to do", "trail", trail.String(), "owner", rec.Owner.String())
 		return done, nil
+	}
+	if err := p.checkStack(ctx, req); err != nil {
+		return customresource.Result{}, err
 	}
 	if rec.Status != registry.Deleting {
 		rec.Status = registry.Deleting

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -47,13 +49,15 @@ type fixture struct {
 	allowed []string
 	// propagation bounds the engine's UpdateTrail retries while IAM propagates (2 s unless a test sets it).
 	propagation time.Duration
+	// stacks is CloudFormation as the provider's stack check sees it.
+	stacks *stackServer
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	m := testbed.StartMoto(t)
 	f := &fixture{ctx: context.Background(), moto: m, faults: testbed.NewFaults(), rec: &testbed.Recorder{},
-		s3: testbed.NewResponseServer(), logs: &bytes.Buffer{}, propagation: 2 * time.Second}
+		s3: testbed.NewResponseServer(), logs: &bytes.Buffer{}, propagation: 2 * time.Second, stacks: newStackServer()}
 	t.Cleanup(f.s3.Close)
 	f.aws = testbed.NewAWS(m.Config(testbed.Region))
 	require.NoError(t, f.aws.CreateRegistryTable(f.ctx, testbed.RegistryTable))
@@ -81,8 +85,10 @@ func (f *fixture) provider(cfg aws.Config, homeRegion string) func(context.Conte
 		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, f.propagation),
 		delivery.WithDeliveryRole(testbed.DeliveryRoleARN), delivery.WithPermissionsBoundary(testbed.DeliveryBoundaryARN))
 	f.reg = registry.New(dynamodb.NewFromConfig(cfg), testbed.RegistryTable)
+	cfnCfg := cfg.Copy()
+	cfnCfg.HTTPClient = &http.Client{Transport: f.stacks}
 	p := provider.New(engine, f.reg, homeRegion, provider.WithLogger(log), provider.WithNotifier(&f.notes),
-		provider.WithAllowedStacks(f.allowed))
+		provider.WithAllowedStacks(f.allowed), provider.WithStackCheck(cloudformation.NewFromConfig(cfnCfg)))
 	return customresource.Wrap(p.Handle, customresource.WithLogger(log), customresource.WithLoopbackResponseURL(true),
 		customresource.WithDeadlineMargin(500*time.Millisecond), customresource.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
 }

@@ -367,3 +367,32 @@ func TestAnUpdateAfterAFailedDeleteGuardsTheTrailAgain(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, registry.Compliant, rec.Status)
 }
+
+// Found in review: whoever may invoke the provider directly (CloudFormation invokes it with the stack operator's
+// credentials) must not be able to name a stack operation that is not happening.
+func TestARequestFromNoStackOperationIsRefusedBeforeAnyWrite(t *testing.T) {
+	cases := map[string]func(s *stackServer, stack string){
+		"a stack that never existed": func(s *stackServer, stack string) { s.unknown[stack] = true },
+		"a stack at rest":            func(s *stackServer, stack string) { s.status[stack] = "UPDATE_COMPLETE" },
+		"a resource that is not custom": func(s *stackServer, stack string) {
+			s.types[stack] = "AWS::SNS::Topic"
+		},
+	}
+	for name, arrange := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			require.Equal(t, "SUCCESS", f.send(t, f.event(t, "create", nil)).Body.Status)
+			arrange(f.stacks, stackID)
+			f.rec.Reset()
+			for _, kind := range []string{"create", "update", "delete"} {
+				got := f.send(t, f.event(t, kind, func(ev map[string]any) { props(ev)["RetentionInDays"] = "1" }))
+				assert.Equal(t, "FAILED", got.Body.Status, kind)
+				assert.Contains(t, got.Body.Reason, "only CloudFormation, during an operation of that stack, may send it", kind)
+			}
+			assert.Empty(t, f.rec.Writes(), "refused before any write, registry included")
+			group, _, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
+			require.NoError(t, err)
+			assert.NotEmpty(t, group, "the trail stays wired")
+		})
+	}
+}
