@@ -61,23 +61,31 @@ func TestBinaryRepairsThroughTheRuntimeAPI(t *testing.T) {
 	res := invoke("bad/truncated")
 	require.NotNil(t, res.Error, "a malformed event is an error, so it ends in the on-failure queue")
 
-	var actions []string
-	var emf int
-	for _, line := range stdout.Lines() {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &m), "every stdout line is JSON: %s", line)
-		if m["msg"] == "decision" {
-			actions = append(actions, m["action"].(string))
-		}
-		if _, ok := m["_aws"]; ok {
-			emf++
-		}
-	}
 	want := []string{"none", "repaired"}
 	for range tamperings[1:] {
 		want = append(want, "repaired")
 	}
 	want = append(want, "none")
+	// The function's last lines can still be in the pipe when its answer has arrived: wait for them, generously.
+	var actions []string
+	var emf int
+	read := func() {
+		actions, emf = nil, 0
+		for _, line := range stdout.Lines() {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &m), "every stdout line is JSON: %s", line)
+			if m["msg"] == "decision" {
+				actions = append(actions, m["action"].(string))
+			}
+			if _, ok := m["_aws"]; ok {
+				emf++
+			}
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for read(); (len(actions) < len(want) || emf < len(want)) && time.Now().Before(deadline); read() {
+		time.Sleep(50 * time.Millisecond)
+	}
 	assert.Equal(t, want, actions)
 	assert.Equal(t, len(want), emf, "one embedded-metric line per decision")
 	assert.False(t, strings.Contains(strings.Join(stdout.Lines(), "\n"), "panic"))
