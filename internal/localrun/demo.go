@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -45,6 +46,13 @@ const notifyWait = 10 * time.Second
 // Demo runs the whole story against a fresh moto, printing each step to out, and stops everything it started
 // before returning. Without moto_server, the first step fails with an error wrapping testbed.ErrNoMoto.
 func Demo(ctx context.Context, out io.Writer, opts ...Option) Summary {
+	return tell(ctx, out, "demo", opts, func(s *Session) []Step { return (&demo{s: s}).steps() })
+}
+
+// tell runs one story's steps in a fresh session whose function logs go to dist/<name> (unless an Option says
+// otherwise), applying the options' extra checks, and on failure prints what moto answered with 5xx and where the
+// logs are. Every story (make demo, make demo-org) is told this way.
+func tell(ctx context.Context, out io.Writer, name string, opts []Option, steps func(*Session) []Step) Summary {
 	var o demoOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -54,7 +62,7 @@ func Demo(ctx context.Context, out io.Writer, opts ...Option) Summary {
 		if err != nil {
 			return failedBeforeStart(out, err)
 		}
-		o.logDir = filepath.Join(root, "dist", "demo")
+		o.logDir = filepath.Join(root, "dist", name)
 	}
 	s, err := NewSession(o.logDir)
 	if err != nil {
@@ -65,8 +73,7 @@ func Demo(ctx context.Context, out io.Writer, opts ...Option) Summary {
 	for _, c := range o.checks {
 		checks = append(checks, c(s))
 	}
-	d := &demo{s: s}
-	sum := NewRunner(out, checks...).Run(ctx, d.steps())
+	sum := NewRunner(out, checks...).Run(ctx, steps(s))
 	if !sum.OK() {
 		// moto's 5xx answers, whose bodies the SDK's errors leave out, are often the cause of a failed step.
 		if s.moto != nil {
@@ -77,6 +84,26 @@ func Demo(ctx context.Context, out io.Writer, opts ...Option) Summary {
 		fmt.Fprintf(out, "the functions' logs are in %s\n", o.logDir)
 	}
 	return sum
+}
+
+// Main is a story command's main: it tells the story, prints its summary, and returns the exit code (2 without
+// moto_server, 1 if any step failed); on success it prints what to run next.
+func Main(name string, story func(context.Context, io.Writer, ...Option) Summary, next []string) int {
+	ctx, stop := Interruptible(context.Background())
+	defer stop()
+	sum := story(ctx, os.Stdout)
+	PrintSummary(os.Stdout, name, sum)
+	if errors.Is(sum.Err(), testbed.ErrNoMoto) {
+		fmt.Fprintln(os.Stderr, testbed.InstallHint)
+		return 2
+	}
+	if !sum.OK() {
+		return 1
+	}
+	for _, l := range next {
+		fmt.Println(l)
+	}
+	return 0
 }
 
 // NextSteps is what the demo suggests running after it passed.

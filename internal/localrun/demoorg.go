@@ -76,37 +76,7 @@ var OrgNextSteps = []string{
 // DemoOrg runs the organization story against a fresh moto, printing each step to out, and stops everything it
 // started before returning. Options are Demo's (log directory, extra checks after a step).
 func DemoOrg(ctx context.Context, out io.Writer, opts ...Option) Summary {
-	var o demoOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if o.logDir == "" {
-		root, err := testbed.ModuleRoot()
-		if err != nil {
-			return failedBeforeStart(out, err)
-		}
-		o.logDir = filepath.Join(root, "dist", "demo-org")
-	}
-	s, err := NewSession(o.logDir)
-	if err != nil {
-		return failedBeforeStart(out, err)
-	}
-	defer s.Close()
-	checks := make([]Check, 0, len(o.checks))
-	for _, c := range o.checks {
-		checks = append(checks, c(s))
-	}
-	d := &orgDemo{s: s}
-	sum := NewRunner(out, checks...).Run(ctx, d.steps())
-	if !sum.OK() {
-		if s.moto != nil {
-			for _, f := range s.moto.Failures() {
-				fmt.Fprintln(out, f)
-			}
-		}
-		fmt.Fprintf(out, "the functions' logs are in %s\n", o.logDir)
-	}
-	return sum
+	return tell(ctx, out, "demo-org", opts, func(s *Session) []Step { return (&orgDemo{s: s}).steps() })
 }
 
 // account is one account of the organization.

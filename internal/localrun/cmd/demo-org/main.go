@@ -6,33 +6,9 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os"
 
 	"github.com/trailguard/trailguard/internal/localrun"
-	"github.com/trailguard/trailguard/internal/testbed"
 )
 
-func main() {
-	os.Exit(run())
-}
-
-func run() int {
-	ctx, stop := localrun.Interruptible(context.Background())
-	defer stop()
-	sum := localrun.DemoOrg(ctx, os.Stdout)
-	localrun.PrintSummary(os.Stdout, "demo-org", sum)
-	if errors.Is(sum.Err(), testbed.ErrNoMoto) {
-		fmt.Fprintln(os.Stderr, testbed.InstallHint)
-		return 2
-	}
-	if !sum.OK() {
-		return 1
-	}
-	for _, l := range localrun.OrgNextSteps {
-		fmt.Println(l)
-	}
-	return 0
-}
+func main() { os.Exit(localrun.Main("demo-org", localrun.DemoOrg, localrun.OrgNextSteps)) }

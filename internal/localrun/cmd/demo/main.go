@@ -4,33 +4,9 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os"
 
 	"github.com/trailguard/trailguard/internal/localrun"
-	"github.com/trailguard/trailguard/internal/testbed"
 )
 
-func main() {
-	os.Exit(run())
-}
-
-func run() int {
-	ctx, stop := localrun.Interruptible(context.Background())
-	defer stop()
-	sum := localrun.Demo(ctx, os.Stdout)
-	localrun.PrintSummary(os.Stdout, "demo", sum)
-	if errors.Is(sum.Err(), testbed.ErrNoMoto) {
-		fmt.Fprintln(os.Stderr, testbed.InstallHint)
-		return 2
-	}
-	if !sum.OK() {
-		return 1
-	}
-	for _, l := range localrun.NextSteps {
-		fmt.Println(l)
-	}
-	return 0
-}
+func main() { os.Exit(localrun.Main("demo", localrun.Demo, localrun.NextSteps)) }
