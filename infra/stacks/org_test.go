@@ -3,9 +3,7 @@ package stacks_test
 import (
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -529,28 +527,8 @@ func TestMemberTemplateMatchesSnapshot(t *testing.T) {
 }
 
 func TestOrganizationTemplatesPassCfnLint(t *testing.T) {
-	lint, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		t.Skip("cfn-lint is not installed; `make cfn-lint-org` runs it on cdk.out")
-	}
 	s, _ := orgTemplates(t)
-	dir := t.TempDir()
-	var files []string
-	for name, stack := range orgStacks(s) {
-		f := filepath.Join(dir, name+".template.json")
-		require.NoError(t, os.WriteFile(f, normalized(t, stack), 0o644))
-		files = append(files, f)
-	}
-	out, err := exec.Command(lint, append([]string{"--format", "parseable"}, files...)...).CombinedOutput()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		assert.Zero(t, exit.ExitCode()&2, "cfn-lint reported errors:\n%s", out)
-	} else {
-		require.NoError(t, err)
-	}
-	if len(out) > 0 {
-		t.Logf("cfn-lint:\n%s", out)
-	}
+	cfnLint(t, "make cfn-lint-org", orgStacks(s))
 }
 
 func TestOrganizationSettingsAreCheckedNamingTheKey(t *testing.T) {
