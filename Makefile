@@ -22,7 +22,7 @@ DIST := dist
 GOFLAGS_LAMBDA := -buildvcs=false -tags lambda.norpc -trimpath -ldflags "-s -w" -gcflags "github.com/aws/...=-l"
 # The Go packages: listed explicitly, because node_modules/ (the pinned CDK CLI) ships Go templates that ./... would
 # try to build.
-PKGS := ./internal/... ./functions/... ./infra/...
+PKGS := ./internal/... ./functions/... ./infra/... ./cmd/...
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a target with a bare "context deadline exceeded" when a
 # -fuzztime duration ends mid-run on a loaded machine (golang/go#75804, fixed in Go 1.27). 100,000 inputs take a
 # few seconds per target here.
@@ -49,12 +49,12 @@ help: ## list the targets
 # rather than left silent, and Ctrl-C reaches the demo itself.
 demo: ## the whole story on this machine, no AWS account: moto, both Lambdas, an attack, the repairs
 	@[ -x $(DIST)/bin/demo ] || echo "demo: building the demo command (a first run downloads Go modules: minutes)"
-	@$(GO) build -o $(DIST)/bin/demo ./internal/localrun/cmd/demo
+	@$(GO) build -o $(DIST)/bin/demo ./cmd/demo
 	@$(DIST)/bin/demo
 
 demo-org: ## an AWS Organization on moto: 3 accounts, 2 regions, StackSet instances, adoption, central alerts
 	@[ -x $(DIST)/bin/demo-org ] || echo "demo-org: building the demo-org command (a first run downloads Go modules: minutes)"
-	@$(GO) build -o $(DIST)/bin/demo-org ./internal/localrun/cmd/demo-org
+	@$(GO) build -o $(DIST)/bin/demo-org ./cmd/demo-org
 	@$(DIST)/bin/demo-org
 
 test: ## what CI runs: lint, build, every test, a bounded fuzz of every fuzz target, govulncheck, cfn-lint
@@ -84,7 +84,7 @@ $(DIST)/%.zip: FORCE
 	@info=$$($(GO) version -m $(DIST)/$*/bootstrap); \
 	  if grep -q 'vcs\.' <<<"$$info" || ! grep -q -- '-trimpath=true' <<<"$$info"; then \
 	    echo "$(DIST)/$*/bootstrap is not reproducible: it carries VCS or path information:"; echo "$$info"; exit 1; fi
-	@rm -f $@; $(GO) run ./internal/lambdazip -o $@ $(DIST)/$*/bootstrap
+	@rm -f $@; $(GO) run ./cmd/lambdazip -o $@ $(DIST)/$*/bootstrap
 	@echo "$@: $$(wc -c <$@) bytes, sha256 $$(sha256sum $@ | cut -c1-16), $(GOTOOLCHAIN)"
 
 FORCE:
@@ -97,7 +97,7 @@ lint: ## gofmt, go vet, staticcheck: fail on any finding
 	@echo "gofmt, go vet, staticcheck: no findings"
 
 unit: build ## all Go tests, against moto_server (the benchmark harness test reads the zips make build makes)
-	@$(GO) test -json -count=1 $(PKGS) | $(GO) run ./internal/testbed/cmd/testsum
+	@$(GO) test -json -count=1 $(PKGS) | $(GO) run ./cmd/testsum
 
 # Each target's output goes to a file in a per-run temporary directory, shown only if the target fails.
 fuzz: ## run every fuzz target for FUZZTIME inputs each
@@ -130,11 +130,11 @@ vuln: ## govulncheck of ./functions/... (offline with the golang.org/x/vulndb mo
 
 bench: build ## the Go benchmarks, then the whole-process harness that writes BENCHMARKS.md (BENCHFLAGS=-quick: a short run)
 	@$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/... | grep -E '^(Benchmark|ok|FAIL|pkg)'
-	@$(GO) run ./internal/benchrun/cmd/bench $(BENCHFLAGS)
+	@$(GO) run ./cmd/bench $(BENCHFLAGS)
 
 invoke: ## run one function on one event: make invoke FN=provider EVENT=events/provider/create.json [TARGET=aws]
 	@[ -x $(DIST)/bin/invoke ] || echo "invoke: building the invoke command (a first run downloads Go modules: minutes)"
-	@$(GO) build -o $(DIST)/bin/invoke ./internal/localrun/cmd/invoke
+	@$(GO) build -o $(DIST)/bin/invoke ./cmd/invoke
 	@$(DIST)/bin/invoke -fn $(FN) -event $(EVENT) -target $(TARGET)
 
 clean: ## remove build output

@@ -6,13 +6,12 @@ import (
 	"bytes"
 	"flag"
 	"os"
-	"testing"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.template.json from the synthesized templates")
 
 // Match compares got with the snapshot at path, or rewrites the snapshot when the tests run with -update.
-func Match(t testing.TB, path string, got []byte) {
+func Match(t T, path string, got []byte) {
 	t.Helper()
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -28,4 +27,12 @@ func Match(t testing.TB, path string, got []byte) {
 		t.Errorf("%s differs from the synthesized template; if the change is intended, run "+
 			"`go test ./infra/... -update` and review the diff", path)
 	}
+}
+
+// T is the part of testing.TB that Match uses, declared here so that this non-test package does not import testing.
+type T interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
 }

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
-	"github.com/trailguard/trailguard/internal/testbed"
 )
 
 // TestBootstrapRefusesForgedRequestsAndAnswersDeepOnes runs the built provider as the tests and the demo do

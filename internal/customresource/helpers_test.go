@@ -14,7 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/trailguard/trailguard/internal/testbed"
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
 
 // secretQuery stands in for the pre-signed query string; it must never reach a log or an error.

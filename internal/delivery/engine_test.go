@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/spec"
-	"github.com/trailguard/trailguard/internal/testbed"
 )
 
 func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/notify"
-	"github.com/trailguard/trailguard/internal/testbed"
 )
 
 func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }

@@ -22,11 +22,11 @@ import (
 
 	"github.com/trailguard/trailguard/internal/customresource"
 	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/provider"
 	"github.com/trailguard/trailguard/internal/registry"
 	"github.com/trailguard/trailguard/internal/spec"
-	"github.com/trailguard/trailguard/internal/testbed"
 )
 
 func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/registry"
-	"github.com/trailguard/trailguard/internal/testbed"
 )
 
 const otherStack = "arn:aws:cloudformation:us-east-1:123456789012:stack/other-stack/0c9d8e7f-0000-11ef-9a8c-0e2d3f4a5b6c"

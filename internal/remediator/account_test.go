@@ -20,12 +20,12 @@ import (
 
 	"github.com/trailguard/trailguard/internal/customresource"
 	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/provider"
 	"github.com/trailguard/trailguard/internal/registry"
 	"github.com/trailguard/trailguard/internal/remediator"
 	"github.com/trailguard/trailguard/internal/spec"
-	"github.com/trailguard/trailguard/internal/testbed"
 )
 
 const functionARN = "arn:aws:lambda:us-east-1:" + testbed.Account + ":function:trailguard-Remediator"

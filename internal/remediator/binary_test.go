@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/spec"
-	"github.com/trailguard/trailguard/internal/testbed"
 )
 
 // TestBinaryRepairsThroughTheRuntimeAPI runs the built remediator bootstrap as Lambda would, on the same events.

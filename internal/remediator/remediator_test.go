@@ -23,11 +23,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/registry"
 	"github.com/trailguard/trailguard/internal/remediator"
 	"github.com/trailguard/trailguard/internal/spec"
-	"github.com/trailguard/trailguard/internal/testbed"
 )
 
 func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }

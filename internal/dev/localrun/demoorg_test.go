@@ -1,0 +1,85 @@
+package localrun_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trailguard/trailguard/internal/dev/localrun"
+	"github.com/trailguard/trailguard/internal/dev/testbed"
+)
+
+// The organization story runs end to end, every step passes and says what the issue asks it to show; a check that
+// cannot hold after the last step fails the run at that step, so a passing run is no formality.
+func TestDemoOrgTellsTheOrganizationStory(t *testing.T) {
+	testbed.NeedMoto(t)
+	var out bytes.Buffer
+	sum := localrun.DemoOrg(context.Background(), &out, localrun.WithLogDir(t.TempDir()))
+	t.Log("\n" + out.String())
+
+	require.True(t, sum.OK(), "every step passes: %v", sum.Err())
+	require.Len(t, sum.Results, 8)
+	lines, results := stepLines(out.String()), resultLines(out.String())
+	require.Len(t, lines, 8, "one line per step, when it starts")
+	require.Len(t, results, 8, "one result line per step, when it ends")
+	text := out.String()
+	assertFits(t, text)
+	accounts := regexp.MustCompile(`member (payments|analytics) +(\d{12}) in OU workloads`).FindAllStringSubmatch(text, -1)
+	require.Len(t, accounts, 2, "two members, with the ids moto's Organizations gave them")
+	ids := map[string]string{}
+	for _, m := range accounts {
+		assert.NotEqual(t, testbed.Account, m[2], "a member is not the management account")
+		ids[m[1]] = m[2]
+	}
+	assert.Contains(t, results[2], "4 stack instances CURRENT (SUCCEEDED): 2 members × 2 regions")
+	assert.Contains(t, text, "What moto cannot do: run a function")
+	assert.Contains(t, results[3], "9 functions running")
+	for _, region := range localrun.OrgRegions {
+		assert.Regexp(t, `payments +`+region+`: as `+ids["payments"]+` role trailguard-RemediatorRole`, text)
+		assert.Regexp(t, `analytics +`+region+`: as `+ids["analytics"]+` role trailguard-RemediatorRole`, text)
+	}
+	assert.Contains(t, text, "Subject: trailguard adopted trail payments-trail (Sweep) in "+ids["payments"]+" us-east-1")
+	assert.Contains(t, text, "Subject: trailguard adopted trail analytics-trail (Sweep) in "+ids["analytics"]+" eu-west-1")
+	assert.Contains(t, text, "payments eu-west-1: swept, nothing to adopt")
+	assert.Regexp(t, `Subject: trailguard repaired trail analytics-trail \(UpdateTrail by alice\) in `+ids["analytics"]+`\s+eu-west-1`, text)
+	assert.Regexp(t, `log streams 123456789012_CloudTrail_us-east-1\* and o-[a-z0-9]+_\*`, text)
+	assert.Contains(t, results[7], "org-trail left to account 123456789012, no write, no record, no notification")
+	assertMotoStopped(t, text)
+
+	var summary bytes.Buffer
+	localrun.PrintSummary(&summary, "demo-org", sum)
+	assert.Regexp(t, `^demo-org: all 8 steps passed in \d+`, summary.String())
+	assert.Less(t, strings.Count(text, "\n"), 200, "the story stays readable")
+}
+
+func TestDemoOrgFailsAtTheStepWhoseCheckFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the organization story up to step 5")
+	}
+	testbed.NeedMoto(t)
+	var out bytes.Buffer
+	// After step 5 the central topic has the adoptions' notifications: a check that it has none cannot pass.
+	sum := localrun.DemoOrg(context.Background(), &out, localrun.WithLogDir(t.TempDir()),
+		localrun.WithCheck(5, "nothing adopted", func(ctx context.Context, s *localrun.Session) error {
+			if n := len(s.Inbox().Messages(localrun.CentralMailbox)); n > 0 {
+				return errors.New("the central topic received notifications")
+			}
+			return nil
+		}))
+	require.False(t, sum.OK())
+	var se *localrun.StepError
+	require.ErrorAs(t, sum.Err(), &se)
+	assert.Equal(t, 5, se.N)
+	assert.Equal(t, 4, sum.Passed())
+	for _, r := range sum.Results[5:] {
+		assert.ErrorIs(t, r.Err, localrun.ErrSkipped)
+	}
+	assert.Regexp(t, `(?m)^  ✗ FAILED: check "nothing adopted": the central topic received notifications`, out.String())
+	assertMotoStopped(t, out.String())
+}

@@ -1,0 +1,388 @@
+// Package testbed runs trailguard against an emulated AWS: moto's server on loopback, reached by the real
+// aws-sdk-go-v2 clients through their endpoint setting, with injected faults for what moto cannot do, and a Lambda
+// Runtime API for running the built bootstrap binaries. Tests and `make demo` share it.
+package testbed
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/trailguard/trailguard/internal/awsconfig"
+)
+
+// Account is the account moto plays.
+const Account = "123456789012"
+
+// InstallHint tells a person how to get moto when it is missing.
+const InstallHint = "moto_server not found: install it with `pip install 'moto[server]==5.2.1'` (Python 3.9+)"
+
+// SkipAWS is the variable that, set to 1, turns a missing moto_server from a failure into skipped tests: an explicit
+// choice, never the default, so that a machine without moto cannot pass the suite by testing nothing. CI ignores it.
+const SkipAWS = "SKIP_AWS"
+
+// skipAllowed says whether the person running the tests chose to skip what needs moto.
+func skipAllowed() bool { return os.Getenv(SkipAWS) == "1" && os.Getenv("CI") == "" }
+
+// ErrNoMoto means moto_server is not installed.
+var ErrNoMoto = errors.New(InstallHint)
+
+// Server is a running moto_server process.
+type Server struct {
+	url  string
+	cmd  *exec.Cmd
+	done chan struct{}
+
+	mu sync.Mutex
+	// failures are moto's 5xx answers to this process's calls, most recent last, at most maxFailures.
+	failures []string
+}
+
+// maxFailures bounds the 5xx answers a Server remembers.
+const maxFailures = 20
+
+// Launch starts moto_server on a free 127.0.0.1 port and waits until it answers. Stop it with Stop.
+//
+// moto picks the port itself (-p 0) and Launch reads it from the line moto prints: choosing a free port here and
+// passing it on would leave a window in which another process, such as a second test run's moto, takes it, and this
+// run would then talk to that one's moto until it stops.
+func Launch(ctx context.Context) (*Server, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, ErrNoMoto
+	}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
+	cmd.Env = motoEnv(os.Environ())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so Stop also ends the workers moto may fork
+	// moto logs every request to stderr: a pipe drained for the server's whole life, echoed with TRAILGUARD_MOTO_LOG.
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start moto_server: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	err = startChild(cmd)
+	w.Close()
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("start moto_server: %w", err)
+	}
+	s := &Server{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	urls := make(chan string, 1)
+	go readMotoOutput(r, urls, os.Getenv("TRAILGUARD_MOTO_LOG") != "")
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	select {
+	case s.url = <-urls:
+	case <-s.done:
+		return nil, errors.New("moto_server exited before it said which port it listens on (set TRAILGUARD_MOTO_LOG=1 to see why)")
+	case <-ctx.Done():
+		s.Stop()
+		return nil, errors.New("moto_server did not say which port it listens on within 60 s")
+	}
+	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// motoEnv is the caller's environment without anything that configures AWS or botocore (AWS_PROFILE naming a
+// profile that does not exist, AWS_CONFIG_FILE, real credentials): moto runs botocore itself, which fails on such
+// settings with a bare 500, and moto must never see a person's real credentials. It gets fixed fake ones instead.
+func motoEnv(environ []string) []string {
+	env := make([]string, 0, len(environ)+7)
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "BOTO_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_DEFAULT_REGION="+Region,
+		"AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true")
+}
+
+var runningOn = regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
+
+// readMotoOutput sends the URL moto says it runs on to urls, and drains its output until moto ends.
+func readMotoOutput(r io.ReadCloser, urls chan<- string, echo bool) {
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	found := false
+	for sc.Scan() {
+		if echo {
+			fmt.Fprintln(os.Stderr, sc.Text())
+		}
+		if m := runningOn.FindStringSubmatch(sc.Text()); m != nil && !found {
+			found = true
+			urls <- m[1]
+		}
+	}
+	_, _ = io.Copy(io.Discard, r)
+}
+
+func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/moto-api/", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("moto_server exited before it answered on %s (set TRAILGUARD_MOTO_LOG=1 to see why)", s.url)
+		case <-ctx.Done():
+			return fmt.Errorf("moto_server did not answer on %s within %s", s.url, limit)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// PID is moto_server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// URL is the server's endpoint, e.g. http://127.0.0.1:5123.
+func (s *Server) URL() string { return s.url }
+
+// Reset empties every emulated service.
+func (s *Server) Reset(ctx context.Context) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/moto-api/reset", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("reset moto: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reset moto: %s", resp.Status)
+	}
+	s.mu.Lock()
+	s.failures = nil
+	s.mu.Unlock()
+	return nil
+}
+
+// Stop ends the server and its process group.
+func (s *Server) Stop() {
+	if s == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// ConfigOption adds test plumbing to a Config.
+type ConfigOption func(*configOptions)
+
+type configOptions struct {
+	faults   *Faults
+	recorder *Recorder
+}
+
+// WithFaults injects the faults' errors into matching calls.
+func WithFaults(f *Faults) ConfigOption { return func(o *configOptions) { o.faults = f } }
+
+// WithRecorder records every call made through the configuration, faulted ones included.
+func WithRecorder(r *Recorder) ConfigOption { return func(o *configOptions) { o.recorder = r } }
+
+// Config returns an SDK configuration for the server: the given region, static credentials, trailguard's own
+// retryer with a short backoff (so tests of throttling stay quick), and the requested faults and recorder.
+func (s *Server) Config(region string, opts ...ConfigOption) aws.Config {
+	var o configOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var rt http.RoundTripper = &failureTransport{next: http.DefaultTransport, s: s}
+	if o.faults != nil {
+		rt = &faultTransport{next: rt, faults: o.faults}
+	}
+	if o.recorder != nil {
+		rt = &recordingTransport{next: rt, rec: o.recorder}
+	}
+	return aws.Config{
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String(s.url),
+		HTTPClient:   &http.Client{Transport: rt},
+		Retryer: func() aws.Retryer {
+			return awsconfig.NewRetryer(func(so *retry.StandardOptions) {
+				so.Backoff = retry.NewExponentialJitterBackoff(50 * time.Millisecond)
+			})
+		},
+	}
+}
+
+// failureTransport remembers moto's 5xx answers with their bodies: the SDK turns them into an opaque error, and
+// the body is often the only clue to what broke inside moto.
+type failureTransport struct {
+	next http.RoundTripper
+	s    *Server
+}
+
+func (t *failureTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err != nil || resp.StatusCode < 500 {
+		return resp, err
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	service, op := wireCall(r, nil)
+	if op == "" {
+		op = r.Header.Get("X-Amz-Target")
+	}
+	t.s.addFailure(fmt.Sprintf("moto answered %s to %s %s %s: %s", resp.Status, service, op, r.URL.Path, bodyText(body)))
+	return resp, nil
+}
+
+func (s *Server) addFailure(f string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, f)
+	if len(s.failures) > maxFailures {
+		s.failures = s.failures[len(s.failures)-maxFailures:]
+	}
+}
+
+// Failures are moto's 5xx answers to this process's calls since it started or was last Reset, each with the
+// response body (HTML reduced to its text), most recent last.
+func (s *Server) Failures() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.failures...)
+}
+
+var tags = regexp.MustCompile(`<[^>]*>`)
+
+// bodyText is a response body on one line: an HTML error page reduced to its text, cut at 500 characters.
+func bodyText(b []byte) string {
+	s := strings.Join(strings.Fields(tags.ReplaceAllString(string(b), " ")), " ")
+	if s == "" {
+		return "(empty body)"
+	}
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return s
+}
+
+// Env is the environment a child process (a bootstrap binary, the AWS CLI) needs to reach the server.
+func (s *Server) Env(region string) []string {
+	return []string{
+		"AWS_ENDPOINT_URL=" + s.url, "AWS_REGION=" + region, "AWS_DEFAULT_REGION=" + region,
+		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_SESSION_TOKEN=",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	}
+}
+
+// shared is the package's moto_server, started by RunWithMoto.
+var shared *Server
+
+// noMoto is why shared is nil.
+var noMoto error
+
+// RunWithMoto runs a package's tests with one moto_server for all of them: call it from TestMain. Without moto the
+// run fails with one line saying how to install it, unless SKIP_AWS=1 (outside CI), which skips the tests that need
+// it instead.
+func RunWithMoto(m interface{ Run() int }) int {
+	s, err := Launch(context.Background())
+	if err != nil {
+		noMoto = err
+		if !skipAllowed() {
+			fmt.Fprintf(os.Stderr, "testbed: %v; or set %s=1 to skip the tests that need it\n", err, SkipAWS)
+			return 1
+		}
+	}
+	shared = s
+	code := m.Run()
+	s.Stop()
+	return code
+}
+
+// Moto is the shared server as one test sees it.
+type Moto struct {
+	*Server
+}
+
+// StartMoto gives a test an emptied moto. The package's TestMain must use RunWithMoto. Tests that use it must not
+// run in parallel with each other: they share one server.
+func StartMoto(t T) *Moto {
+	t.Helper()
+	if shared == nil {
+		if noMoto == nil {
+			t.Fatal("testbed.StartMoto needs TestMain to call testbed.RunWithMoto")
+		}
+		skipWithout(t, "moto_server", noMoto)
+	}
+	if err := shared.Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	CaptureDefaultLog(t)
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, f := range shared.Failures() {
+			t.Log(f)
+		}
+	})
+	return &Moto{shared}
+}
+
+// NeedMoto is for tests that start moto_server themselves (the demo, the benchmark harness): without it they fail,
+// unless SKIP_AWS=1 (outside CI), which skips them.
+func NeedMoto(t T) {
+	t.Helper()
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		skipWithout(t, "moto_server", ErrNoMoto)
+	}
+}
+
+// skipWithout fails a test that cannot run without what, or skips it when the person chose SKIP_AWS=1.
+func skipWithout(t T, what string, why error) {
+	t.Helper()
+	if !skipAllowed() {
+		t.Fatalf("this test cannot run without %s: %v; or set %s=1 to skip it", what, why, SkipAWS)
+	}
+	t.Skipf("%s=1: no %s", SkipAWS, what)
+}
+
+// NeedFile fails a test that reads a build output, such as dist/provider.zip from `make build`, when it is missing.
+func NeedFile(t T, path, madeBy string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%s is missing: run `%s` first: %v", path, madeBy, err)
+	}
+}
+
+// isRead says whether an operation only reads, by the AWS naming convention.
+func isRead(operation string) bool {
+	for _, p := range []string{"Get", "Describe", "List", "Head", "Scan", "Query", "BatchGet", "Lookup"} {
+		if strings.HasPrefix(operation, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,92 @@
+package testbed_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trailguard/trailguard/internal/dev/testbed"
+)
+
+// The proxy must name calls as the in-process transport does, so one set of faults serves both.
+func TestFaultProxyNamesCallsAndInjectsFaults(t *testing.T) {
+	m := testbed.StartMoto(t)
+	faults, rec := testbed.NewFaults(), &testbed.Recorder{}
+	proxy, err := testbed.NewFaultProxy(m.URL(), faults, rec)
+	require.NoError(t, err)
+	defer proxy.Close()
+	cfg := m.Config("us-east-1")
+	cfg.BaseEndpoint = aws.String(proxy.URL())
+	a := testbed.NewAWS(cfg)
+	ctx := context.Background()
+
+	faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Every: 2, Code: "InvalidHomeRegionException", Message: "home"})
+	for i := range 4 {
+		_, err := a.CloudTrail.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String("missing-trail")})
+		var home *cttypes.InvalidHomeRegionException
+		assert.Equal(t, i%2 == 1, errors.As(err, &home), "call %d: %v", i+1, err)
+	}
+	_, err = a.IAM.ListRoles(ctx, &iam.ListRolesInput{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, faults.Injected())
+	assert.Equal(t, 4, rec.Count("CloudTrail", "UpdateTrail"))
+	assert.Equal(t, 1, rec.Count("IAM", "ListRoles"))
+}
+
+// The proxy's latency makes calls that wait on each other end before the next begins, so the recorder's critical
+// path counts them as separate round trips, and calls made at once as one. The latency is far above any scheduling
+// delay of a loaded machine.
+func TestFaultProxyLatencyAndCriticalPath(t *testing.T) {
+	const latency = 300 * time.Millisecond
+	m := testbed.StartMoto(t)
+	rec := &testbed.Recorder{}
+	proxy, err := testbed.NewFaultProxy(m.URL(), nil, rec)
+	require.NoError(t, err)
+	defer proxy.Close()
+	proxy.SetLatency(latency)
+	assert.Equal(t, latency, proxy.Latency())
+	cfg := m.Config("us-east-1")
+	cfg.BaseEndpoint = aws.String(proxy.URL())
+	a := testbed.NewAWS(cfg)
+	ctx := context.Background()
+
+	t0 := time.Now()
+	for range 2 { // one after the other
+		_, err := a.IAM.ListRoles(ctx, &iam.ListRolesInput{})
+		require.NoError(t, err)
+	}
+	took := time.Since(t0)
+	assert.GreaterOrEqual(t, took, 2*latency, "each call waited for the latency")
+	assert.Equal(t, 2, rec.CriticalPath(), "two calls in sequence are two round trips")
+	busy := proxy.UpstreamBusy(t0)
+	assert.Positive(t, busy, "moto answered")
+	assert.LessOrEqual(t, busy, took-2*latency, "moto's time is apart from the latency")
+	assert.Zero(t, proxy.UpstreamBusy(time.Now()), "nothing forwarded since")
+
+	rec.Reset()
+	var wg sync.WaitGroup
+	for range 3 { // at once
+		wg.Go(func() {
+			_, err := a.CloudTrail.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{})
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 3, rec.Count("CloudTrail", "DescribeTrails"))
+	assert.Equal(t, 1, rec.CriticalPath(), "three calls at once are one round trip")
+
+	rec.Reset()
+	proxy.SetLatency(0)
+	_, err = a.IAM.ListRoles(ctx, &iam.ListRolesInput{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, rec.CriticalPath())
+}
