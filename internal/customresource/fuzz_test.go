@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// FuzzWrap feeds arbitrary events to Wrap. A JSON object is pointed at the fake S3 (and given the function's own
+// FuzzWrap feeds arbitrary events to Wrap. A JSON object is pointed at the stand-in for S3 (and given the function's own
 // StackId when it has none) and must get exactly one response, unless its StackId is refused; anything else must
 // get none, and an error. Nothing may panic. CI runs it with -fuzztime.
 func FuzzWrap(f *testing.F) {
@@ -32,7 +32,7 @@ func FuzzWrap(f *testing.F) {
 		f.Add([]byte(junk))
 	}
 
-	s3 := newFakeS3(f)
+	s3 := newS3(f)
 	var logs logBuffer
 	// A handler that blocks ("block") is abandoned after 50ms of work, and the FAILED then has the rest of a 10s
 	// invocation to arrive: no margin to race, however loaded the machine (it once had 5ms, and failed under load).
@@ -61,7 +61,7 @@ func FuzzWrap(f *testing.F) {
 		object := json.Unmarshal(raw, &obj) == nil && obj != nil
 		trusted := false // the StackId is the function's own stack, so the request must be served
 		if object {
-			obj["ResponseURL"], _ = json.Marshal(s3.responseURL())
+			obj["ResponseURL"], _ = json.Marshal(s3.URL(requestID))
 			if _, ok := obj["StackId"]; !ok {
 				obj["StackId"], _ = json.Marshal(stackID)
 			}
@@ -69,12 +69,12 @@ func FuzzWrap(f *testing.F) {
 			trusted = json.Unmarshal(obj["StackId"], &id) == nil && id == stackID
 			raw, _ = json.Marshal(obj)
 		}
-		s3.drain()
+		s3.Drain()
 		blockedBefore := blocked.Load()
 		ctx, cancel := context.WithTimeout(lambdaContext(), 10*time.Second)
 		defer cancel()
 		err := wrapped(ctx, raw)
-		puts := s3.drain()
+		puts := s3.Drain()
 		if !object {
 			if len(puts) != 0 || !errors.Is(err, ErrUnanswerable) {
 				t.Fatalf("not an object: %d PUTs, error %v", len(puts), err)
@@ -88,15 +88,15 @@ func FuzzWrap(f *testing.F) {
 		if err != nil || len(puts) != 1 {
 			t.Fatalf("an object with the function's StackId (%v): %d PUTs, error %v", trusted, len(puts), err)
 		}
-		if len(puts[0].Body) > MaxResponseBytes {
-			t.Fatalf("body of %d bytes", len(puts[0].Body))
+		if len(puts[0].Raw) > MaxResponseBytes {
+			t.Fatalf("body of %d bytes", len(puts[0].Raw))
 		}
 		var r response
-		if err := json.Unmarshal(puts[0].Body, &r); err != nil || (r.Status != StatusSuccess && r.Status != StatusFailed) {
-			t.Fatalf("body %s: %v", puts[0].Body, err)
+		if err := json.Unmarshal(puts[0].Raw, &r); err != nil || (r.Status != StatusSuccess && r.Status != StatusFailed) {
+			t.Fatalf("body %s: %v", puts[0].Raw, err)
 		}
-		if r.Status == StatusFailed && r.Reason == "" && len(puts[0].Body) < MaxResponseBytes-100 {
-			t.Fatalf("FAILED without a reason: %s", puts[0].Body)
+		if r.Status == StatusFailed && r.Reason == "" && len(puts[0].Raw) < MaxResponseBytes-100 {
+			t.Fatalf("FAILED without a reason: %s", puts[0].Raw)
 		}
 		if blocked.Load() != blockedBefore && (r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after")) {
 			t.Fatalf("a handler that never returned was answered %s %q, want FAILED saying it timed out", r.Status, r.Reason)

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -17,74 +14,26 @@ import (
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
 
-// secretQuery stands in for the pre-signed query string; it must never reach a log or an error.
-const secretQuery = "X-Amz-Signature=topsecret0123456789"
-
-// put is one request the fake S3 received.
-type put struct {
-	Method      string
-	ContentType []string
-	Length      int64
-	Body        []byte
-	At          time.Time
-}
-
-// fakeS3 stands in for the pre-signed response bucket: it records every request and answers with the scripted
-// status codes in turn (200 once the script is exhausted).
-type fakeS3 struct {
-	*httptest.Server
-	mu     sync.Mutex
-	puts   []put
-	script []int
-}
-
-func newFakeS3(t testing.TB, script ...int) *fakeS3 {
+// newS3 starts the stand-in for the pre-signed response bucket for one test: it records every PUT and answers with
+// the scripted statuses in turn (200 once the script is exhausted).
+func newS3(t testing.TB, statuses ...int) *testbed.ResponseServer {
 	t.Helper()
-	f := &fakeS3{script: script}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.puts = append(f.puts, put{Method: r.Method, ContentType: r.Header.Values("Content-Type"),
-			Length: r.ContentLength, Body: body, At: time.Now()})
-		status := http.StatusOK
-		if len(f.script) > 0 {
-			status, f.script = f.script[0], f.script[1:]
-		}
-		f.mu.Unlock()
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(f.Close)
-	return f
+	s := testbed.NewResponseServer(statuses...)
+	t.Cleanup(s.Close)
+	return s
 }
 
-// responseURL looks like CloudFormation's: a path and a signed query string.
-func (f *fakeS3) responseURL() string {
-	return f.URL + "/arn%3Aaws%3Acloudformation/stack%7CRes%7Cid?X-Amz-Algorithm=AWS4-HMAC-SHA256&" + secretQuery
-}
-
-// drain returns what was received and forgets it, so a long fuzz run neither grows nor slows.
-func (f *fakeS3) drain() []put {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p := f.puts
-	f.puts = nil
-	return p
-}
-
-func (f *fakeS3) received() []put {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]put(nil), f.puts...)
-}
+// requestID is the RequestId of the tests' events.
+const requestID = "0f4e8d2a-5b6c-4d7e-8f90-a1b2c3d4e5f6"
 
 // only returns the single response, failing the test unless exactly one arrived.
-func (f *fakeS3) only(t *testing.T) response {
+func only(t *testing.T, s3 *testbed.ResponseServer) response {
 	t.Helper()
-	puts := f.received()
+	puts := s3.Responses()
 	if len(puts) != 1 {
 		t.Fatalf("got %d PUTs, want exactly 1", len(puts))
 	}
-	return decodeBody(t, puts[0].Body)
+	return decodeBody(t, puts[0].Raw)
 }
 
 func decodeBody(t *testing.T, body []byte) response {
@@ -120,15 +69,15 @@ func fastOptions(logs *logBuffer) []Option {
 	}
 }
 
-// event builds a CloudFormation request addressed to the fake S3.
-func event(t *testing.T, f *fakeS3, mutate func(map[string]any)) json.RawMessage {
+// event builds a CloudFormation request addressed to the stand-in for S3.
+func event(t *testing.T, s3 *testbed.ResponseServer, mutate func(map[string]any)) json.RawMessage {
 	t.Helper()
 	e := map[string]any{
 		"RequestType":       "Create",
 		"ServiceToken":      "arn:aws:lambda:us-east-1:123456789012:function:trailguard-provider",
-		"ResponseURL":       f.responseURL(),
+		"ResponseURL":       s3.URL(requestID),
 		"StackId":           stackID,
-		"RequestId":         "0f4e8d2a-5b6c-4d7e-8f90-a1b2c3d4e5f6",
+		"RequestId":         requestID,
 		"LogicalResourceId": "TrailDelivery",
 		"ResourceType":      "Custom::CloudTrailCloudWatchLogs",
 		"ResourceProperties": map[string]any{

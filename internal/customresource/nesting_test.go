@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
 
 // nested is a JSON value nested depth levels deep: {"a":{"a":...{"a":"x"}...}}.
@@ -16,7 +18,7 @@ func nested(depth int) string {
 }
 
 // deepEvent is a CloudFormation request whose ResourceProperties are nested depth levels deep.
-func deepEvent(t *testing.T, f *fakeS3, depth int) []byte {
+func deepEvent(t *testing.T, f *testbed.ResponseServer, depth int) []byte {
 	t.Helper()
 	head := event(t, f, func(e map[string]any) { e["RequestType"] = "Delete"; delete(e, "ResourceProperties") })
 	// Spliced in as text: encoding/json cannot build (or read) a value this deep.
@@ -42,14 +44,14 @@ func TestDeeplyNestedPropertiesAreAnsweredOnce(t *testing.T) {
 			},
 		} {
 			t.Run(fmt.Sprintf("%s/%d", name, depth), func(t *testing.T) {
-				f := newFakeS3(t)
+				f := newS3(t)
 				var logs logBuffer
 				var c calls
 				h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, errors.New("handled") })
 				if err := via(h, fastOptions(&logs)...)(lambdaContext(), deepEvent(t, f, depth)); err != nil {
 					t.Fatalf("returned %v; want nil once the FAILED is sent\n%s", err, logs.String())
 				}
-				r := f.only(t)
+				r := only(t, f)
 				switch {
 				case decodable && (c.count() != 1 || r.Status != StatusFailed || !strings.HasPrefix(r.Reason, "handled")):
 					t.Errorf("handler ran %d times, answer %s %q; want the handler's own FAILED", c.count(), r.Status, r.Reason)

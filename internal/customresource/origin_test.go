@@ -4,40 +4,30 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
 
-// anyHost answers 200 to every request, wherever it is addressed, and records the hosts: a request that should
-// never be sent shows up here instead of on the network.
-type anyHost struct {
-	mu    sync.Mutex
-	hosts []string
+// lambdaOptions are the wrapper as Lambda runs it: no loopback, the function's region, and every PUT, wherever it
+// is addressed, delivered to s3 instead of the network, so that a request that should never be sent shows up there.
+func lambdaOptions(logs *logBuffer, s3 *testbed.ResponseServer) []Option {
+	return append(fastOptions(logs), WithLoopbackResponseURL(false), WithHTTPClient(&http.Client{Transport: s3.Transport()}))
 }
 
-func (a *anyHost) RoundTrip(r *http.Request) (*http.Response, error) {
-	a.mu.Lock()
-	a.hosts = append(a.hosts, r.URL.Host)
-	a.mu.Unlock()
-	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
-}
-
-func (a *anyHost) sent() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.hosts...)
-}
-
-// lambdaOptions are the wrapper as Lambda runs it: no loopback, the function's region, PUTs caught by a.
-func lambdaOptions(logs *logBuffer, a *anyHost) []Option {
-	return append(fastOptions(logs), WithLoopbackResponseURL(false), WithHTTPClient(&http.Client{Transport: a}))
+// hosts lists the hosts the PUTs s3 received were addressed to.
+func hosts(s3 *testbed.ResponseServer) []string {
+	var h []string
+	for _, r := range s3.Responses() {
+		h = append(h, r.Host)
+	}
+	return h
 }
 
 func readSample(t *testing.T, name string) json.RawMessage {
@@ -66,16 +56,16 @@ func TestForgedRequestsAreRefusedBeforeTheHandler(t *testing.T) {
 		t.Run(tt.sample, func(t *testing.T) {
 			var logs logBuffer
 			var c calls
-			var a anyHost
+			s3 := newS3(t)
 			h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
-			err := Wrap(h, lambdaOptions(&logs, &a)...)(lambdaContext(), readSample(t, tt.sample))
+			err := Wrap(h, lambdaOptions(&logs, s3)...)(lambdaContext(), readSample(t, tt.sample))
 			if !errors.Is(err, ErrUnanswerable) || !strings.Contains(err.Error(), tt.rule) {
 				t.Errorf("error %v, want one saying %q", err, tt.rule)
 			}
 			if c.count() != 0 {
 				t.Error("the handler ran on a forged request")
 			}
-			if sent := a.sent(); len(sent) != 0 {
+			if sent := hosts(s3); len(sent) != 0 {
 				t.Errorf("PUT sent to %v", sent)
 			}
 			out := logs.String()
@@ -90,12 +80,12 @@ func TestForgedRequestsAreRefusedBeforeTheHandler(t *testing.T) {
 	// The same Delete as CloudFormation sends it is served, and answered at CloudFormation's bucket.
 	var logs logBuffer
 	var c calls
-	var a anyHost
+	s3 := newS3(t)
 	h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
-	if err := Wrap(h, lambdaOptions(&logs, &a)...)(lambdaContext(), readSample(t, "delete.json")); err != nil {
+	if err := Wrap(h, lambdaOptions(&logs, s3)...)(lambdaContext(), readSample(t, "delete.json")); err != nil {
 		t.Fatalf("the genuine Delete: %v\n%s", err, logs.String())
 	}
-	if sent := a.sent(); c.count() != 1 || len(sent) != 1 || sent[0] != "cloudformation-custom-resource-response-useast1.s3.amazonaws.com" {
+	if sent := hosts(s3); c.count() != 1 || len(sent) != 1 || sent[0] != "cloudformation-custom-resource-response-useast1.s3.amazonaws.com" {
 		t.Errorf("the genuine Delete: handler ran %d times, PUTs to %v", c.count(), sent)
 	}
 }
@@ -122,15 +112,15 @@ func TestRequestsNeedTheFunctionsIdentity(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var logs logBuffer
 			var c calls
-			var a anyHost
+			s3 := newS3(t)
 			h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
-			opts := append(lambdaOptions(&logs, &a), WithRegion(tt.region))
+			opts := append(lambdaOptions(&logs, s3), WithRegion(tt.region))
 			err := Wrap(h, opts...)(tt.ctx, readSample(t, "delete.json"))
 			if !errors.Is(err, ErrUnanswerable) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one saying %q", err, tt.want)
 			}
-			if c.count() != 0 || len(a.sent()) != 0 {
-				t.Errorf("handler ran %d times, PUTs to %v", c.count(), a.sent())
+			if c.count() != 0 || len(hosts(s3)) != 0 {
+				t.Errorf("handler ran %d times, PUTs to %v", c.count(), hosts(s3))
 			}
 		})
 	}
@@ -140,16 +130,16 @@ func TestRequestsNeedTheFunctionsIdentity(t *testing.T) {
 // gets the invoked function's ARN from the Runtime API (testbed sends moto's account, us-east-1), so the StackId
 // is checked as in Lambda; only a direct call from Go code, with no Lambda context, takes the stack's own origin.
 func TestLocalMode(t *testing.T) {
-	f := newFakeS3(t)
+	f := newS3(t)
 	var logs logBuffer
 	var c calls
 	h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
 	w := Wrap(h, fastOptions(&logs)...)
-	if err := w(context.Background(), event(t, f, nil)); err != nil || c.count() != 1 || len(f.received()) != 1 {
-		t.Fatalf("a direct call: %v, handler ran %d times, %d PUTs", err, c.count(), len(f.received()))
+	if err := w(context.Background(), event(t, f, nil)); err != nil || c.count() != 1 || len(f.Responses()) != 1 {
+		t.Fatalf("a direct call: %v, handler ran %d times, %d PUTs", err, c.count(), len(f.Responses()))
 	}
 	forged := event(t, f, func(e map[string]any) { e["StackId"] = strings.Replace(stackID, "123456789012", "210987654321", 1) })
-	if err := w(lambdaContext(), forged); !errors.Is(err, ErrUnanswerable) || c.count() != 1 || len(f.received()) != 1 {
-		t.Errorf("another account's stack in local mode: %v, handler ran %d times, %d PUTs", err, c.count(), len(f.received()))
+	if err := w(lambdaContext(), forged); !errors.Is(err, ErrUnanswerable) || c.count() != 1 || len(f.Responses()) != 1 {
+		t.Errorf("another account's stack in local mode: %v, handler ran %d times, %d PUTs", err, c.count(), len(f.Responses()))
 	}
 }

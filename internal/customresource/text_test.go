@@ -37,7 +37,7 @@ func controlFree(t *testing.T, what, s string) {
 
 func TestReasonCarriesNoControlCharacters(t *testing.T) {
 	for _, name := range hostileNames {
-		f := newFakeS3(t)
+		f := newS3(t)
 		var logs logBuffer
 		h := func(_ context.Context, req Request) (Result, error) {
 			return Result{}, errors.New("property " + name + ": unknown property")
@@ -45,7 +45,7 @@ func TestReasonCarriesNoControlCharacters(t *testing.T) {
 		if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 			t.Fatal(err)
 		}
-		r := f.only(t)
+		r := only(t, f)
 		controlFree(t, "the Reason", r.Reason)
 		if !strings.HasPrefix(r.Reason, "property ") || !strings.Contains(r.Reason, ": unknown property") {
 			t.Errorf("the Reason lost its text: %q", r.Reason)
@@ -56,7 +56,7 @@ func TestReasonCarriesNoControlCharacters(t *testing.T) {
 	}
 
 	// Escaping makes a Reason longer (one ESC is six characters): the body still fits CloudFormation's limit.
-	f := newFakeS3(t)
+	f := newS3(t)
 	var logs logBuffer
 	h := func(context.Context, Request) (Result, error) {
 		return Result{}, errors.New(strings.Repeat("\x1b[2J", 2000))
@@ -64,11 +64,11 @@ func TestReasonCarriesNoControlCharacters(t *testing.T) {
 	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatal(err)
 	}
-	p := f.received()
-	if len(p) != 1 || len(p[0].Body) > MaxResponseBytes {
-		t.Fatalf("%d PUTs, body of %d bytes", len(p), len(p[0].Body))
+	p := f.Responses()
+	if len(p) != 1 || len(p[0].Raw) > MaxResponseBytes {
+		t.Fatalf("%d PUTs, body of %d bytes", len(p), len(p[0].Raw))
 	}
-	r := decodeBody(t, p[0].Body)
+	r := decodeBody(t, p[0].Raw)
 	controlFree(t, "a truncated Reason", r.Reason)
 	if !strings.HasSuffix(r.Reason, truncatedMark+" See CloudWatch log stream: 2026/11/24/[$LATEST]abcdef") {
 		t.Errorf("reason %q", r.Reason[max(0, len(r.Reason)-80):])

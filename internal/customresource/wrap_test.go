@@ -7,16 +7,19 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
 
 const trailARN = "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-trail"
 
 func TestWrapSuccessBody(t *testing.T) {
-	f := newFakeS3(t)
+	f := newS3(t)
 	var logs logBuffer
 	var got Request
 	h := func(_ context.Context, req Request) (Result, error) {
@@ -31,20 +34,20 @@ func TestWrapSuccessBody(t *testing.T) {
 		got.ResourceProperties["TrailName"] != "management-trail" || got.ServiceToken == "" {
 		t.Errorf("handler got %+v", got)
 	}
-	p := f.received()
+	p := f.Responses()
 	if len(p) != 1 {
 		t.Fatalf("got %d PUTs, want 1", len(p))
 	}
 	if p[0].Method != http.MethodPut {
 		t.Errorf("method %s, want PUT", p[0].Method)
 	}
-	if len(p[0].ContentType) > 0 && p[0].ContentType[0] != "" {
-		t.Errorf("Content-Type %q, want empty", p[0].ContentType)
+	if !p[0].HasContentType || p[0].ContentType != "" {
+		t.Errorf("Content-Type %q (sent: %v), want present and empty: the URL was signed without one", p[0].ContentType, p[0].HasContentType)
 	}
-	if p[0].Length != int64(len(p[0].Body)) {
-		t.Errorf("Content-Length %d, body %d bytes", p[0].Length, len(p[0].Body))
+	if p[0].ContentLength != int64(p[0].Size) {
+		t.Errorf("Content-Length %d, body %d bytes", p[0].ContentLength, p[0].Size)
 	}
-	r := decodeBody(t, p[0].Body)
+	r := decodeBody(t, p[0].Raw)
 	want := response{Status: StatusSuccess, PhysicalResourceID: trailARN, StackID: got.StackID,
 		RequestID: got.RequestID, LogicalResourceID: "TrailDelivery"}
 	if r.Status != want.Status || r.PhysicalResourceID != want.PhysicalResourceID || r.StackID != want.StackID ||
@@ -69,7 +72,7 @@ func TestWrapSuccessBody(t *testing.T) {
 
 func assertNoSecrets(t *testing.T, s string) {
 	t.Helper()
-	if strings.Contains(s, "topsecret") || strings.Contains(s, "X-Amz-Algorithm") {
+	if strings.Contains(s, testbed.ResponseURLSignature) || strings.Contains(s, "X-Amz-Algorithm") {
 		t.Errorf("the ResponseURL query string leaked:\n%s", s)
 	}
 }
@@ -92,12 +95,12 @@ func TestWrapFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeS3(t)
+			f := newS3(t)
 			var logs logBuffer
 			if err := Wrap(tt.h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 				t.Fatalf("Wrap returned %v after a FAILED was sent", err)
 			}
-			r := f.only(t)
+			r := only(t, f)
 			if r.Status != StatusFailed || !strings.Contains(r.Reason, tt.wantReason) {
 				t.Errorf("got %s %q, want FAILED containing %q", r.Status, r.Reason, tt.wantReason)
 			}
@@ -139,7 +142,7 @@ func TestWrapPhysicalResourceID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeS3(t)
+			f := newS3(t)
 			var logs logBuffer
 			raw := event(t, f, func(e map[string]any) {
 				e["RequestType"] = tt.requestType
@@ -150,7 +153,7 @@ func TestWrapPhysicalResourceID(t *testing.T) {
 			if err := Wrap(tt.h, fastOptions(&logs)...)(lambdaContext(), raw); err != nil {
 				t.Fatal(err)
 			}
-			got := f.only(t).PhysicalResourceID
+			got := only(t, f).PhysicalResourceID
 			switch {
 			case tt.want == "fallback" && !IsFallbackID(got):
 				t.Errorf("PhysicalResourceId %q, want a fallback id", got)
@@ -188,7 +191,7 @@ func TestFallbackID(t *testing.T) {
 }
 
 func TestWrapDeadline(t *testing.T) {
-	f := newFakeS3(t)
+	f := newS3(t)
 	var logs logBuffer
 	release := make(chan struct{})
 	returned := make(chan struct{})
@@ -211,27 +214,27 @@ func TestWrapDeadline(t *testing.T) {
 	if time.Now().After(deadline) {
 		t.Error("Wrap returned after the Lambda deadline")
 	}
-	p := f.received()
+	p := f.Responses()
 	if len(p) != 1 {
 		t.Fatalf("got %d PUTs, want 1", len(p))
 	}
 	if !p[0].At.Before(deadline) {
 		t.Errorf("FAILED arrived %s after the deadline", p[0].At.Sub(deadline))
 	}
-	r := decodeBody(t, p[0].Body)
+	r := decodeBody(t, p[0].Raw)
 	if r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after") || !strings.Contains(r.Reason, "safe to retry") {
 		t.Errorf("got %s %q", r.Status, r.Reason)
 	}
 	close(release)
 	<-returned
 	time.Sleep(20 * time.Millisecond) // let a (wrong) second response arrive
-	if n := len(f.received()); n != 1 {
+	if n := len(f.Responses()); n != 1 {
 		t.Errorf("a late handler result produced %d PUTs in total, want 1", n)
 	}
 }
 
 func TestWrapHandlerHonoursDeadline(t *testing.T) {
-	f := newFakeS3(t)
+	f := newS3(t)
 	var logs logBuffer
 	var handlerDeadline time.Time
 	h := func(ctx context.Context, req Request) (Result, error) {
@@ -250,25 +253,25 @@ func TestWrapHandlerHonoursDeadline(t *testing.T) {
 	if left := lambdaDeadline.Sub(handlerDeadline); left < time.Second || left > 2*time.Second {
 		t.Errorf("handler deadline %s before the Lambda deadline, want about 2s (half the time left)", left)
 	}
-	r := f.only(t)
+	r := only(t, f)
 	if r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after") {
 		t.Errorf("got %s %q", r.Status, r.Reason)
 	}
 }
 
 func TestWrapRetries(t *testing.T) {
-	f := newFakeS3(t, 500, 500, 200)
+	f := newS3(t, 500, 500, 200)
 	var logs logBuffer
 	h := func(context.Context, Request) (Result, error) { return Result{PhysicalResourceID: trailARN}, nil }
 	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatalf("Wrap returned %v after the third PUT succeeded", err)
 	}
-	p := f.received()
+	p := f.Responses()
 	if len(p) != 3 {
 		t.Fatalf("got %d PUTs, want 3", len(p))
 	}
 	for i := range p {
-		if string(p[i].Body) != string(p[0].Body) {
+		if string(p[i].Raw) != string(p[0].Raw) {
 			t.Errorf("PUT %d sent a different body", i+1)
 		}
 	}
@@ -292,11 +295,11 @@ func TestWrapRetryStatuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.script), func(t *testing.T) {
-			f := newFakeS3(t, tt.script...)
+			f := newS3(t, tt.script...)
 			var logs logBuffer
 			h := func(context.Context, Request) (Result, error) { return Result{}, nil }
 			err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil))
-			if got := len(f.received()); got != tt.puts {
+			if got := len(f.Responses()); got != tt.puts {
 				t.Errorf("got %d PUTs, want %d", got, tt.puts)
 			}
 			if (err != nil) != tt.wantErr {
@@ -318,7 +321,7 @@ func TestWrapRetryStatuses(t *testing.T) {
 }
 
 func TestWrapNetworkErrorNeverLeaksURL(t *testing.T) {
-	f := newFakeS3(t)
+	f := newS3(t)
 	raw := event(t, f, nil)
 	f.Close() // connection refused from now on
 	var logs logBuffer
@@ -333,7 +336,7 @@ func TestWrapNetworkErrorNeverLeaksURL(t *testing.T) {
 }
 
 func TestWrapRetriesStopBeforeDeadline(t *testing.T) {
-	f := newFakeS3(t, 500, 500, 500, 500, 500, 500, 500, 500)
+	f := newS3(t, 500, 500, 500, 500, 500, 500, 500, 500)
 	var logs logBuffer
 	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
 	ctx, cancel := context.WithTimeout(lambdaContext(), 3*time.Second)
@@ -346,19 +349,19 @@ func TestWrapRetriesStopBeforeDeadline(t *testing.T) {
 	if time.Now().After(deadline) {
 		t.Error("retries went on past the deadline")
 	}
-	if n := len(f.received()); n < 1 || n > 3 {
+	if n := len(f.Responses()); n < 1 || n > 3 {
 		t.Errorf("got %d PUTs in 3s with 1s+ backoff", n)
 	}
 }
 
 func TestWrapRedirectNotFollowed(t *testing.T) {
-	elsewhere := newFakeS3(t)
+	elsewhere := newS3(t)
 	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, elsewhere.responseURL(), http.StatusTemporaryRedirect)
+		http.Redirect(w, r, elsewhere.URL(requestID), http.StatusTemporaryRedirect)
 	}))
 	defer redirector.Close()
 	var logs logBuffer
-	raw, _ := json.Marshal(map[string]any{"RequestType": "Delete", "ResponseURL": redirector.URL + "/x?" + secretQuery, "StackId": stackID})
+	raw, _ := json.Marshal(map[string]any{"RequestType": "Delete", "ResponseURL": redirector.URL + "/x?" + testbed.ResponseURLQuery, "StackId": stackID})
 	var c calls
 	h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
 	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), raw); err == nil {
@@ -367,13 +370,13 @@ func TestWrapRedirectNotFollowed(t *testing.T) {
 	if c.count() != 1 {
 		t.Fatalf("the handler ran %d times; the request never got to the response PUT", c.count())
 	}
-	if n := len(elsewhere.received()); n != 0 {
+	if n := len(elsewhere.Responses()); n != 0 {
 		t.Errorf("the redirect was followed: %d PUTs elsewhere", n)
 	}
 }
 
 func TestWrapLongErrorIsTruncated(t *testing.T) {
-	f := newFakeS3(t)
+	f := newS3(t)
 	var logs logBuffer
 	// 10 KB of text with multi-byte runes and characters JSON must escape, so a byte cut could split a rune.
 	long := strings.Repeat("é<\"\n—", 10*1024/9+1)
@@ -381,17 +384,17 @@ func TestWrapLongErrorIsTruncated(t *testing.T) {
 	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatal(err)
 	}
-	p := f.received()
+	p := f.Responses()
 	if len(p) != 1 {
 		t.Fatalf("got %d PUTs", len(p))
 	}
-	if len(p[0].Body) >= MaxResponseBytes {
-		t.Errorf("body is %d bytes, want under %d", len(p[0].Body), MaxResponseBytes)
+	if len(p[0].Raw) >= MaxResponseBytes {
+		t.Errorf("body is %d bytes, want under %d", len(p[0].Raw), MaxResponseBytes)
 	}
-	if len(p[0].Body) < MaxResponseBytes-64 {
-		t.Errorf("body is %d bytes: the reason was cut more than needed", len(p[0].Body))
+	if len(p[0].Raw) < MaxResponseBytes-64 {
+		t.Errorf("body is %d bytes: the reason was cut more than needed", len(p[0].Raw))
 	}
-	r := decodeBody(t, p[0].Body)
+	r := decodeBody(t, p[0].Raw)
 	if !utf8.ValidString(r.Reason) || !strings.HasPrefix(r.Reason, "start é<") ||
 		!strings.HasSuffix(r.Reason, truncatedMark+" See CloudWatch log stream: 2026/11/24/[$LATEST]abcdef") {
 		t.Errorf("reason %q", r.Reason)
@@ -399,7 +402,7 @@ func TestWrapLongErrorIsTruncated(t *testing.T) {
 }
 
 func TestWrapDataTooLarge(t *testing.T) {
-	f := newFakeS3(t)
+	f := newS3(t)
 	var logs logBuffer
 	h := func(context.Context, Request) (Result, error) {
 		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"Big": strings.Repeat("x", 5000)}}, nil
@@ -407,7 +410,7 @@ func TestWrapDataTooLarge(t *testing.T) {
 	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatal(err)
 	}
-	r := f.only(t)
+	r := only(t, f)
 	if r.Status != StatusFailed || !strings.Contains(r.Reason, "Data is too large") || r.Data != nil {
 		t.Errorf("got %s %q data=%d keys", r.Status, r.Reason, len(r.Data))
 	}
@@ -420,7 +423,7 @@ func TestWrapDataTooLarge(t *testing.T) {
 }
 
 func TestWrapDataNotEncodable(t *testing.T) {
-	f := newFakeS3(t)
+	f := newS3(t)
 	var logs logBuffer
 	h := func(context.Context, Request) (Result, error) {
 		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"C": make(chan int)}}, nil
@@ -428,13 +431,13 @@ func TestWrapDataNotEncodable(t *testing.T) {
 	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if r := f.only(t); r.Status != StatusFailed || !strings.Contains(r.Reason, "cannot be encoded") {
+	if r := only(t, f); r.Status != StatusFailed || !strings.Contains(r.Reason, "cannot be encoded") {
 		t.Errorf("got %s %q", r.Status, r.Reason)
 	}
 }
 
 func TestWrapNoEcho(t *testing.T) {
-	f := newFakeS3(t)
+	f := newS3(t)
 	var logs logBuffer
 	h := func(context.Context, Request) (Result, error) {
 		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"Secret": "hunter2"}, NoEcho: true}, nil
@@ -442,7 +445,7 @@ func TestWrapNoEcho(t *testing.T) {
 	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if r := f.only(t); !r.NoEcho || r.Data["Secret"] != "hunter2" {
+	if r := only(t, f); !r.NoEcho || r.Data["Secret"] != "hunter2" {
 		t.Errorf("NoEcho %v, Data %v", r.NoEcho, r.Data)
 	}
 	if strings.Contains(logs.String(), "hunter2") {
@@ -462,7 +465,7 @@ func TestWrapAnswersWithoutCallingHandler(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeS3(t)
+			f := newS3(t)
 			var logs logBuffer
 			var c calls
 			h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
@@ -472,7 +475,7 @@ func TestWrapAnswersWithoutCallingHandler(t *testing.T) {
 			if c.count() != 0 {
 				t.Error("the handler was called")
 			}
-			if r := f.only(t); r.Status != StatusFailed || !strings.Contains(r.Reason, tt.wantReason) {
+			if r := only(t, f); r.Status != StatusFailed || !strings.Contains(r.Reason, tt.wantReason) {
 				t.Errorf("got %s %q, want FAILED with %q", r.Status, r.Reason, tt.wantReason)
 			}
 		})
@@ -480,11 +483,15 @@ func TestWrapAnswersWithoutCallingHandler(t *testing.T) {
 }
 
 func TestWrapUnanswerable(t *testing.T) {
-	f := newFakeS3(t)
+	f := newS3(t)
 	withURL := func(u string) json.RawMessage {
 		return event(t, f, func(e map[string]any) { e["ResponseURL"] = u })
 	}
-	port := strings.TrimPrefix(f.URL, "http://127.0.0.1:")
+	loopback, err := url.Parse(f.URL(requestID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := loopback.Port()
 	tests := []struct {
 		name     string
 		raw      json.RawMessage
@@ -495,18 +502,18 @@ func TestWrapUnanswerable(t *testing.T) {
 		{"blank", json.RawMessage(" \n\t"), true, "empty"},
 		{"not JSON", json.RawMessage(`{"RequestType": "Create", `), true, "not a JSON object"},
 		{"array", json.RawMessage(`[1,2]`), true, "not a JSON object"},
-		{"string", json.RawMessage(`"https://x.s3.amazonaws.com/?` + secretQuery + `"`), true, "not a JSON object"},
+		{"string", json.RawMessage(`"https://x.s3.amazonaws.com/?` + testbed.ResponseURLQuery + `"`), true, "not a JSON object"},
 		{"null", json.RawMessage(`null`), true, "null"},
 		{"no ResponseURL", event(t, f, func(e map[string]any) { delete(e, "ResponseURL") }), true, "no ResponseURL"},
 		{"ResponseURL a number", event(t, f, func(e map[string]any) { e["ResponseURL"] = 7 }), true, "not a non-empty string"},
-		{"evil host", withURL("https://evil.example/x?" + secretQuery), true, "not CloudFormation's response bucket"},
+		{"evil host", withURL("https://evil.example/x?" + testbed.ResponseURLQuery), true, "not CloudFormation's response bucket"},
 		{"no StackId", event(t, f, func(e map[string]any) { delete(e, "StackId") }), true, "no StackId"},
 		{"StackId not a string", event(t, f, func(e map[string]any) { e["StackId"] = 42 }), true, "StackId is not a string"},
 		{"StackId not a stack ARN", event(t, f, func(e map[string]any) { e["StackId"] = trailARN }), true, "not a CloudFormation stack ARN"},
-		{"http non-loopback", withURL("http://example.com:" + port + "/x?" + secretQuery), true, "scheme"},
-		{"loopback not allowed", withURL(f.URL + "/x?" + secretQuery), false, "scheme"},
-		{"loopback https not allowed", withURL("https://127.0.0.1:" + port + "/x?" + secretQuery), false, "port"},
-		{"loopback without port", withURL("http://localhost/x?" + secretQuery), true, "explicit port"},
+		{"http non-loopback", withURL("http://example.com:" + port + "/x?" + testbed.ResponseURLQuery), true, "scheme"},
+		{"loopback not allowed", withURL(f.URL(requestID)), false, "scheme"},
+		{"loopback https not allowed", withURL("https://127.0.0.1:" + port + "/x?" + testbed.ResponseURLQuery), false, "port"},
+		{"loopback without port", withURL("http://localhost/x?" + testbed.ResponseURLQuery), true, "explicit port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -529,19 +536,19 @@ func TestWrapUnanswerable(t *testing.T) {
 			assertNoSecrets(t, err.Error())
 		})
 	}
-	if n := len(f.received()); n != 0 {
+	if n := len(f.Responses()); n != 0 {
 		t.Errorf("%d PUTs for unanswerable events", n)
 	}
 }
 
 func BenchmarkWrap(b *testing.B) {
-	f := newFakeS3(b)
-	raw, _ := json.Marshal(map[string]any{"RequestType": "Create", "ResponseURL": f.responseURL(), "StackId": stackID, "RequestId": "r", "LogicalResourceId": "L"})
+	f := newS3(b)
+	raw, _ := json.Marshal(map[string]any{"RequestType": "Create", "ResponseURL": f.URL(requestID), "StackId": stackID, "RequestId": "r", "LogicalResourceId": "L"})
 	h := Wrap(func(context.Context, Request) (Result, error) { return Result{PhysicalResourceID: trailARN}, nil },
 		WithLoopbackResponseURL(true), WithLogger(discardLogger()))
 	ctx := lambdaContext()
 	for b.Loop() {
-		f.drain()
+		f.Drain()
 		if err := h(ctx, raw); err != nil {
 			b.Fatal(err)
 		}
@@ -556,7 +563,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestWithHTTPClient(t *testing.T) {
-	f := newFakeS3(t)
+	f := newS3(t)
 	var logs logBuffer
 	ct := &countingTransport{}
 	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
@@ -564,7 +571,7 @@ func TestWithHTTPClient(t *testing.T) {
 	if err := Wrap(h, opts...)(lambdaContext(), event(t, f, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if ct.n != 1 || len(f.received()) != 1 {
-		t.Errorf("custom client used %d times, %d PUTs", ct.n, len(f.received()))
+	if ct.n != 1 || len(f.Responses()) != 1 {
+		t.Errorf("custom client used %d times, %d PUTs", ct.n, len(f.Responses()))
 	}
 }
