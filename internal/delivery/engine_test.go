@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -603,6 +604,30 @@ func TestPropagationRetriesStopAtTheDeadline(t *testing.T) {
 	assert.Contains(t, err.Error(), "InvalidCloudWatchLogsLogGroupArnException", "the last rejection is the error")
 	assert.Greater(t, f.rec.Count("CloudTrail", "UpdateTrail")-before, 1, "the rejection was retried")
 	assert.Less(t, took, time.Minute, "the retries stopped at the context's deadline, not at the one-hour budget")
+}
+
+// The propagation budget runs on the engine's clock (WithClock), not the wall clock: with a clock that moves 40
+// minutes a reading, an hour's budget allows exactly two attempts, at once.
+func TestPropagationBudgetReadsTheEngineClock(t *testing.T) {
+	f := newFixture(t)
+	f.trail(t, "management-trail")
+	target := f.resolve(t, spec.Spec{TrailName: "management-trail"})
+	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Times: 1, Code: "AccessDeniedException", Message: "no"})
+	_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
+	require.ErrorContains(t, err, "AccessDeniedException", "the log group, role and policy exist; only the link is left")
+
+	var mu sync.Mutex
+	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) // far from the wall clock, so mixing the two shows
+	engine := delivery.New(delivery.NewClients(f.moto.Config(region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec))),
+		region, delivery.WithPropagationBackoff(10*time.Millisecond, 200*time.Millisecond, time.Hour),
+		delivery.WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); clock = clock.Add(40 * time.Minute); return clock }))
+	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Code: "InvalidCloudWatchLogsLogGroupArnException", Message: "bad"})
+	before := f.rec.Count("CloudTrail", "UpdateTrail")
+	ctx, cancel := context.WithTimeout(f.ctx, 10*time.Second) // only for a broken engine: a working one needs no wait
+	defer cancel()
+	_, err = engine.Reconcile(ctx, target, delivery.AspectAll)
+	require.ErrorContains(t, err, "still rejected after 2 attempts")
+	assert.Equal(t, 2, f.rec.Count("CloudTrail", "UpdateTrail")-before, "attempts at 40 and 80 minutes into an hour's budget")
 }
 
 func TestThrottlingConverges(t *testing.T) {
