@@ -68,7 +68,7 @@ func (r *Report) Markdown() []byte {
 	p("")
 	p("## Package size")
 	p("")
-	p("`dist/<function>.zip` as `make build` makes it for Lambda (linux/arm64, `-tags lambda.norpc -trimpath -s -w`).")
+	p("`dist/<function>.zip` as `make build` makes it for Lambda (linux/arm64, with the flags in `functions/lambda.flags`).")
 	p("The processes measured below are builds for this machine (%s/%s) from `testbed.BuildFunction`.", m.OS, m.Arch)
 	p("")
 	p("| function | zip | bootstrap (unzipped) |")

@@ -235,9 +235,13 @@ func buildPackage(pkg, name string) (string, error) {
 		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
 	tmp.Close()
-	// The Makefile's GOFLAGS_LAMBDA, for this machine's architecture.
-	cmd := exec.Command("go", "build", "-buildvcs=false", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w",
-		"-gcflags", "github.com/aws/...=-l", "-o", tmp.Name(), "./"+pkg)
+	// The flags make build uses, for this machine's architecture.
+	flags, err := LambdaBuildFlags()
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("build %s: %w", pkg, err)
+	}
+	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", tmp.Name(), "./"+pkg)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -249,6 +253,32 @@ func buildPackage(pkg, name string) (string, error) {
 		return "", fmt.Errorf("build %s: %w", pkg, err)
 	}
 	return path, nil
+}
+
+// lambdaFlagsFile holds the go build flags of every Lambda function, one a line; the Makefile reads it too.
+const lambdaFlagsFile = "functions/lambda.flags"
+
+// LambdaBuildFlags are the go build flags make build gives the Lambda functions, read from functions/lambda.flags,
+// the one place they are written.
+func LambdaBuildFlags() ([]string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(root, lambdaFlagsFile))
+	if err != nil {
+		return nil, fmt.Errorf("the Lambda build flags: %w", err)
+	}
+	var flags []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			flags = append(flags, line)
+		}
+	}
+	if len(flags) == 0 {
+		return nil, fmt.Errorf("the Lambda build flags: %s lists none", lambdaFlagsFile)
+	}
+	return flags, nil
 }
 
 // ModuleRoot is the repository's root: the directory holding go.mod.
