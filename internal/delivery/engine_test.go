@@ -578,27 +578,36 @@ func TestUpdateTrailRetriedWhileIAMPropagates(t *testing.T) {
 	assert.Equal(t, target.LogGroupARN(), group)
 }
 
-func TestPropagationRetriesStopAtTheDeadline(t *testing.T) {
-	f := newFixture(t)
+// linkRejected creates the trail's log group, role and policy, then returns an engine (with opts) under which every
+// UpdateTrail is rejected as while IAM propagates, with a propagation budget of an hour and waits of 10 to 200 ms.
+// The wiring is done first because an UpdateTrail error that is not about propagation ends that Reconcile at the
+// link, so the engine's Reconcile only reads and retries the link.
+func (f *fixture) linkRejected(t *testing.T, opts ...delivery.Option) (delivery.Target, *delivery.Engine) {
+	t.Helper()
 	f.trail(t, "management-trail")
 	target := f.resolve(t, spec.Spec{TrailName: "management-trail"})
-	// Create the log group, role and policy first, outside the deadline: an UpdateTrail error that is not about
-	// propagation ends that Reconcile at the link, so the one under the deadline only reads and retries the link.
 	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Times: 1, Code: "AccessDeniedException", Message: "no"})
 	_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
 	require.ErrorContains(t, err, "AccessDeniedException")
 	require.True(t, f.logGroupExists(t, target.LogGroupName))
 
+	opts = append([]delivery.Option{delivery.WithPropagationBackoff(10*time.Millisecond, 200*time.Millisecond, time.Hour)}, opts...)
+	engine := delivery.New(delivery.NewClients(f.moto.Config(region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec))),
+		region, opts...)
+	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Code: "InvalidCloudWatchLogsLogGroupArnException", Message: "bad"})
+	return target, engine
+}
+
+func TestPropagationRetriesStopAtTheDeadline(t *testing.T) {
+	f := newFixture(t)
 	// A propagation budget of an hour, so only the context's deadline can stop the retries; a deadline of seconds,
 	// generous for a handful of reads on a loaded machine, with waits of at most 200 ms between attempts.
-	engine := delivery.New(delivery.NewClients(f.moto.Config(region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec))),
-		region, delivery.WithPropagationBackoff(10*time.Millisecond, 200*time.Millisecond, time.Hour))
-	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Code: "InvalidCloudWatchLogsLogGroupArnException", Message: "bad"})
+	target, engine := f.linkRejected(t)
 	before := f.rec.Count("CloudTrail", "UpdateTrail")
 	ctx, cancel := context.WithTimeout(f.ctx, 3*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err = engine.Reconcile(ctx, target, delivery.AspectAll)
+	_, err := engine.Reconcile(ctx, target, delivery.AspectAll)
 	took := time.Since(start)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "InvalidCloudWatchLogsLogGroupArnException", "the last rejection is the error")
@@ -610,22 +619,14 @@ func TestPropagationRetriesStopAtTheDeadline(t *testing.T) {
 // minutes a reading, an hour's budget allows exactly two attempts, at once.
 func TestPropagationBudgetReadsTheEngineClock(t *testing.T) {
 	f := newFixture(t)
-	f.trail(t, "management-trail")
-	target := f.resolve(t, spec.Spec{TrailName: "management-trail"})
-	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Times: 1, Code: "AccessDeniedException", Message: "no"})
-	_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
-	require.ErrorContains(t, err, "AccessDeniedException", "the log group, role and policy exist; only the link is left")
-
 	var mu sync.Mutex
 	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) // far from the wall clock, so mixing the two shows
-	engine := delivery.New(delivery.NewClients(f.moto.Config(region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec))),
-		region, delivery.WithPropagationBackoff(10*time.Millisecond, 200*time.Millisecond, time.Hour),
+	target, engine := f.linkRejected(t,
 		delivery.WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); clock = clock.Add(40 * time.Minute); return clock }))
-	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Code: "InvalidCloudWatchLogsLogGroupArnException", Message: "bad"})
 	before := f.rec.Count("CloudTrail", "UpdateTrail")
 	ctx, cancel := context.WithTimeout(f.ctx, 10*time.Second) // only for a broken engine: a working one needs no wait
 	defer cancel()
-	_, err = engine.Reconcile(ctx, target, delivery.AspectAll)
+	_, err := engine.Reconcile(ctx, target, delivery.AspectAll)
 	require.ErrorContains(t, err, "still rejected after 2 attempts")
 	assert.Equal(t, 2, f.rec.Count("CloudTrail", "UpdateTrail")-before, "attempts at 40 and 80 minutes into an hour's budget")
 }
