@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -18,7 +17,19 @@ type origin struct {
 	Partition, Region, Account string
 }
 
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+// isAccountID reports whether s is an AWS account ID: exactly 12 ASCII digits. A loop rather than a regular
+// expression, which would be compiled at every cold start whether or not a request ever comes.
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // functionOrigin is this invocation's own origin: the partition and account of the invoked function's ARN, which
 // Lambda puts in the context, and the region the function runs in (region, from its environment; the ARN's when
@@ -29,7 +40,7 @@ func functionOrigin(ctx context.Context, region string) (origin, error) {
 		return origin{}, errors.New("the invocation carries no invoked function ARN, so the StackId's account cannot be checked")
 	}
 	a, err := arn.Parse(lc.InvokedFunctionArn)
-	if err != nil || a.Service != "lambda" || !accountID.MatchString(a.AccountID) || a.Region == "" {
+	if err != nil || a.Service != "lambda" || !isAccountID(a.AccountID) || a.Region == "" {
 		return origin{}, fmt.Errorf("the invoked function ARN %q is not a Lambda function ARN", lc.InvokedFunctionArn)
 	}
 	if region == "" {
@@ -43,7 +54,7 @@ func functionOrigin(ctx context.Context, region string) (origin, error) {
 func stackOrigin(stackID string) (origin, error) {
 	a, err := arn.Parse(stackID)
 	if err != nil || a.Service != "cloudformation" || !strings.HasPrefix(a.Resource, "stack/") ||
-		!accountID.MatchString(a.AccountID) || a.Region == "" {
+		!isAccountID(a.AccountID) || a.Region == "" {
 		return origin{}, errors.New("StackId is not a CloudFormation stack ARN (arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<id>)")
 	}
 	return origin{Partition: a.Partition, Region: a.Region, Account: a.AccountID}, nil

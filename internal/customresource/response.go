@@ -13,7 +13,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -147,28 +146,53 @@ func truncate(s string, budget int) string {
 // fallbackPrefix starts every fallback PhysicalResourceId.
 const fallbackPrefix = "trailguard-fallback-"
 
-var fallbackRE = regexp.MustCompile(`^` + fallbackPrefix + `[A-Za-z0-9]{0,64}-[0-9a-f]{16}$`)
-
 // fallbackID is the PhysicalResourceId of a Create that produced none: it failed, or succeeded without an id.
 // It is derived from the request, so that a Create retried by Lambda answers with the same id, and it is not an
 // ARN, so the rollback Delete CloudFormation sends for it is recognisably a resource that was never created.
 func fallbackID(req Request) string {
 	logical := strings.Map(func(r rune) rune {
-		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+		if r < 128 && isAlnum(byte(r)) {
 			return r
 		}
 		return -1
 	}, req.LogicalResourceID)
-	if len(logical) > 64 {
-		logical = logical[:64]
+	if len(logical) > maxFallbackLogical {
+		logical = logical[:maxFallbackLogical]
 	}
 	sum := sha256.Sum256([]byte(req.StackID + "\x00" + req.LogicalResourceID + "\x00" + req.RequestID))
 	return fallbackPrefix + logical + "-" + hex.EncodeToString(sum[:8])
 }
 
+// maxFallbackLogical is how much of the logical resource ID a fallback id keeps.
+const maxFallbackLogical = 64
+
 // IsFallbackID reports whether id is a PhysicalResourceId this package made up for a Create that produced none,
-// so a Delete for it has nothing to delete.
-func IsFallbackID(id string) bool { return fallbackRE.MatchString(id) }
+// so a Delete for it has nothing to delete: the prefix, 0 to 64 ASCII letters and digits, "-", then 16 lowercase
+// hex digits. Checked by a loop, not a regular expression: compiling one with a counted repeat cost every cold
+// start 0.7 ms and 70 KB before the first request (the fuzz test holds the two to the same answers).
+func IsFallbackID(id string) bool {
+	rest, ok := strings.CutPrefix(id, fallbackPrefix)
+	if !ok || len(rest) < 17 || len(rest) > maxFallbackLogical+17 || rest[len(rest)-17] != '-' {
+		return false
+	}
+	logical, sum := rest[:len(rest)-17], rest[len(rest)-16:]
+	for i := range len(logical) {
+		if !isAlnum(logical[i]) {
+			return false
+		}
+	}
+	for i := range len(sum) {
+		if c := sum[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isAlnum reports whether c is an ASCII letter or digit.
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
 
 // putError is a response PUT that did not succeed. It never holds the URL: the query string is a credential.
 type putError struct {

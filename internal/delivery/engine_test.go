@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -757,4 +758,20 @@ func TestATrailThatRecordsLessIsReportedNotRepaired(t *testing.T) {
 	require.Equal(t, []delivery.DriftKind{delivery.TrailNarrowed}, kinds(res.Found))
 	assert.Contains(t, res.Found[0].String(), "global services' events (IAM, STS) or other regions' events")
 	assert.Empty(t, f.rec.Writes(), "the trail's scope is its owner's choice: reported, not rewritten")
+}
+
+// FuzzPolicyNameMatchesItsRegularExpression holds PolicyName's loop to the regular expression it was written as
+// (every character but IAM's replaced by "-"), which is no longer compiled at init.
+func FuzzPolicyNameMatchesItsRegularExpression(f *testing.F) {
+	unsafe := regexp.MustCompile(`[^\w+=,.@-]`)
+	for _, s := range []string{"", "management-trail", "a b/c:d", "é\x00\xff", "trail_+=,.@-", strings.Repeat("ü", 80)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, trail string) {
+		want := unsafe.ReplaceAllString(delivery.PolicyPrefix+"eu-west-1-"+trail, "-")
+		got := delivery.PolicyName("eu-west-1", trail)
+		if len(want) <= 128 && got != want || len(want) > 128 && got[:119] != want[:119] {
+			t.Errorf("PolicyName(%q) = %q, want %q", trail, got, want)
+		}
+	})
 }

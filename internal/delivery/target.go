@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -353,12 +352,16 @@ func (e *Engine) resolveRetention(ctx context.Context, t *Target, s spec.Spec, p
 	return nil
 }
 
-var policyNameUnsafe = regexp.MustCompile(`[^\w+=,.@-]`)
-
 // PolicyName is the name of the inline role policy for one trail. It includes the home region because trail names
 // are unique per region while a role is shared by the whole account, and it stays within IAM's 128 characters.
+// Every character IAM does not allow in a policy name becomes "-" (a loop, not a regular expression compiled at init).
 func PolicyName(region, trail string) string {
-	name := policyNameUnsafe.ReplaceAllString(PolicyPrefix+region+"-"+trail, "-")
+	name := strings.Map(func(r rune) rune {
+		if r < 128 && spec.IsIAMNameByte(byte(r)) {
+			return r
+		}
+		return '-'
+	}, PolicyPrefix+region+"-"+trail)
 	if len(name) <= 128 {
 		return name
 	}

@@ -103,7 +103,13 @@ func isTrailName(name string) bool {
 func IsLogGroupName(name string) bool { return allOf(name, 1, 512, "._-/#") }
 
 // isRoleName applies IAM's rule: 1-64 characters, letters, digits and +=,.@_-.
-func isRoleName(name string) bool { return allOf(name, 1, 64, "+=,.@_-") }
+func isRoleName(name string) bool { return allOf(name, 1, 64, iamNameSymbols) }
+
+// iamNameSymbols are the characters besides letters and digits that IAM allows in role and policy names.
+const iamNameSymbols = "+=,.@_-"
+
+// IsIAMNameByte reports whether c may appear in an IAM role or policy name: a letter, a digit or one of +=,.@_-.
+func IsIAMNameByte(c byte) bool { return isAlnum(c) || strings.IndexByte(iamNameSymbols, c) >= 0 }
 
 // allOf says whether s has min to max bytes, each a letter, a digit or one of extra.
 func allOf(s string, min, max int, extra string) bool {
