@@ -141,6 +141,7 @@ func BuildOrg(app awscdk.App, c Config) (*Org, error) {
 		ParamSweepMinutes:       jsii.String(sweepMinutes(c.SweepInterval)),
 		ParamLogLevel:           jsii.String(c.LogLevel),
 		ParamAccountWide:        jsii.String(strconv.FormatBool(c.AccountWide)),
+		ParamOrganizationID:     jsii.String(o.OrganizationID),
 	}
 	params := make([]any, len(MemberParameters))
 	for i, name := range MemberParameters {

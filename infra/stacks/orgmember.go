@@ -36,11 +36,14 @@ const (
 	// ParamAccountWide, "true" or "false", is account-wide mode (TRAILGUARD_ACCOUNT_WIDE): the remediator guards
 	// every trail of the member's account and region, with the provider's defaults.
 	ParamAccountWide = "AccountWide"
+	// ParamOrganizationID is the organization (o-...): the delivery boundary admits an organization trail's log
+	// streams o-ORGID_* of this organization only.
+	ParamOrganizationID = "OrganizationId"
 )
 
 // MemberParameters lists the member template's parameter names in the order the StackSet passes them.
 var MemberParameters = []string{ParamCentralTopicARN, ParamCentralTopicKeyARN, ParamAssetBucketPrefix,
-	ParamProviderCodeKey, ParamRemediatorCodeKey, ParamAllowedStacks, ParamSweepMinutes, ParamLogLevel, ParamAccountWide}
+	ParamProviderCodeKey, ParamRemediatorCodeKey, ParamAllowedStacks, ParamSweepMinutes, ParamLogLevel, ParamAccountWide, ParamOrganizationID}
 
 // AllowedStacksPattern is the parameter-level guard of the allow-list: comma-separated stack names (a letter, then
 // letters, digits or hyphens, at most 128 characters) each with an optional trailing *, or nothing. It restates
@@ -114,6 +117,9 @@ func (s *ProviderStack) memberParameters() settings {
 		ParamAccountWide: param(ParamAccountWide, "String",
 			"true: the remediator guards every trail of the account and region, adopting those no stack declares",
 			func(p *awscdk.CfnParameterProps) { p.AllowedValues = jsii.Strings("true", "false") }),
+		ParamOrganizationID: param(ParamOrganizationID, "String",
+			"The organization (o-...): the delivery boundary admits an organization trail's log streams o-ORGID_* of this organization only",
+			pattern(orgIDRule.String(), "must be an organization id, o- and 10 to 32 lower-case letters or digits")),
 	}
 	accountWide := s.Params[ParamAccountWide].ValueAsString()
 	accountWideOn := awscdk.NewCfnCondition(s.Stack, jsii.String("AccountWideOn"), &awscdk.CfnConditionProps{

@@ -286,6 +286,7 @@ func (d *orgDemo) stackSet(ctx context.Context) (Outcome, error) {
 		"CentralTopicKeyArn": "arn:aws:kms:" + OrgRegions[0] + ":" + d.mgmt.id + ":key/00000000-0000-4000-8000-000000000001",
 		"AssetBucketPrefix":  prefix, "ProviderCodeKey": keys[Provider], "RemediatorCodeKey": keys[Remediator],
 		"AllowedStacks": "", "SweepMinutes": "15", "LogLevel": "info", "AccountWide": "true",
+		"OrganizationId": d.orgID,
 	}
 	var tpl struct{ Parameters map[string]json.RawMessage }
 	if err := json.Unmarshal(template, &tpl); err != nil {

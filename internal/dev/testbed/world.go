@@ -51,11 +51,11 @@ const DeliveryTrustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"All
 	`"Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"sts:AssumeRole",` +
 	`"Condition":{"StringEquals":{"aws:SourceAccount":"` + Account + `"}}}]}`
 
-// deliveryBoundaryPolicy caps a delivery role at writing CloudTrail's log streams, as the provider stack's does.
+// deliveryBoundaryPolicy caps a delivery role at writing CloudTrail's log streams, as the provider stack's does
+// when no organization id is configured (an organization's would add its own o-ORGID_*, never o-*_*).
 const deliveryBoundaryPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
 	`"Action":["logs:CreateLogStream","logs:PutLogEvents"],` +
-	`"Resource":["arn:aws:logs:*:` + Account + `:log-group:*:log-stream:` + Account + `_CloudTrail_*",` +
-	`"arn:aws:logs:*:` + Account + `:log-group:*:log-stream:o-*_*"]}]}`
+	`"Resource":["arn:aws:logs:*:` + Account + `:log-group:*:log-stream:` + Account + `_CloudTrail_*"]}]}`
 
 // AWS holds plain SDK clients for arranging and inspecting the emulated account in tests and the demo: what a
 // person (or an attacker) would do with the console or CLI.
