@@ -277,6 +277,9 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 			remediatorEnv[k] = v
 		}
 	}
+	if p.Member {
+		remediatorEnv[lambdaenv.DecisionEvents] = "true" // forwarded to the central bus (orgcentral.go)
+	}
 	s.Remediator = s.function("Remediator", remediatorRole, code("remediator"), RemediatorTimeout, with(remediatorEnv), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
 		RetryAttempts: jsii.Number(RemediatorRetryAttempts),
 		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(RemediatorMaxEventAge.Seconds())),
@@ -289,7 +292,10 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	}
 
 	s.rules(settings.schedule)
-	s.alarms()
+	alarms := s.alarms()
+	if p.Member {
+		s.forwardToCentralBus(remediatorRole, alarms)
+	}
 
 	awscdk.NewCfnOutput(stack, jsii.String("ServiceToken"), &awscdk.CfnOutputProps{
 		Description: jsii.String("ServiceToken of Custom::CloudTrailCloudWatchLogs (the provider function's ARN)"),
@@ -676,9 +682,11 @@ func (s *ProviderStack) regionCondition(region string) awscdk.CfnCondition {
 	})
 }
 
-// alarms notify the topic when the failure queue holds a message or either function errs.
-func (s *ProviderStack) alarms() {
+// alarms notify the topic when the failure queue holds a message or either function errs; it returns them (a
+// member forwards their state changes to the central bus).
+func (s *ProviderStack) alarms() []awscloudwatch.Alarm {
 	action := awscloudwatchactions.NewSnsAction(s.Topic)
+	var all []awscloudwatch.Alarm
 	alarm := func(id string, metric awscloudwatch.Metric, desc string) {
 		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
 			AlarmDescription:   jsii.String(desc),
@@ -689,6 +697,7 @@ func (s *ProviderStack) alarms() {
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		})
 		a.AddAlarmAction(action)
+		all = append(all, a)
 	}
 	period := awscdk.Duration_Minutes(jsii.Number(5))
 	alarm("FailureQueueAlarm", s.FailureQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
@@ -698,6 +707,7 @@ func (s *ProviderStack) alarms() {
 		"trailguard: the provider function failed (see its log group)")
 	alarm("RemediatorErrorsAlarm", s.Remediator.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}),
 		"trailguard: the remediator function failed (see its log group)")
+	return all
 }
 
 // queueDestination is an on-failure destination to a KMS-encrypted queue. CDK's SqsDestination grants the action
