@@ -51,7 +51,7 @@ var orgMetricDimensions = map[string]string{"Account": "$.account", "Region": "$
 // forwardToCentralBus is the member side: the remediator may put its decision events (source trailguard only) on
 // the account's default bus, and two rules forward those and the stack's alarms' state changes to the central bus,
 // with a role that may put events there and nowhere else.
-func (s *ProviderStack) forwardToCentralBus(remediatorRole awsiam.Role, alarms []awscloudwatch.Alarm) {
+func (s *ProviderStack) forwardToCentralBus(remediatorRole awsiam.Role, alarmARNs []*string) {
 	partition, region, account := *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID()
 	remediatorRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("DecisionEvents"),
@@ -75,14 +75,10 @@ func (s *ProviderStack) forwardToCentralBus(remediatorRole awsiam.Role, alarms [
 		},
 		Targets: &[]awsevents.IRuleTarget{target},
 	})
-	arns := make([]*string, len(alarms))
-	for i, a := range alarms {
-		arns[i] = a.AlarmArn()
-	}
 	awsevents.NewRule(s.Stack, jsii.String("ForwardAlarms"), &awsevents.RuleProps{
 		Description: jsii.String("trailguard: this stack's alarms' state changes, to the organization's central bus"),
 		EventPattern: &awsevents.EventPattern{
-			Source: jsii.Strings(alarmSource), DetailType: jsii.Strings(alarmDetailType), Resources: &arns,
+			Source: jsii.Strings(alarmSource), DetailType: jsii.Strings(alarmDetailType), Resources: &alarmARNs,
 		},
 		Targets: &[]awsevents.IRuleTarget{target},
 	})

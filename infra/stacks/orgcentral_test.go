@@ -148,8 +148,11 @@ func TestMemberForwardsDecisionsAndAlarmsToTheCentralBus(t *testing.T) {
 	_, alarms := m.one(t, "AWS::Events::Rule", "ForwardAlarms")
 	assert.Equal(t, target, props(alarms)["Targets"])
 	var arns []any
-	for id := range m.resources("AWS::CloudWatch::Alarm") {
-		arns = append(arns, getAtt(id, "Arn"))
+	for id, a := range m.resources("AWS::CloudWatch::Alarm") {
+		name := props(a)["AlarmName"]
+		assert.Equal(t, map[string]any{"Fn::Join": []any{"-", []any{ref("AWS::StackName"), id[:len(id)-8]}}}, name,
+			"a member names its alarms, so their ARNs need no reference to them")
+		arns = append(arns, join("arn:", partition, ":cloudwatch:", region, ":", account, ":alarm:", name))
 	}
 	require.Len(t, arns, 3)
 	ap := props(alarms)["EventPattern"].(map[string]any)

@@ -682,13 +682,20 @@ func (s *ProviderStack) regionCondition(region string) awscdk.CfnCondition {
 	})
 }
 
-// alarms notify the topic when the failure queue holds a message or either function errs; it returns them (a
-// member forwards their state changes to the central bus).
-func (s *ProviderStack) alarms() []awscloudwatch.Alarm {
+// alarms notify the topic when the failure queue holds a message or either function errs. It returns their ARNs:
+// a member forwards their state changes to the central bus, and names its alarms STACK-ID so that the ARNs are
+// known without a reference to the alarms (moto's CloudFormation, which the organization story runs on, does not
+// create alarms and refuses a reference to one).
+func (s *ProviderStack) alarms() []*string {
 	action := awscloudwatchactions.NewSnsAction(s.Topic)
-	var all []awscloudwatch.Alarm
+	var arns []*string
 	alarm := func(id string, metric awscloudwatch.Metric, desc string) {
+		var name *string
+		if s.Params != nil {
+			name = awscdk.Fn_Join(jsii.String("-"), &[]*string{awscdk.Aws_STACK_NAME(), jsii.String(id)})
+		}
 		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmName:          name,
 			AlarmDescription:   jsii.String(desc),
 			Metric:             metric,
 			Threshold:          jsii.Number(1),
@@ -697,7 +704,12 @@ func (s *ProviderStack) alarms() []awscloudwatch.Alarm {
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		})
 		a.AddAlarmAction(action)
-		all = append(all, a)
+		arn := a.AlarmArn()
+		if name != nil {
+			arn = s.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+				ResourceName: name, ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+		}
+		arns = append(arns, arn)
 	}
 	period := awscdk.Duration_Minutes(jsii.Number(5))
 	alarm("FailureQueueAlarm", s.FailureQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
@@ -707,7 +719,7 @@ func (s *ProviderStack) alarms() []awscloudwatch.Alarm {
 		"trailguard: the provider function failed (see its log group)")
 	alarm("RemediatorErrorsAlarm", s.Remediator.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}),
 		"trailguard: the remediator function failed (see its log group)")
-	return all
+	return arns
 }
 
 // queueDestination is an on-failure destination to a KMS-encrypted queue. CDK's SqsDestination grants the action
