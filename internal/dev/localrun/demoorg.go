@@ -58,9 +58,9 @@ const (
 	CentralEventsLog = "/trailguard/organization/trailguard-org"
 	// orgMetricNamespace is the central metrics' namespace (stacks.OrgMetricNamespace).
 	orgMetricNamespace = "trailguard/organization"
-	stackSetName   = "trailguard"
-	targetOU       = "workloads"
-	orgTrailName   = "org-trail"
+	stackSetName       = "trailguard"
+	targetOU           = "workloads"
+	orgTrailName       = "org-trail"
 	// accessRole is the role Organizations creates in every account it creates, which the management account
 	// assumes to act in a member (moto does not check that it exists, nor its trust policy).
 	accessRole = "OrganizationAccountAccessRole"
