@@ -525,7 +525,7 @@ func (d *orgDemo) functions(ctx context.Context) (Outcome, error) {
 	if err := d.s.AWS().CreateRegistryTable(ctx, testbed.RegistryTable); err != nil {
 		return Outcome{}, err
 	}
-	if err := d.s.AWS().CreateDeliveryRole(ctx); err != nil {
+	if err := d.s.AWS().CreateOrganizationDeliveryRole(ctx, d.orgID); err != nil {
 		return Outcome{}, err
 	}
 	env := append(d.s.moto.Env(OrgRegions[0]), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.TopicARN+"="+d.topicARN,
@@ -861,6 +861,14 @@ func (d *orgDemo) orgTrailStep(ctx context.Context) (Outcome, error) {
 			return Outcome{}, fmt.Errorf("role policy %s allows the streams %v; want %s among them", policyName, streams, want)
 		}
 	}
+	// The role's boundary, the ceiling of that policy, admits this organization's streams and no other's.
+	bounds, err := mgmt.DeliveryBoundaryStreams(ctx)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !slices.Contains(bounds, d.orgID+"_*") || slices.ContainsFunc(bounds, func(s string) bool { return strings.HasPrefix(s, "o-*") }) {
+		return Outcome{}, fmt.Errorf("the delivery boundary admits the streams %v; want %s_* and no o-* wildcard", bounds, d.orgID)
+	}
 	group, _, err := mgmt.TrailLink(ctx, arn)
 	if err != nil || group == "" {
 		return Outcome{}, fmt.Errorf("the organization trail is not linked (%q, %v)", group, err)
@@ -878,6 +886,8 @@ func (d *orgDemo) orgTrailStep(ctx context.Context) (Outcome, error) {
 			"a stack in the management account declares the organization trail; its provider reads the " +
 				"organization id (DescribeOrganization: " + d.orgID + ") and writes " + policyName + " on " + roleName + ":",
 			"  log streams " + strings.Join(streams, " and "),
+			"  under the boundary " + testbed.DeliveryBoundaryName + ": " + strings.Join(bounds, " and ") +
+				" (this organization's only: the standalone stack with trailguard:org:organizationId)",
 		},
 	}, nil
 }
