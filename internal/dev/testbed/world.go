@@ -57,7 +57,9 @@ const DeliveryTrustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"All
 // the account's own, and with an organization id (trailguard:org:organizationId) that organization trail's
 // o-ORGID_*, never o-*_*.
 func deliveryBoundaryPolicy(orgID string) string {
-	streams := func(name string) string { return `"arn:aws:logs:*:` + Account + `:log-group:*:log-stream:` + name + `"` }
+	streams := func(name string) string {
+		return `"arn:aws:logs:*:` + Account + `:log-group:*:log-stream:` + name + `"`
+	}
 	resources := streams(Account + "_CloudTrail_*")
 	if orgID != "" {
 		resources += "," + streams(orgID+"_*")
@@ -132,7 +134,9 @@ func (a *AWS) CreateTrail(ctx context.Context, name string, o TrailOptions) (str
 
 // CreateDeliveryRole creates what the provider stack creates at deploy time for trails: the permissions boundary
 // and the delivery role that carries it.
-func (a *AWS) CreateDeliveryRole(ctx context.Context) error { return a.CreateOrganizationDeliveryRole(ctx, "") }
+func (a *AWS) CreateDeliveryRole(ctx context.Context) error {
+	return a.CreateOrganizationDeliveryRole(ctx, "")
+}
 
 // CreateOrganizationDeliveryRole is CreateDeliveryRole in an account of organization orgID (o-...) whose
 // organization trails deliver to it: the boundary also admits o-ORGID_*.
