@@ -4,9 +4,9 @@ go 1.26.8
 
 toolchain go1.26.10
 
-// The CloudFormation, CloudWatch Logs, DynamoDB (and DynamoDB Streams, through attributevalue) and Organizations
-// clients stay at their last versions before schema-based serialisation, which made both functions' init phase
-// and zips too big: internal/lambdaenv/init_test.go says why, and fails on an upgrade past them.
+// The CloudFormation, CloudWatch Logs, DynamoDB (and DynamoDB Streams, through attributevalue), EventBridge and
+// Organizations clients stay at their last versions before schema-based serialisation, which made both functions'
+// init phase and zips too big: internal/lambdaenv/init_test.go says why, and fails on an upgrade past them.
 require (
 	github.com/aws/aws-cdk-go/awscdk/v2 v2.250.0
 	github.com/aws/aws-lambda-go v1.55.0
@@ -17,6 +17,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/cloudtrail v1.56.0
 	github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs v1.87.0
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.68.0
+	github.com/aws/aws-sdk-go-v2/service/eventbridge v1.48.7
 	github.com/aws/aws-sdk-go-v2/service/iam v1.64.9
 	github.com/aws/aws-sdk-go-v2/service/lambda v1.114.4
 	github.com/aws/aws-sdk-go-v2/service/organizations v1.56.1

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
@@ -37,6 +38,11 @@ func main() {
 	client, err := notify.NewSNSClient(cfg, topic)
 	lambdaenv.ExitOnError(log, errWithVar(lambdaenv.TopicARN, err))
 	opts := []remediator.Option{remediator.WithLogger(log), remediator.WithPolicy(repair.Policy{Limit: limit, Window: window})}
+	events, err := lambdaenv.StrictBool(lambdaenv.DecisionEvents)
+	lambdaenv.ExitOnError(log, err)
+	if events {
+		opts = append(opts, remediator.WithEvents(notify.NewEventSender(eventbridge.NewFromConfig(cfg))))
+	}
 	clients := delivery.NewRepairClients(cfg)
 	engineOpts := []delivery.Option{delivery.WithLogger(log), delivery.WithMaxDeliveryAge(maxAge)}
 	if accountWide {

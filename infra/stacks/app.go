@@ -48,6 +48,11 @@ type Config struct {
 	// AccountWide and the Account* defaults are account-wide mode (see ProviderStackProps).
 	AccountWide                                                 bool
 	AccountRetentionInDays, AccountKmsKeyID, AccountRemediation string
+	// OrganizationID (o-...), when set, is the organization of the deploying account: the standalone stack's
+	// delivery boundary then also admits an organization trail's streams, o-ORGID_*; without it, only the
+	// account's own (ACCOUNT_CloudTrail_*). Never a wildcard: a role capped at o-*_* could write the streams
+	// named after any organization.
+	OrganizationID string
 	// Org, when the organization context is set, adds the organization deployment (BuildOrg).
 	Org *OrgSettings
 }
@@ -108,7 +113,10 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	if _, err := remediator.NewAccountPolicy(nil, c.AccountRetentionInDays, c.AccountKmsKeyID, c.AccountRemediation); err != nil {
 		return Config{}, fmt.Errorf("context %s, %s, %s: %w", CtxAccountRetentionInDays, CtxAccountKmsKeyID, CtxAccountRemediation, err)
 	}
-	if c.Org, err = orgFromContext(app); err != nil {
+	if c.OrganizationID, err = organizationIDFromContext(app); err != nil {
+		return Config{}, err
+	}
+	if c.Org, err = orgFromContext(app, c.OrganizationID); err != nil {
 		return Config{}, err
 	}
 	return c, nil
@@ -129,6 +137,7 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		LogLevel:           c.LogLevel,
 		AllowedStacks:      c.AllowedStacks,
 		AccountWide:        c.AccountWide,
+		OrganizationID:     c.OrganizationID,
 		AccountDefaults: map[string]string{lambdaenv.AccountRetentionInDays: c.AccountRetentionInDays,
 			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation},
 	})

@@ -3,12 +3,15 @@ package stacks_test
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trailguard/trailguard/infra/stacks"
 )
 
 // The escalation check reads every identity policy of a synthesized template and reports each Allow statement that
@@ -276,14 +279,117 @@ func TestDeliveryRoleTrustsOnlyCloudTrailAndCarriesTheBoundary(t *testing.T) {
 		assert.NotContains(t, bp, k, "the boundary grants nothing by attachment, and a fixed name collides across regions")
 	}
 	assert.Equal(t, map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
-		"Sid":    "CloudTrailLogStreamsOnly",
-		"Effect": "Allow",
-		"Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"},
-		"Resource": []any{
-			join("arn:", partition, ":logs:*:", account, ":log-group:*:log-stream:", account, "_CloudTrail_*"),
-			join("arn:", partition, ":logs:*:", account, ":log-group:*:log-stream:o-*_*"),
-		},
-	}}}, bp["PolicyDocument"], "the boundary allows nothing beyond writing CloudTrail log streams")
+		"Sid":      "CloudTrailLogStreamsOnly",
+		"Effect":   "Allow",
+		"Action":   []any{"logs:CreateLogStream", "logs:PutLogEvents"},
+		"Resource": accountStreams,
+	}}}, bp["PolicyDocument"], "the boundary allows nothing beyond writing the account's own CloudTrail log "+
+		"streams: without an organization id, no organization trail's")
+}
+
+// accountStreams are the log streams a trail of the account writes, the boundary's first resource.
+var accountStreams = join("arn:", partition, ":logs:*:", account, ":log-group:*:log-stream:", account, "_CloudTrail_*")
+
+// boundaryResources are the resources of the delivery boundary's only statement.
+func boundaryResources(t *testing.T, m tmpl) any {
+	t.Helper()
+	_, b := m.one(t, "AWS::IAM::ManagedPolicy", "DeliveryBoundary")
+	stmts := props(b)["PolicyDocument"].(map[string]any)["Statement"].([]any)
+	require.Len(t, stmts, 1)
+	return stmts[0].(map[string]any)["Resource"]
+}
+
+// The boundary admits an organization trail's streams of the configured organization only: the standalone stack's
+// from the context, the member's from the parameter the StackSet fills with the same id.
+func TestTheDeliveryBoundaryNamesThisOrganizationOnly(t *testing.T) {
+	standalone := build(t, map[string]any{stacks.CtxOrgOrganizationID: orgID})
+	_, m := toTemplate(t, standalone.provider.Stack)
+	assert.Equal(t, []any{accountStreams,
+		join("arn:", partition, ":logs:*:", account, ":log-group:*:log-stream:"+orgID+"_*")}, boundaryResources(t, m))
+
+	_, ts := orgTemplates(t)
+	assert.Equal(t, []any{accountStreams,
+		join("arn:", partition, ":logs:*:", account, ":log-group:*:log-stream:", ref(stacks.ParamOrganizationID), "_*")},
+		boundaryResources(t, ts["member"]))
+	assert.Equal(t, orgID, parameterValues(t, stackSetProps(t, ts["org"]))[stacks.ParamOrganizationID])
+	p := ts["member"]["Parameters"].(map[string]any)[stacks.ParamOrganizationID].(map[string]any)
+	re := regexp.MustCompile(p["AllowedPattern"].(string))
+	for v, ok := range map[string]bool{orgID: true, "o-*": false, "o-a1b2c3d4e5*": false, "*": false, "": false, "o-short": false} {
+		assert.Equal(t, ok, re.MatchString(v), "the parameter's pattern on %q", v)
+	}
+}
+
+// oWildcards lists every string in a policy statement of m that is an organization wildcard: o-* followed by
+// anything, or a Fn::Join whose parts put a wildcard right after "o-".
+func oWildcards(m tmpl) []string {
+	var found []string
+	var statements func(v any, path string)
+	var leaves func(v any, path string)
+	leaves = func(v any, path string) {
+		switch x := v.(type) {
+		case string:
+			if strings.Contains(x, "o-*") {
+				found = append(found, path+": "+x)
+			}
+		case map[string]any:
+			if j, ok := x["Fn::Join"].([]any); ok {
+				parts := j[1].([]any)
+				for i := 0; i+1 < len(parts); i++ {
+					a, _ := parts[i].(string)
+					b, _ := parts[i+1].(string)
+					if strings.HasSuffix(a, "o-") && strings.HasPrefix(b, "*") {
+						found = append(found, path+": o- joined to "+b)
+					}
+				}
+			}
+			for k, e := range x {
+				leaves(e, path+"."+k)
+			}
+		case []any:
+			for i, e := range x {
+				leaves(e, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	}
+	statements = func(v any, path string) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if k == "Statement" {
+					leaves(e, path+"."+k)
+					continue
+				}
+				statements(e, path+"."+k)
+			}
+		case []any:
+			for i, e := range x {
+				statements(e, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	}
+	statements(m["Resources"], "Resources")
+	return found
+}
+
+// No statement in any synthesized template grants an organization wildcard (o-*): not the standalone stack with
+// or without an organization id, not the member, the StackSet or the code bucket stacks.
+func TestNoTemplateGrantsAnOrganizationWildcard(t *testing.T) {
+	templates := map[string]tmpl{"standalone": mustTemplate(t)}
+	_, templates["standalone with organization"] = toTemplate(t,
+		build(t, map[string]any{stacks.CtxOrgOrganizationID: orgID}).provider.Stack)
+	_, ts := orgTemplates(t)
+	for name, m := range ts {
+		templates[name] = m
+	}
+	for name, m := range templates {
+		assert.Empty(t, oWildcards(m), name)
+	}
+	// The check sees both forms a wildcard can take.
+	assert.Len(t, oWildcards(tmpl{"Resources": map[string]any{"P": map[string]any{"Properties": map[string]any{
+		"PolicyDocument": map[string]any{"Statement": []any{map[string]any{"Resource": []any{
+			"arn:aws:logs:*:1:log-group:*:log-stream:o-*_*",
+			join("arn:", partition, ":log-stream:o-", "*_*"),
+		}}}}}}}}), 2)
 }
 
 func TestWildcardMatch(t *testing.T) {

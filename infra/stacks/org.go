@@ -9,8 +9,10 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
@@ -28,7 +30,8 @@ import (
 //     by the organization only (aws:PrincipalOrgID, GetObject only, TLS only), and the two function zips copied
 //     into it by a BucketDeployment. Lambda reads code only from a bucket of the function's own region, and
 //     member accounts have no CDK bootstrap bucket: these buckets are where every member's code comes from.
-//   - StackName (the deploying account's home region): the central topic and its key, and the StackSet.
+//   - StackName (the deploying account's home region): the central topic and its key, the central event bus with
+//     its log group and metric filters (orgcentral.go), and the StackSet.
 //   - StackName-member (a stage, never deployed by `cdk deploy`): the member template, the provider stack in
 //     member mode, synthesized without assets; the StackSet's TemplateURL is this template, uploaded as an asset of
 //     the StackName stack.
@@ -51,6 +54,10 @@ type Org struct {
 	Topic    awssns.Topic
 	Key      awskms.Key
 	StackSet awscloudformation.CfnStackSet
+	// Bus takes every member's decision events and alarm state changes; Events is the log group its rule writes
+	// them to, whose metric filters (OrgMetrics) count them by account and region (orgcentral.go).
+	Bus    awsevents.EventBus
+	Events awslogs.LogGroup
 	// Assets are the code bucket stacks, by region.
 	Assets map[string]*OrgAssets
 	// Member is the member template's stack (the provider stack in member mode), in its own stage;
@@ -127,6 +134,7 @@ func BuildOrg(app awscdk.App, c Config) (*Org, error) {
 		Description: jsii.String("trailguard organization: the StackSet that deploys trailguard to every target account and region, and the central notification topic"),
 	})
 	org.central(o, c.NotificationEmail)
+	org.centralBus(o)
 
 	template := awss3assets.NewAsset(org.Stack, jsii.String("MemberTemplate"), &awss3assets.AssetProps{
 		Path: jsii.String(org.MemberTemplate),
@@ -134,6 +142,7 @@ func BuildOrg(app awscdk.App, c Config) (*Org, error) {
 	values := map[string]*string{
 		ParamCentralTopicARN:    org.Topic.TopicArn(),
 		ParamCentralTopicKeyARN: org.Key.KeyArn(),
+		ParamCentralEventBusARN: org.Bus.EventBusArn(),
 		ParamAssetBucketPrefix:  prefix,
 		ParamProviderCodeKey:    jsii.String(org.CodeKeys["provider"]),
 		ParamRemediatorCodeKey:  jsii.String(org.CodeKeys["remediator"]),
@@ -141,6 +150,7 @@ func BuildOrg(app awscdk.App, c Config) (*Org, error) {
 		ParamSweepMinutes:       jsii.String(sweepMinutes(c.SweepInterval)),
 		ParamLogLevel:           jsii.String(c.LogLevel),
 		ParamAccountWide:        jsii.String(strconv.FormatBool(c.AccountWide)),
+		ParamOrganizationID:     jsii.String(o.OrganizationID),
 	}
 	params := make([]any, len(MemberParameters))
 	for i, name := range MemberParameters {
@@ -186,6 +196,14 @@ func BuildOrg(app awscdk.App, c Config) (*Org, error) {
 	awscdk.NewCfnOutput(org.Stack, jsii.String("CentralTopicArn"), &awscdk.CfnOutputProps{
 		Description: jsii.String("SNS topic of every member's repairs and alerts"),
 		Value:       org.Topic.TopicArn(),
+	})
+	awscdk.NewCfnOutput(org.Stack, jsii.String("CentralEventBusArn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("event bus of every member's decision events and alarm state changes"),
+		Value:       org.Bus.EventBusArn(),
+	})
+	awscdk.NewCfnOutput(org.Stack, jsii.String("CentralEventsLogGroup"), &awscdk.CfnOutputProps{
+		Description: jsii.String("log group of every member's events; metrics in namespace " + OrgMetricNamespace),
+		Value:       org.Events.LogGroupName(),
 	})
 	awscdk.NewCfnOutput(org.Stack, jsii.String("StackSetId"), &awscdk.CfnOutputProps{
 		Description: jsii.String("the StackSet that deploys trailguard to the organization"),

@@ -11,7 +11,9 @@ import (
 )
 
 // Organization context keys (infra/README.md, docs/organizations.md). The organization stacks are built only when
-// CtxOrgOrganizationID is set; then CtxOrgTargetOUs and CtxOrgRegions are required.
+// CtxOrgTargetOUs or CtxOrgRegions is set; then all three of CtxOrgOrganizationID, CtxOrgTargetOUs and
+// CtxOrgRegions are required. CtxOrgOrganizationID alone names the organization for the standalone stack (the
+// delivery boundary's o-ORGID_* streams of an organization trail in its account) and builds no org stacks.
 const (
 	CtxOrgOrganizationID       = "trailguard:org:organizationId"             // o-..., required for the org stacks
 	CtxOrgTargetOUs            = "trailguard:org:targetOUs"                  // OU ids or the root id (r-...), required
@@ -32,7 +34,9 @@ const (
 
 // OrgSettings are the organization deployment's settings (org.go).
 type OrgSettings struct {
-	// OrganizationID (o-...) is what the central topic, its key and the code buckets admit: aws:PrincipalOrgID.
+	// OrganizationID (o-...) is what the central topic, its key and the code buckets admit (aws:PrincipalOrgID),
+	// and what the member's delivery boundary names in an organization trail's streams (o-ORGID_*), passed to
+	// every member as ParamOrganizationID. It is Config.OrganizationID.
 	OrganizationID string
 	// TargetOUs are the organizational units (or the root, r-...) whose accounts get a stack instance, now and
 	// whenever an account joins them (auto-deployment).
@@ -68,9 +72,29 @@ var (
 	stackNameRule    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
 )
 
-// orgFromContext reads the organization settings; nil when CtxOrgOrganizationID is unset or empty. Any value it
-// cannot use is an error naming the key and the rule.
-func orgFromContext(app awscdk.App) (*OrgSettings, error) {
+// organizationIDFromContext reads CtxOrgOrganizationID: "" when unset or empty, else a checked organization id.
+func organizationIDFromContext(app awscdk.App) (string, error) {
+	v := app.Node().TryGetContext(jsii.String(CtxOrgOrganizationID))
+	if v == nil || fmt.Sprint(v) == "" {
+		return "", nil
+	}
+	id := fmt.Sprint(v)
+	return id, checkOrganizationID(id)
+}
+
+// checkOrganizationID applies the rule of an organization id, naming the key it comes from.
+func checkOrganizationID(id string) error {
+	if !orgIDRule.MatchString(id) {
+		return fmt.Errorf("context %s=%q: want an organization id, o- and 10 to 32 lower-case letters or digits",
+			CtxOrgOrganizationID, id)
+	}
+	return nil
+}
+
+// orgFromContext reads the organization settings for the organization id orgID (organizationIDFromContext); nil
+// when neither CtxOrgTargetOUs nor CtxOrgRegions is set. Any value it cannot use is an error naming the key and
+// the rule.
+func orgFromContext(app awscdk.App, orgID string) (*OrgSettings, error) {
 	raw := func(key string) any { return app.Node().TryGetContext(jsii.String(key)) }
 	str := func(key, def string) string {
 		if v := raw(key); v != nil && fmt.Sprint(v) != "" {
@@ -100,7 +124,7 @@ func orgFromContext(app awscdk.App) (*OrgSettings, error) {
 		return out
 	}
 	o := &OrgSettings{
-		OrganizationID:    str(CtxOrgOrganizationID, ""),
+		OrganizationID:    orgID,
 		TargetOUs:         list(CtxOrgTargetOUs),
 		Regions:           list(CtxOrgRegions),
 		CallAs:            str(CtxOrgCallAs, "SELF"),
@@ -110,12 +134,12 @@ func orgFromContext(app awscdk.App) (*OrgSettings, error) {
 		StackSetName:      str(CtxOrgStackSetName, defaultOrgStackSetName),
 		AssetBucketPrefix: str(CtxOrgAssetBucketPrefix, ""),
 	}
-	if o.OrganizationID == "" {
-		if len(o.TargetOUs) > 0 || len(o.Regions) > 0 {
-			return nil, fmt.Errorf("context %s and %s are set but %s is empty: name the organization (o-...)",
-				CtxOrgTargetOUs, CtxOrgRegions, CtxOrgOrganizationID)
-		}
+	if len(o.TargetOUs) == 0 && len(o.Regions) == 0 {
 		return nil, nil
+	}
+	if o.OrganizationID == "" {
+		return nil, fmt.Errorf("context %s and %s are set but %s is empty: name the organization (o-...)",
+			CtxOrgTargetOUs, CtxOrgRegions, CtxOrgOrganizationID)
 	}
 	var err error
 	pct := func(key string, def, min int) int {
@@ -139,9 +163,8 @@ func orgFromContext(app awscdk.App) (*OrgSettings, error) {
 
 // validate checks every setting against the rule CloudFormation or Organizations would apply only mid-deployment.
 func (o *OrgSettings) validate() error {
-	if !orgIDRule.MatchString(o.OrganizationID) {
-		return fmt.Errorf("context %s=%q: want an organization id, o- and 10 to 32 lower-case letters or digits",
-			CtxOrgOrganizationID, o.OrganizationID)
+	if err := checkOrganizationID(o.OrganizationID); err != nil {
+		return err
 	}
 	each := func(key string, items []string, rule *regexp.Regexp, what string) error {
 		if len(items) == 0 {

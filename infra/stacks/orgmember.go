@@ -21,6 +21,9 @@ const (
 	// ParamCentralTopicKeyARN is the KMS key that encrypts the central topic: a publisher to an encrypted topic
 	// needs kms:GenerateDataKey and kms:Decrypt on it.
 	ParamCentralTopicKeyARN = "CentralTopicKeyArn"
+	// ParamCentralEventBusARN is the organization's central event bus (in the deploying account and home region):
+	// the member's rules forward the remediator's decision events and the alarms' state changes there.
+	ParamCentralEventBusARN = "CentralEventBusArn"
 	// ParamAssetBucketPrefix names the per-region code buckets: the functions' code is read from the bucket
 	// PREFIX-REGION of the member's own region (Lambda reads code only from a bucket of the function's region).
 	ParamAssetBucketPrefix = "AssetBucketPrefix"
@@ -36,11 +39,14 @@ const (
 	// ParamAccountWide, "true" or "false", is account-wide mode (TRAILGUARD_ACCOUNT_WIDE): the remediator guards
 	// every trail of the member's account and region, with the provider's defaults.
 	ParamAccountWide = "AccountWide"
+	// ParamOrganizationID is the organization (o-...): the delivery boundary admits an organization trail's log
+	// streams o-ORGID_* of this organization only.
+	ParamOrganizationID = "OrganizationId"
 )
 
 // MemberParameters lists the member template's parameter names in the order the StackSet passes them.
-var MemberParameters = []string{ParamCentralTopicARN, ParamCentralTopicKeyARN, ParamAssetBucketPrefix,
-	ParamProviderCodeKey, ParamRemediatorCodeKey, ParamAllowedStacks, ParamSweepMinutes, ParamLogLevel, ParamAccountWide}
+var MemberParameters = []string{ParamCentralTopicARN, ParamCentralTopicKeyARN, ParamCentralEventBusARN, ParamAssetBucketPrefix,
+	ParamProviderCodeKey, ParamRemediatorCodeKey, ParamAllowedStacks, ParamSweepMinutes, ParamLogLevel, ParamAccountWide, ParamOrganizationID}
 
 // AllowedStacksPattern is the parameter-level guard of the allow-list: comma-separated stack names (a letter, then
 // letters, digits or hyphens, at most 128 characters) each with an optional trailing *, or nothing. It restates
@@ -94,6 +100,9 @@ func (s *ProviderStack) memberParameters() settings {
 		ParamCentralTopicKeyARN: param(ParamCentralTopicKeyARN, "String",
 			"ARN of the KMS key that encrypts the central topic",
 			pattern(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$`, "must be a KMS key ARN")),
+		ParamCentralEventBusARN: param(ParamCentralEventBusARN, "String",
+			"ARN of the organization's central event bus, where the decision events and alarm state changes are forwarded",
+			pattern(`^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._-]{1,256}$`, "must be an event bus ARN")),
 		ParamAssetBucketPrefix: param(ParamAssetBucketPrefix, "String",
 			"Code buckets are named PREFIX-REGION, one per region, readable by the organization",
 			pattern(`^[a-z0-9][a-z0-9.-]{1,46}$`, "lower-case letters, digits, dots and hyphens, at most 47 characters")),
@@ -114,6 +123,9 @@ func (s *ProviderStack) memberParameters() settings {
 		ParamAccountWide: param(ParamAccountWide, "String",
 			"true: the remediator guards every trail of the account and region, adopting those no stack declares",
 			func(p *awscdk.CfnParameterProps) { p.AllowedValues = jsii.Strings("true", "false") }),
+		ParamOrganizationID: param(ParamOrganizationID, "String",
+			"The organization (o-...): the delivery boundary admits an organization trail's log streams o-ORGID_* of this organization only",
+			pattern(orgIDRule.String(), "must be an organization id, o- and 10 to 32 lower-case letters or digits")),
 	}
 	accountWide := s.Params[ParamAccountWide].ValueAsString()
 	accountWideOn := awscdk.NewCfnCondition(s.Stack, jsii.String("AccountWideOn"), &awscdk.CfnConditionProps{

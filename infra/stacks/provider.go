@@ -83,6 +83,9 @@ type ProviderStackProps struct {
 	// AccountWide turns the remediator's account-wide mode on (TRAILGUARD_ACCOUNT_WIDE): it guards every trail of
 	// its account and region, adopting those no stack declares, and is granted what adoption calls.
 	AccountWide bool
+	// OrganizationID (o-...), when set, lets the delivery boundary admit an organization trail's log streams,
+	// o-ORGID_*; see Config.OrganizationID. A member stack takes it from ParamOrganizationID instead.
+	OrganizationID string
 	// AccountDefaults are the account policy's defaults, by environment variable (lambdaenv.AccountRetentionInDays,
 	// AccountKmsKeyID, AccountRemediation); empty values are left out. Standalone stack only.
 	AccountDefaults map[string]string
@@ -181,7 +184,13 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()}},
 	}), nil)
 
-	s.newDeliveryRole()
+	orgID := jsii.String(p.OrganizationID)
+	if p.Member {
+		orgID = s.Params[ParamOrganizationID].ValueAsString()
+	} else if p.OrganizationID == "" {
+		orgID = nil
+	}
+	s.newDeliveryRole(orgID)
 	if p.Member {
 		// Deleting a member stack (an account leaving the StackSet's targets, or the StackSet deleted) must not
 		// stop the delivery of the trails wired with this role: the role, its per-trail policies and its
@@ -268,6 +277,9 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 			remediatorEnv[k] = v
 		}
 	}
+	if p.Member {
+		remediatorEnv[lambdaenv.DecisionEvents] = "true" // forwarded to the central bus (orgcentral.go)
+	}
 	s.Remediator = s.function("Remediator", remediatorRole, code("remediator"), RemediatorTimeout, with(remediatorEnv), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
 		RetryAttempts: jsii.Number(RemediatorRetryAttempts),
 		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(RemediatorMaxEventAge.Seconds())),
@@ -280,7 +292,10 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	}
 
 	s.rules(settings.schedule)
-	s.alarms()
+	alarms := s.alarms()
+	if p.Member {
+		s.forwardToCentralBus(remediatorRole, alarms)
+	}
 
 	awscdk.NewCfnOutput(stack, jsii.String("ServiceToken"), &awscdk.CfnOutputProps{
 		Description: jsii.String("ServiceToken of Custom::CloudTrailCloudWatchLogs (the provider function's ARN)"),
@@ -354,12 +369,30 @@ func (s *ProviderStack) function(id string, role awsiam.Role, code awslambda.Cod
 // to deliver, and the permissions boundary that caps it (and any existing role a stack names) at writing CloudTrail
 // log streams. Role creation, trust policies and boundaries are CloudFormation's alone: neither function may create
 // a role or change a trust policy or a boundary, so a compromised function cannot mint a role it could assume.
-func (s *ProviderStack) newDeliveryRole() {
+// orgID, the organization (o-...) or nil, adds an organization trail's streams o-ORGID_* to the boundary.
+func (s *ProviderStack) newDeliveryRole(orgID *string) {
 	partition, account := *awscdk.Aws_PARTITION(), *awscdk.Aws_ACCOUNT_ID()
 	// CloudTrail names a trail's streams ACCOUNT_CloudTrail_REGION, and an organization trail's o-ORGID_...; a
 	// trail's log group may have any name and live in its home region, which the stack does not know.
 	streams := func(name string) *string {
 		return jsii.String(fmt.Sprintf("arn:%s:logs:*:%s:log-group:*:log-stream:%s", partition, account, name))
+	}
+	// cdk-nag names a resource by its template form: a parameter's token as <Name>, a literal as it is.
+	nagStreams := func(name string) any {
+		return "Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:*:log-stream:" + name
+	}
+	resources := []*string{streams(account + "_CloudTrail_*")}
+	appliesTo := []any{nagStreams("<AWS::AccountId>_CloudTrail_*")}
+	orgStreams := "no organization trail's streams (no organization id given)"
+	if orgID != nil {
+		// Never o-*_*: that would admit the streams named after any organization.
+		resources = append(resources, streams(*orgID+"_*")) // the id is o-...
+		name := *orgID
+		if s.Params != nil {
+			name = "<" + ParamOrganizationID + ">"
+		}
+		appliesTo = append(appliesTo, nagStreams(name+"_*"))
+		orgStreams = "the organization trail's o-ORGID_* of this organization only"
 	}
 	s.DeliveryBoundary = awsiam.NewManagedPolicy(s.Stack, jsii.String("DeliveryBoundary"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("trailguard: permissions boundary of every role trailguard writes (CloudTrail log streams only)"),
@@ -367,19 +400,16 @@ func (s *ProviderStack) newDeliveryRole() {
 		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("CloudTrailLogStreamsOnly"),
 			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-			Resources: &[]*string{streams(account + "_CloudTrail_*"), streams("o-*_*")},
+			Resources: &resources,
 		})},
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(s.DeliveryBoundary, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("This is a permissions boundary, the ceiling of what a delivery role can ever do: only " +
-			"CreateLogStream and PutLogEvents on CloudTrail's own log streams (ACCOUNT_CloudTrail_* and an " +
-			"organization trail's o-*_*) of this account. The log group and region are wildcards because a trail " +
-			"may deliver to any log group in its home region; each trail's inline policy names its own group."),
-		AppliesTo: &[]any{
-			"Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:*:log-stream:<AWS::AccountId>_CloudTrail_*",
-			"Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:*:log-stream:o-*_*",
-		},
+			"CreateLogStream and PutLogEvents on CloudTrail's own log streams of this account (ACCOUNT_CloudTrail_*, and " +
+			orgStreams + "). The log group and region are wildcards because a trail may deliver to any log group in " +
+			"its home region; each trail's inline policy names its own group."),
+		AppliesTo: &appliesTo,
 	}}, nil)
 
 	// CloudFormation names the role, so the stack deploys in several regions of one account without a collision.
@@ -652,11 +682,20 @@ func (s *ProviderStack) regionCondition(region string) awscdk.CfnCondition {
 	})
 }
 
-// alarms notify the topic when the failure queue holds a message or either function errs.
-func (s *ProviderStack) alarms() {
+// alarms notify the topic when the failure queue holds a message or either function errs. It returns their ARNs:
+// a member forwards their state changes to the central bus, and names its alarms STACK-ID so that the ARNs are
+// known without a reference to the alarms (moto's CloudFormation, which the organization story runs on, does not
+// create alarms and refuses a reference to one).
+func (s *ProviderStack) alarms() []*string {
 	action := awscloudwatchactions.NewSnsAction(s.Topic)
+	var arns []*string
 	alarm := func(id string, metric awscloudwatch.Metric, desc string) {
+		var name *string
+		if s.Params != nil {
+			name = awscdk.Fn_Join(jsii.String("-"), &[]*string{awscdk.Aws_STACK_NAME(), jsii.String(id)})
+		}
 		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmName:          name,
 			AlarmDescription:   jsii.String(desc),
 			Metric:             metric,
 			Threshold:          jsii.Number(1),
@@ -665,6 +704,12 @@ func (s *ProviderStack) alarms() {
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		})
 		a.AddAlarmAction(action)
+		arn := a.AlarmArn()
+		if name != nil {
+			arn = s.Stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+				ResourceName: name, ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+		}
+		arns = append(arns, arn)
 	}
 	period := awscdk.Duration_Minutes(jsii.Number(5))
 	alarm("FailureQueueAlarm", s.FailureQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
@@ -674,6 +719,7 @@ func (s *ProviderStack) alarms() {
 		"trailguard: the provider function failed (see its log group)")
 	alarm("RemediatorErrorsAlarm", s.Remediator.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}),
 		"trailguard: the remediator function failed (see its log group)")
+	return arns
 }
 
 // queueDestination is an on-failure destination to a KMS-encrypted queue. CDK's SqsDestination grants the action

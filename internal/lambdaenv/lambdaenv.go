@@ -47,6 +47,10 @@ const (
 	AccountRetentionInDays = "TRAILGUARD_ACCOUNT_RETENTION_IN_DAYS"
 	AccountKmsKeyID        = "TRAILGUARD_ACCOUNT_KMS_KEY_ID"
 	AccountRemediation     = "TRAILGUARD_ACCOUNT_REMEDIATION"
+	// DecisionEvents, "true" or "false" (default), makes the remediator put every decision a person is told of on
+	// its account's default event bus as well (notify.EventSender): an organization member's stack sets it and
+	// forwards those events to the central bus.
+	DecisionEvents = "TRAILGUARD_DECISION_EVENTS"
 )
 
 // Logger returns the JSON logger on stdout, where Lambda sends it to CloudWatch Logs, and makes it the default.

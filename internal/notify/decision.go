@@ -131,18 +131,47 @@ const Namespace = "trailguard"
 // emfLine is one CloudWatch embedded-metric-format record: Lambda ships it from stdout to CloudWatch Logs, which
 // extracts the metrics without a PutMetricData call (and so without the permission for it).
 type emfLine struct {
-	AWS           emfMetadata `json:"_aws"`
-	Trail         string      `json:"Trail"`
-	DriftDetected int         `json:"DriftDetected"`
-	Repaired      int         `json:"Repaired"`
-	RepairFailed  int         `json:"RepairFailed"`
-	Contested     int         `json:"Contested"`
+	AWS emfMetadata `json:"_aws"`
+	metricsRecord
+}
+
+// metricsRecord is a decision's metrics and what identifies them: the fields of the embedded-metric-format line,
+// and the detail of the decision event (EventSender) that carries them to an organization's central account.
+type metricsRecord struct {
+	Trail         string `json:"Trail"`
+	DriftDetected int    `json:"DriftDetected"`
+	Repaired      int    `json:"Repaired"`
+	RepairFailed  int    `json:"RepairFailed"`
+	Contested     int    `json:"Contested"`
 	// Properties, not dimensions: searchable in Logs Insights without multiplying metric series.
 	TrailARN string `json:"TrailArn,omitempty"`
 	Account  string `json:"Account,omitempty"`
 	Region   string `json:"Region,omitempty"`
 	Action   string `json:"Action"`
 	EventID  string `json:"EventId,omitempty"`
+}
+
+// newMetricsRecord is d's metrics: DriftDetected, Repaired, RepairFailed and Contested, each 0 or 1.
+func newMetricsRecord(d Decision) metricsRecord {
+	trail := d.Trail
+	if trail == "" {
+		trail = d.TrailARN
+	}
+	if trail == "" {
+		trail = "unknown" // CloudWatch drops a record whose dimension value is empty
+	}
+	r := metricsRecord{
+		Trail:         trail,
+		DriftDetected: flag(len(d.Drift) > 0),
+		Repaired:      flag(d.Action == ActionRepaired),
+		RepairFailed:  flag(d.Action == ActionFailed),
+		Contested:     flag(d.Action == ActionContested),
+		TrailARN:      d.TrailARN,
+		Action:        d.Action,
+		EventID:       d.EventID,
+	}
+	r.Account, r.Region = Where(d)
+	return r
 }
 
 type emfMetadata struct {
@@ -165,13 +194,6 @@ type emfMetric struct {
 // with dimension Trail: DriftDetected, Repaired, RepairFailed and Contested, each 0 or 1, so that alarms can sum
 // them and a missing 1 is a real 0 rather than missing data.
 func WriteMetrics(w io.Writer, at time.Time, d Decision) error {
-	trail := d.Trail
-	if trail == "" {
-		trail = d.TrailARN
-	}
-	if trail == "" {
-		trail = "unknown" // CloudWatch drops a record whose dimension value is empty
-	}
 	line := emfLine{
 		AWS: emfMetadata{
 			Timestamp: at.UnixMilli(),
@@ -184,16 +206,9 @@ func WriteMetrics(w io.Writer, at time.Time, d Decision) error {
 				},
 			}},
 		},
-		Trail:         trail,
-		DriftDetected: flag(len(d.Drift) > 0),
-		Repaired:      flag(d.Action == ActionRepaired),
-		RepairFailed:  flag(d.Action == ActionFailed),
-		Contested:     flag(d.Action == ActionContested),
-		TrailARN:      d.TrailARN,
-		Action:        d.Action,
-		EventID:       d.EventID,
+		metricsRecord: newMetricsRecord(d),
 	}
-	line.Account, line.Region = Where(d)
+	trail := line.Trail
 	b, err := json.Marshal(line)
 	if err != nil {
 		return fmt.Errorf("encode metrics of trail %s: %w", trail, err)

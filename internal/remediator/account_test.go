@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,7 +33,7 @@ const functionARN = "arn:aws:lambda:us-east-1:" + testbed.Account + ":function:t
 
 // newAccountFixture is an account with the management trail and no registration, and a remediator in
 // account-wide mode invoked with the function's identity (the Lambda context), as Lambda invokes it.
-func newAccountFixture(t testing.TB, retention, key, mode string) *fixture {
+func newAccountFixture(t testing.TB, retention, key, mode string, opts ...remediator.Option) *fixture {
 	t.Helper()
 	m := testbed.StartMoto(t)
 	f := &fixture{moto: m, faults: testbed.NewFaults(), rec: &testbed.Recorder{}, inbox: testbed.NewInbox(),
@@ -58,9 +59,9 @@ func newAccountFixture(t testing.TB, retention, key, mode string) *fixture {
 	f.reg = registry.New(dynamodb.NewFromConfig(cfg), testbed.RegistryTable)
 	policy, err := remediator.NewAccountPolicy(clients.CloudTrail, retention, key, mode)
 	require.NoError(t, err)
-	f.r = remediator.New(f.engine, f.reg, notify.NewNotifier(sns.NewFromConfig(cfg), f.topicARN),
-		remediator.WithLogger(log), remediator.WithMetrics(f.metrics), remediator.WithClock(func() time.Time { return f.now }),
-		remediator.WithAccountPolicy(policy))
+	opts = append([]remediator.Option{remediator.WithLogger(log), remediator.WithMetrics(f.metrics),
+		remediator.WithClock(func() time.Time { return f.now }), remediator.WithAccountPolicy(policy)}, opts...)
+	f.r = remediator.New(f.engine, f.reg, notify.NewNotifier(sns.NewFromConfig(cfg), f.topicARN), opts...)
 	f.target = delivery.Target{Partition: "aws", Account: testbed.Account, HomeRegion: testbed.Region, TrailName: testbed.TrailName,
 		LogGroupName: logGroup, RoleName: testbed.DeliveryRoleName, RolePath: testbed.DeliveryRolePath}
 	f.rec.Reset()
@@ -377,4 +378,39 @@ func TestDecisionsNameAccountAndRegion(t *testing.T) {
 	d := findJSON(t, f.logs.Lines(), "decision")
 	assert.Equal(t, testbed.Account, d["account"])
 	assert.Equal(t, testbed.Region, d["region"])
+}
+
+// sentEvents records the decisions the remediator sends as events.
+type sentEvents struct {
+	mu        sync.Mutex
+	decisions []notify.Decision
+}
+
+func (e *sentEvents) Send(_ context.Context, _ time.Time, d notify.Decision) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.decisions = append(e.decisions, d)
+	return nil
+}
+
+// An organization member sends every decision a person is told of as an event too, naming its account and region;
+// a sweep that finds nothing to do sends none.
+func TestNotifiedDecisionsAreSentAsEventsNamingAccountAndRegion(t *testing.T) {
+	events := &sentEvents{}
+	f := newAccountFixture(t, "", "", "", remediator.WithEvents(events))
+	require.NoError(t, f.deliver(t, "sweep"))
+	require.NoError(t, f.deliver(t, "sweep"))
+	f.tamper(t)
+	require.NoError(t, f.deliver(t, "update-trail-cleared"))
+	f.notifications(t, 2)
+
+	events.mu.Lock()
+	defer events.mu.Unlock()
+	var actions []string
+	for _, d := range events.decisions {
+		actions = append(actions, d.Action)
+		assert.Equal(t, testbed.Account, d.Account)
+		assert.Equal(t, testbed.Region, d.Region)
+	}
+	assert.Equal(t, []string{notify.ActionAdopted, notify.ActionRepaired}, actions, "the quiet second sweep sends nothing")
 }

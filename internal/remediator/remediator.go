@@ -56,12 +56,18 @@ type Notifier interface {
 	Notify(ctx context.Context, d notify.Decision) error
 }
 
+// EventSender carries a decision's metrics to an organization's central account (notify.EventSender).
+type EventSender interface {
+	Send(ctx context.Context, at time.Time, d notify.Decision) error
+}
+
 // Remediator handles EventBridge events.
 type Remediator struct {
 	engine   Engine
 	reg      Registry
 	cache    *registry.Cache
 	notifier Notifier
+	events   EventSender
 	log      *slog.Logger
 	metrics  io.Writer
 	// policy decides between repairing, reporting and holding off.
@@ -79,6 +85,10 @@ func WithLogger(l *slog.Logger) Option { return func(r *Remediator) { r.log = l 
 
 // WithMetrics sets where embedded-metric-format lines go (default stdout, which Lambda ships to CloudWatch).
 func WithMetrics(w io.Writer) Option { return func(r *Remediator) { r.metrics = w } }
+
+// WithEvents sends every decision a person is told of as an event too (organization members: the member stack
+// forwards them to the central bus); by default none is sent.
+func WithEvents(e EventSender) Option { return func(r *Remediator) { r.events = e } }
 
 // WithPolicy sets the repair policy (default repair.Default).
 func WithPolicy(p repair.Policy) Option { return func(r *Remediator) { r.policy = p } }
@@ -547,15 +557,22 @@ func (r *Remediator) notifyAsync(ctx context.Context, d notify.Decision) <-chan 
 	return done
 }
 
-// notify tells a person of every repair or alert.
+// notify tells a person of every repair or alert, and sends its metrics as an event when events are on.
 func (r *Remediator) notify(ctx context.Context, d notify.Decision) {
-	if r.notifier == nil || !notify.ShouldNotify(d) {
+	if !notify.ShouldNotify(d) {
 		return
 	}
 	r.place(ctx, &d)
-	if err := r.notifier.Notify(ctx, d); err != nil {
-		// The repair itself is done and logged; a lost notification must not undo it or cause a retry loop.
-		r.log.ErrorContext(ctx, "notification failed", "trail", d.TrailARN, "error", err.Error())
+	// The repair itself is done and logged; a lost notification or event must not undo it or cause a retry loop.
+	if r.notifier != nil {
+		if err := r.notifier.Notify(ctx, d); err != nil {
+			r.log.ErrorContext(ctx, "notification failed", "trail", d.TrailARN, "error", err.Error())
+		}
+	}
+	if r.events != nil {
+		if err := r.events.Send(ctx, r.now(), d); err != nil {
+			r.log.ErrorContext(ctx, "decision event failed", "trail", d.TrailARN, "error", err.Error())
+		}
 	}
 }
 

@@ -22,7 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -35,6 +38,7 @@ import (
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
+	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/registry"
 )
 
@@ -48,9 +52,15 @@ const (
 	CentralTopicName = "trailguard-central"
 	// CentralMailbox is the inbox path subscribed to the central topic: the security team's mail.
 	CentralMailbox = "/security"
-	stackSetName   = "trailguard"
-	targetOU       = "workloads"
-	orgTrailName   = "org-trail"
+	// CentralBusName and CentralEventsLog are the central event bus and its log group as the organization stack
+	// names them with its default name (trailguard-org; infra/stacks/orgcentral.go).
+	CentralBusName   = "trailguard-org"
+	CentralEventsLog = "/trailguard/organization/trailguard-org"
+	// orgMetricNamespace is the central metrics' namespace (stacks.OrgMetricNamespace).
+	orgMetricNamespace = "trailguard/organization"
+	stackSetName       = "trailguard"
+	targetOU           = "workloads"
+	orgTrailName       = "org-trail"
 	// accessRole is the role Organizations creates in every account it creates, which the management account
 	// assumes to act in a member (moto does not check that it exists, nor its trust policy).
 	accessRole = "OrganizationAccountAccessRole"
@@ -114,6 +124,7 @@ type orgDemo struct {
 	mgmt       account
 	members    []account
 	topicARN   string
+	busARN     string
 	instances  []*instance
 	seen       int // central notifications already shown
 	orgTrail   string
@@ -123,7 +134,7 @@ type orgDemo struct {
 func (d *orgDemo) steps() []Step {
 	return []Step{
 		{"embedded AWS", d.launch},
-		{"organization: management account, members, central topic", d.organization},
+		{"organization: management account, members, central topic and event bus", d.organization},
 		{"StackSet " + stackSetName + " (SERVICE_MANAGED) to OU " + targetOU + " in " + strings.Join(OrgRegions, ", "), d.stackSet},
 		{"Lambda, simulated: every instance's two functions run locally as their own account", d.functions},
 		{"undeclared trails in two members; every member's remediator sweeps (account-wide)", d.adopt},
@@ -190,8 +201,44 @@ func (d *orgDemo) organization(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	details = append(details, "central topic "+d.topicARN+", inbox "+CentralMailbox+" subscribed")
+	if err := d.centralBus(ctx); err != nil {
+		return Outcome{}, err
+	}
+	details = append(details, "central bus "+d.busARN+" → log group "+CentralEventsLog)
 	return Outcome{Summary: fmt.Sprintf("%d accounts: the management account and %d members", 1+len(d.members), len(d.members)),
 		Details: details}, nil
+}
+
+// centralBus creates what the organization stack creates for members' metrics: the central event bus and the rule
+// that writes every member event on it to the central log group, whose metric filters count them in AWS (moto
+// evaluates neither the bus policy nor metric filters).
+func (d *orgDemo) centralBus(ctx context.Context) error {
+	mgmt := d.s.AWS()
+	eb := eventbridge.NewFromConfig(mgmt.Config)
+	bus, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(CentralBusName)})
+	if err != nil {
+		return fmt.Errorf("create the central event bus: %w", err)
+	}
+	d.busARN = aws.ToString(bus.EventBusArn)
+	if _, err := mgmt.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(CentralEventsLog)}); err != nil {
+		return fmt.Errorf("create the central log group: %w", err)
+	}
+	pattern, err := json.Marshal(map[string]any{"source": []string{notify.EventSource, "aws.cloudwatch"}})
+	if err != nil {
+		return err
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("central-events-to-log"),
+		EventBusName: aws.String(CentralBusName), EventPattern: aws.String(string(pattern))}); err != nil {
+		return fmt.Errorf("create the central bus's rule: %w", err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("central-events-to-log"),
+		EventBusName: aws.String(CentralBusName), Targets: []ebtypes.Target{{Id: aws.String("CentralLog"),
+			Arn: aws.String("arn:aws:logs:" + mgmt.Config.Region + ":" + d.mgmt.id + ":log-group:" + CentralEventsLog),
+			// The whole event, as AWS writes it to a log group (moto's default input leaves the account out).
+			InputTransformer: &ebtypes.InputTransformer{InputTemplate: aws.String("<aws.events.event.json>")}}}}); err != nil {
+		return fmt.Errorf("target the central log group: %w", err)
+	}
+	return nil
 }
 
 // assume returns a configuration for region with the credentials of roleARN's session, as STS gives them: moto
@@ -286,6 +333,7 @@ func (d *orgDemo) stackSet(ctx context.Context) (Outcome, error) {
 		"CentralTopicKeyArn": "arn:aws:kms:" + OrgRegions[0] + ":" + d.mgmt.id + ":key/00000000-0000-4000-8000-000000000001",
 		"AssetBucketPrefix":  prefix, "ProviderCodeKey": keys[Provider], "RemediatorCodeKey": keys[Remediator],
 		"AllowedStacks": "", "SweepMinutes": "15", "LogLevel": "info", "AccountWide": "true",
+		"OrganizationId": d.orgID, "CentralEventBusArn": d.busARN,
 	}
 	var tpl struct{ Parameters map[string]json.RawMessage }
 	if err := json.Unmarshal(template, &tpl); err != nil {
@@ -468,13 +516,16 @@ func (d *orgDemo) functions(ctx context.Context) (Outcome, error) {
 			}
 			in.lambdas[fn] = l
 		}
+		if err := unscheduleForMoto(ctx, in); err != nil {
+			return Outcome{}, err
+		}
 		details = append(details, fmt.Sprintf("%-9s %s: as %s", in.acct.name, in.region, roleSession(in.identity[Remediator])))
 	}
 	// The management account's standalone provider: the sample world's table and delivery role in its account.
 	if err := d.s.AWS().CreateRegistryTable(ctx, testbed.RegistryTable); err != nil {
 		return Outcome{}, err
 	}
-	if err := d.s.AWS().CreateDeliveryRole(ctx); err != nil {
+	if err := d.s.AWS().CreateOrganizationDeliveryRole(ctx, d.orgID); err != nil {
 		return Outcome{}, err
 	}
 	env := append(d.s.moto.Env(OrgRegions[0]), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.TopicARN+"="+d.topicARN,
@@ -484,7 +535,10 @@ func (d *orgDemo) functions(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	details = append(details, fmt.Sprintf("management %s: the standalone provider (StackSets never deploy to the management account)",
-		OrgRegions[0]), "log lines in "+d.s.logDir+"/<account>-<region>-<function>.log")
+		OrgRegions[0]), "log lines in "+d.s.logDir+"/<account>-<region>-<function>.log",
+		"moto matches a schedule rule to every event put on a bus and cannot invoke Lambda: the story removes the "+
+			"sweep schedule's target (it plays the schedule itself), so the remediators' decision events reach the "+
+			"forwarding rules")
 	// A function missing a setting exits at once: give it a moment to do so, rather than fail in a later step.
 	time.Sleep(200 * time.Millisecond)
 	n := 0
@@ -496,6 +550,37 @@ func (d *orgDemo) functions(ctx context.Context) (Outcome, error) {
 	}
 	return Outcome{Summary: fmt.Sprintf("%d functions running, each with its instance's configuration and role", n),
 		Details: details}, nil
+}
+
+// unscheduleForMoto removes the targets of the instance's schedule rules: moto 5.2.1 sends every event put on a bus
+// to a rule without a pattern, and answers 500 when that rule's target is a function, which would fail the
+// remediator's decision events before they reach the forwarding rules.
+func unscheduleForMoto(ctx context.Context, in *instance) error {
+	eb := eventbridge.NewFromConfig(in.op.Config)
+	rules, err := eb.ListRules(ctx, &eventbridge.ListRulesInput{})
+	if err != nil {
+		return fmt.Errorf("%s: list rules: %w", in, err)
+	}
+	for _, r := range rules.Rules {
+		if aws.ToString(r.ScheduleExpression) == "" {
+			continue
+		}
+		targets, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: r.Name})
+		if err != nil {
+			return fmt.Errorf("%s: targets of rule %s: %w", in, aws.ToString(r.Name), err)
+		}
+		var ids []string
+		for _, t := range targets.Targets {
+			ids = append(ids, aws.ToString(t.Id))
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		if _, err := eb.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: r.Name, Ids: ids}); err != nil {
+			return fmt.Errorf("%s: remove the targets of rule %s: %w", in, aws.ToString(r.Name), err)
+		}
+	}
+	return nil
 }
 
 // roleSession is an assumed-role ARN as account and role: "arn:aws:sts::1:assumed-role/R/s" → "1 R".
@@ -564,6 +649,40 @@ func (d *orgDemo) centralMessages(n int, want func(testbed.SNSMessage) error) ([
 	}
 	d.seen = len(msgs)
 	return lines, nil
+}
+
+// centralMetric finds, in the central log group, the decision event of in's trail that counts 1 for metric, and
+// shows what the central account sees of it.
+func (d *orgDemo) centralMetric(ctx context.Context, in *instance, metric string) ([]string, error) {
+	out, err := d.s.AWS().Logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(CentralEventsLog)})
+	if err != nil {
+		return nil, fmt.Errorf("read the central log group %s: %w", CentralEventsLog, err)
+	}
+	for _, e := range out.Events {
+		var ev struct {
+			Source, Account, Region string
+			Detail                  map[string]any
+		}
+		if err := json.Unmarshal([]byte(aws.ToString(e.Message)), &ev); err != nil {
+			return nil, fmt.Errorf("an event in %s is not JSON: %w", CentralEventsLog, err)
+		}
+		if ev.Source != notify.EventSource || ev.Detail["Trail"] != in.trail || ev.Detail[metric] != 1.0 {
+			continue
+		}
+		if ev.Detail["Account"] != in.acct.id || ev.Detail["Region"] != in.region {
+			return nil, fmt.Errorf("the decision event of %s names %v %v, want %s %s", in.trail, ev.Detail["Account"],
+				ev.Detail["Region"], in.acct.id, in.region)
+		}
+		return []string{
+			fmt.Sprintf("central log group %s: %s %s=1 from %s %s (%d events from the organization so far)",
+				CentralEventsLog, in.trail, metric, in.acct.id, in.region, len(out.Events)),
+			"  (in AWS its metric filter counts it in " + orgMetricNamespace + " with dimensions Account and Region from " +
+				"the event's own fields, which EventBridge sets; moto re-stamps a forwarded event with the central " +
+				"account (here " + ev.Account + " " + ev.Region + "), so the story reads the detail's)",
+		}, nil
+	}
+	return nil, fmt.Errorf("no decision event of %s with %s=1 in the central log group %s (%d events)", in.trail, metric,
+		CentralEventsLog, len(out.Events))
 }
 
 // namesAccountAndRegion checks that a notification says where it comes from, in its subject and its body.
@@ -669,6 +788,11 @@ func (d *orgDemo) attack(ctx context.Context) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
+	metric, err := d.centralMetric(ctx, in, "Repaired")
+	if err != nil {
+		return Outcome{}, err
+	}
+	lines = append(lines, metric...)
 	return Outcome{
 		Summary: "relinked in " + in.acct.id + " eu-west-1; the notification reached the central topic in us-east-1",
 		Details: append([]string{
@@ -737,6 +861,14 @@ func (d *orgDemo) orgTrailStep(ctx context.Context) (Outcome, error) {
 			return Outcome{}, fmt.Errorf("role policy %s allows the streams %v; want %s among them", policyName, streams, want)
 		}
 	}
+	// The role's boundary, the ceiling of that policy, admits this organization's streams and no other's.
+	bounds, err := mgmt.DeliveryBoundaryStreams(ctx)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !slices.Contains(bounds, d.orgID+"_*") || slices.ContainsFunc(bounds, func(s string) bool { return strings.HasPrefix(s, "o-*") }) {
+		return Outcome{}, fmt.Errorf("the delivery boundary admits the streams %v; want %s_* and no o-* wildcard", bounds, d.orgID)
+	}
 	group, _, err := mgmt.TrailLink(ctx, arn)
 	if err != nil || group == "" {
 		return Outcome{}, fmt.Errorf("the organization trail is not linked (%q, %v)", group, err)
@@ -754,6 +886,8 @@ func (d *orgDemo) orgTrailStep(ctx context.Context) (Outcome, error) {
 			"a stack in the management account declares the organization trail; its provider reads the " +
 				"organization id (DescribeOrganization: " + d.orgID + ") and writes " + policyName + " on " + roleName + ":",
 			"  log streams " + strings.Join(streams, " and "),
+			"  under the boundary " + testbed.DeliveryBoundaryName + ": " + strings.Join(bounds, " and ") +
+				" (this organization's only: the standalone stack with trailguard:org:organizationId)",
 		},
 	}, nil
 }

@@ -214,7 +214,7 @@ func (s *Server) Config(region string, opts ...ConfigOption) aws.Config {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	var rt http.RoundTripper = &failureTransport{next: http.DefaultTransport, s: s}
+	var rt http.RoundTripper = &failureTransport{next: wholeMillisTransport{http.DefaultTransport}, s: s}
 	if o.faults != nil {
 		rt = &faultTransport{next: rt, faults: o.faults}
 	}
@@ -232,6 +232,29 @@ func (s *Server) Config(region string, opts ...ConfigOption) aws.Config {
 			})
 		},
 	}
+}
+
+// wholeMillisTransport rounds the fractional log event timestamps moto writes for an EventBridge rule's log group
+// target (moto 5.2.1 stores them as float milliseconds) down to the whole milliseconds CloudWatch Logs answers
+// with: the SDK refuses a fractional timestamp, so a test could not read what the rule delivered.
+type wholeMillisTransport struct{ next http.RoundTripper }
+
+var fractionalMillis = regexp.MustCompile(`("(?:timestamp|ingestionTime)":\s*)(\d+)\.\d+`)
+
+func (t wholeMillisTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err != nil || !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Logs_") || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	body = fractionalMillis.ReplaceAll(body, []byte("${1}${2}"))
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	resp.Header.Del("Content-Length")
+	return resp, nil
 }
 
 // failureTransport remembers moto's 5xx answers with their bodies: the SDK turns them into an opaque error, and

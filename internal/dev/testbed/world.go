@@ -2,8 +2,10 @@ package testbed
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -51,11 +53,20 @@ const DeliveryTrustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"All
 	`"Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"sts:AssumeRole",` +
 	`"Condition":{"StringEquals":{"aws:SourceAccount":"` + Account + `"}}}]}`
 
-// deliveryBoundaryPolicy caps a delivery role at writing CloudTrail's log streams, as the provider stack's does.
-const deliveryBoundaryPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-	`"Action":["logs:CreateLogStream","logs:PutLogEvents"],` +
-	`"Resource":["arn:aws:logs:*:` + Account + `:log-group:*:log-stream:` + Account + `_CloudTrail_*",` +
-	`"arn:aws:logs:*:` + Account + `:log-group:*:log-stream:o-*_*"]}]}`
+// deliveryBoundaryPolicy caps a delivery role at writing CloudTrail's log streams, as the provider stack's does:
+// the account's own, and with an organization id (trailguard:org:organizationId) that organization trail's
+// o-ORGID_*, never o-*_*.
+func deliveryBoundaryPolicy(orgID string) string {
+	streams := func(name string) string {
+		return `"arn:aws:logs:*:` + Account + `:log-group:*:log-stream:` + name + `"`
+	}
+	resources := streams(Account + "_CloudTrail_*")
+	if orgID != "" {
+		resources += "," + streams(orgID+"_*")
+	}
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+		`"Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":[` + resources + `]}]}`
+}
 
 // AWS holds plain SDK clients for arranging and inspecting the emulated account in tests and the demo: what a
 // person (or an attacker) would do with the console or CLI.
@@ -124,8 +135,14 @@ func (a *AWS) CreateTrail(ctx context.Context, name string, o TrailOptions) (str
 // CreateDeliveryRole creates what the provider stack creates at deploy time for trails: the permissions boundary
 // and the delivery role that carries it.
 func (a *AWS) CreateDeliveryRole(ctx context.Context) error {
+	return a.CreateOrganizationDeliveryRole(ctx, "")
+}
+
+// CreateOrganizationDeliveryRole is CreateDeliveryRole in an account of organization orgID (o-...) whose
+// organization trails deliver to it: the boundary also admits o-ORGID_*.
+func (a *AWS) CreateOrganizationDeliveryRole(ctx context.Context, orgID string) error {
 	if _, err := a.IAM.CreatePolicy(ctx, &iam.CreatePolicyInput{
-		PolicyName: aws.String(DeliveryBoundaryName), PolicyDocument: aws.String(deliveryBoundaryPolicy),
+		PolicyName: aws.String(DeliveryBoundaryName), PolicyDocument: aws.String(deliveryBoundaryPolicy(orgID)),
 	}); err != nil {
 		return fmt.Errorf("create policy %s: %w", DeliveryBoundaryName, err)
 	}
@@ -202,4 +219,34 @@ func (a *AWS) LogGroup(ctx context.Context, name string) (g cwltypes.LogGroup, f
 		}
 	}
 	return g, false, nil
+}
+
+// DeliveryBoundaryStreams are the log streams the delivery boundary admits (its resources' log-stream parts).
+func (a *AWS) DeliveryBoundaryStreams(ctx context.Context) ([]string, error) {
+	p, err := a.IAM.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(DeliveryBoundaryARN)})
+	if err != nil {
+		return nil, fmt.Errorf("read the delivery boundary: %w", err)
+	}
+	v, err := a.IAM.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(DeliveryBoundaryARN),
+		VersionId: p.Policy.DefaultVersionId})
+	if err != nil {
+		return nil, fmt.Errorf("read the delivery boundary's document: %w", err)
+	}
+	doc, err := url.PathUnescape(aws.ToString(v.PolicyVersion.Document))
+	if err != nil {
+		return nil, err
+	}
+	var d struct{ Statement []struct{ Resource []string } }
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		return nil, fmt.Errorf("the delivery boundary is not JSON: %w", err)
+	}
+	var streams []string
+	for _, st := range d.Statement {
+		for _, r := range st.Resource {
+			if _, stream, ok := strings.Cut(r, ":log-stream:"); ok {
+				streams = append(streams, stream)
+			}
+		}
+	}
+	return streams, nil
 }
