@@ -53,6 +53,14 @@ const (
 	DecisionEvents = "TRAILGUARD_DECISION_EVENTS"
 )
 
+// Settings are the names above that a deployed function reads: all but LocalRun, which only the demo and tests set.
+// `make invoke TARGET=aws` passes exactly these on from the caller's environment.
+var Settings = []string{
+	RegistryTable, TopicARN, DeliveryMaxAge, RepairLimit, RepairWindow, LogLevel, DeliveryRoleARN,
+	DeliveryBoundaryARN, AllowedStacks, AccountWide, AccountRetentionInDays, AccountKmsKeyID, AccountRemediation,
+	DecisionEvents,
+}
+
 // Logger returns the JSON logger on stdout, where Lambda sends it to CloudWatch Logs, and makes it the default.
 func Logger() *slog.Logger {
 	var level slog.Level

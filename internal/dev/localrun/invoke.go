@@ -67,10 +67,9 @@ func (r InvokeResult) Failed(function string) bool {
 
 // passThrough are the caller's variables a function gets with TargetAWS: credentials, region and trailguard's
 // settings, never AWS_ENDPOINT_URL (the point is the real endpoints).
-var passThrough = []string{
+var passThrough = append([]string{
 	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-	lambdaenv.RegistryTable, lambdaenv.TopicARN, lambdaenv.DeliveryMaxAge, lambdaenv.RepairLimit, lambdaenv.LogLevel,
-}
+}, lambdaenv.Settings...)
 
 // Invoke runs one built function on one event, printing to out what it answered, what CloudFormation received for
 // a provider event (its ResponseURL always rewritten to a local stand-in), the notifications (local only) and the
