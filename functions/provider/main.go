@@ -31,7 +31,8 @@ func main() {
 	lambdaenv.ExitOnError(log, err)
 	engine := delivery.New(delivery.NewClients(cfg), cfg.Region, delivery.WithLogger(log),
 		delivery.WithDeliveryRole(os.Getenv(lambdaenv.DeliveryRoleARN)),
-		delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)))
+		delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)),
+		delivery.WithBoundaryOrganization(os.Getenv(lambdaenv.BoundaryOrganizationID)))
 	opts := []provider.Option{provider.WithLogger(log), provider.WithAllowedStacks(allowed)}
 	if !lambdaenv.Bool(lambdaenv.LocalRun) {
 		// Local runs (tests, the demo) have no CloudFormation stack behind their requests.

@@ -50,7 +50,8 @@ func main() {
 		// account), the default delivery role and the boundary every role must carry.
 		clients = delivery.NewClients(cfg)
 		engineOpts = append(engineOpts, delivery.WithDeliveryRole(os.Getenv(lambdaenv.DeliveryRoleARN)),
-			delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)))
+			delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)),
+			delivery.WithBoundaryOrganization(os.Getenv(lambdaenv.BoundaryOrganizationID)))
 		policy, err := remediator.NewAccountPolicy(clients.CloudTrail, os.Getenv(lambdaenv.AccountRetentionInDays),
 			os.Getenv(lambdaenv.AccountKmsKeyID), os.Getenv(lambdaenv.AccountRemediation))
 		lambdaenv.ExitOnError(log, err)

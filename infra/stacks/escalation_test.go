@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/infra/stacks"
+	"github.com/trailguard/trailguard/internal/lambdaenv"
 )
 
 // The escalation check reads every identity policy of a synthesized template and reports each Allow statement that
@@ -316,6 +317,24 @@ func TestTheDeliveryBoundaryNamesThisOrganizationOnly(t *testing.T) {
 	re := regexp.MustCompile(p["AllowedPattern"].(string))
 	for v, ok := range map[string]bool{orgID: true, "o-*": false, "o-a1b2c3d4e5*": false, "*": false, "": false, "o-short": false} {
 		assert.Equal(t, ok, re.MatchString(v), "the parameter's pattern on %q", v)
+	}
+}
+
+// TestBothFunctionsKnowTheOrganizationTheBoundaryAdmits: the functions refuse an organization trail of another
+// organization (delivery.BoundaryOrganizationError) only if they are told which one the boundary admits: the
+// context setting in a standalone stack, the OrganizationId parameter in a member, nothing when neither is set.
+func TestBothFunctionsKnowTheOrganizationTheBoundaryAdmits(t *testing.T) {
+	envOf := func(m tmpl, fn string) map[string]any {
+		_, f := m.one(t, "AWS::Lambda::Function", fn)
+		return props(f)["Environment"].(map[string]any)["Variables"].(map[string]any)
+	}
+	_, withOrg := toTemplate(t, build(t, map[string]any{stacks.CtxOrgOrganizationID: orgID}).provider.Stack)
+	_, without := toTemplate(t, build(t, nil).provider.Stack)
+	_, ts := orgTemplates(t)
+	for _, fn := range []string{"Provider", "Remediator"} {
+		assert.Equal(t, orgID, envOf(withOrg, fn)[lambdaenv.BoundaryOrganizationID], fn)
+		assert.NotContains(t, envOf(without, fn), lambdaenv.BoundaryOrganizationID, fn)
+		assert.Equal(t, ref(stacks.ParamOrganizationID), envOf(ts["member"], fn)[lambdaenv.BoundaryOrganizationID], fn)
 	}
 }
 

@@ -249,6 +249,9 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		lambdaenv.AllowedStacks:       *settings.allowedStacks,
 		lambdaenv.LogLevel:            *settings.logLevel,
 	}
+	if orgID != nil {
+		shared[lambdaenv.BoundaryOrganizationID] = *orgID
+	}
 	with := func(extra map[string]string) map[string]string {
 		out := map[string]string{}
 		for _, m := range []map[string]string{shared, extra} {

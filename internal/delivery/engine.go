@@ -95,6 +95,8 @@ type Engine struct {
 	// deliveryRole is the ARN of the role a trail uses when its resource names none; boundary is the permissions
 	// boundary every role trailguard writes must carry.
 	deliveryRole, boundary string
+	// boundaryOrg is the organization whose o-ORGID_* log streams the boundary admits; empty: none.
+	boundaryOrg string
 }
 
 // Option configures an Engine.
@@ -122,6 +124,12 @@ func WithDeliveryRole(roleARN string) Option { return func(e *Engine) { e.delive
 func WithPermissionsBoundary(policyARN string) Option {
 	return func(e *Engine) { e.boundary = policyARN }
 }
+
+// WithBoundaryOrganization names the organization (o-...) whose log streams, o-ORGID_*, the permissions boundary
+// admits. An organization trail's member accounts deliver into those streams, so with a boundary set and another
+// (or no) organization named, Resolve refuses the trail: its role policy would be capped and the members' events
+// would silently stop reaching the log group.
+func WithBoundaryOrganization(orgID string) Option { return func(e *Engine) { e.boundaryOrg = orgID } }
 
 // WithClock replaces time.Now, for tests of delivery age and propagation deadlines.
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }

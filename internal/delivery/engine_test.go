@@ -37,6 +37,8 @@ type fixture struct {
 	faults *testbed.Faults
 	rec    *testbed.Recorder
 	engine *delivery.Engine
+	// newEngine builds another engine on the same recorded, faultable clients, with the fixture's options and opts.
+	newEngine func(opts ...delivery.Option) *delivery.Engine
 }
 
 // newFixture resets moto and returns an engine whose calls are recorded and can be faulted.
@@ -47,9 +49,13 @@ func newFixture(t *testing.T) *fixture {
 	f.aws = testbed.NewAWS(m.Config(region))
 	require.NoError(t, f.aws.CreateDeliveryRole(f.ctx))
 	cfg := m.Config(region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec))
-	f.engine = delivery.New(delivery.NewClients(cfg), region,
-		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 5*time.Second),
-		delivery.WithDeliveryRole(testbed.DeliveryRoleARN), delivery.WithPermissionsBoundary(testbed.DeliveryBoundaryARN))
+	f.newEngine = func(opts ...delivery.Option) *delivery.Engine {
+		return delivery.New(delivery.NewClients(cfg), region, append([]delivery.Option{
+			delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 5*time.Second),
+			delivery.WithDeliveryRole(testbed.DeliveryRoleARN), delivery.WithPermissionsBoundary(testbed.DeliveryBoundaryARN),
+		}, opts...)...)
+	}
+	f.engine = f.newEngine()
 	return f
 }
 
@@ -235,6 +241,7 @@ func TestOrganizationTrailGetsOrgStreamPrefix(t *testing.T) {
 	_, err = f.aws.CreateTrail(f.ctx, "org-trail", testbed.TrailOptions{Organization: true})
 	require.NoError(t, err)
 
+	f.engine = f.newEngine(delivery.WithBoundaryOrganization(orgID))
 	target := f.resolve(t, spec.Spec{TrailName: "org-trail"})
 	assert.Equal(t, orgID, target.OrgID)
 	_, err = f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
@@ -242,6 +249,29 @@ func TestOrganizationTrailGetsOrgStreamPrefix(t *testing.T) {
 	doc := f.rolePolicy(t, target.RoleName, target.PolicyName)
 	assert.Contains(t, doc, ":log-stream:123456789012_CloudTrail_us-east-1*")
 	assert.Contains(t, doc, ":log-stream:"+orgID+"_*")
+}
+
+// TestAnOrganizationTrailOutsideTheBoundaryIsRefused: a provider stack deployed without this organization's id has
+// a boundary that caps the role policy at the account's own streams, so the member accounts' events could not be
+// delivered. Resolve refuses the trail, naming the setting, before anything is written.
+func TestAnOrganizationTrailOutsideTheBoundaryIsRefused(t *testing.T) {
+	f := newFixture(t)
+	org, err := f.aws.Organizations.CreateOrganization(f.ctx, &organizations.CreateOrganizationInput{})
+	require.NoError(t, err)
+	orgID := aws.ToString(org.Organization.Id)
+	_, err = f.aws.CreateTrail(f.ctx, "org-trail", testbed.TrailOptions{Organization: true})
+	require.NoError(t, err)
+
+	for name, admitted := range map[string]string{"no organization": "", "another organization": "o-0123456789"} {
+		f.engine = f.newEngine(delivery.WithBoundaryOrganization(admitted))
+		f.rec.Reset()
+		_, _, err = f.engine.Resolve(f.ctx, caller, spec.Spec{TrailName: "org-trail", Remediation: spec.Enforce}, nil)
+		var be *delivery.BoundaryOrganizationError
+		require.ErrorAs(t, err, &be, name)
+		assert.Equal(t, orgID, be.OrgID, name)
+		assert.Contains(t, err.Error(), "trailguard:org:organizationId="+orgID, name)
+		assert.Empty(t, f.rec.Writes(), "%s: nothing is written", name)
+	}
 }
 
 func TestRemoveKeepsSharedRoleAndLogGroup(t *testing.T) {

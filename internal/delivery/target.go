@@ -164,6 +164,9 @@ func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior 
 			return Target{}, Live{}, fmt.Errorf("trail %s is an organization trail; reading the organization id for its log stream names: %w", trailARN, err)
 		}
 		t.OrgID = aws.ToString(org.Organization.Id)
+		if e.boundary != "" && t.OrgID != e.boundaryOrg {
+			return Target{}, Live{}, &BoundaryOrganizationError{Trail: trailARN, OrgID: t.OrgID, Admitted: e.boundaryOrg}
+		}
 	}
 	if err := e.resolveRetention(ctx, &t, s, prior); err != nil {
 		return Target{}, Live{}, err
@@ -389,4 +392,22 @@ func (e *Engine) checkCreatedForTrail(ctx context.Context, t *Target) error {
 // trailOf is the parsed ARN of the target's trail.
 func trailOf(t Target) spec.TrailARN {
 	return spec.TrailARN{Partition: t.Partition, Region: t.HomeRegion, Account: t.Account, Name: t.TrailName}
+}
+
+// BoundaryOrganizationError says that an organization trail cannot be wired under this deployment's permissions
+// boundary, which does not admit its organization's log streams (o-ORGID_*).
+type BoundaryOrganizationError struct {
+	Trail    string
+	OrgID    string // the trail's organization
+	Admitted string // the organization the boundary admits, or empty
+}
+
+func (e *BoundaryOrganizationError) Error() string {
+	admits := "no organization's log streams"
+	if e.Admitted != "" {
+		admits = "only " + e.Admitted + "_* log streams"
+	}
+	return fmt.Sprintf("trail %s is an organization trail of %s, but the delivery roles' permissions boundary admits %s, "+
+		"so its member accounts could not deliver: deploy the provider stack with -c trailguard:org:organizationId=%s",
+		e.Trail, e.OrgID, admits, e.OrgID)
 }

@@ -35,6 +35,10 @@ const (
 	// DeliveryBoundaryARN is the managed policy every role trailguard writes must carry as its permissions
 	// boundary: it caps any inline policy at logs:CreateLogStream and logs:PutLogEvents on CloudTrail log streams.
 	DeliveryBoundaryARN = "TRAILGUARD_DELIVERY_BOUNDARY_ARN"
+	// BoundaryOrganizationID is the organization (o-...) whose log streams the delivery boundary admits, set when
+	// the provider stack is given one (CDK context trailguard:org:organizationId, a member's OrganizationId
+	// parameter); an organization trail of another organization is refused rather than wired to fail.
+	BoundaryOrganizationID = "TRAILGUARD_BOUNDARY_ORGANIZATION_ID"
 	// AllowedStacks is a comma-separated list of stack names (a trailing * matches a prefix) that may manage a
 	// trail whose tags do not name them; empty by default (CDK context trailguard:allowedStacks).
 	AllowedStacks = "TRAILGUARD_ALLOWED_STACKS"
@@ -57,7 +61,7 @@ const (
 // `make invoke TARGET=aws` passes exactly these on from the caller's environment.
 var Settings = []string{
 	RegistryTable, TopicARN, DeliveryMaxAge, RepairLimit, RepairWindow, LogLevel, DeliveryRoleARN,
-	DeliveryBoundaryARN, AllowedStacks, AccountWide, AccountRetentionInDays, AccountKmsKeyID, AccountRemediation,
+	DeliveryBoundaryARN, BoundaryOrganizationID, AllowedStacks, AccountWide, AccountRetentionInDays, AccountKmsKeyID, AccountRemediation,
 	DecisionEvents,
 }
 

@@ -33,11 +33,20 @@ type EventSender struct{ eb EventPutter }
 // *EventSender sends nothing (the standalone stack has no central bus).
 func NewEventSender(p EventPutter) *EventSender { return &EventSender{eb: p} }
 
+// EventTimeout bounds a decision event, which gets one attempt and no retries. The event only feeds the central
+// account's counters; the decision is already logged with its metrics and notified, so a throttled PutEvents (the
+// account's quota is shared with every other principal of the account) fails at once instead of holding a sweep's
+// repairs through backoffs, and a hung one is given up after this long: far above a PutEvents' tens of
+// milliseconds, far below the remediator's 5-minute timeout.
+const EventTimeout = 10 * time.Second
+
 // Send puts d's metrics record (the embedded-metric-format line's fields, without its metadata) on the default bus.
 func (s *EventSender) Send(ctx context.Context, at time.Time, d Decision) error {
 	if s == nil {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, EventTimeout)
+	defer cancel()
 	rec := newMetricsRecord(d)
 	detail, err := json.Marshal(rec)
 	if err != nil {
@@ -50,7 +59,8 @@ func (s *EventSender) Send(ctx context.Context, at time.Time, d Decision) error 
 	if d.TrailARN != "" {
 		entry.Resources = []string{d.TrailARN}
 	}
-	out, err := s.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{entry}})
+	out, err := s.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{entry}},
+		func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
 	if err != nil {
 		return fmt.Errorf("put the decision event of trail %s: %w", rec.Trail, err)
 	}

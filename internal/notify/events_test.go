@@ -102,3 +102,33 @@ func (a fixedAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 		Body:   io.NopCloser(strings.NewReader(a.body)),
 	}, nil
 }
+
+// A decision event is one attempt within EventTimeout: a throttled PutEvents (the account's quota is shared) is
+// not retried, so it cannot hold a sweep's repairs.
+func TestADecisionEventIsOneBoundedAttempt(t *testing.T) {
+	throttled := &counted{RoundTripper: answer(http.StatusBadRequest, `{"__type":"ThrottlingException","message":"Rate exceeded"}`)}
+	eb := eventbridge.New(eventbridge.Options{
+		Region: "eu-west-1", Credentials: aws.AnonymousCredentials{}, HTTPClient: &http.Client{Transport: throttled},
+	})
+	err := notify.NewEventSender(eb).Send(context.Background(), time.Unix(0, 0), repaired())
+	require.Error(t, err)
+	assert.Equal(t, 1, throttled.n, "requests: a throttled decision event is not retried")
+	require.True(t, throttled.hadDeadline, "the request runs under a deadline")
+	assert.LessOrEqual(t, throttled.budget, notify.EventTimeout)
+}
+
+// counted counts requests and records the first one's time budget.
+type counted struct {
+	http.RoundTripper
+	n           int
+	hadDeadline bool
+	budget      time.Duration
+}
+
+func (c *counted) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n++
+	if d, ok := r.Context().Deadline(); ok && c.n == 1 {
+		c.hadDeadline, c.budget = true, time.Until(d)
+	}
+	return c.RoundTripper.RoundTrip(r)
+}

@@ -564,16 +564,21 @@ func (r *Remediator) notify(ctx context.Context, d notify.Decision) {
 	}
 	r.place(ctx, &d)
 	// The repair itself is done and logged; a lost notification or event must not undo it or cause a retry loop.
+	// The event goes out beside the notification, not after it (EventSender.Send bounds its own time).
+	var sent sync.WaitGroup
+	if r.events != nil {
+		sent.Go(func() {
+			if err := r.events.Send(ctx, r.now(), d); err != nil {
+				r.log.ErrorContext(ctx, "decision event failed", "trail", d.TrailARN, "error", err.Error())
+			}
+		})
+	}
 	if r.notifier != nil {
 		if err := r.notifier.Notify(ctx, d); err != nil {
 			r.log.ErrorContext(ctx, "notification failed", "trail", d.TrailARN, "error", err.Error())
 		}
 	}
-	if r.events != nil {
-		if err := r.events.Send(ctx, r.now(), d); err != nil {
-			r.log.ErrorContext(ctx, "decision event failed", "trail", d.TrailARN, "error", err.Error())
-		}
-	}
+	sent.Wait()
 }
 
 // sameOutcome says whether saving next would change nothing, so a no-op event writes nothing.

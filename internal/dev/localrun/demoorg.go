@@ -529,7 +529,7 @@ func (d *orgDemo) functions(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	env := append(d.s.moto.Env(OrgRegions[0]), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.TopicARN+"="+d.topicARN,
-		lambdaenv.LocalRun+"=true")
+		lambdaenv.LocalRun+"=true", lambdaenv.BoundaryOrganizationID+"="+d.orgID)
 	env = append(env, testbed.DeliveryEnv()...)
 	if _, err := d.s.StartInstance(mgmtProvider, Provider, testbed.LocalFunctionARN, env); err != nil {
 		return Outcome{}, err
