@@ -338,6 +338,24 @@ func TestBothFunctionsKnowTheOrganizationTheBoundaryAdmits(t *testing.T) {
 	}
 }
 
+// A Go caller of NewProviderStack is held to the same rule as the context: an organization id of o-* or * would
+// make the boundary admit every organization's trail streams. A valid id builds; an empty one means none.
+func TestNewProviderStackRefusesAWildcardOrganizationID(t *testing.T) {
+	for _, id := range []string{"o-*", "*", "o-a1b2c3d4e5*", "o-short"} {
+		_, err := stacks.NewProviderStack(newApp(nil), "direct", &stacks.ProviderStackProps{AssetDir: distDir,
+			OrganizationID: id})
+		if assert.Error(t, err, "organization id %q", id) {
+			assert.Contains(t, err.Error(), fmt.Sprintf("%q", id))
+		}
+	}
+	s, err := stacks.NewProviderStack(newApp(nil), "direct", &stacks.ProviderStackProps{AssetDir: distDir,
+		OrganizationID: orgID})
+	require.NoError(t, err)
+	_, m := toTemplate(t, s.Stack)
+	assert.Equal(t, []any{accountStreams,
+		join("arn:", partition, ":logs:*:", account, ":log-group:*:log-stream:"+orgID+"_*")}, boundaryResources(t, m))
+}
+
 // oWildcards lists every string in a policy statement of m that is an organization wildcard: o-* followed by
 // anything, or a Fn::Join whose parts put a wildcard right after "o-".
 func oWildcards(m tmpl) []string {

@@ -16,9 +16,11 @@ import (
 	"github.com/trailguard/trailguard/internal/notify"
 )
 
-// Only principals of this organization may put events on the central bus: its policy has one statement, and it
-// is conditioned on aws:PrincipalOrgID.
-func TestCentralBusTakesEventsFromTheOrganizationOnly(t *testing.T) {
+// Only the members' forwarding roles may put events on the central bus, and only the events they forward: not
+// any principal of the organization (which could inflate the counters or write free text to the log). Its one
+// statement is conditioned on aws:PrincipalOrgID, on a role under the forwarding role's path, and on the two
+// sources and detail-types.
+func TestCentralBusTakesEventsFromTheMembersForwardingRolesOnly(t *testing.T) {
 	_, ts := orgTemplates(t)
 	m := ts["org"]
 	busID, bus := m.one(t, "AWS::Events::EventBus", "CentralEvents")
@@ -29,12 +31,19 @@ func TestCentralBusTakesEventsFromTheOrganizationOnly(t *testing.T) {
 		pp := props(p)
 		assert.Equal(t, ref(busID), pp["EventBusName"])
 		assert.Equal(t, map[string]any{
-			"Sid": "cdk-OrganizationPutsEvents", "Effect": "Allow", "Action": "events:PutEvents", // CDK prefixes the Sid
+			"Sid": "cdk-MembersForwardEvents", "Effect": "Allow", "Action": "events:PutEvents", // CDK prefixes the Sid
 			"Principal": map[string]any{"AWS": "*"},
-			"Condition": map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": orgID}},
-			"Resource":  getAtt(busID, "Arn"),
+			"Condition": map[string]any{
+				"StringEquals": map[string]any{"aws:PrincipalOrgID": orgID,
+					"events:source":      []any{notify.EventSource, "aws.cloudwatch"},
+					"events:detail-type": []any{notify.EventDetailType, "CloudWatch Alarm State Change"}},
+				"ArnLike": map[string]any{"aws:PrincipalArn": join("arn:", partition, ":iam::*:role/trailguard/*")},
+			},
+			"Resource": getAtt(busID, "Arn"),
 		}, pp["Statement"])
 	}
+	_, role := ts["member"].one(t, "AWS::IAM::Role", "CentralEventsRole")
+	assert.Equal(t, "/trailguard/", props(role)["Path"], "the members' forwarding role is under the path the bus admits")
 	assert.Equal(t, getAtt(busID, "Arn"), parameterValues(t, stackSetProps(t, m))[stacks.ParamCentralEventBusARN],
 		"the StackSet passes the bus to every member")
 }
@@ -52,11 +61,41 @@ func TestCentralEventsLandInOneLogGroupCountedByAccountAndRegion(t *testing.T) {
 	ruleID, rule := m.one(t, "AWS::Events::Rule", "CentralEventsToLog")
 	rp := props(rule)
 	assert.Equal(t, ref(busID), rp["EventBusName"])
-	assert.Equal(t, map[string]any{"source": []any{notify.EventSource, "aws.cloudwatch"}}, rp["EventPattern"])
+	pattern := rp["EventPattern"].(map[string]any)
+	decision := map[string]any{"source": notify.EventSource, "detail-type": notify.EventDetailType,
+		"detail": map[string]any{"Repaired": 1.0}}
+	alarm := func(name string) map[string]any {
+		return map[string]any{"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change",
+			"detail": map[string]any{"alarmName": name, "state": map[string]any{"value": "ALARM"}}}
+	}
+	assert.True(t, patternMatches(t, pattern, decision), "a decision event is logged")
+	assert.True(t, patternMatches(t, pattern, alarm("StackSet-trailguard-0b5c2a8e-FailureQueueAlarm")),
+		"a member stack's alarm is logged")
+	assert.False(t, patternMatches(t, pattern, alarm("billing-alarm")), "another alarm is not")
+	assert.False(t, patternMatches(t, pattern, map[string]any{"source": notify.EventSource, "detail-type": "free text"}))
+	assert.False(t, patternMatches(t, pattern, map[string]any{"source": "aws.cloudwatch",
+		"detail-type": notify.EventDetailType, "detail": map[string]any{"Repaired": 1.0}}), "no crossed source and type")
 	targets := rp["Targets"].([]any)
 	require.Len(t, targets, 1)
-	assert.Equal(t, join("arn:", partition, ":logs:", region, ":", account, ":log-group:", ref(logID)),
-		targets[0].(map[string]any)["Arn"])
+	target := targets[0].(map[string]any)
+	assert.Equal(t, join("arn:", partition, ":logs:", region, ":", account, ":log-group:", ref(logID)), target["Arn"])
+	assert.Equal(t, map[string]any{"MaximumEventAgeInSeconds": 86400.0, "MaximumRetryAttempts": 185.0}, target["RetryPolicy"])
+
+	// What the log group refuses lands in an encrypted queue that only this rule may send to.
+	dlqID, dlq := m.one(t, "AWS::SQS::Queue", "CentralEventsDeadLetters")
+	assert.Equal(t, true, props(dlq)["SqsManagedSseEnabled"])
+	assert.Equal(t, map[string]any{"Arn": getAtt(dlqID, "Arn")}, target["DeadLetterConfig"])
+	_, qp := m.one(t, "AWS::SQS::QueuePolicy", "CentralEventsDeadLetters")
+	var allows []any
+	for _, st := range props(qp)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+		if st.(map[string]any)["Effect"] == "Allow" {
+			allows = append(allows, st)
+		}
+	}
+	assert.Equal(t, []any{map[string]any{"Sid": "CentralRuleDeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage",
+		"Principal": map[string]any{"Service": "events.amazonaws.com"}, "Resource": getAtt(dlqID, "Arn"),
+		"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": getAtt(ruleID, "Arn")}},
+	}}, allows, "only the central rule may send to the dead-letter queue")
 
 	_, pol := m.one(t, "AWS::Logs::ResourcePolicy", "CentralEventsLogPolicy")
 	// The document is a JSON string with the rule's and group's ARNs spliced in by Fn::Join.
@@ -127,10 +166,20 @@ func TestMemberForwardsDecisionsAndAlarmsToTheCentralBus(t *testing.T) {
 	assert.Equal(t, join("arn:", partition, ":events:", region, ":", account, ":event-bus/default"), st["Resource"])
 	assert.Equal(t, map[string]any{"StringEquals": map[string]any{"events:source": notify.EventSource}}, st["Condition"])
 
+	// EventBridge may assume the role for the two forwarding rules only, named before they exist: not for a rule
+	// a principal of the account allowed iam:PassRole makes.
 	roleID, role := m.one(t, "AWS::IAM::Role", "CentralEventsRole")
+	uuid := map[string]any{"Fn::Select": []any{2.0, map[string]any{"Fn::Split": []any{"/", ref("AWS::StackId")}}}}
+	ruleName := func(kind string) map[string]any {
+		return map[string]any{"Fn::Join": []any{"-", []any{"trailguard", uuid, kind}}}
+	}
+	ruleARN := func(kind string) map[string]any {
+		return join("arn:", partition, ":events:", region, ":", account, ":rule/", ruleName(kind))
+	}
 	assert.Equal(t, []any{map[string]any{
 		"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "events.amazonaws.com"},
-		"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account}},
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account},
+			"ArnEquals": map[string]any{"aws:SourceArn": []any{ruleARN("decisions"), ruleARN("alarms")}}},
 	}}, props(role)["AssumeRolePolicyDocument"].(map[string]any)["Statement"])
 	_, pol := m.one(t, "AWS::IAM::Policy", "CentralEventsRoleDefaultPolicy")
 	assert.Equal(t, []any{map[string]any{"Action": "events:PutEvents", "Effect": "Allow",
@@ -139,6 +188,7 @@ func TestMemberForwardsDecisionsAndAlarmsToTheCentralBus(t *testing.T) {
 	target := []any{map[string]any{"Arn": ref(stacks.ParamCentralEventBusARN), "Id": "Target0", "RoleArn": getAtt(roleID, "Arn")}}
 	_, decisions := m.one(t, "AWS::Events::Rule", "ForwardDecisions")
 	assert.Equal(t, target, props(decisions)["Targets"])
+	assert.Equal(t, ruleName("decisions"), props(decisions)["Name"])
 	event := map[string]any{"source": notify.EventSource, "detail-type": notify.EventDetailType, "account": account,
 		"detail": map[string]any{"Repaired": 1.0}}
 	assert.True(t, patternMatches(t, props(decisions)["EventPattern"].(map[string]any), event), "a decision event is forwarded")
@@ -147,6 +197,7 @@ func TestMemberForwardsDecisionsAndAlarmsToTheCentralBus(t *testing.T) {
 
 	_, alarms := m.one(t, "AWS::Events::Rule", "ForwardAlarms")
 	assert.Equal(t, target, props(alarms)["Targets"])
+	assert.Equal(t, ruleName("alarms"), props(alarms)["Name"])
 	var arns []any
 	for id, a := range m.resources("AWS::CloudWatch::Alarm") {
 		name := props(a)["AlarmName"]

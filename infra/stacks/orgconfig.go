@@ -79,14 +79,17 @@ func organizationIDFromContext(app awscdk.App) (string, error) {
 		return "", nil
 	}
 	id := fmt.Sprint(v)
-	return id, checkOrganizationID(id)
+	if err := checkOrganizationID(id); err != nil {
+		return "", fmt.Errorf("context %s: %w", CtxOrgOrganizationID, err)
+	}
+	return id, nil
 }
 
-// checkOrganizationID applies the rule of an organization id, naming the key it comes from.
+// checkOrganizationID applies the rule of an organization id: anything else (o-*, *) in a condition would admit
+// other organizations' principals or trail streams.
 func checkOrganizationID(id string) error {
 	if !orgIDRule.MatchString(id) {
-		return fmt.Errorf("context %s=%q: want an organization id, o- and 10 to 32 lower-case letters or digits",
-			CtxOrgOrganizationID, id)
+		return fmt.Errorf("organization id %q: want o- and 10 to 32 lower-case letters or digits", id)
 	}
 	return nil
 }
@@ -164,7 +167,7 @@ func orgFromContext(app awscdk.App, orgID string) (*OrgSettings, error) {
 // validate checks every setting against the rule CloudFormation or Organizations would apply only mid-deployment.
 func (o *OrgSettings) validate() error {
 	if err := checkOrganizationID(o.OrganizationID); err != nil {
-		return err
+		return fmt.Errorf("context %s: %w", CtxOrgOrganizationID, err)
 	}
 	each := func(key string, items []string, rule *regexp.Regexp, what string) error {
 		if len(items) == 0 {

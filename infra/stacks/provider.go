@@ -145,6 +145,11 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	if _, err := provider.ParseAllowedStacks(strings.Join(p.AllowedStacks, ",")); err != nil {
 		return nil, err
 	}
+	if p.OrganizationID != "" { // the delivery boundary's o-ORGID_* would admit other organizations' streams
+		if err := checkOrganizationID(p.OrganizationID); err != nil {
+			return nil, err
+		}
+	}
 	zips := map[string]string{}
 	for _, fn := range []string{"provider", "remediator"} {
 		if p.Member {

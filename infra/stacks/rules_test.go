@@ -120,10 +120,18 @@ func leafMatches(t *testing.T, matchers []any, ev any, present bool) bool {
 				}
 				continue
 			}
+			if pre, ok := x["prefix"].(string); ok {
+				for _, v := range values {
+					if s, isString := v.(string); present && isString && strings.HasPrefix(s, pre) {
+						return true
+					}
+				}
+				continue
+			}
 			ab, ok := x["anything-but"].(map[string]any)
 			w, wok := ab["wildcard"].(string)
 			if !ok || !wok || len(ab) != 1 {
-				t.Fatalf("matcher %v: this test's matcher knows only exists and anything-but wildcard", x)
+				t.Fatalf("matcher %v: this test's matcher knows only exists, prefix and anything-but wildcard", x)
 			}
 			for _, v := range values {
 				if s, isString := v.(string); present && isString && !eventWildcard(w, s) {
