@@ -59,6 +59,17 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// organizationTrail creates an organization, and name as its organization trail in this account; it returns the
+// organization's id.
+func (f *fixture) organizationTrail(t *testing.T, name string) string {
+	t.Helper()
+	org, err := f.aws.Organizations.CreateOrganization(f.ctx, &organizations.CreateOrganizationInput{})
+	require.NoError(t, err)
+	_, err = f.aws.CreateTrail(f.ctx, name, testbed.TrailOptions{Organization: true})
+	require.NoError(t, err)
+	return aws.ToString(org.Organization.Id)
+}
+
 func (f *fixture) trail(t *testing.T, name string) spec.TrailARN {
 	t.Helper()
 	a, err := f.aws.CreateTrail(f.ctx, name, testbed.TrailOptions{})
@@ -235,16 +246,12 @@ func TestAHardenedTrustPolicyIsKept(t *testing.T) {
 
 func TestOrganizationTrailGetsOrgStreamPrefix(t *testing.T) {
 	f := newFixture(t)
-	org, err := f.aws.Organizations.CreateOrganization(f.ctx, &organizations.CreateOrganizationInput{})
-	require.NoError(t, err)
-	orgID := aws.ToString(org.Organization.Id)
-	_, err = f.aws.CreateTrail(f.ctx, "org-trail", testbed.TrailOptions{Organization: true})
-	require.NoError(t, err)
+	orgID := f.organizationTrail(t, "org-trail")
 
 	f.engine = f.newEngine(delivery.WithBoundaryOrganization(orgID))
 	target := f.resolve(t, spec.Spec{TrailName: "org-trail"})
 	assert.Equal(t, orgID, target.OrgID)
-	_, err = f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
+	_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
 	require.NoError(t, err)
 	doc := f.rolePolicy(t, target.RoleName, target.PolicyName)
 	assert.Contains(t, doc, ":log-stream:123456789012_CloudTrail_us-east-1*")
@@ -256,16 +263,12 @@ func TestOrganizationTrailGetsOrgStreamPrefix(t *testing.T) {
 // delivered. Resolve refuses the trail, naming the setting, before anything is written.
 func TestAnOrganizationTrailOutsideTheBoundaryIsRefused(t *testing.T) {
 	f := newFixture(t)
-	org, err := f.aws.Organizations.CreateOrganization(f.ctx, &organizations.CreateOrganizationInput{})
-	require.NoError(t, err)
-	orgID := aws.ToString(org.Organization.Id)
-	_, err = f.aws.CreateTrail(f.ctx, "org-trail", testbed.TrailOptions{Organization: true})
-	require.NoError(t, err)
+	orgID := f.organizationTrail(t, "org-trail")
 
 	for name, admitted := range map[string]string{"no organization": "", "another organization": "o-0123456789"} {
 		f.engine = f.newEngine(delivery.WithBoundaryOrganization(admitted))
 		f.rec.Reset()
-		_, _, err = f.engine.Resolve(f.ctx, caller, spec.Spec{TrailName: "org-trail", Remediation: spec.Enforce}, nil)
+		_, _, err := f.engine.Resolve(f.ctx, caller, spec.Spec{TrailName: "org-trail", Remediation: spec.Enforce}, nil)
 		var be *delivery.BoundaryOrganizationError
 		require.ErrorAs(t, err, &be, name)
 		assert.Equal(t, orgID, be.OrgID, name)
