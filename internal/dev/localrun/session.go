@@ -56,9 +56,10 @@ func NewSession(logDir string) (*Session, error) {
 	return &Session{logDir: logDir, responses: testbed.NewResponseServer(), lambdas: map[string]*Lambda{}}, nil
 }
 
-// LaunchAWS starts moto_server on a free loopback port. Without moto the error wraps testbed.ErrNoMoto.
-func (s *Session) LaunchAWS(ctx context.Context) error {
-	m, err := testbed.Launch(ctx)
+// LaunchAWS starts moto_server on a free loopback port (or several: testbed.SplitServices). Without moto the error
+// wraps testbed.ErrNoMoto.
+func (s *Session) LaunchAWS(ctx context.Context, opts ...testbed.LaunchOption) error {
+	m, err := testbed.Launch(ctx, opts...)
 	if err != nil {
 		return fmt.Errorf("start the embedded AWS: %w", err)
 	}

@@ -7,15 +7,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,11 +48,15 @@ func skipAllowed() bool { return os.Getenv(SkipAWS) == "1" && os.Getenv("CI") ==
 // ErrNoMoto means moto_server is not installed.
 var ErrNoMoto = errors.New(InstallHint)
 
-// Server is a running moto_server process.
+// Server is the emulated AWS: one moto_server process, or several behind one endpoint (SplitServices).
 type Server struct {
-	url  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	url string
+	// procs are the moto_server processes; procs[0] answers every service that no other one was given.
+	procs []*motoProcess
+	// bySigningName is the process of each service given one of its own (SplitServices).
+	bySigningName map[string]*motoProcess
+	// router is the endpoint in front of several processes; nil with one.
+	router *http.Server
 
 	mu sync.Mutex
 	// failures are moto's 5xx answers to this process's calls, most recent last, at most maxFailures.
@@ -56,22 +66,102 @@ type Server struct {
 // maxFailures bounds the 5xx answers a Server remembers.
 const maxFailures = 20
 
-// Launch starts moto_server on a free 127.0.0.1 port and waits until it answers. Stop it with Stop.
-//
-// moto picks the port itself (-p 0) and Launch reads it from the line moto prints: choosing a free port here and
-// passing it on would leave a window in which another process, such as a second test run's moto, takes it, and this
-// run would then talk to that one's moto until it stops.
-func Launch(ctx context.Context) (*Server, error) {
+// motoProcess is one running moto_server.
+type motoProcess struct {
+	url  string
+	cmd  *exec.Cmd
+	done chan struct{}
+	// boot is the folder of the sitecustomize.py the process runs with, removed by stop.
+	boot string
+	// listCached is whether moto said that sitecustomize.py took effect.
+	listCached atomic.Bool
+	// forward sends a call routed to this process on to it.
+	forward *httputil.ReverseProxy
+}
+
+// LaunchOption changes how Launch runs moto.
+type LaunchOption func(*launchOptions)
+
+type launchOptions struct{ groups [][]string }
+
+// SplitServices gives each group of services, named as they sign their calls ("iam", "logs", "dynamodb"), a
+// moto_server process of its own, every other service sharing one more, all behind one endpoint that routes each
+// call by the service it is signed for. AWS's services answer calls in parallel, where one moto_server answers them
+// one after another (one Python process): what a benchmark of parallel calls measures with one process is mostly
+// that queue. Services that moto links to each other must share a group: CloudTrail reads S3 buckets and SNS
+// topics, and EventBridge writes to its targets (CloudWatch Logs among them), so those stay with the rest.
+func SplitServices(groups ...[]string) LaunchOption {
+	return func(o *launchOptions) { o.groups = append(o.groups, groups...) }
+}
+
+// Launch starts moto_server on a free 127.0.0.1 port, or several (SplitServices), and waits until each answers.
+// Stop it with Stop.
+func Launch(ctx context.Context, opts ...LaunchOption) (*Server, error) {
+	var o launchOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		return nil, ErrNoMoto
 	}
+	s := &Server{procs: make([]*motoProcess, 1+len(o.groups)), bySigningName: map[string]*motoProcess{}}
+	errs := make([]error, len(s.procs))
+	var wg sync.WaitGroup
+	for i := range s.procs {
+		wg.Go(func() { s.procs[i], errs[i] = startMoto(ctx, bin) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	for i, group := range o.groups {
+		for _, name := range group {
+			s.bySigningName[name] = s.procs[i+1]
+		}
+	}
+	if len(s.procs) == 1 {
+		s.url = s.procs[0].url
+		return s, nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("start the moto router: %w", err)
+	}
+	s.url = "http://" + l.Addr().String()
+	s.router = &http.Server{Handler: http.HandlerFunc(s.route), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.router.Serve(l) }()
+	return s, nil
+}
+
+// route sends a call to the process of the service it is signed for.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.bySigningName[signingName(r.Header.Get("Authorization"))]
+	if !ok {
+		p = s.procs[0]
+	}
+	p.forward.ServeHTTP(w, r)
+}
+
+// startMoto starts one moto_server and waits until it answers.
+//
+// moto picks the port itself (-p 0) and startMoto reads it from the line moto prints: choosing a free port here and
+// passing it on would leave a window in which another process, such as a second test run's moto, takes it, and this
+// run would then talk to that one's moto until it stops.
+func startMoto(ctx context.Context, bin string) (*motoProcess, error) {
+	boot, err := writeMotoBoot()
+	if err != nil {
+		return nil, fmt.Errorf("start moto_server: %w", err)
+	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
-	cmd.Env = motoEnv(os.Environ())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so Stop also ends the workers moto may fork
+	cmd.Env = withPythonPath(motoEnv(os.Environ()), boot)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so stop also ends the workers moto may fork
 	// moto logs every request to stderr: a pipe drained for the server's whole life, echoed with TRAILGUARD_MOTO_LOG.
 	r, w, err := os.Pipe()
 	if err != nil {
+		os.RemoveAll(boot)
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
 	cmd.Stdout, cmd.Stderr = w, w
@@ -79,27 +169,33 @@ func Launch(ctx context.Context) (*Server, error) {
 	w.Close()
 	if err != nil {
 		r.Close()
+		os.RemoveAll(boot)
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	s := &Server{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(s.done) }()
+	p := &motoProcess{cmd: cmd, done: make(chan struct{}), boot: boot}
+	go func() { _ = cmd.Wait(); close(p.done) }()
 	urls := make(chan string, 1)
-	go readMotoOutput(r, urls, os.Getenv("TRAILGUARD_MOTO_LOG") != "")
+	go p.readOutput(r, urls, os.Getenv("TRAILGUARD_MOTO_LOG") != "")
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	select {
-	case s.url = <-urls:
-	case <-s.done:
+	case p.url = <-urls:
+	case <-p.done:
+		os.RemoveAll(boot)
 		return nil, errors.New("moto_server exited before it said which port it listens on (set TRAILGUARD_MOTO_LOG=1 to see why)")
 	case <-ctx.Done():
-		s.Stop()
+		p.stop()
 		return nil, errors.New("moto_server did not say which port it listens on within 60 s")
 	}
-	if err := s.waitReady(ctx, 60*time.Second); err != nil {
-		s.Stop()
+	if err := p.waitReady(ctx, 60*time.Second); err != nil {
+		p.stop()
 		return nil, err
 	}
-	return s, nil
+	u, _ := url.Parse(p.url)
+	p.forward = httputil.NewSingleHostReverseProxy(u)
+	// Parallel calls each keep a connection: moto_server starts a thread for every new one.
+	p.forward.Transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+	return p, nil
 }
 
 // motoEnv is the caller's environment without anything that configures AWS or botocore (AWS_PROFILE naming a
@@ -118,16 +214,69 @@ func motoEnv(environ []string) []string {
 		"AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true")
 }
 
+// motoBoot is a sitecustomize.py that makes moto_server answer faster without changing what it answers (see the
+// file). It prints bootCached when it took effect.
+//
+//go:embed motoboot/sitecustomize.py
+var motoBoot []byte
+
+const bootCached = "trailguard-testbed: moto service list read once"
+
+// writeMotoBoot writes motoBoot into a new folder for the server's PYTHONPATH.
+func writeMotoBoot() (string, error) {
+	dir, err := os.MkdirTemp("", "trailguard-motoboot-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sitecustomize.py"), motoBoot, 0o644); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
+// withPythonPath puts dir first on env's PYTHONPATH, keeping what was there.
+func withPythonPath(env []string, dir string) []string {
+	out := make([]string, 0, len(env)+1)
+	path := dir
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PYTHONPATH="); ok {
+			if v != "" {
+				path += string(os.PathListSeparator) + v
+			}
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, "PYTHONPATH="+path)
+}
+
+// ServiceListCached says whether every moto_server process runs with the test bed's speed-up
+// (motoboot/sitecustomize.py): false with a moto other than 5.2.1 that lacks what it changes, which then runs
+// unchanged and slower.
+func (s *Server) ServiceListCached() bool {
+	for _, p := range s.procs {
+		if !p.listCached.Load() {
+			return false
+		}
+	}
+	return true
+}
+
 var runningOn = regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
 
-// readMotoOutput sends the URL moto says it runs on to urls, and drains its output until moto ends.
-func readMotoOutput(r io.ReadCloser, urls chan<- string, echo bool) {
+// readOutput sends the URL moto says it runs on to urls, notes whether the speed-up took effect, and drains moto's
+// output until moto ends.
+func (p *motoProcess) readOutput(r io.ReadCloser, urls chan<- string, echo bool) {
 	defer r.Close()
 	sc := bufio.NewScanner(r)
 	found := false
 	for sc.Scan() {
 		if echo {
 			fmt.Fprintln(os.Stderr, sc.Text())
+		}
+		if sc.Text() == bootCached {
+			p.listCached.Store(true)
 		}
 		if m := runningOn.FindStringSubmatch(sc.Text()); m != nil && !found {
 			found = true
@@ -137,41 +286,49 @@ func readMotoOutput(r io.ReadCloser, urls chan<- string, echo bool) {
 	_, _ = io.Copy(io.Discard, r)
 }
 
-func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
+func (p *motoProcess) waitReady(ctx context.Context, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/moto-api/", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/moto-api/", nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 			return nil
 		}
 		select {
-		case <-s.done:
-			return fmt.Errorf("moto_server exited before it answered on %s (set TRAILGUARD_MOTO_LOG=1 to see why)", s.url)
+		case <-p.done:
+			return fmt.Errorf("moto_server exited before it answered on %s (set TRAILGUARD_MOTO_LOG=1 to see why)", p.url)
 		case <-ctx.Done():
-			return fmt.Errorf("moto_server did not answer on %s within %s", s.url, limit)
+			return fmt.Errorf("moto_server did not answer on %s within %s", p.url, limit)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-// PID is moto_server's process id.
-func (s *Server) PID() int { return s.cmd.Process.Pid }
+// PIDs are the moto_server process ids, the one that answers every other service first.
+func (s *Server) PIDs() []int {
+	var out []int
+	for _, p := range s.procs {
+		out = append(out, p.cmd.Process.Pid)
+	}
+	return out
+}
 
 // URL is the server's endpoint, e.g. http://127.0.0.1:5123.
 func (s *Server) URL() string { return s.url }
 
 // Reset empties every emulated service.
 func (s *Server) Reset(ctx context.Context) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/moto-api/reset", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("reset moto: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("reset moto: %s", resp.Status)
+	for _, p := range s.procs {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.url+"/moto-api/reset", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("reset moto: %w", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("reset moto: %s", resp.Status)
+		}
 	}
 	s.mu.Lock()
 	s.failures = nil
@@ -179,18 +336,32 @@ func (s *Server) Reset(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the server and its process group.
+// Stop ends every moto_server process with its process group, and the router.
 func (s *Server) Stop() {
-	if s == nil || s.cmd.Process == nil {
+	if s == nil {
 		return
 	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
+	if s.router != nil {
+		_ = s.router.Close()
 	}
+	var wg sync.WaitGroup
+	for _, p := range s.procs {
+		if p != nil {
+			wg.Go(p.stop)
+		}
+	}
+	wg.Wait()
+}
+
+func (p *motoProcess) stop() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+	os.RemoveAll(p.boot)
 }
 
 // ConfigOption adds test plumbing to a Config.

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,6 +32,58 @@ func TestMotoIgnoresTheCallersAWSEnvironment(t *testing.T) {
 	assert.NotContains(t, env, "no-such-profile")
 	assert.NotContains(t, env, "AKIAREALLOOKINGKEY00")
 	require.NoError(t, NewAWS(s.Config(Region)).CreateRegistryTable(context.Background(), "t"), "moto's DynamoDB works")
+	assert.Empty(t, s.Failures())
+}
+
+// moto_server runs with the test bed's sitecustomize.py, which reads moto's service list once instead of twice a
+// request (about 40 % of its time for a call), the caller's PYTHONPATH still after it; Stop removes its folder.
+func TestMotoRunsWithTheServiceListReadOnce(t *testing.T) {
+	NeedMoto(t)
+	t.Setenv("PYTHONPATH", "/opt/callers/python")
+	s, err := Launch(context.Background())
+	require.NoError(t, err)
+	assert.True(t, s.ServiceListCached(), "moto_server did not say that sitecustomize.py took effect")
+	boot := s.procs[0].boot
+	assert.Contains(t, withPythonPath(motoEnv(os.Environ()), boot), "PYTHONPATH="+boot+":/opt/callers/python")
+	require.NoError(t, NewAWS(s.Config(Region)).CreateRegistryTable(context.Background(), "t"), "moto answers as before")
+	assert.Empty(t, s.Failures())
+	s.Stop()
+	assert.NoDirExists(t, boot)
+}
+
+// With SplitServices each group of services has a moto_server of its own behind the one endpoint: a call reaches
+// the process of the service it is signed for, the rest share the first, and Reset empties them all.
+func TestSplitServicesRoutesEachCallToItsServicesProcess(t *testing.T) {
+	NeedMoto(t)
+	ctx := context.Background()
+	s, err := Launch(ctx, SplitServices([]string{"iam"}, []string{"dynamodb"}))
+	require.NoError(t, err)
+	defer s.Stop()
+	require.Len(t, s.PIDs(), 3)
+	assert.True(t, s.ServiceListCached())
+	a := NewAWS(s.Config(Region))
+	_, err = a.IAM.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("split-role"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)})
+	require.NoError(t, err)
+	require.NoError(t, a.CreateRegistryTable(ctx, "split-table"))
+	_, err = a.CloudTrail.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{})
+	require.NoError(t, err, "a service of no group goes to the first process")
+
+	roles := func(p *motoProcess) int {
+		out, err := iam.NewFromConfig((&Server{url: p.url}).Config(Region)).ListRoles(ctx, &iam.ListRolesInput{})
+		require.NoError(t, err)
+		return len(out.Roles)
+	}
+	tables := func(p *motoProcess) int {
+		out, err := dynamodb.NewFromConfig((&Server{url: p.url}).Config(Region)).ListTables(ctx, &dynamodb.ListTablesInput{})
+		require.NoError(t, err)
+		return len(out.TableNames)
+	}
+	assert.Equal(t, []int{0, 1, 0}, []int{roles(s.procs[0]), roles(s.procs[1]), roles(s.procs[2])}, "the role is in the iam process only")
+	assert.Equal(t, []int{0, 0, 1}, []int{tables(s.procs[0]), tables(s.procs[1]), tables(s.procs[2])}, "the table is in the dynamodb process only")
+
+	require.NoError(t, s.Reset(ctx))
+	assert.Zero(t, roles(s.procs[1]))
+	assert.Zero(t, tables(s.procs[2]))
 	assert.Empty(t, s.Failures())
 }
 

@@ -32,7 +32,7 @@ func helperLaunchMoto() {
 	for range 20 {
 		go func() { runtime.LockOSThread() }()
 	}
-	fmt.Println("moto", s.PID())
+	fmt.Println("moto", s.PIDs()[0])
 	select {}
 }
 
