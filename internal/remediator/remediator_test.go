@@ -615,7 +615,7 @@ func TestLastingDriftIsReportedOnce(t *testing.T) {
 
 // roundTripLatency makes every AWS call take this long, so that calls made at once overlap and calls that wait on
 // each other do not, whatever the machine's load: the critical path is then counted, never timed.
-const roundTripLatency = 250 * time.Millisecond
+const roundTripLatency = testbed.RoundTripLatency
 
 func TestATamperingEventIsRepairedInAtMostFourRoundTrips(t *testing.T) {
 	for _, warm := range []bool{false, true} {

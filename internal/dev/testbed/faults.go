@@ -182,12 +182,21 @@ func (f Fault) response(req *http.Request, service string) *http.Response {
 	}
 }
 
+// RoundTripLatency is the per-call delay at which Recorder.CriticalPath counts round trips, in tests and in the
+// benchmark: far above the time moto takes for a call, queued behind others, and above a loaded machine's
+// scheduling delays, so that calls made at once overlap and calls that wait on each other do not, and the count is
+// the code's, whatever the machine. At a realistic 25 ms, moto's queue staggers calls made at once and can make
+// two of them look like a chain.
+const RoundTripLatency = 250 * time.Millisecond
+
 // Recorder counts the calls made through a configuration, faulted ones included: how tests prove that a no-op
 // writes nothing and that a retry happened. It is safe for concurrent use.
 type Recorder struct {
-	// Latency, when set, delays every call by that much before it is sent, as AWS's control planes answer in tens
-	// of milliseconds where moto answers in one or two: calls that wait on each other then end visibly before the
-	// next begins, so CriticalPath counts round trips rather than scheduling noise. Set it before the first call.
+	// Latency, when set, makes every call take at least that long, as AWS's control planes answer in tens of
+	// milliseconds where moto answers in a few: the call is sent at once and its answer held until Latency has
+	// passed since it began (FaultProxy.SetLatency explains why). Calls that wait on each other then end visibly
+	// before the next begins, so CriticalPath counts round trips rather than scheduling noise. Set it before the
+	// first call.
 	Latency time.Duration
 
 	mu    sync.Mutex
@@ -207,14 +216,13 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	service, op := callOf(req)
 	t.rec.add(service, op)
 	start := time.Now()
-	if t.rec.Latency > 0 {
-		select {
-		case <-time.After(t.rec.Latency):
-		case <-req.Context().Done():
-			return nil, req.Context().Err()
-		}
-	}
 	res, err := t.next.RoundTrip(req)
+	if !waitUntil(req.Context(), start.Add(t.rec.Latency)) {
+		if err == nil {
+			res.Body.Close()
+		}
+		return nil, req.Context().Err()
+	}
 	t.rec.mu.Lock()
 	t.rec.spans = append(t.rec.spans, span{start: start, end: time.Now()})
 	t.rec.mu.Unlock()

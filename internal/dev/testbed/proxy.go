@@ -2,9 +2,11 @@ package testbed
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"slices"
@@ -18,9 +20,9 @@ import (
 // armed faults itself, as the in-process transport does for the test's own clients. Set the process's
 // AWS_ENDPOINT_URL to its URL.
 //
-// It can also make every call take as long as a round trip to AWS (SetLatency): moto answers in a millisecond or
-// two, AWS's control planes in tens, so only with that delay do the process's wall time and the recorder's
-// CriticalPath say what the same calls would cost on AWS.
+// It can also make every call take as long as a round trip to AWS (SetLatency): moto answers in a few milliseconds,
+// AWS's control planes in tens, so only with that delay do the process's wall time and the recorder's CriticalPath
+// say what the same calls would cost on AWS.
 type FaultProxy struct {
 	srv     *http.Server
 	url     string
@@ -58,17 +60,19 @@ func NewFaultProxy(target string, faults *Faults, rec *Recorder) (*FaultProxy, e
 // URL is the proxy's endpoint.
 func (p *FaultProxy) URL() string { return p.url }
 
-// SetLatency makes every call through the proxy, faulted ones included (a throttle is a round trip too), take d
-// longer: the proxy waits d before it answers or forwards. 0 turns the delay off. It may be changed between calls.
+// SetLatency makes every call through the proxy, faulted ones included (a throttle is a round trip too), take at
+// least d, as a round trip to AWS takes its time whatever the service does within it: the proxy forwards the call
+// at once and holds the answer until d has passed since the call arrived (see RoundTrip). 0 turns the delay off.
+// It may be changed between calls.
 func (p *FaultProxy) SetLatency(d time.Duration) { p.latency.Store(int64(d)) }
 
 // Latency is the delay SetLatency set.
 func (p *FaultProxy) Latency() time.Duration { return time.Duration(p.latency.Load()) }
 
 // UpstreamBusy is how long, since t, moto was answering at least one call forwarded to it: the union of those
-// calls' times upstream of the latency. moto_server answers concurrent calls largely one after another (Python),
-// where AWS answers them in parallel within its round trip, so this is the part of a wall time that parallel calls
-// do not shorten here but would on AWS.
+// calls' times. moto_server answers concurrent calls one after another (one Python process), where AWS answers
+// them in parallel within its round trip, so where this exceeds the latency it is time that parallel calls do not
+// shorten here but would on AWS.
 func (p *FaultProxy) UpstreamBusy(t time.Time) time.Duration {
 	p.mu.Lock()
 	spans := slices.Clone(p.upstream)
@@ -107,29 +111,46 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.rec.spans = append(p.rec.spans, span{start: start, end: time.Now()})
 		p.rec.mu.Unlock()
 	}()
-	if d := p.Latency(); d > 0 {
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	fault, ok := p.faults.take(service, op, strings.HasPrefix(r.Header.Get("Amz-Sdk-Request"), "attempt=1;"))
-	if !ok {
-		t0 := time.Now()
-		p.next.ServeHTTP(w, r)
-		p.mu.Lock()
-		p.upstream = append(p.upstream, span{start: t0, end: time.Now()})
-		p.mu.Unlock()
+	answer := p.answer(r, service, op)
+	defer answer.Body.Close()
+	if !waitUntil(r.Context(), start.Add(p.Latency())) {
 		return
 	}
-	resp := fault.response(r, service)
-	defer resp.Body.Close()
-	for k, v := range resp.Header {
+	for k, v := range answer.Header {
 		w.Header()[k] = v
 	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
+	w.WriteHeader(answer.StatusCode)
+	_, _ = io.Copy(w, answer.Body)
+}
+
+// answer is the armed fault's answer to a call, or else moto's, whole.
+func (p *FaultProxy) answer(r *http.Request, service, op string) *http.Response {
+	if fault, ok := p.faults.take(service, op, strings.HasPrefix(r.Header.Get("Amz-Sdk-Request"), "attempt=1;")); ok {
+		return fault.response(r, service)
+	}
+	got := httptest.NewRecorder()
+	t0 := time.Now()
+	p.next.ServeHTTP(got, r)
+	p.mu.Lock()
+	p.upstream = append(p.upstream, span{start: t0, end: time.Now()})
+	p.mu.Unlock()
+	return got.Result()
+}
+
+// waitUntil sleeps until t, or until ctx ends, which it reports as false.
+func waitUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // serviceIDs maps SigV4 signing names to the SDK's service ids, the names Faults and Recorder use.
@@ -138,16 +159,24 @@ var serviceIDs = map[string]string{
 	"organizations": "Organizations", "s3": "S3", "sts": "STS",
 }
 
+// signingName is the service a SigV4 Authorization header is signed for, the fourth part of its credential scope
+// ("AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/logs/aws4_request, ..."), or "".
+func signingName(auth string) string {
+	i := strings.Index(auth, "Credential=")
+	if i < 0 {
+		return ""
+	}
+	scope := strings.SplitN(strings.SplitN(auth[i+len("Credential="):], ",", 2)[0], "/", 5)
+	if len(scope) != 5 {
+		return ""
+	}
+	return scope[3]
+}
+
 // wireCall names a request's service and operation from what is on the wire: the signing name in the
 // Authorization header's credential scope, and X-Amz-Target (JSON protocols) or the Action field (query protocol).
 func wireCall(r *http.Request, body []byte) (service, op string) {
-	auth := r.Header.Get("Authorization")
-	if i := strings.Index(auth, "Credential="); i >= 0 {
-		scope := strings.SplitN(strings.SplitN(auth[i+len("Credential="):], ",", 2)[0], "/", 5)
-		if len(scope) == 5 {
-			service = serviceIDs[scope[3]]
-		}
-	}
+	service = serviceIDs[signingName(r.Header.Get("Authorization"))]
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		_, op, _ = strings.Cut(target, ".")
 		return service, op

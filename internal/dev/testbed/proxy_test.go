@@ -3,6 +3,9 @@ package testbed_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +19,32 @@ import (
 
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
+
+// A round trip to AWS includes the service's own time: the proxy forwards a call at once and holds the answer
+// until the latency has passed, rather than adding the latency to moto's time. The latency is far above any
+// scheduling delay of a loaded machine.
+func TestFaultProxyLatencyIncludesTheServicesTime(t *testing.T) {
+	const latency = 2 * time.Second
+	arrived := make(chan time.Time, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		arrived <- time.Now()
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		fmt.Fprint(w, `{"trailList":[]}`)
+	}))
+	defer upstream.Close()
+	proxy, err := testbed.NewFaultProxy(upstream.URL, nil, nil)
+	require.NoError(t, err)
+	defer proxy.Close()
+	proxy.SetLatency(latency)
+	cfg := (&testbed.Server{}).Config("us-east-1")
+	cfg.BaseEndpoint = aws.String(proxy.URL())
+
+	t0 := time.Now()
+	_, err = cloudtrail.NewFromConfig(cfg).DescribeTrails(context.Background(), &cloudtrail.DescribeTrailsInput{})
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, time.Since(t0), latency, "the answer was held for the latency")
+	assert.Less(t, (<-arrived).Sub(t0), latency, "the call was forwarded at once, not after the latency")
+}
 
 // The proxy must name calls as the in-process transport does, so one set of faults serves both.
 func TestFaultProxyNamesCallsAndInjectsFaults(t *testing.T) {
@@ -48,8 +77,8 @@ func TestFaultProxyNamesCallsAndInjectsFaults(t *testing.T) {
 func TestFaultProxyLatencyAndCriticalPath(t *testing.T) {
 	const latency = 300 * time.Millisecond
 	m := testbed.StartMoto(t)
-	rec := &testbed.Recorder{}
-	proxy, err := testbed.NewFaultProxy(m.URL(), nil, rec)
+	faults, rec := testbed.NewFaults(), &testbed.Recorder{}
+	proxy, err := testbed.NewFaultProxy(m.URL(), faults, rec)
 	require.NoError(t, err)
 	defer proxy.Close()
 	proxy.SetLatency(latency)
@@ -67,9 +96,7 @@ func TestFaultProxyLatencyAndCriticalPath(t *testing.T) {
 	took := time.Since(t0)
 	assert.GreaterOrEqual(t, took, 2*latency, "each call waited for the latency")
 	assert.Equal(t, 2, rec.CriticalPath(), "two calls in sequence are two round trips")
-	busy := proxy.UpstreamBusy(t0)
-	assert.Positive(t, busy, "moto answered")
-	assert.LessOrEqual(t, busy, took-2*latency, "moto's time is apart from the latency")
+	assert.Positive(t, proxy.UpstreamBusy(t0), "moto answered")
 	assert.Zero(t, proxy.UpstreamBusy(time.Now()), "nothing forwarded since")
 
 	rec.Reset()
@@ -83,6 +110,13 @@ func TestFaultProxyLatencyAndCriticalPath(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, 3, rec.Count("CloudTrail", "DescribeTrails"))
 	assert.Equal(t, 1, rec.CriticalPath(), "three calls at once are one round trip")
+
+	rec.Reset()
+	faults.Add(testbed.Throttle("IAM", "ListRoles", 1))
+	t0 = time.Now()
+	_, err = iam.NewFromConfig(cfg, func(o *iam.Options) { o.RetryMaxAttempts = 1 }).ListRoles(ctx, &iam.ListRolesInput{})
+	require.Error(t, err, "the throttle was answered")
+	assert.GreaterOrEqual(t, time.Since(t0), latency, "a fault is a round trip too")
 
 	rec.Reset()
 	proxy.SetLatency(0)
