@@ -25,6 +25,12 @@ const TrailCount = 5
 // ones so that its Deletes never disturb them.
 const CreateTrailName = "bench-create-trail"
 
+// SplitServices are the services that get a moto_server of their own while measuring (testbed.SplitServices), as
+// each AWS service answers calls in parallel where one moto_server answers them one after another; the others
+// (CloudTrail with the S3 buckets it checks) share one more. SNS can have its own since no benchmarked trail
+// names an SNS topic, which CloudTrail would look for in its own process.
+var SplitServices = [][]string{{"iam"}, {"logs"}, {"dynamodb"}, {"sns"}}
+
 // trail is one registered trail and the link the provider gave it.
 type trail struct {
 	Name, ARN            string
@@ -54,7 +60,7 @@ func (h *harness) start(ctx context.Context) error {
 		return err
 	}
 	h.session = s
-	if err := s.LaunchAWS(ctx); err != nil {
+	if err := s.LaunchAWS(ctx, testbed.SplitServices(SplitServices...)); err != nil {
 		return err
 	}
 	if err := s.CreateWorld(ctx); err != nil {
@@ -102,11 +108,11 @@ func (h *harness) start(ctx context.Context) error {
 }
 
 // env is a function's environment on moto with its AWS calls sent through the proxy (the later
-// AWS_ENDPOINT_URL wins), and a remediator's repair limit raised.
+// AWS_ENDPOINT_URL wins), and a remediator's repair policy the benchmark's (RepairLimit, RepairWindow).
 func (h *harness) env(function string) []string {
 	env := append(h.session.LocalEnv(function), "AWS_ENDPOINT_URL="+h.proxy.URL())
 	if function == localrun.Remediator {
-		env = append(env, lambdaenv.RepairLimit+"="+strconv.Itoa(RepairLimit))
+		env = append(env, lambdaenv.RepairLimit+"="+strconv.Itoa(RepairLimit), lambdaenv.RepairWindow+"="+RepairWindow.String())
 	}
 	return env
 }

@@ -138,8 +138,8 @@ type path struct {
 // invoker is a remediator process, warm or fresh.
 type invoker func(ctx context.Context, payload []byte) error
 
-// paths times every path at each latency, one untimed run first on a warm process, and records the AWS calls and
-// the critical path of the runs at the realistic latency.
+// paths times every path at each latency, one untimed run first on a warm process, then counts each path's AWS
+// calls and round trips at testbed.RoundTripLatency.
 func (h *harness) paths(ctx context.Context) error {
 	t := h.trails[0]
 	created := false
@@ -210,39 +210,47 @@ func (h *harness) paths(ctx context.Context) error {
 	for _, lat := range h.rep.Latencies {
 		h.proxy.SetLatency(lat)
 		for i, p := range paths {
-			if err := h.runPath(ctx, p, lat, &h.rep.Paths[i]); err != nil {
+			var took, moto, rest []time.Duration
+			err := h.runPath(ctx, p, h.cfg.runs, &h.rep.Paths[i], func(d, busy time.Duration) {
+				took, moto, rest = append(took, d), append(moto, busy), append(rest, d-busy)
+			})
+			if err != nil {
 				return fmt.Errorf("%s at %s per call: %w", p.name, lat, err)
 			}
+			h.rep.Paths[i].Times = append(h.rep.Paths[i].Times, Timing{Latency: lat, Stats: Summarize(took), Moto: Summarize(moto), Rest: Summarize(rest)})
 		}
+	}
+	h.proxy.SetLatency(h.rep.CountLatency)
+	for i, p := range paths {
+		out := &h.rep.Paths[i]
+		var rounds []int
+		err := h.runPath(ctx, p, h.cfg.countRuns, out, func(time.Duration, time.Duration) {
+			rounds, out.Calls = append(rounds, h.rec.CriticalPath()), Classify(h.rec)
+		})
+		if err != nil {
+			return fmt.Errorf("%s, counting its round trips at %s per call: %w", p.name, h.rep.CountLatency, err)
+		}
+		out.CriticalPath = SummarizeRounds(rounds)
 	}
 	return nil
 }
 
-// runPath runs one path runs+1 times at one latency (the first untimed) and records what it measured in out.
-func (h *harness) runPath(ctx context.Context, p path, lat time.Duration, out *Path) error {
+// runPath runs one path n+1 times at the proxy's latency, the first a warm-up, and gives each later run's handler
+// time and moto's busy time meanwhile to each; the recorder then holds that run's calls. It records the peak RSS in
+// out.
+func (h *harness) runPath(ctx context.Context, p path, n int, out *Path, each func(took, busy time.Duration)) error {
 	remedBootstrap, err := testbed.BuildFunction(localrun.Remediator)
 	if err != nil {
 		return err
 	}
-	var took, moto, rest []time.Duration
-	var rounds []int
-	for i := 0; i <= h.cfg.runs; i++ {
+	for i := 0; i <= n; i++ {
 		d, busy, err := h.runOnce(ctx, p, remedBootstrap, out)
 		if err != nil {
 			return fmt.Errorf("run %d: %w", i, err)
 		}
-		if i == 0 { // the warm-up
-			continue
+		if i > 0 { // not the warm-up
+			each(d, busy)
 		}
-		took, moto, rest = append(took, d), append(moto, busy), append(rest, d-busy)
-		if lat == h.rep.Latency {
-			rounds = append(rounds, h.rec.CriticalPath())
-			out.Calls = Classify(h.rec)
-		}
-	}
-	out.Times = append(out.Times, Timing{Latency: lat, Stats: Summarize(took), Moto: Summarize(moto), Rest: Summarize(rest)})
-	if lat == h.rep.Latency {
-		out.CriticalPath = SummarizeRounds(rounds)
 	}
 	if !p.fresh {
 		rss, err := h.session.Function(p.function).PeakRSS()

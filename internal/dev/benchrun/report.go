@@ -31,6 +31,10 @@ type Report struct {
 	// Latencies are every delay the paths ran at, Latency first.
 	Latency   time.Duration
 	Latencies []time.Duration
+	// CountLatency is the per-call delay of the runs that count each path's round trips and calls, CountRuns of
+	// them (testbed.RoundTripLatency).
+	CountLatency time.Duration
+	CountRuns    int
 	// LoadStart and LoadEnd are /proc/loadavg when the run began and ended: the machine is shared.
 	LoadStart, LoadEnd string
 	Sizes              []Size
@@ -67,16 +71,16 @@ type ColdStart struct {
 	Init, First Stats
 }
 
-// Path is one measured path: its AWS calls and critical path at the realistic latency, its handler time at each
-// latency, and the peak RSS of the process that ran it.
+// Path is one measured path: its AWS calls and critical path, its handler time at each latency, and the peak RSS of
+// the process that ran it.
 type Path struct {
 	Name, Function, Note string
 	// Fresh is set when every run was a new process (its init untimed): the registry snapshot starts empty.
 	Fresh bool
-	// Calls are the last timed run's at Report.Latency.
+	// Calls are the last counting run's, at Report.CountLatency.
 	Calls Calls
-	// CriticalPath is the round trips on the critical path (testbed.Recorder.CriticalPath) of the timed runs at
-	// Report.Latency.
+	// CriticalPath is the round trips on the critical path (testbed.Recorder.CriticalPath) of the counting runs,
+	// at Report.CountLatency.
 	CriticalPath Rounds
 	// Times are the handler times at each of Report.Latencies, in that order.
 	Times []Timing
@@ -103,8 +107,18 @@ type Timing struct {
 	Latency time.Duration
 	Stats   Stats
 	// Moto summarizes, per run, the time moto spent answering (testbed.FaultProxy.UpstreamBusy); Rest the
-	// handler time less that, per run: what the latency and the code cost, at least.
+	// handler time less that, per run: at 0 ms per call, what the code costs alone.
 	Moto, Rest Stats
+}
+
+// EstimateOnAWS is what a path's handler time would be on AWS at latency per call: its round trips at that
+// latency, plus its code's own time (the 0 ms run's handler time less moto's). false when it did not run at 0 ms.
+func (r *Report) EstimateOnAWS(p Path, latency time.Duration) (time.Duration, bool) {
+	code := p.timing(0)
+	if code.Stats.N == 0 || p.CriticalPath.Median == 0 {
+		return 0, false
+	}
+	return time.Duration(p.CriticalPath.Median)*latency + code.Rest.Median, true
 }
 
 // At is the path's times at latency d, or zero Stats when it did not run at d.
