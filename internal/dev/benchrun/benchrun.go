@@ -48,11 +48,11 @@ const (
 // within a region.
 const DefaultLatency = GoalLatency
 
-// RepairLimit and RepairWindow are the TRAILGUARD_REPAIR_LIMIT and TRAILGUARD_REPAIR_WINDOW the benchmark
-// remediators run with. The product's 5 repairs an hour would mark a benchmarked trail contested after five runs and
-// stop repairing it; a limit of 1000 an hour would keep hundreds of repair times in each registry item, which
-// moto's DynamoDB then takes tens of milliseconds to scan. Within a second the item keeps a handful, as it does in
-// a deployment with the default policy.
+// RepairLimit is the TRAILGUARD_REPAIR_LIMIT the benchmark remediators run with: the product's 5 repairs an hour
+// would mark a benchmarked trail contested after five runs and stop repairing it. RepairWindow is the
+// TRAILGUARD_REPAIR_WINDOW of those that run the paths, which repair the same trails hundreds of times: within an
+// hour each registry item would keep hundreds of repair times, which moto's DynamoDB takes tens of milliseconds to
+// scan; within a second it keeps a handful, as it does in a deployment with the default policy.
 const (
 	RepairLimit  = 1000
 	RepairWindow = time.Second

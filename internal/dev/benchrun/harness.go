@@ -84,10 +84,10 @@ func (h *harness) start(ctx context.Context) error {
 			return err
 		}
 	}
-	if h.provider, err = s.StartFunction(localrun.Provider, h.env(localrun.Provider)); err != nil {
+	if h.provider, err = s.StartFunction(localrun.Provider, h.pathEnv(localrun.Provider)); err != nil {
 		return err
 	}
-	if h.remed, err = s.StartFunction(localrun.Remediator, h.env(localrun.Remediator)); err != nil {
+	if h.remed, err = s.StartFunction(localrun.Remediator, h.pathEnv(localrun.Remediator)); err != nil {
 		return err
 	}
 	for _, n := range names {
@@ -108,11 +108,22 @@ func (h *harness) start(ctx context.Context) error {
 }
 
 // env is a function's environment on moto with its AWS calls sent through the proxy (the later
-// AWS_ENDPOINT_URL wins), and a remediator's repair policy the benchmark's (RepairLimit, RepairWindow).
+// AWS_ENDPOINT_URL wins), and a remediator's repair limit raised to RepairLimit.
 func (h *harness) env(function string) []string {
 	env := append(h.session.LocalEnv(function), "AWS_ENDPOINT_URL="+h.proxy.URL())
 	if function == localrun.Remediator {
-		env = append(env, lambdaenv.RepairLimit+"="+strconv.Itoa(RepairLimit), lambdaenv.RepairWindow+"="+RepairWindow.String())
+		env = append(env, lambdaenv.RepairLimit+"="+strconv.Itoa(RepairLimit))
+	}
+	return env
+}
+
+// pathEnv is env for the processes that run the paths: a remediator's repair window is also RepairWindow, since the
+// paths repair the same trails hundreds of times. The burst keeps the product's window: it repairs each trail once
+// or twice, and a window of a second would have every later event rewrite the record to forget its repairs.
+func (h *harness) pathEnv(function string) []string {
+	env := h.env(function)
+	if function == localrun.Remediator {
+		env = append(env, lambdaenv.RepairWindow+"="+RepairWindow.String())
 	}
 	return env
 }

@@ -244,7 +244,7 @@ func (r *Report) burst(p func(string, ...any)) {
 	p("throttling (`ThrottlingException`; `Throttling` for IAM and SNS); the baseline is the same burst without faults.")
 	p("Each kind ran %d times, alternating, each run on fresh processes; wall time is the median. An event whose", b.Runs)
 	p("invocation fails is run again, up to %d attempts, as Lambda does with asynchronous events.", lambdaAttempts)
-	p("`TRAILGUARD_REPAIR_LIMIT=%d`, `TRAILGUARD_REPAIR_WINDOW=%s`.", RepairLimit, RepairWindow)
+	p("`TRAILGUARD_REPAIR_LIMIT=%d` (the product's one-hour window).", RepairLimit)
 	p("")
 	p("| | baseline | throttled |")
 	p("|---|---:|---:|")

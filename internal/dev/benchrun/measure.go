@@ -279,7 +279,7 @@ func (h *harness) runOnce(ctx context.Context, p path, remedBootstrap string, ou
 		return err
 	})
 	if p.fresh {
-		f, err := startFresh(remedBootstrap, h.env(localrun.Remediator))
+		f, err := startFresh(remedBootstrap, h.pathEnv(localrun.Remediator))
 		if err != nil {
 			return 0, 0, err
 		}
