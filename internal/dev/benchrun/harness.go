@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/dev/localrun"
@@ -66,6 +67,9 @@ func (h *harness) start(ctx context.Context) error {
 	if err := s.CreateWorld(ctx); err != nil {
 		return err
 	}
+	if err := h.unsubscribeInbox(ctx); err != nil {
+		return err
+	}
 	h.faults, h.rec = testbed.NewFaults(), &testbed.Recorder{}
 	if h.proxy, err = testbed.NewFaultProxy(s.MotoURL(), h.faults, h.rec); err != nil {
 		return fmt.Errorf("start the AWS call proxy: %w", err)
@@ -103,6 +107,24 @@ func (h *harness) start(ctx context.Context) error {
 			return fmt.Errorf("the provider answered SUCCESS for trail %s but did not link it (log group %q, role %q)", n, t.LogGroupARN, t.RoleARN)
 		}
 		h.trails = append(h.trails, t)
+	}
+	return nil
+}
+
+// unsubscribeInbox leaves the notification topic without subscribers. AWS answers Publish once it has the message
+// and delivers it afterwards; moto delivers to an HTTP subscriber (the world's inbox) within the Publish call, a
+// few milliseconds of Python each, which a path that notifies would pay here and never on AWS. Nothing here reads
+// the inbox.
+func (h *harness) unsubscribeInbox(ctx context.Context) error {
+	api := h.session.AWS().SNS
+	out, err := api.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(h.session.World().TopicARN)})
+	if err != nil {
+		return fmt.Errorf("list the topic's subscriptions: %w", err)
+	}
+	for _, sub := range out.Subscriptions {
+		if _, err := api.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: sub.SubscriptionArn}); err != nil {
+			return fmt.Errorf("unsubscribe %s: %w", aws.ToString(sub.Endpoint), err)
+		}
 	}
 	return nil
 }
