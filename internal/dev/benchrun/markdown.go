@@ -141,7 +141,8 @@ func (r *Report) Markdown() []byte {
 	p("not on AWS. **Moto busy** is the median time, within the handler time, during which moto was answering at least")
 	p("one of the path's calls (`testbed.FaultProxy.UpstreamBusy`). **Code alone** is the median of the 0 ms runs'")
 	p("handler time less moto busy: the bootstrap's own time, the proxy's included. **Estimate on AWS** is the round")
-	p("trips × %s plus code alone.", ms(r.Latency))
+	p("trips × %s plus code alone. The notification topic has no subscriber while measuring: moto delivers to an HTTP", ms(r.Latency))
+	p("subscriber within the Publish call, where AWS answers first and delivers afterwards.")
 	p("")
 	for _, w := range r.Paths {
 		p("- **%s**: %s.", w.Name, w.Note)
