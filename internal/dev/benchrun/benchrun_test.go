@@ -65,7 +65,7 @@ func TestQuickRun(t *testing.T) {
 	noop := byName["remediator no-op event"]
 	assert.Equal(t, 1, noop.Calls.Total, "a no-op is one read: %v", noop.Calls.List)
 	assert.Zero(t, noop.Calls.Writes)
-	assert.Equal(t, benchrun.Rounds{Median: 1, Max: 1}, noop.CriticalPath)
+	assert.Equal(t, benchrun.Rounds{N: 1, Median: 1, Max: 1}, noop.CriticalPath)
 	for _, name := range []string{"tampering repair, fresh process", "tampering repair, warm process"} {
 		assert.Equal(t, []string{"CloudTrail.UpdateTrail"}, byName[name].Calls.ResourceWrites, name)
 	}
@@ -146,9 +146,9 @@ func TestMarkdownReportsMisses(t *testing.T) {
 		},
 		Latency: benchrun.GoalLatency, Latencies: []time.Duration{benchrun.GoalLatency, 0},
 		Paths: []benchrun.Path{
-			{Name: "sweep of 5 drifted trails", CriticalPath: benchrun.Rounds{Median: 6, Max: 7},
+			{Name: "sweep of 5 drifted trails", CriticalPath: benchrun.Rounds{N: 3, Median: 6, Max: 7},
 				Times: []benchrun.Timing{{Latency: benchrun.GoalLatency, Stats: benchrun.Stats{N: 1, Median: 150 * time.Millisecond}}}},
-			{Name: "tampering repair, warm process", CriticalPath: benchrun.Rounds{Median: 4, Max: 5},
+			{Name: "tampering repair, warm process", CriticalPath: benchrun.Rounds{N: 3, Median: 4, Max: 5},
 				Times: []benchrun.Timing{
 					{Latency: benchrun.GoalLatency, Stats: benchrun.Stats{N: 1, Median: 130 * time.Millisecond}},
 					{Latency: 0, Stats: benchrun.Stats{N: 1, Median: 40 * time.Millisecond}, Rest: benchrun.Stats{N: 1, Median: 12 * time.Millisecond}},
@@ -178,10 +178,17 @@ func TestMarkdownReportsMisses(t *testing.T) {
 func TestTimeGoalsNeedTheGoalLatency(t *testing.T) {
 	rep := &benchrun.Report{Latency: 10 * time.Millisecond, Latencies: []time.Duration{10 * time.Millisecond},
 		CountLatency: testbed.RoundTripLatency, CountRuns: 3,
-		Paths: []benchrun.Path{{Name: "tampering repair, warm process", CriticalPath: benchrun.Rounds{Median: 3, Max: 3},
+		Paths: []benchrun.Path{{Name: "tampering repair, warm process", CriticalPath: benchrun.Rounds{N: 3, Median: 3, Max: 3},
 			Times: []benchrun.Timing{{Latency: 10 * time.Millisecond, Stats: benchrun.Stats{N: 1, Median: 50 * time.Millisecond}}}}}}
 	md := string(rep.Markdown())
 	assert.Contains(t, md, "| tampering repair, warm process: round trips | ≤ 4 | 3 | met |")
 	assert.Contains(t, md, "| tampering repair, warm process: handler time at 25.0 ms per call | < 125.0 ms | 0.0 ms | not judged (measured at 10.0 ms) |")
 	assert.Contains(t, md, "over 3 more runs of each path at **250.0 ms** per call")
+}
+
+// Round trips that were never counted (their runs failed) are a miss, not "0: met".
+func TestUncountedRoundTripsAreNotMet(t *testing.T) {
+	rep := &benchrun.Report{Latency: benchrun.GoalLatency, Latencies: []time.Duration{benchrun.GoalLatency},
+		Paths: []benchrun.Path{{Name: "sweep of 5 drifted trails"}}}
+	assert.Contains(t, string(rep.Markdown()), "| sweep of 5 drifted trails: round trips | ≤ 5 | not counted | **missed** |")
 }

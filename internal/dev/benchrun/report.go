@@ -89,8 +89,8 @@ type Path struct {
 	PeakRSS int64
 }
 
-// Rounds summarizes the critical paths of several runs.
-type Rounds struct{ Median, Max int }
+// Rounds summarizes the critical paths of N runs; N is 0 when none was counted.
+type Rounds struct{ N, Median, Max int }
 
 // SummarizeRounds is the median (lower middle for an even count: round trips are whole) and the maximum.
 func SummarizeRounds(n []int) Rounds {
@@ -99,7 +99,7 @@ func SummarizeRounds(n []int) Rounds {
 	}
 	s := slices.Clone(n)
 	slices.Sort(s)
-	return Rounds{Median: s[(len(s)-1)/2], Max: s[len(s)-1]}
+	return Rounds{N: len(s), Median: s[(len(s)-1)/2], Max: s[len(s)-1]}
 }
 
 // Timing is a path's handler times at one per-call latency, and how long moto was busy answering during them.
@@ -115,7 +115,7 @@ type Timing struct {
 // latency, plus its code's own time (the 0 ms run's handler time less moto's). false when it did not run at 0 ms.
 func (r *Report) EstimateOnAWS(p Path, latency time.Duration) (time.Duration, bool) {
 	code := p.timing(0)
-	if code.Stats.N == 0 || p.CriticalPath.Median == 0 {
+	if code.Stats.N == 0 || p.CriticalPath.N == 0 {
 		return 0, false
 	}
 	return time.Duration(p.CriticalPath.Median)*latency + code.Rest.Median, true

@@ -217,7 +217,7 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	t.rec.add(service, op)
 	start := time.Now()
 	res, err := t.next.RoundTrip(req)
-	if !waitUntil(req.Context(), start.Add(t.rec.Latency)) {
+	if t.rec.Latency > 0 && !waitUntil(req.Context(), start.Add(t.rec.Latency)) {
 		if err == nil {
 			res.Body.Close()
 		}

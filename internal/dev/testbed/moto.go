@@ -82,14 +82,20 @@ type motoProcess struct {
 // LaunchOption changes how Launch runs moto.
 type LaunchOption func(*launchOptions)
 
-type launchOptions struct{ groups [][]string }
+type launchOptions struct {
+	groups [][]string
+	// plain runs moto without motoBoot: only for the test that compares the two.
+	plain bool
+}
 
 // SplitServices gives each group of services, named as they sign their calls ("iam", "logs", "dynamodb"), a
 // moto_server process of its own, every other service sharing one more, all behind one endpoint that routes each
 // call by the service it is signed for. AWS's services answer calls in parallel, where one moto_server answers them
 // one after another (one Python process): what a benchmark of parallel calls measures with one process is mostly
-// that queue. Services that moto links to each other must share a group: CloudTrail reads S3 buckets and SNS
-// topics, and EventBridge writes to its targets (CloudWatch Logs among them), so those stay with the rest.
+// that queue. What one service keeps, another process does not see: CloudTrail checks a trail's S3 bucket and SNS
+// topic in its own process, EventBridge writes to its targets (CloudWatch Logs among them) in its own, and
+// credentials from STS AssumeRole are known only to STS's process. Split only services whose calls never rely on
+// another's state, as the benchmark's IAM, CloudWatch Logs, DynamoDB and SNS calls do not.
 func SplitServices(groups ...[]string) LaunchOption {
 	return func(o *launchOptions) { o.groups = append(o.groups, groups...) }
 }
@@ -109,7 +115,7 @@ func Launch(ctx context.Context, opts ...LaunchOption) (*Server, error) {
 	errs := make([]error, len(s.procs))
 	var wg sync.WaitGroup
 	for i := range s.procs {
-		wg.Go(func() { s.procs[i], errs[i] = startMoto(ctx, bin) })
+		wg.Go(func() { s.procs[i], errs[i] = startMoto(ctx, bin, !o.plain) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -150,13 +156,17 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 // moto picks the port itself (-p 0) and startMoto reads it from the line moto prints: choosing a free port here and
 // passing it on would leave a window in which another process, such as a second test run's moto, takes it, and this
 // run would then talk to that one's moto until it stops.
-func startMoto(ctx context.Context, bin string) (*motoProcess, error) {
-	boot, err := writeMotoBoot()
-	if err != nil {
-		return nil, fmt.Errorf("start moto_server: %w", err)
-	}
+func startMoto(ctx context.Context, bin string, boosted bool) (*motoProcess, error) {
+	var boot string
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
-	cmd.Env = withPythonPath(motoEnv(os.Environ()), boot)
+	cmd.Env = motoEnv(os.Environ())
+	if boosted {
+		var err error
+		if boot, err = writeMotoBoot(); err != nil {
+			return nil, fmt.Errorf("start moto_server: %w", err)
+		}
+		cmd.Env = withPythonPath(cmd.Env, boot)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so stop also ends the workers moto may fork
 	// moto logs every request to stderr: a pipe drained for the server's whole life, echoed with TRAILGUARD_MOTO_LOG.
 	r, w, err := os.Pipe()

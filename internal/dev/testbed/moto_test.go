@@ -3,14 +3,17 @@ package testbed
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/stretchr/testify/assert"
@@ -138,4 +141,73 @@ func TestTestLoggerShowsOnlyOnFailure(t *testing.T) {
 		assert.Contains(t, tb.logged[0], `"msg":"linked trail"`)
 		assert.Contains(t, tb.logged[0], "TestFake (1 lines)")
 	}
+}
+
+// motoBoot changes how fast moto answers, never what: the same calls on a moto with it and on one without get the
+// same answers, once what differs between any two servers (request ids, generated ids, times) is masked. The calls
+// are the shapes the patches touch: DynamoDB's nested AttributeValues, IAM's XML, CloudTrail's and Logs' JSON.
+func TestMotoBootChangesNoAnswer(t *testing.T) {
+	NeedMoto(t)
+	ctx := context.Background()
+	boosted, err := Launch(ctx)
+	require.NoError(t, err)
+	defer boosted.Stop()
+	plain, err := Launch(ctx, func(o *launchOptions) { o.plain = true })
+	require.NoError(t, err)
+	defer plain.Stop()
+	require.True(t, boosted.ServiceListCached())
+	require.False(t, plain.ServiceListCached())
+
+	item := `{"TableName":"registry","Item":{"TrailArn":{"S":"arn:aws:cloudtrail:us-east-1:123456789012:trail/t"},` +
+		`"Spec":{"M":{"TrailName":{"S":"t"},"RetentionInDays":{"N":"365"}}},"Repairs":{"L":[{"S":"2026-11-26T17:00:00Z"}]},` +
+		`"Version":{"N":"3"},"Gone":{"BOOL":false},"Tags":{"SS":["a","b"]}}}`
+	calls := []struct{ service, target, body string }{
+		{"dynamodb", "DynamoDB_20120810.PutItem", item},
+		{"dynamodb", "DynamoDB_20120810.Scan", `{"TableName":"registry","ConsistentRead":true}`},
+		{"dynamodb", "DynamoDB_20120810.GetItem", `{"TableName":"registry","Key":{"TrailArn":{"S":"arn:aws:cloudtrail:us-east-1:123456789012:trail/t"}}}`},
+		{"iam", "", "Action=GetRole&RoleName=" + DeliveryRoleName + "&Version=2010-05-08"},
+		{"iam", "", "Action=ListRoles&Version=2010-05-08"},
+		{"cloudtrail", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails", `{}`},
+		{"cloudtrail", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.GetTrailStatus", `{"Name":"` + TrailName + `"}`},
+		{"cloudtrail", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.GetEventSelectors", `{"TrailName":"` + TrailName + `"}`},
+		{"logs", "Logs_20140328.DescribeLogGroups", `{"logGroupNamePrefix":"/"}`},
+	}
+	answers := map[*Server][]string{}
+	for _, s := range []*Server{boosted, plain} {
+		a := NewAWS(s.Config(Region))
+		require.NoError(t, a.CreateRegistryTable(ctx, "registry"))
+		require.NoError(t, a.CreateDeliveryRole(ctx))
+		_, err := a.CreateTrail(ctx, TrailName, TrailOptions{})
+		require.NoError(t, err)
+		_, err = a.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/trailguard/compare")})
+		require.NoError(t, err)
+		for _, c := range calls {
+			answers[s] = append(answers[s], c.target+" "+rawCall(t, s.URL(), c.service, c.target, c.body))
+		}
+	}
+	assert.Equal(t, answers[plain], answers[boosted])
+}
+
+// varying is what two moto servers answer differently to the same calls: ids, request ids, times.
+var varying = regexp.MustCompile(`<RequestId>[^<]*</RequestId>|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[A-Z0-9]{16,}|\d+(\.\d+)?`)
+
+// rawCall sends one call as the SDK would put it on the wire (moto does not check signatures) and returns its status
+// and body with what varies between servers masked.
+func rawCall(t *testing.T, url, service, target, body string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20261126/"+Region+"/"+service+"/aws4_request, SignedHeaders=host, Signature=0")
+	if target != "" {
+		req.Header.Set("X-Amz-Target", target)
+		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	} else {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return fmt.Sprintf("%d %s", resp.StatusCode, varying.ReplaceAllString(string(b), "#"))
 }

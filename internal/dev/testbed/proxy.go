@@ -62,7 +62,7 @@ func (p *FaultProxy) URL() string { return p.url }
 
 // SetLatency makes every call through the proxy, faulted ones included (a throttle is a round trip too), take at
 // least d, as a round trip to AWS takes its time whatever the service does within it: the proxy forwards the call
-// at once and holds the answer until d has passed since the call arrived (see RoundTrip). 0 turns the delay off.
+// at once and holds the answer until d has passed since the call arrived (see ServeHTTP). 0 turns the delay off.
 // It may be changed between calls.
 func (p *FaultProxy) SetLatency(d time.Duration) { p.latency.Store(int64(d)) }
 
@@ -128,6 +128,8 @@ func (p *FaultProxy) answer(r *http.Request, service, op string) *http.Response 
 	if fault, ok := p.faults.take(service, op, strings.HasPrefix(r.Header.Get("Amz-Sdk-Request"), "attempt=1;")); ok {
 		return fault.response(r, service)
 	}
+	// The body is already read: moto's "100 Continue" would otherwise reach the recorder as the answer's status.
+	r.Header.Del("Expect")
 	got := httptest.NewRecorder()
 	t0 := time.Now()
 	p.next.ServeHTTP(got, r)

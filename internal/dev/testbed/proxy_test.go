@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,13 +23,14 @@ import (
 )
 
 // A round trip to AWS includes the service's own time: the proxy forwards a call at once and holds the answer
-// until the latency has passed, rather than adding the latency to moto's time. The latency is far above any
-// scheduling delay of a loaded machine.
+// until the latency has passed, rather than adding the latency to the service's time. The service here takes
+// 1.5 s of a 2 s latency: added, the call would take 3.5 s; the bound leaves a loaded machine 1.2 s.
 func TestFaultProxyLatencyIncludesTheServicesTime(t *testing.T) {
-	const latency = 2 * time.Second
+	const latency, service = 2 * time.Second, 1500 * time.Millisecond
 	arrived := make(chan time.Time, 1)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		arrived <- time.Now()
+		time.Sleep(service)
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		fmt.Fprint(w, `{"trailList":[]}`)
 	}))
@@ -42,8 +45,30 @@ func TestFaultProxyLatencyIncludesTheServicesTime(t *testing.T) {
 	t0 := time.Now()
 	_, err = cloudtrail.NewFromConfig(cfg).DescribeTrails(context.Background(), &cloudtrail.DescribeTrailsInput{})
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, time.Since(t0), latency, "the answer was held for the latency")
+	took := time.Since(t0)
+	assert.GreaterOrEqual(t, took, latency, "the answer was held for the latency")
+	assert.Less(t, took, latency+service-300*time.Millisecond, "the service's time was added to the latency")
 	assert.Less(t, (<-arrived).Sub(t0), latency, "the call was forwarded at once, not after the latency")
+}
+
+// A client that asks "Expect: 100-continue" gets moto's real answer, not the interim 100 as its status.
+func TestFaultProxyAnswersAnExpectContinueCall(t *testing.T) {
+	m := testbed.StartMoto(t)
+	proxy, err := testbed.NewFaultProxy(m.URL(), nil, nil)
+	require.NoError(t, err)
+	defer proxy.Close()
+	req, err := http.NewRequest(http.MethodPost, proxy.URL(), strings.NewReader("Action=ListRoles&Version=2010-05-08"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20261126/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0")
+	req.Header.Set("Expect", "100-continue")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), "<ListRolesResponse")
+	assert.NotEmpty(t, resp.Header.Get("Content-Type"))
 }
 
 // The proxy must name calls as the in-process transport does, so one set of faults serves both.

@@ -33,6 +33,11 @@ def _aliases_once(get_possible_keys):
 try:
     import functools
 
+    import moto
+
+    if moto.__version__ != "5.2.1":  # the patches read moto 5.2.1's internals
+        raise RuntimeError(f"moto {moto.__version__}, not 5.2.1")
+
     import moto.backends as _backends
     import moto.core.responses as _responses
     import moto.core.serialize as _serialize
