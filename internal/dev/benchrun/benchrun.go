@@ -101,8 +101,8 @@ func WithLogDir(dir string) Option { return func(c *config) { c.logDir = dir } }
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
 // Quick is the few-runs mode CI uses to prove the harness works on a loaded machine: 3 runs of every path at the
-// realistic latency only (no 0 ms run), one to count its round trips, 3 cold starts, one burst of each kind of 50 events on 2 processes. Options
-// after it still apply.
+// realistic latency only (no 0 ms run), one to count its round trips, 3 cold starts, one burst of each kind of 50
+// events on 2 processes. Options after it still apply.
 func Quick() Option {
 	return func(c *config) {
 		c.quick, c.runs, c.countRuns, c.coldRuns, c.burstEvents, c.burst, c.burstRuns, c.zeroLatency = true, 3, 1, 3, 50, 2, 1, false
@@ -133,7 +133,8 @@ func Run(ctx context.Context, opts ...Option) (*Report, error) {
 	}
 	rep := &Report{Started: time.Now(), Machine: ReadMachine(ctx), Runs: c.runs, ColdRuns: c.coldRuns,
 		BurstEvents: c.burstEvents, BurstProcesses: c.burst, BurstRuns: c.burstRuns, ThrottleEvery: c.throttleEvery,
-		Quick: c.quick, Latency: c.latency, CountLatency: testbed.RoundTripLatency, CountRuns: c.countRuns, Latencies: []time.Duration{c.latency}, LoadStart: loadAvg()}
+		Quick: c.quick, Latency: c.latency, Latencies: []time.Duration{c.latency},
+		CountLatency: testbed.RoundTripLatency, CountRuns: c.countRuns, LoadStart: loadAvg()}
 	if c.zeroLatency && c.latency > 0 {
 		rep.Latencies = append(rep.Latencies, 0)
 	}

@@ -127,7 +127,7 @@ func (r *Report) Markdown() []byte {
 			row += fmt.Sprintf(" %s | %s | %s |", ms(t.Stats.Median), ms(t.Stats.P90), ms(t.Moto.Median))
 		}
 		if estimated {
-			est, _ := r.EstimateOnAWS(w, r.Latency)
+			est, _ := w.EstimateOnAWS(r.Latency)
 			row += fmt.Sprintf(" %s | %s |", ms(w.timing(0).Rest.Median), ms(est))
 		}
 		p("%s %s |", row, mib(w.PeakRSS))
@@ -354,7 +354,7 @@ func (r *Report) goals(p func(string, ...any)) {
 	for _, w := range r.Paths {
 		at := w.At(GoalLatency).Median
 		measured := ms(at)
-		if est, ok := r.EstimateOnAWS(w, GoalLatency); ok {
+		if est, ok := w.EstimateOnAWS(GoalLatency); ok {
 			measured += fmt.Sprintf(" (estimate on AWS: %s)", ms(est))
 		}
 		switch {
@@ -364,10 +364,10 @@ func (r *Report) goals(p func(string, ...any)) {
 		case strings.HasPrefix(w.Name, "tampering repair"):
 			ok := len(w.Calls.ResourceWrites) == 1 && w.Calls.ResourceWrites[0] == "CloudTrail.UpdateTrail"
 			p("| %s: writes | only CloudTrail.UpdateTrail, once | %s | %s |", w.Name, list(w.Calls.ResourceWrites), verdict(ok))
-			p("| %s: round trips | ≤ %d | %s | %s |", w.Name, GoalRepairRounds, rounds(w.CriticalPath), verdict(w.CriticalPath.N > 0 && w.CriticalPath.Max <= GoalRepairRounds))
+			p("| %s: round trips | ≤ %d | %s | %s |", w.Name, GoalRepairRounds, rounds(w.CriticalPath), verdict(w.CriticalPath.Within(GoalRepairRounds)))
 			p("| %s: handler time at %s per call | < %s | %s | %s |", w.Name, ms(GoalLatency), ms(GoalRepairTime), measured, timeVerdict(at < GoalRepairTime))
 		case strings.Contains(w.Name, "drifted"):
-			p("| %s: round trips | ≤ %d | %s | %s |", w.Name, GoalSweepRounds, rounds(w.CriticalPath), verdict(w.CriticalPath.N > 0 && w.CriticalPath.Max <= GoalSweepRounds))
+			p("| %s: round trips | ≤ %d | %s | %s |", w.Name, GoalSweepRounds, rounds(w.CriticalPath), verdict(w.CriticalPath.Within(GoalSweepRounds)))
 			p("| %s: handler time at %s per call | < %s | %s | %s |", w.Name, ms(GoalLatency), ms(GoalSweepTime), measured, timeVerdict(at < GoalSweepTime))
 		}
 	}

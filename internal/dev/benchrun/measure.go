@@ -217,7 +217,8 @@ func (h *harness) paths(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("%s at %s per call: %w", p.name, lat, err)
 			}
-			h.rep.Paths[i].Times = append(h.rep.Paths[i].Times, Timing{Latency: lat, Stats: Summarize(took), Moto: Summarize(moto), Rest: Summarize(rest)})
+			h.rep.Paths[i].Times = append(h.rep.Paths[i].Times,
+				Timing{Latency: lat, Stats: Summarize(took), Moto: Summarize(moto), Rest: Summarize(rest)})
 		}
 	}
 	h.proxy.SetLatency(h.rep.CountLatency)

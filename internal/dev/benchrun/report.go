@@ -92,6 +92,9 @@ type Path struct {
 // Rounds summarizes the critical paths of N runs; N is 0 when none was counted.
 type Rounds struct{ N, Median, Max int }
 
+// Within says whether round trips were counted and none of the runs took more than goal.
+func (x Rounds) Within(goal int) bool { return x.N > 0 && x.Max <= goal }
+
 // SummarizeRounds is the median (lower middle for an even count: round trips are whole) and the maximum.
 func SummarizeRounds(n []int) Rounds {
 	if len(n) == 0 {
@@ -111,9 +114,10 @@ type Timing struct {
 	Moto, Rest Stats
 }
 
-// EstimateOnAWS is what a path's handler time would be on AWS at latency per call: its round trips at that
-// latency, plus its code's own time (the 0 ms run's handler time less moto's). false when it did not run at 0 ms.
-func (r *Report) EstimateOnAWS(p Path, latency time.Duration) (time.Duration, bool) {
+// EstimateOnAWS is what the path's handler time would be on AWS at latency per call: its round trips at that
+// latency, plus its code's own time (the 0 ms run's handler time less moto's). false when it did not run at 0 ms
+// or its round trips were not counted.
+func (p Path) EstimateOnAWS(latency time.Duration) (time.Duration, bool) {
 	code := p.timing(0)
 	if code.Stats.N == 0 || p.CriticalPath.N == 0 {
 		return 0, false

@@ -223,10 +223,15 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		}
 		return nil, req.Context().Err()
 	}
-	t.rec.mu.Lock()
-	t.rec.spans = append(t.rec.spans, span{start: start, end: time.Now()})
-	t.rec.mu.Unlock()
+	t.rec.ended(start)
 	return res, err
+}
+
+// ended records that a call begun at start has just ended, for CriticalPath.
+func (r *Recorder) ended(start time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.spans = append(r.spans, span{start: start, end: time.Now()})
 }
 
 func (r *Recorder) add(service, op string) {

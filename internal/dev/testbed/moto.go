@@ -73,8 +73,8 @@ type motoProcess struct {
 	done chan struct{}
 	// boot is the folder of the sitecustomize.py the process runs with, removed by stop.
 	boot string
-	// listCached is whether moto said that sitecustomize.py took effect.
-	listCached atomic.Bool
+	// spedUp is whether moto said that sitecustomize.py took effect.
+	spedUp atomic.Bool
 	// forward sends a call routed to this process on to it.
 	forward *httputil.ReverseProxy
 }
@@ -202,9 +202,7 @@ func startMoto(ctx context.Context, bin string, boosted bool) (*motoProcess, err
 		return nil, err
 	}
 	u, _ := url.Parse(p.url)
-	p.forward = httputil.NewSingleHostReverseProxy(u)
-	// Parallel calls each keep a connection: moto_server starts a thread for every new one.
-	p.forward.Transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+	p.forward = forwarder(u)
 	return p, nil
 }
 
@@ -225,12 +223,12 @@ func motoEnv(environ []string) []string {
 }
 
 // motoBoot is a sitecustomize.py that makes moto_server answer faster without changing what it answers (see the
-// file). It prints bootCached when it took effect.
+// file). It prints bootTookEffect when it took effect.
 //
 //go:embed motoboot/sitecustomize.py
 var motoBoot []byte
 
-const bootCached = "trailguard-testbed: moto service list read once"
+const bootTookEffect = "trailguard-testbed: moto sped up"
 
 // writeMotoBoot writes motoBoot into a new folder for the server's PYTHONPATH.
 func writeMotoBoot() (string, error) {
@@ -261,12 +259,12 @@ func withPythonPath(env []string, dir string) []string {
 	return append(out, "PYTHONPATH="+path)
 }
 
-// ServiceListCached says whether every moto_server process runs with the test bed's speed-up
+// SpedUp says whether every moto_server process runs with the test bed's speed-up
 // (motoboot/sitecustomize.py): false with a moto other than 5.2.1 that lacks what it changes, which then runs
 // unchanged and slower.
-func (s *Server) ServiceListCached() bool {
+func (s *Server) SpedUp() bool {
 	for _, p := range s.procs {
-		if !p.listCached.Load() {
+		if !p.spedUp.Load() {
 			return false
 		}
 	}
@@ -285,8 +283,8 @@ func (p *motoProcess) readOutput(r io.ReadCloser, urls chan<- string, echo bool)
 		if echo {
 			fmt.Fprintln(os.Stderr, sc.Text())
 		}
-		if sc.Text() == bootCached {
-			p.listCached.Store(true)
+		if sc.Text() == bootTookEffect {
+			p.spedUp.Store(true)
 		}
 		if m := runningOn.FindStringSubmatch(sc.Text()); m != nil && !found {
 			found = true

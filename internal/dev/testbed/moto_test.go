@@ -45,7 +45,7 @@ func TestMotoRunsWithTheServiceListReadOnce(t *testing.T) {
 	t.Setenv("PYTHONPATH", "/opt/callers/python")
 	s, err := Launch(context.Background())
 	require.NoError(t, err)
-	assert.True(t, s.ServiceListCached(), "moto_server did not say that sitecustomize.py took effect")
+	assert.True(t, s.SpedUp(), "moto_server did not say that sitecustomize.py took effect")
 	boot := s.procs[0].boot
 	assert.Contains(t, withPythonPath(motoEnv(os.Environ()), boot), "PYTHONPATH="+boot+":/opt/callers/python")
 	require.NoError(t, NewAWS(s.Config(Region)).CreateRegistryTable(context.Background(), "t"), "moto answers as before")
@@ -63,7 +63,7 @@ func TestSplitServicesRoutesEachCallToItsServicesProcess(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Stop()
 	require.Len(t, s.PIDs(), 3)
-	assert.True(t, s.ServiceListCached())
+	assert.True(t, s.SpedUp())
 	a := NewAWS(s.Config(Region))
 	_, err = a.IAM.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("split-role"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)})
 	require.NoError(t, err)
@@ -155,8 +155,8 @@ func TestMotoBootChangesNoAnswer(t *testing.T) {
 	plain, err := Launch(ctx, func(o *launchOptions) { o.plain = true })
 	require.NoError(t, err)
 	defer plain.Stop()
-	require.True(t, boosted.ServiceListCached())
-	require.False(t, plain.ServiceListCached())
+	require.True(t, boosted.SpedUp())
+	require.False(t, plain.SpedUp())
 
 	item := `{"TableName":"registry","Item":{"TrailArn":{"S":"arn:aws:cloudtrail:us-east-1:123456789012:trail/t"},` +
 		`"Spec":{"M":{"TrailName":{"S":"t"},"RetentionInDays":{"N":"365"}}},"Repairs":{"L":[{"S":"2026-11-26T17:00:00Z"}]},` +

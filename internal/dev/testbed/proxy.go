@@ -51,7 +51,7 @@ func NewFaultProxy(target string, faults *Faults, rec *Recorder) (*FaultProxy, e
 	if rec == nil {
 		rec = &Recorder{}
 	}
-	p := &FaultProxy{url: "http://" + l.Addr().String(), faults: faults, rec: rec, next: httputil.NewSingleHostReverseProxy(u)}
+	p := &FaultProxy{url: "http://" + l.Addr().String(), faults: faults, rec: rec, next: forwarder(u)}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = p.srv.Serve(l) }()
 	return p, nil
@@ -106,11 +106,7 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The call's span, as the in-process transport records it, so that Recorder.CriticalPath means the same
 	// whichever way the calls were made.
 	start := time.Now()
-	defer func() {
-		p.rec.mu.Lock()
-		p.rec.spans = append(p.rec.spans, span{start: start, end: time.Now()})
-		p.rec.mu.Unlock()
-	}()
+	defer p.rec.ended(start)
 	answer := p.answer(r, service, op)
 	defer answer.Body.Close()
 	if !waitUntil(r.Context(), start.Add(p.Latency())) {
@@ -137,6 +133,14 @@ func (p *FaultProxy) answer(r *http.Request, service, op string) *http.Response 
 	p.upstream = append(p.upstream, span{start: t0, end: time.Now()})
 	p.mu.Unlock()
 	return got.Result()
+}
+
+// forwarder is a reverse proxy to target that keeps a connection for each of many parallel calls: with the standard
+// transport's two, a burst of calls opens new connections, and moto_server starts a thread for every new one.
+func forwarder(target *url.URL) *httputil.ReverseProxy {
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+	return rp
 }
 
 // waitUntil sleeps until t, or until ctx ends, which it reports as false.

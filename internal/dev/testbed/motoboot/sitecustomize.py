@@ -47,6 +47,6 @@ try:
     _responses.method_names_from_class = functools.cache(_responses.method_names_from_class)
     for _picker in (_serialize.AttributePicker, _serialize.XFormedAttributePicker):
         _picker.get_possible_keys = _aliases_once(_picker.__dict__["get_possible_keys"])
-    print("trailguard-testbed: moto service list read once", file=sys.stderr, flush=True)
+    print("trailguard-testbed: moto sped up", file=sys.stderr, flush=True)
 except Exception as e:  # another moto version: run it as it is
-    print(f"trailguard-testbed: moto service list not cached: {e!r}", file=sys.stderr, flush=True)
+    print(f"trailguard-testbed: moto not sped up: {e!r}", file=sys.stderr, flush=True)
