@@ -158,6 +158,11 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	if !consented && !allowed {
 		return customresource.Result{}, &NotPermittedError{Trail: t.TrailARN, Stack: stackName(req.StackID)}
 	}
+	if !consented {
+		if rule := needsConsent(s, t, prior, supersede); rule != "" {
+			return customresource.Result{}, &ConsentError{Trail: t.TrailARN, StackID: req.StackID, Rule: rule}
+		}
+	}
 	if t.Previous, err = previousLink(s, t, live, priorTarget, consented); err != nil {
 		return customresource.Result{}, err
 	}

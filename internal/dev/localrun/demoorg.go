@@ -812,7 +812,7 @@ func (d *orgDemo) orgTrailStep(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	d.orgTrail = arn
-	if err := mgmt.TagTrail(ctx, arn, delivery.TagManagedBy, testbed.SampleStackName); err != nil {
+	if err := mgmt.TagTrail(ctx, arn, delivery.TagManagedBy, testbed.SampleStackID); err != nil {
 		return Outcome{}, err
 	}
 	raw, err := ReadEvent(filepath.Join("events", "provider", "create.json"))
