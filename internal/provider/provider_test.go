@@ -104,6 +104,8 @@ func (f *fixture) event(t testing.TB, name string, edit func(ev map[string]any))
 	if edit != nil {
 		edit(ev)
 	}
+	// CloudFormation is in the middle of this very request's operation (a forged request's test says otherwise).
+	f.stacks.operate(ev)
 	return ev
 }
 
