@@ -103,7 +103,8 @@ const maxSubject = 100
 const minSubjectName = 20
 
 // Subject is a one-line summary fit for an SNS (and e-mail) subject, e.g. "trailguard repaired trail
-// management-trail (UpdateTrail by alice) in 123456789012 us-east-1": at most 100 printable ASCII characters,
+// management-trail (UpdateTrail by alice?) in 123456789012 us-east-1" (the "?": the actor is as the event
+// claims): at most 100 printable ASCII characters,
 // whatever the names hold. The account and region always fit, at the end (an organization's subscribers sort by
 // them; earlier subjects read the same up to there); the name keeps at least 20 characters, and the event part
 // gets what is left.
@@ -122,6 +123,9 @@ func Subject(d Decision) string {
 	if ev := ascii(d.EventName); ev != "" {
 		if who := ascii(shortActor(d.Actor)); who != "" {
 			ev += " by " + who
+			if !d.ActorConfirmed {
+				ev += "?" // as the event claims: the body says so in words
+			}
 		}
 		tail = " (" + clip(ev, 44) + ")"
 	}
@@ -213,6 +217,8 @@ func Body(d Decision) string {
 	line("Event ID", d.EventID)
 	if d.Actor == "" && d.EventName == EventSweep {
 		line("Changed by", "(unknown: found by the periodic sweep; look in CloudTrail event history)")
+	} else if d.Actor != "" && !d.ActorConfirmed {
+		line("Changed by", d.Actor+" (as the event claims: not confirmed; compare the event ID with CloudTrail event history)")
 	} else {
 		line("Changed by", d.Actor)
 	}

@@ -381,7 +381,8 @@ func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record) (
 	msg := fmt.Sprintf("kept log group %s although DeleteLogGroupOnDelete is true: %s", t.LogGroupName, reason)
 	p.log.WarnContext(ctx, msg, "trail", t.TrailARN, "log_group", t.LogGroupName)
 	if p.notifier != nil {
-		d := notify.Decision{Trail: t.TrailName, TrailARN: t.TrailARN, Mode: string(rec.Spec.Remediation), Actor: rec.Owner.StackID,
+		// The stack is confirmed: the stack check asked CloudFormation that it is deleting this very resource.
+		d := notify.Decision{Trail: t.TrailName, TrailARN: t.TrailARN, Mode: string(rec.Spec.Remediation), Actor: rec.Owner.StackID, ActorConfirmed: true,
 			EventName: customresource.RequestDelete, Action: notify.ActionReported, Drift: []string{msg}, Result: msg}
 		if err := p.notifier.Notify(ctx, d); err != nil {
 			p.log.ErrorContext(ctx, "notification failed", "trail", t.TrailARN, "error", err.Error())
