@@ -280,8 +280,9 @@ func (e *Engine) linkTo(ctx context.Context, t Target, l Link) (*cloudtrail.Upda
 				"role", l.RoleARN, "attempts", attempt)
 			return out, nil
 		}
-		if !propagating(err) {
-			return nil, linkError(t, err)
+		retry, permanent := e.classifyLink(ctx, t, l, err)
+		if !retry {
+			return nil, permanent
 		}
 		if e.now().Add(wait).After(giveUp) || !hasTime(ctx, wait) {
 			return nil, fmt.Errorf("%w (still rejected after %d attempts while waiting for IAM to propagate)", linkError(t, err), attempt)
@@ -295,13 +296,6 @@ func (e *Engine) linkTo(ctx context.Context, t Target, l Link) (*cloudtrail.Upda
 		}
 		wait = min(2*wait, e.propagationMax)
 	}
-}
-
-// propagating says whether UpdateTrail failed the way it does while IAM propagates a new role or policy.
-func propagating(err error) bool {
-	var role *cttypes.InvalidCloudWatchLogsRoleArnException
-	var group *cttypes.InvalidCloudWatchLogsLogGroupArnException
-	return errors.As(err, &role) || errors.As(err, &group)
 }
 
 func linkError(t Target, err error) error {
