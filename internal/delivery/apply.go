@@ -60,7 +60,7 @@ func (r Result) Converged(t Target) bool {
 // Event selectors and the trail's scope are the trail owner's choice: a change that records less is reported.
 func (t Target) Repairs(k DriftKind) bool {
 	switch k {
-	case TrailMissing, DeliveryFailing, DeliveryStale, RoleMissing, TrustChanged, SelectorsChanged, TrailNarrowed:
+	case TrailMissing, DeliveryFailing, DeliveryStale, RoleMissing, TrustChanged, SelectorsChanged, TrailNarrowed, PostureChanged:
 		return false
 	case LoggingStopped:
 		return t.EnforceLogging

@@ -51,6 +51,9 @@ type Target struct {
 	// GlobalServiceEvents and MultiRegion say that the trail recorded global services' events (IAM, STS) and every
 	// region's when it was registered: turning either off narrows what the trail sees without unlinking it.
 	GlobalServiceEvents, MultiRegion bool
+	// Posture is what the trail recorded and where it kept it when registered (nil for a record made before
+	// trailguard recorded it): a loss against it is drift.
+	Posture *Posture
 	// Previous is the CloudWatch Logs link the trail had before trailguard rewired it (ReplaceExistingDelivery):
 	// Delete restores it instead of leaving the trail unlinked.
 	Previous *Link
@@ -174,9 +177,13 @@ func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior 
 	if err := e.checkExistingRole(ctx, &t, s); err != nil {
 		return Target{}, Live{}, err
 	}
-	if t.ManagementEvents, _, err = e.readSelectors(ctx, t); err != nil {
+	sel, err := e.getSelectors(ctx, t)
+	if err != nil {
 		return Target{}, Live{}, err
 	}
+	t.ManagementEvents = recordsManagementWrites(sel.EventSelectors, sel.AdvancedEventSelectors)
+	p := postureOf(tr, sel)
+	t.Posture = &p
 	return t, live, nil
 }
 

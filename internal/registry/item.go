@@ -44,24 +44,37 @@ type specItem struct {
 }
 
 type targetItem struct {
-	TrailName        string    `dynamodbav:"TrailName"`
-	TrailArn         string    `dynamodbav:"TrailArn"`
-	HomeRegion       string    `dynamodbav:"HomeRegion"`
-	Partition        string    `dynamodbav:"Partition"`
-	Account          string    `dynamodbav:"Account"`
-	OrgID            string    `dynamodbav:"OrgId,omitempty"`
-	LogGroupName     string    `dynamodbav:"LogGroupName"`
-	RetentionInDays  int32     `dynamodbav:"RetentionInDays,omitempty"`
-	KmsKeyID         string    `dynamodbav:"KmsKeyId,omitempty"`
-	CreatedLogGroup  bool      `dynamodbav:"CreatedLogGroup,omitempty"`
-	RoleName         string    `dynamodbav:"RoleName"`
-	RolePath         string    `dynamodbav:"RolePath"`
-	PolicyName       string    `dynamodbav:"PolicyName"`
-	EnforceLogging   bool      `dynamodbav:"EnforceLogging"`
-	ManagementEvents bool      `dynamodbav:"ManagementEvents,omitempty"`
-	GlobalServices   bool      `dynamodbav:"GlobalServiceEvents,omitempty"`
-	MultiRegion      bool      `dynamodbav:"MultiRegion,omitempty"`
-	Previous         *linkItem `dynamodbav:"Previous,omitempty"`
+	TrailName        string       `dynamodbav:"TrailName"`
+	TrailArn         string       `dynamodbav:"TrailArn"`
+	HomeRegion       string       `dynamodbav:"HomeRegion"`
+	Partition        string       `dynamodbav:"Partition"`
+	Account          string       `dynamodbav:"Account"`
+	OrgID            string       `dynamodbav:"OrgId,omitempty"`
+	LogGroupName     string       `dynamodbav:"LogGroupName"`
+	RetentionInDays  int32        `dynamodbav:"RetentionInDays,omitempty"`
+	KmsKeyID         string       `dynamodbav:"KmsKeyId,omitempty"`
+	CreatedLogGroup  bool         `dynamodbav:"CreatedLogGroup,omitempty"`
+	RoleName         string       `dynamodbav:"RoleName"`
+	RolePath         string       `dynamodbav:"RolePath"`
+	PolicyName       string       `dynamodbav:"PolicyName"`
+	EnforceLogging   bool         `dynamodbav:"EnforceLogging"`
+	ManagementEvents bool         `dynamodbav:"ManagementEvents,omitempty"`
+	GlobalServices   bool         `dynamodbav:"GlobalServiceEvents,omitempty"`
+	MultiRegion      bool         `dynamodbav:"MultiRegion,omitempty"`
+	Previous         *linkItem    `dynamodbav:"Previous,omitempty"`
+	Posture          *postureItem `dynamodbav:"Posture,omitempty"`
+}
+
+// postureItem is what the trail recorded and where it kept it when registered (delivery.Posture).
+type postureItem struct {
+	OrganizationTrail bool     `dynamodbav:"IsOrganizationTrail"`
+	S3BucketName      string   `dynamodbav:"S3BucketName"`
+	S3KeyPrefix       string   `dynamodbav:"S3KeyPrefix,omitempty"`
+	KmsKeyID          string   `dynamodbav:"KmsKeyId,omitempty"`
+	LogFileValidation bool     `dynamodbav:"LogFileValidationEnabled"`
+	ReadWriteType     string   `dynamodbav:"ReadWriteType,omitempty"`
+	ExcludedSources   []string `dynamodbav:"ExcludeManagementEventSources,omitempty"`
+	OnlySources       []string `dynamodbav:"OnlyManagementEventSources,omitempty"`
 }
 
 type linkItem struct {
@@ -97,6 +110,10 @@ func toItem(r Record) item {
 	if p := t.Previous; p != nil {
 		it.Target.Previous = &linkItem{LogGroupArn: p.LogGroupARN, RoleArn: p.RoleARN}
 	}
+	if p := t.Posture; p != nil {
+		pi := postureItem(*p)
+		it.Target.Posture = &pi
+	}
 	if l := r.LastRemediation; l != nil {
 		it.LastRemediation = &remediationItem{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,
 			Drift: l.Drift, Action: l.Action, Result: l.Result}
@@ -121,6 +138,10 @@ func (it item) record() Record {
 	}
 	if p := t.Previous; p != nil {
 		r.Target.Previous = &delivery.Link{LogGroupARN: p.LogGroupArn, RoleARN: p.RoleArn}
+	}
+	if p := t.Posture; p != nil {
+		dp := delivery.Posture(*p)
+		r.Target.Posture = &dp
 	}
 	if l := it.LastRemediation; l != nil {
 		r.LastRemediation = &Remediation{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,
