@@ -209,6 +209,11 @@ func (e *Engine) readTrailToResolve(ctx context.Context, name string) (*cttypes.
 	return out.Trail, nil
 }
 
+// TrailTags reads a trail's tags: who the trail says may manage it.
+func (e *Engine) TrailTags(ctx context.Context, trailARN string) (map[string]string, error) {
+	return e.trailTags(ctx, trailARN)
+}
+
 // trailTags reads a trail's tags.
 func (e *Engine) trailTags(ctx context.Context, trailARN string) (map[string]string, error) {
 	out, err := e.c.CloudTrail.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{trailARN}})

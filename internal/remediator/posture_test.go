@@ -106,3 +106,41 @@ func TestAWiderPostureIsNotDrift(t *testing.T) {
 	assert.Empty(t, f.rec.ResourceWrites())
 	assert.Equal(t, registry.Compliant, f.record(t).Status)
 }
+
+// Issue 19, case 6: a trail deleted and re-created under the same name, with an attacker's bucket and no
+// validation, is a new trail. Without its consent nothing is written and the refusal is told once; once its owner
+// tags it for the registered stack it is wired, and the new bucket is reported, not accepted in silence.
+func TestARecreatedTrailIsANewTrail(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	_, err := f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(testbed.TrailName),
+		EnableLogFileValidation: aws.Bool(true)})
+	require.NoError(t, err)
+	f.registerAgain(t)
+	_, err = f.aws.CloudTrail.DeleteTrail(f.ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(testbed.TrailName)})
+	require.NoError(t, err)
+	require.NoError(t, f.deliver(t, "delete-trail"))
+	require.Equal(t, registry.Gone, f.record(t).Status)
+
+	_, err = s3.NewFromConfig(f.moto.Config(testbed.Region)).CreateBucket(f.ctx, &s3.CreateBucketInput{Bucket: aws.String("attacker-archive")})
+	require.NoError(t, err)
+	_, err = f.aws.CloudTrail.CreateTrail(f.ctx, &cloudtrail.CreateTrailInput{Name: aws.String(testbed.TrailName),
+		S3BucketName: aws.String("attacker-archive"), IsMultiRegionTrail: aws.Bool(true)})
+	require.NoError(t, err)
+	f.rec.Reset()
+	require.NoError(t, f.deliver(t, "create-trail"))
+	require.NoError(t, f.deliver(t, "sweep"))
+	assert.Empty(t, f.rec.ResourceWrites(), "nothing written to a trail that has not consented")
+	assert.False(t, f.linked(t))
+	got := f.notifications(t, 2)
+	require.Len(t, got, 2, "gone, then the refusal once (not again at the sweep)")
+	assert.Contains(t, got[1].Message, "deleted and created again")
+	assert.Contains(t, got[1].Message, delivery.TagManagedBy+"="+owner.StackID)
+
+	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, owner.StackID))
+	require.NoError(t, f.deliver(t, "sweep"))
+	assert.True(t, f.linked(t), "consented: wired again")
+	got = f.notifications(t, 3)
+	require.Len(t, got, 3)
+	assert.Contains(t, got[2].Message, "trail's S3BucketName changed from "+testbed.TrailBucket(testbed.TrailName)+" to attacker-archive")
+	assert.Contains(t, got[2].Message, "trail's LogFileValidationEnabled changed from true to false")
+}

@@ -39,6 +39,8 @@ type Engine interface {
 	// Resolve and MarkRegistered are account-wide mode's: it adopts a trail exactly as the provider registers one.
 	Resolve(ctx context.Context, who delivery.Caller, s spec.Spec, prior *delivery.Target) (delivery.Target, delivery.Live, error)
 	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
+	// TrailTags reads a trail's tags: a re-created trail's consent.
+	TrailTags(ctx context.Context, trailARN string) (map[string]string, error)
 }
 
 // Registry is the part of the registry the remediator reads and writes.
@@ -371,7 +373,7 @@ func aspects(trig trigger.Trigger, rec registry.Record) delivery.Aspect {
 // between that read and the save is read and decided again.
 func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec registry.Record, start time.Time, consistent bool,
 	sh *delivery.Shared) error {
-	reread := false // set after a save lost to a concurrent write
+	reread := false             // set after a save lost to a concurrent write
 	var earlier notify.Decision // the writes of attempts whose save lost: they happened, so they are this decision's too
 	for attempt := 1; ; attempt++ {
 		aspect := aspects(trig, rec)
@@ -396,7 +398,17 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 			}
 			rec = fresh
 		}
-		d, next, err := r.act(ctx, trig, rec, found, aspect)
+		why, err := r.recreatedRefusal(ctx, rec, found)
+		if err != nil {
+			return r.fail(ctx, trig, rec, start, err)
+		}
+		var d notify.Decision
+		var next registry.Record
+		if why != "" {
+			d, next = r.holdRecreated(trig, rec, why)
+		} else {
+			d, next, err = r.act(ctx, trig, rec, found, aspect)
+		}
 		d.Duration = r.now().Sub(start)
 		toldBefore := len(earlier.Repairs) > 0 && len(d.Repairs) == 0
 		if len(earlier.Repairs) > 0 {
