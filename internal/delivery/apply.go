@@ -95,7 +95,7 @@ func (e *Engine) Repair(ctx context.Context, t Target, found []Drift, aspects As
 	var again []Drift
 	if linked != nil {
 		verify &^= AspectTrail
-		again = checkLink(t, linked)
+		again = trailDrifts(t, linked)
 	}
 	if verify != 0 {
 		d, err := e.Check(ctx, t, verify)
@@ -199,7 +199,10 @@ func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		did("UpdateTrail")
 		// UpdateTrail answers with the trail's new link; only a link that is there counts as confirmation.
 		if aws.ToString(out.CloudWatchLogsLogGroupArn) != "" {
-			linked = &cttypes.Trail{CloudWatchLogsLogGroupArn: out.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: out.CloudWatchLogsRoleArn}
+			linked = &cttypes.Trail{CloudWatchLogsLogGroupArn: out.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: out.CloudWatchLogsRoleArn,
+				IncludeGlobalServiceEvents: out.IncludeGlobalServiceEvents, IsMultiRegionTrail: out.IsMultiRegionTrail,
+				IsOrganizationTrail: out.IsOrganizationTrail, S3BucketName: out.S3BucketName, S3KeyPrefix: out.S3KeyPrefix,
+				KmsKeyId: out.KmsKeyId, LogFileValidationEnabled: out.LogFileValidationEnabled}
 		}
 	}
 	if has(LoggingStopped) && t.EnforceLogging {

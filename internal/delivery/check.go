@@ -135,10 +135,7 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 		reads.run(func() (err error) {
 			trail, err := e.readTrail(ctx, t, sh)
 			if err == nil && trail != nil {
-				link = append(checkLink(t, trail), checkScope(t, trail)...)
-				if t.Posture != nil {
-					link = append(link, postureLoss(*t.Posture, postureOf(trail, nil), false)...)
-				}
+				link = trailDrifts(t, trail)
 			} else if err == nil {
 				link = []Drift{{Kind: TrailMissing, Want: t.TrailARN}}
 			}
@@ -227,6 +224,15 @@ func (e *Engine) checkStatus(ctx context.Context, t Target, aspects Aspect) ([]D
 		drifts = append(drifts, Drift{Kind: DeliveryStale, Want: e.maxDeliveryAge.String(), Got: last.UTC().Format(time.RFC3339)})
 	}
 	return drifts, nil
+}
+
+// trailDrifts is every drift the trail's own configuration shows: its link, its scope and its posture.
+func trailDrifts(t Target, trail *cttypes.Trail) []Drift {
+	out := append(checkLink(t, trail), checkScope(t, trail)...)
+	if t.Posture != nil {
+		out = append(out, postureLoss(*t.Posture, postureOf(trail, nil), false)...)
+	}
+	return out
 }
 
 // checkLink compares the trail's CloudWatch Logs fields with the target. A cleared field may come back empty or
