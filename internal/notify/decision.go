@@ -36,6 +36,9 @@ const (
 	ActionOptedOut = "opted-out"
 	// ActionNotAdopted: account-wide mode cannot guard a trail (its role fails the checks, say); nothing is changed.
 	ActionNotAdopted = "not-adopted"
+	// ActionConsentByName: a guarded trail's trailguard:managed-by tag names its stack by name, which is not proof
+	// of identity; the person is told once which stack id to put there instead.
+	ActionConsentByName = "consent-by-name"
 )
 
 // EventSweep is the EventName of a decision the periodic sweep made: no API call was seen.

@@ -156,6 +156,8 @@ func verb(action string) string {
 		return "leaves opted-out"
 	case ActionNotAdopted:
 		return "CANNOT guard"
+	case ActionConsentByName:
+		return "asks to retag"
 	}
 	return "checked"
 }
@@ -262,6 +264,8 @@ func explain(action string) string {
 		return "No stack declares this trail, and trailguard runs in account-wide mode: it now guards the trail with the account policy's desired state (below). To give it other settings, declare it in a stack; to leave it unguarded, tag it trailguard:opt-out=true before trailguard first sees it, or declare it with Remediation off."
 	case ActionOptedOut:
 		return "This trail is tagged trailguard:opt-out=true: account-wide mode does not guard it and will not tell you again. Remove the tag to have it adopted at the next sweep."
+	case ActionConsentByName:
+		return "This trail's trailguard:managed-by tag names a stack by name. A stack name is not proof of identity: whoever creates a stack of that name (again) gets what the tag grants, so a name admits only wiring an unwired trail, never a rewire, a cross-account key, superseding a registration or weakening one by Update. Put the stack id given below in the tag. trailguard will not tell you again for this tag value."
 	case ActionNotAdopted:
 		return "trailguard runs in account-wide mode but cannot guard this trail without breaking its own rules (the result says why). It changed nothing and will not tell you again until the reason changes. Fix the cause, or declare the trail in a stack."
 	}

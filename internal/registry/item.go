@@ -19,6 +19,7 @@ type item struct {
 	Status          string           `dynamodbav:"Status"`
 	Repairs         []time.Time      `dynamodbav:"Repairs,omitempty"`
 	LastRemediation *remediationItem `dynamodbav:"LastRemediation,omitempty"`
+	ConsentNotice   string           `dynamodbav:"ConsentNotice,omitempty"`
 	UpdatedAt       time.Time        `dynamodbav:"UpdatedAt"`
 	Version         int64            `dynamodbav:"Version"`
 }
@@ -96,7 +97,7 @@ func toItem(r Record) item {
 	s, t := r.Spec, r.Target
 	it := item{
 		TrailArn: r.TrailARN, Owner: ownerItem(r.Owner), Status: string(r.Status), Repairs: r.Repairs,
-		UpdatedAt: r.UpdatedAt, Version: r.Version,
+		UpdatedAt: r.UpdatedAt, Version: r.Version, ConsentNotice: r.ConsentNotice,
 		Spec: specItem{TrailName: s.TrailName, LogGroupName: s.LogGroupName, LogGroupArn: s.LogGroupARN,
 			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleArn: s.RoleARN,
 			Remediation: string(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
@@ -125,7 +126,7 @@ func (it item) record() Record {
 	s, t := it.Spec, it.Target
 	r := Record{
 		TrailARN: it.TrailArn, Owner: Owner(it.Owner), Status: Status(it.Status), Repairs: it.Repairs,
-		UpdatedAt: it.UpdatedAt, Version: it.Version,
+		UpdatedAt: it.UpdatedAt, Version: it.Version, ConsentNotice: it.ConsentNotice,
 		Spec: spec.Spec{TrailName: s.TrailName, LogGroupName: s.LogGroupName, LogGroupARN: s.LogGroupArn,
 			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleARN: s.RoleArn,
 			Remediation: spec.Mode(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,

@@ -11,6 +11,7 @@ import (
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/provider"
 	"github.com/trailguard/trailguard/internal/registry"
+	"github.com/trailguard/trailguard/internal/spec"
 )
 
 // Issue 19, case 1: in account-wide mode, a stack admitted only by the allow-list (security-*, a stack named
@@ -48,4 +49,24 @@ func TestTheAllowListAloneCannotSupersedeTheAccountPolicy(t *testing.T) {
 		LogicalResourceID: "Delivery", ResourceProperties: map[string]any{"TrailName": testbed.TrailName}})
 	require.NoError(t, err)
 	assert.Equal(t, attacker, f.record(t).Owner.StackID)
+}
+
+// Issue 19, case 2's migration: a guarded trail whose consent tag names its stack by name is reported once, with
+// the stack id to put there instead; once retagged, nothing more is said.
+func TestTheSweepAsksOnceToReplaceAStackNameWithItsID(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, "s"))
+	for range 2 {
+		require.NoError(t, f.deliver(t, "sweep"))
+	}
+	got := f.notifications(t, 1)
+	require.Len(t, got, 1, "told once, not at every sweep")
+	assert.Contains(t, got[0].Subject, "asks to retag")
+	assert.Contains(t, got[0].Message, `names stack "s" by name`)
+	assert.Contains(t, got[0].Message, "tag the trail "+delivery.TagManagedBy+"="+owner.StackID)
+	assert.Empty(t, f.rec.ResourceWrites(), "nothing in AWS changes")
+
+	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, owner.StackID))
+	require.NoError(t, f.deliver(t, "sweep"))
+	assert.Len(t, f.notifications(t, 1), 1)
 }

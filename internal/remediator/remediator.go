@@ -35,7 +35,8 @@ type Engine interface {
 	Repair(ctx context.Context, t delivery.Target, found []delivery.Drift, aspects delivery.Aspect) (delivery.Result, error)
 	Share(ctx context.Context) (*delivery.Shared, error)
 	Prefetch(ctx context.Context, trail string) (*delivery.Shared, error)
-	RegisteredTrails(ctx context.Context, sh *delivery.Shared) (map[string]string, error)
+	// SweepTags reads every trail's tags for the sweep: registration marks and consent tags.
+	SweepTags(ctx context.Context, sh *delivery.Shared) (map[string]map[string]string, error)
 	// Resolve and MarkRegistered are account-wide mode's: it adopts a trail exactly as the provider registers one.
 	Resolve(ctx context.Context, who delivery.Caller, s spec.Spec, prior *delivery.Target) (delivery.Target, delivery.Live, error)
 	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
@@ -260,12 +261,14 @@ func (r *Remediator) refuse(ctx context.Context, trig trigger.Trigger, rec regis
 // protection.
 func (r *Remediator) checkRegistrations(ctx context.Context, trig trigger.Trigger, recs []registry.Record, sh *delivery.Shared,
 	start time.Time) error {
-	marked, err := r.engine.RegisteredTrails(ctx, sh)
+	all, err := r.engine.SweepTags(ctx, sh)
 	if err != nil {
 		return fmt.Errorf("list registered trails: %w", err)
 	}
-	for trailARN, stack := range marked {
-		if slices.ContainsFunc(recs, func(rec registry.Record) bool { return rec.TrailARN == trailARN }) {
+	r.askToRetag(ctx, trig, recs, all, start)
+	for trailARN, tags := range all {
+		stack, marked := tags[delivery.TagRegisteredBy]
+		if !marked || slices.ContainsFunc(recs, func(rec registry.Record) bool { return rec.TrailARN == trailARN }) {
 			continue
 		}
 		d := decision(trig, registry.Record{TrailARN: trailARN})
