@@ -64,6 +64,8 @@ func (t Target) Repairs(k DriftKind) bool {
 		return false
 	case LoggingStopped:
 		return t.EnforceLogging
+	case ArchiveChanged:
+		return t.RepairPosture && t.Posture != nil
 	}
 	return true
 }
@@ -190,6 +192,13 @@ func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		}
 		e.log.InfoContext(ctx, "put role policy", "trail", t.TrailARN, "role", t.RoleName, "policy", t.PolicyName)
 		did("PutRolePolicy")
+	}
+	if has(ArchiveChanged) && t.Repairs(ArchiveChanged) {
+		// Before the relink, so that the relink's answer shows the archive as repaired.
+		if err := e.restoreArchive(ctx, t); err != nil {
+			return actions, nil, err
+		}
+		did("UpdateTrail")
 	}
 	if slices.ContainsFunc(drifts, func(d Drift) bool { return relinks(d.Kind) }) {
 		out, err := e.link(ctx, t)

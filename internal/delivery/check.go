@@ -103,7 +103,7 @@ func (d Drift) String() string {
 		return fmt.Sprintf("CloudTrail reports a CloudWatch Logs delivery error: %s", d.Got)
 	case DeliveryStale:
 		return fmt.Sprintf("no delivery to CloudWatch Logs since %s (allowed: %s)", d.Got, d.Want)
-	case PostureChanged:
+	case PostureChanged, ArchiveChanged:
 		return postureText(d)
 	}
 	return string(d.Kind)

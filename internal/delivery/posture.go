@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,9 +34,15 @@ type Posture struct {
 	OnlySources []string
 }
 
-// PostureChanged means the trail records or keeps less than its recorded posture. Reported; repaired only when the
-// resource opts in (Target.RepairPosture), and then only the trail's own settings UpdateTrail can set back.
+// PostureChanged means the trail records less than its recorded posture (an organization trail narrowed, fewer
+// management events): reported, never repaired, because setting it back takes rights trailguard must not hold
+// (Organizations for an organization trail) or rewriting selectors that are the owner's.
 const PostureChanged DriftKind = "posture-changed"
+
+// ArchiveChanged means the trail keeps its log files elsewhere or less safely than recorded: another bucket or
+// prefix, another key, log file validation off. Reported; repaired with UpdateTrail when the resource opts in
+// (Target.RepairPosture).
+const ArchiveChanged DriftKind = "archive-changed"
 
 // postureOf reads a trail's posture from its configuration and its event selectors (sel nil: the selector fields
 // are left empty).
@@ -121,20 +128,28 @@ func postureLoss(want, got Posture, selectors bool) []Drift {
 	lost := func(field, was, now string) {
 		out = append(out, Drift{Kind: PostureChanged, Field: field, Want: was, Got: now})
 	}
+	moved := func(field, was, now string) {
+		out = append(out, Drift{Kind: ArchiveChanged, Field: field, Want: was, Got: now})
+	}
 	if want.OrganizationTrail && !got.OrganizationTrail {
 		lost("IsOrganizationTrail", "true", "false")
 	}
 	if want.S3BucketName != got.S3BucketName {
-		lost("S3BucketName", want.S3BucketName, got.S3BucketName)
+		moved("S3BucketName", want.S3BucketName, got.S3BucketName)
 	}
 	if want.S3KeyPrefix != got.S3KeyPrefix {
-		lost("S3KeyPrefix", orNone(want.S3KeyPrefix), orNone(got.S3KeyPrefix))
+		moved("S3KeyPrefix", orNone(want.S3KeyPrefix), orNone(got.S3KeyPrefix))
 	}
-	if want.KmsKeyID != got.KmsKeyID {
-		lost("KmsKeyId", orNone(want.KmsKeyID), orNone(got.KmsKeyID))
+	switch {
+	case want.KmsKeyID == got.KmsKeyID:
+	case want.KmsKeyID == "":
+		// A key where the record had none: UpdateTrail cannot be relied on to remove it, so it is only reported.
+		lost("KmsKeyId", "none", got.KmsKeyID)
+	default:
+		moved("KmsKeyId", want.KmsKeyID, orNone(got.KmsKeyID))
 	}
 	if want.LogFileValidation && !got.LogFileValidation {
-		lost("LogFileValidationEnabled", "true", "false")
+		moved("LogFileValidationEnabled", "true", "false")
 	}
 	if !selectors {
 		return out
@@ -176,4 +191,23 @@ func list(s []string) string {
 
 func postureText(d Drift) string {
 	return fmt.Sprintf("trail's %s changed from %s to %s", d.Field, d.Want, d.Got)
+}
+
+// restoreArchive puts the trail's archive back as recorded: its bucket and prefix, its key (when it had one) and
+// log file validation (when it was on). One UpdateTrail; the CloudWatch Logs link is not part of it.
+func (e *Engine) restoreArchive(ctx context.Context, t Target) error {
+	p := t.Posture
+	in := &cloudtrail.UpdateTrailInput{Name: aws.String(t.TrailARN), S3BucketName: aws.String(p.S3BucketName),
+		S3KeyPrefix: aws.String(p.S3KeyPrefix)}
+	if p.KmsKeyID != "" {
+		in.KmsKeyId = aws.String(p.KmsKeyID)
+	}
+	if p.LogFileValidation {
+		in.EnableLogFileValidation = aws.Bool(true)
+	}
+	if _, err := e.c.CloudTrail.UpdateTrail(ctx, in); err != nil {
+		return fmt.Errorf("restore the archive of trail %s (bucket %s): %w", t.TrailARN, p.S3BucketName, err)
+	}
+	e.log.InfoContext(ctx, "restored the trail's archive", "trail", t.TrailARN, "bucket", p.S3BucketName)
+	return nil
 }

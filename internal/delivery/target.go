@@ -54,6 +54,9 @@ type Target struct {
 	// Posture is what the trail recorded and where it kept it when registered (nil for a record made before
 	// trailguard recorded it): a loss against it is drift.
 	Posture *Posture
+	// RepairPosture says the archive part of the posture (bucket, prefix, key, validation) is repaired, not only
+	// reported (spec.Spec.RepairPosture).
+	RepairPosture bool
 	// Previous is the CloudWatch Logs link the trail had before trailguard rewired it (ReplaceExistingDelivery):
 	// Delete restores it instead of leaving the trail unlinked.
 	Previous *Link
@@ -249,7 +252,8 @@ func (e *Engine) targetFor(trail spec.TrailARN, s spec.Spec) (Target, error) {
 	t := Target{
 		TrailName: trail.Name, TrailARN: trail.String(), HomeRegion: trail.Region, Partition: trail.Partition,
 		Account: trail.Account, RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, EnforceLogging: s.EnforceLogging,
-		PolicyName: PolicyName(trail.Region, trail.Name),
+		RepairPosture: s.RepairPosture,
+		PolicyName:    PolicyName(trail.Region, trail.Name),
 	}
 	if s.KmsKeyID != "" {
 		if err := spec.CheckKey(s.KmsKeyID, trail, s.AllowCrossAccountKey); err != nil {

@@ -56,6 +56,8 @@ func needsConsent(s spec.Spec, t delivery.Target, prior *registry.Record, supers
 		return fmt.Sprintf("weaken Remediation from %s to %s", prior.Spec.Remediation, s.Remediation)
 	case was.EnforceLogging && !t.EnforceLogging:
 		return "turn EnforceLogging off"
+	case prior.Spec.RepairPosture && !s.RepairPosture:
+		return "turn RepairPosture off"
 	}
 	return ""
 }

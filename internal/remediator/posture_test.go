@@ -144,3 +144,30 @@ func TestARecreatedTrailIsANewTrail(t *testing.T) {
 	assert.Contains(t, got[2].Message, "trail's S3BucketName changed from "+testbed.TrailBucket(testbed.TrailName)+" to attacker-archive")
 	assert.Contains(t, got[2].Message, "trail's LogFileValidationEnabled changed from true to false")
 }
+
+// With RepairPosture, the same redirect is put back: the recorded bucket and validation, in one UpdateTrail.
+func TestARedirectedArchiveIsPutBackWhenTheResourceOptsIn(t *testing.T) {
+	f := newFixture(t, spec.Spec{RepairPosture: true})
+	_, err := f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(testbed.TrailName),
+		EnableLogFileValidation: aws.Bool(true)})
+	require.NoError(t, err)
+	f.registerAgain(t)
+	_, err = s3.NewFromConfig(f.moto.Config(testbed.Region)).CreateBucket(f.ctx, &s3.CreateBucketInput{Bucket: aws.String("attacker-archive")})
+	require.NoError(t, err)
+	_, err = f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(testbed.TrailName),
+		S3BucketName: aws.String("attacker-archive"), EnableLogFileValidation: aws.Bool(false)})
+	require.NoError(t, err)
+	f.rec.Reset()
+
+	require.NoError(t, f.deliver(t, "update-trail-cleared"))
+	assert.Equal(t, 1, f.rec.Count("CloudTrail", "UpdateTrail"), "one write puts the archive back")
+	tr, err := f.aws.CloudTrail.GetTrail(f.ctx, &cloudtrail.GetTrailInput{Name: aws.String(testbed.TrailName)})
+	require.NoError(t, err)
+	assert.Equal(t, testbed.TrailBucket(testbed.TrailName), aws.ToString(tr.Trail.S3BucketName))
+	assert.True(t, aws.ToBool(tr.Trail.LogFileValidationEnabled))
+	got := f.notifications(t, 1)
+	require.Len(t, got, 1)
+	assert.Contains(t, got[0].Subject, "repaired")
+	assert.Contains(t, got[0].Message, "trail's S3BucketName changed from "+testbed.TrailBucket(testbed.TrailName)+" to attacker-archive")
+	assert.Equal(t, registry.Compliant, f.record(t).Status)
+}
