@@ -39,6 +39,8 @@ const (
 	// ActionConsentByName: a guarded trail's trailguard:managed-by tag names its stack by name, which is not proof
 	// of identity; the person is told once which stack id to put there instead.
 	ActionConsentByName = "consent-by-name"
+	// ActionFinding: a trail registered (or updated) falls short of the CIS benchmark's trail audit; told once.
+	ActionFinding = "finding"
 )
 
 // EventSweep is the EventName of a decision the periodic sweep made: no API call was seen.

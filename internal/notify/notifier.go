@@ -158,6 +158,8 @@ func verb(action string) string {
 		return "CANNOT guard"
 	case ActionConsentByName:
 		return "asks to retag"
+	case ActionFinding:
+		return "has a finding on"
 	}
 	return "checked"
 }
@@ -264,6 +266,8 @@ func explain(action string) string {
 		return "No stack declares this trail, and trailguard runs in account-wide mode: it now guards the trail with the account policy's desired state (below). To give it other settings, declare it in a stack; to leave it unguarded, tag it trailguard:opt-out=true before trailguard first sees it, or declare it with Remediation off."
 	case ActionOptedOut:
 		return "This trail is tagged trailguard:opt-out=true: account-wide mode does not guard it and will not tell you again. Remove the tag to have it adopted at the next sweep."
+	case ActionFinding:
+		return "This trail, as registered, does not meet what the CIS AWS Foundations Benchmark audits (a multi-Region trail, logging, management events with ReadWriteType All). trailguard guards what the trail recorded when registered and does not change its scope; widen the trail if it should meet the benchmark. This is told once, not at every sweep."
 	case ActionConsentByName:
 		return "This trail's trailguard:managed-by tag names a stack by name. A stack name is not proof of identity: whoever creates a stack of that name (again) gets what the tag grants, so a name admits only wiring an unwired trail, never a rewire, a cross-account key, superseding a registration or weakening one by Update. Put the stack id given below in the tag. trailguard will not tell you again for this tag value."
 	case ActionNotAdopted:

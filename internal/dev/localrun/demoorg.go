@@ -784,7 +784,7 @@ func (d *orgDemo) attack(ctx context.Context) (Outcome, error) {
 	if group != want || role != in.role {
 		return Outcome{}, fmt.Errorf("not repaired: trail %s sends to %q with %q, want %q with %q", in.trail, group, role, want, in.role)
 	}
-	lines, err := d.centralMessages(1, namesAccountAndRegion(in, "repaired trail "+in.trail+" (UpdateTrail by alice)"))
+	lines, err := d.centralMessages(1, namesAccountAndRegion(in, "repaired trail "+in.trail+" (UpdateTrail by alice?)"))
 	if err != nil {
 		return Outcome{}, err
 	}
