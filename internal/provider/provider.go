@@ -232,8 +232,16 @@ func previousLink(s spec.Spec, t delivery.Target, live delivery.Live, prior *del
 		// give back on Delete.
 		return prior.Previous, nil
 	}
-	if !live.Link.Linked() || live.Link.Same(t.Link()) {
+	if !live.Link.Linked() {
 		return nil, nil
+	}
+	if live.Link.Same(t.Link()) {
+		// Already delivering here before this resource existed (wired by hand, or by the account policy): the
+		// link is not this resource's to take away, so Delete (and a failed Create's undo) gives it back as found
+		// instead of unlinking the trail. Without this a stack admitted by a name alone could unlink a trail it
+		// never wired, by declaring its current link and deleting the resource.
+		l := live.Link
+		return &l, nil
 	}
 	if !s.ReplaceExistingDelivery {
 		return nil, &spec.FieldError{Field: "ReplaceExistingDelivery", Rule: fmt.Sprintf("trail %s already delivers to %s via %s; "+
