@@ -180,12 +180,17 @@ func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior 
 	if err := e.checkExistingRole(ctx, &t, s); err != nil {
 		return Target{}, Live{}, err
 	}
-	sel, err := e.getSelectors(ctx, t)
-	if err != nil {
+	var sel *cloudtrail.GetEventSelectorsOutput
+	var config Posture
+	var reads parallel
+	reads.run(func() (err error) { sel, err = e.getSelectors(ctx, t); return err })
+	reads.run(func() error { return e.eventConfiguration(ctx, trailARN, &config) })
+	if err := reads.wait(); err != nil {
 		return Target{}, Live{}, err
 	}
 	t.ManagementEvents = recordsManagementWrites(sel.EventSelectors, sel.AdvancedEventSelectors)
 	p := postureOf(tr, sel)
+	p.MaxEventSize, p.ContextKeys = config.MaxEventSize, config.ContextKeys
 	t.Posture = &p
 	return t, live, nil
 }

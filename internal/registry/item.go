@@ -78,6 +78,8 @@ type postureItem struct {
 	ReadWriteType     string   `dynamodbav:"ReadWriteType,omitempty"`
 	ExcludedSources   []string `dynamodbav:"ExcludeManagementEventSources,omitempty"`
 	OnlySources       []string `dynamodbav:"OnlyManagementEventSources,omitempty"`
+	MaxEventSize      string   `dynamodbav:"MaxEventSize,omitempty"`
+	ContextKeys       []string `dynamodbav:"ContextKeySelectors,omitempty"`
 }
 
 type linkItem struct {
