@@ -92,7 +92,7 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 	p := want["Provider"]
 	p["Trails"] = allow([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
 		"cloudtrail:StartLogging", "cloudtrail:ListTags", "cloudtrail:AddTags", "cloudtrail:RemoveTags",
-		"cloudtrail:GetEventSelectors"}, trails, nil)
+		"cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"}, trails, nil)
 	p["Describe"] = allow([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "organizations:DescribeOrganization"}, "*", nil)
 	p["LogGroups"] = allow([]string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
 		"logs:ListTagsForResource"}, logGroups, nil)
@@ -104,7 +104,7 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 
 	r := want["Remediator"]
 	r["Trails"] = allow([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
-		"cloudtrail:StartLogging", "cloudtrail:ListTags", "cloudtrail:GetEventSelectors"}, trails, nil)
+		"cloudtrail:StartLogging", "cloudtrail:ListTags", "cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"}, trails, nil)
 	r["Describe"] = allow([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups"}, "*", nil)
 	r["LogGroups"] = allow([]string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
 		"logs:DeleteRetentionPolicy"}, logGroups, nil)

@@ -499,7 +499,7 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 
 	allow("Trails", append(pick([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
 		"cloudtrail:StartLogging", "cloudtrail:ListTags"}, "cloudtrail:AddTags", "cloudtrail:RemoveTags"),
-		"cloudtrail:GetEventSelectors"), []*string{trails}, nil)
+		"cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"), []*string{trails}, nil)
 	// DescribeTrails (a shadow copy's home region), DescribeLogGroups and DescribeOrganization (an organization
 	// trail's id) support no resource-level permissions.
 	allow("Describe", pick([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups"},
