@@ -41,6 +41,7 @@ type specItem struct {
 	DeleteLogGroupOnDelete  bool   `dynamodbav:"DeleteLogGroupOnDelete"`
 	ReplaceExistingDelivery bool   `dynamodbav:"ReplaceExistingDelivery,omitempty"`
 	AllowCrossAccountKey    bool   `dynamodbav:"AllowCrossAccountKey,omitempty"`
+	DeletionProtectionOff   bool   `dynamodbav:"DeletionProtectionOff,omitempty"`
 }
 
 type targetItem struct {
@@ -62,6 +63,10 @@ type targetItem struct {
 	GlobalServices   bool      `dynamodbav:"GlobalServiceEvents,omitempty"`
 	MultiRegion      bool      `dynamodbav:"MultiRegion,omitempty"`
 	Previous         *linkItem `dynamodbav:"Previous,omitempty"`
+	// DeletionProtectionOff is stored as the opt-out, so that a record written before it existed keeps the
+	// protection on. RegisteredAt is absent from records that prove no creation (see delivery.Target).
+	DeletionProtectionOff bool       `dynamodbav:"DeletionProtectionOff,omitempty"`
+	RegisteredAt          *time.Time `dynamodbav:"RegisteredAt,omitempty"`
 }
 
 type linkItem struct {
@@ -87,12 +92,17 @@ func toItem(r Record) item {
 		Spec: specItem{TrailName: s.TrailName, LogGroupName: s.LogGroupName, LogGroupArn: s.LogGroupARN,
 			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleArn: s.RoleARN,
 			Remediation: string(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
-			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey},
+			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey,
+			DeletionProtectionOff: s.DeletionProtectionOff},
 		Target: targetItem{TrailName: t.TrailName, TrailArn: t.TrailARN, HomeRegion: t.HomeRegion, Partition: t.Partition,
 			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
-			GlobalServices: t.GlobalServiceEvents, MultiRegion: t.MultiRegion},
+			GlobalServices: t.GlobalServiceEvents, MultiRegion: t.MultiRegion, DeletionProtectionOff: t.DeletionProtectionOff},
+	}
+	if !t.RegisteredAt.IsZero() {
+		at := t.RegisteredAt
+		it.Target.RegisteredAt = &at
 	}
 	if p := t.Previous; p != nil {
 		it.Target.Previous = &linkItem{LogGroupArn: p.LogGroupARN, RoleArn: p.RoleARN}
@@ -112,12 +122,16 @@ func (it item) record() Record {
 		Spec: spec.Spec{TrailName: s.TrailName, LogGroupName: s.LogGroupName, LogGroupARN: s.LogGroupArn,
 			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleARN: s.RoleArn,
 			Remediation: spec.Mode(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
-			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey},
+			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey,
+			DeletionProtectionOff: s.DeletionProtectionOff},
 		Target: delivery.Target{TrailName: t.TrailName, TrailARN: t.TrailArn, HomeRegion: t.HomeRegion, Partition: t.Partition,
 			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
-			GlobalServiceEvents: t.GlobalServices, MultiRegion: t.MultiRegion},
+			GlobalServiceEvents: t.GlobalServices, MultiRegion: t.MultiRegion, DeletionProtectionOff: t.DeletionProtectionOff},
+	}
+	if t.RegisteredAt != nil {
+		r.Target.RegisteredAt = *t.RegisteredAt
 	}
 	if p := t.Previous; p != nil {
 		r.Target.Previous = &delivery.Link{LogGroupARN: p.LogGroupArn, RoleARN: p.RoleArn}
