@@ -340,7 +340,7 @@ func (p *Provider) delete(ctx context.Context, req customresource.Request) (cust
 			return customresource.Result{}, err
 		}
 	}
-	deleteLogGroup, err := p.mayDeleteLogGroup(ctx, rec)
+	deleteLogGroup, err := p.mayDeleteLogGroup(ctx, rec, asksToDeleteLogGroup(req))
 	if err != nil {
 		return customresource.Result{}, err
 	}
@@ -359,10 +359,12 @@ func (p *Provider) delete(ctx context.Context, req customresource.Request) (cust
 }
 
 // mayDeleteLogGroup says whether a Delete may delete the log group, with its audit data: only when its stack asked
-// for it, this very registration created the group, and no other registration delivers to it. When the stack asked
-// but may not, the group is kept and a person is told why.
-func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record) (bool, error) {
-	if !rec.Spec.DeleteLogGroupOnDelete {
+// for it (in the Delete request's own properties, which CloudFormation sends, and in the registration), this very
+// registration created the group, and no other registration delivers to it. When the stack asked but may not, the
+// group is kept and a person is told why. The engine then also requires the group to be younger than the
+// registration (delivery.Engine.Remove), which neither a tag nor a registry record can fake.
+func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record, asked bool) (bool, error) {
+	if !rec.Spec.DeleteLogGroupOnDelete || !asked {
 		return false, nil
 	}
 	t := rec.Target
@@ -394,6 +396,14 @@ func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record) (
 		}
 	}
 	return false, nil
+}
+
+// asksToDeleteLogGroup says whether the Delete request's properties, CloudFormation's copy of the template, set
+// DeleteLogGroupOnDelete: a registry record alone never makes the provider delete a group. Properties that no longer
+// parse ask for nothing.
+func asksToDeleteLogGroup(req customresource.Request) bool {
+	s, err := spec.Parse(req.ResourceProperties)
+	return err == nil && s.DeleteLogGroupOnDelete
 }
 
 func data(t delivery.Target) map[string]any {
