@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
@@ -17,6 +18,7 @@ import (
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/registry"
+	"github.com/trailguard/trailguard/internal/remediator"
 	"github.com/trailguard/trailguard/internal/spec"
 )
 
@@ -138,4 +140,29 @@ func TestBinaryUndoesAndAlertsWhatDestroysAuditData(t *testing.T) {
 	assert.Contains(t, last, stream)
 	assert.Contains(t, last, logGroup)
 	assert.Contains(t, last, testbed.TrailName)
+}
+
+// An adopted trail's own log group gets deletion protection like a declared one; the account policy's
+// DeletionProtection setting opts out, with the property's rule.
+func TestAnAdoptedTrailsLogGroupIsProtectedUnlessThePolicyOptsOut(t *testing.T) {
+	f := newAccountFixture(t, "", "", "")
+	const own = "/security/own-group"
+	_, err := f.aws.Logs.CreateLogGroup(f.ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(own)})
+	require.NoError(t, err)
+	_, err = f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(testbed.TrailName),
+		CloudWatchLogsLogGroupArn: aws.String("arn:aws:logs:us-east-1:" + testbed.Account + ":log-group:" + own + ":*"),
+		CloudWatchLogsRoleArn:     aws.String(testbed.DeliveryRoleARN)})
+	require.NoError(t, err)
+	require.NoError(t, f.deliver(t, "sweep"))
+	g, _, err := f.aws.LogGroup(f.ctx, own)
+	require.NoError(t, err)
+	assert.True(t, aws.ToBool(g.DeletionProtectionEnabled))
+	assert.Contains(t, f.rec.ResourceWrites(), "CloudWatch Logs.PutLogGroupDeletionProtection")
+
+	p, err := remediator.NewAccountPolicy(nil, "", "", "")
+	require.NoError(t, err)
+	assert.False(t, p.Defaults.DeletionProtectionOff, "on by default")
+	require.NoError(t, p.SetDeletionProtection("false"))
+	assert.True(t, p.Defaults.DeletionProtectionOff)
+	assert.ErrorContains(t, p.SetDeletionProtection("sometimes"), "property DeletionProtection")
 }
