@@ -512,6 +512,10 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 		logActions = append(logActions, "logs:DeleteRetentionPolicy")
 	}
 	allow("LogGroups", logActions, []*string{logGroups}, nil)
+	// The group's guards are desired state: deletion protection turned on (and, by the provider only, off right
+	// before the DeleteLogGroup its stack asked for), the registered KMS key put back or a foreign one removed.
+	allow("LogGroupGuard", []string{"logs:PutLogGroupDeletionProtection", "logs:AssociateKmsKey", "logs:DisassociateKmsKey"},
+		[]*string{logGroups}, nil)
 	if isProvider {
 		// The provider confirms that each request comes from an operation of the stack it names (checkStack).
 		allow("StackCheck", []string{"cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"},
