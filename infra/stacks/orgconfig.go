@@ -17,26 +17,26 @@ import (
 // CtxOrgRegions are required. CtxOrgOrganizationID alone names the organization for the standalone stack (the
 // delivery boundary's o-ORGID_* streams of an organization trail in its account) and builds no org stacks.
 const (
-	CtxOrgOrganizationID       = "trailguard:org:organizationId"             // o-..., required for the org stacks
-	CtxOrgTargetOUs            = "trailguard:org:targetOUs"                  // OU ids or the root id (r-...), required
-	CtxOrgRegions              = "trailguard:org:regions"                    // regions of the stack instances, required
-	CtxOrgCallAs               = "trailguard:org:callAs"                     // SELF (default) or DELEGATED_ADMIN
-	CtxOrgFailureTolerance     = "trailguard:org:failureTolerancePercentage" // default 10
-	CtxOrgMaxConcurrent        = "trailguard:org:maxConcurrentPercentage"    // default 25
-	CtxOrgConcurrencyMode      = "trailguard:org:concurrencyMode"            // default SOFT_FAILURE_TOLERANCE
-	CtxOrgRegionConcurrency    = "trailguard:org:regionConcurrency"          // default SEQUENTIAL
-	CtxOrgStackName            = "trailguard:org:stackName"                  // default trailguard-org
-	CtxOrgStackSetName         = "trailguard:org:stackSetName"               // default trailguard
-	CtxOrgAssetBucketPrefix    = "trailguard:org:assetBucketPrefix"          // default trailguard-org-assets-ACCOUNT
+	CtxOrgOrganizationID    = "trailguard:org:organizationId"             // o-..., required for the org stacks
+	CtxOrgTargetOUs         = "trailguard:org:targetOUs"                  // OU ids or the root id (r-...), required
+	CtxOrgRegions           = "trailguard:org:regions"                    // regions of the stack instances, required
+	CtxOrgCallAs            = "trailguard:org:callAs"                     // SELF (default) or DELEGATED_ADMIN
+	CtxOrgFailureTolerance  = "trailguard:org:failureTolerancePercentage" // default 10
+	CtxOrgMaxConcurrent     = "trailguard:org:maxConcurrentPercentage"    // default 25
+	CtxOrgConcurrencyMode   = "trailguard:org:concurrencyMode"            // default SOFT_FAILURE_TOLERANCE
+	CtxOrgRegionConcurrency = "trailguard:org:regionConcurrency"          // default SEQUENTIAL
+	CtxOrgStackName         = "trailguard:org:stackName"                  // default trailguard-org
+	CtxOrgStackSetName      = "trailguard:org:stackSetName"               // default trailguard
+	CtxOrgAssetBucketPrefix = "trailguard:org:assetBucketPrefix"          // default trailguard-org-assets-ACCOUNT
 	// The preventive guardrail (infra/guardrail, docs/organizations.md): an SCP attached to the target OUs.
-	CtxOrgGuardrail                 = "trailguard:org:guardrail"                 // off (default), standard or strict
+	CtxOrgGuardrail                 = "trailguard:org:guardrail"                  // off (default), standard or strict
 	CtxOrgGuardrailBreakGlassRole   = "trailguard:org:guardrail:breakGlassRole"   // a role name (with its path), exempt
 	CtxOrgGuardrailLogGroupPrefixes = "trailguard:org:guardrail:logGroupPrefixes" // default aws-cloudtrail-logs-
 	CtxOrgGuardrailTrailPrefixes    = "trailguard:org:guardrail:trailPrefixes"    // default none (tagged trails only)
-	defaultOrgStackName        = "trailguard-org"
-	defaultOrgStackSetName     = "trailguard"
-	defaultFailureTolerancePct = 10
-	defaultMaxConcurrentPct    = 25
+	defaultOrgStackName             = "trailguard-org"
+	defaultOrgStackSetName          = "trailguard"
+	defaultFailureTolerancePct      = 10
+	defaultMaxConcurrentPct         = 25
 )
 
 // OrgSettings are the organization deployment's settings (org.go).
