@@ -40,7 +40,7 @@ SKIP_AWS ?=
 SKIP_CFN_LINT ?=
 export SKIP_AWS
 
-.PHONY: help build lint test preflight unit fuzz vuln bench demo demo-org invoke clean scp-check
+.PHONY: help build lint test preflight unit fuzz vuln bench demo demo-org invoke clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -57,18 +57,8 @@ demo-org: ## an AWS Organization on moto: 3 accounts, 2 regions, StackSet instan
 	@$(GO) build -o $(DIST)/bin/demo-org ./cmd/demo-org
 	@$(DIST)/bin/demo-org
 
-test: ## what CI runs: lint, build, every test, a bounded fuzz of every fuzz target, govulncheck, cfn-lint, scp-check
-	@.ci/stages preflight lint build unit fuzz vuln cfn-lint scp-check
-
-# The organization guardrail's SCP, evaluated by an IAM evaluator independent of trailguard's code
-# (@cloud-copilot/iam-simulate, pinned in infra/guardrail/testdata) as well as by the test's own.
-GUARDRAIL_SIM := infra/guardrail/testdata/node_modules/@cloud-copilot/iam-simulate/package.json
-$(GUARDRAIL_SIM): infra/guardrail/testdata/package.json infra/guardrail/testdata/package-lock.json
-	@npm ci --prefix infra/guardrail/testdata --no-audit --no-fund --no-update-notifier --loglevel=error
-	@touch $@
-scp-check: $(GUARDRAIL_SIM) ## evaluate the organization guardrail SCP against every guarded call, with iam-simulate too
-	@TRAILGUARD_IAM_SIMULATE=required $(GO) test -count=1 ./infra/guardrail/ >/dev/null && \
-	  echo "scp-check: the guardrail denies every guarded call to others and admits trailguard and break-glass (2 evaluators)"
+test: ## what CI runs: lint, build, every test, a bounded fuzz of every fuzz target, govulncheck, cfn-lint
+	@.ci/stages preflight lint build unit fuzz vuln cfn-lint
 
 # preflight: the tools `make test` needs, each missing one named on one line with how to get it or skip it.
 preflight:

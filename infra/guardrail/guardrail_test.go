@@ -3,7 +3,6 @@ package guardrail_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,9 +139,6 @@ func TestTheGuardrailDeniesOthersAndAdmitsTrailguardAndBreakGlass(t *testing.T) 
 			}
 			simulated := simulate(t, raw, rows)
 			for i, r := range rows {
-				if simulated == nil {
-					break
-				}
 				want := "Allowed"
 				if r.denied {
 					want = "ExplicitlyDenied"
@@ -222,43 +218,51 @@ func anyMatch(patterns []string, value string, fold bool) bool {
 	return false
 }
 
-// simulate evaluates every row with @cloud-copilot/iam-simulate (testdata/simulate.mjs), an IAM evaluator
-// independent of this code. It needs Node and `npm ci --prefix infra/guardrail/testdata` (make scp-check runs it);
-// without them it returns nil and says so, unless TRAILGUARD_IAM_SIMULATE=required, which make scp-check sets.
+// simulate evaluates every row with @cloud-copilot/iam-simulate (pinned in package.json, installed by `npm ci`, which
+// make test runs first), an IAM evaluator independent of this code, through the script infra/stacks' IAM test uses.
+// The identity policy allows everything and FullAWSAccess is attached beside the guardrail, as in an organization,
+// so a denial can only come from the guardrail.
 func simulate(t *testing.T, policy []byte, rows []struct {
 	call
 	denied bool
 }) []string {
 	t.Helper()
-	_, err := os.Stat(filepath.Join("testdata", "node_modules", "@cloud-copilot", "iam-simulate"))
-	node, nodeErr := exec.LookPath("node")
-	if err != nil || nodeErr != nil {
-		if os.Getenv("TRAILGUARD_IAM_SIMULATE") == "required" {
-			t.Fatalf("iam-simulate is not installed (run make scp-check): %v %v", err, nodeErr)
-		}
-		t.Log("iam-simulate not installed: checked with this test's own evaluator only (make scp-check runs both)")
-		return nil
-	}
-	type simCase struct {
-		Principal string         `json:"principal"`
-		Action    string         `json:"action"`
-		Resource  string         `json:"resource"`
-		Account   string         `json:"account"`
-		Context   map[string]any `json:"context"`
-	}
-	var cases []simCase
-	for _, r := range rows {
-		cases = append(cases, simCase{r.principal, r.action, r.resource, account, r.context()})
-	}
-	in, err := json.Marshal(map[string]any{"scp": json.RawMessage(policy), "cases": cases})
+	root, err := filepath.Abs(filepath.Join("..", ".."))
 	require.NoError(t, err)
-	cmd := exec.Command(node, filepath.Join("testdata", "simulate.mjs"))
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "@cloud-copilot", "iam-simulate")); err != nil {
+		t.Fatalf("the IAM evaluator is not installed: run `npm ci` in %s (make test does it first)", root)
+	}
+	allowAll := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Action": "*", "Resource": "*"}}}
+	var sims []any
+	for _, r := range rows {
+		sims = append(sims, map[string]any{
+			"identityPolicies": []any{map[string]any{"name": "AdministratorAccess", "policy": allowAll}},
+			"serviceControlPolicies": []any{
+				map[string]any{"orgIdentifier": "r-root", "policies": []any{map[string]any{"name": "FullAWSAccess", "policy": allowAll}}},
+				map[string]any{"orgIdentifier": "ou-target", "policies": []any{map[string]any{"name": "FullAWSAccess", "policy": allowAll},
+					map[string]any{"name": "trailguard-guardrail", "policy": json.RawMessage(policy)}}},
+			},
+			"resourceControlPolicies": []any{},
+			"request": map[string]any{"action": r.action, "principal": r.principal,
+				"resource": map[string]any{"accountId": account, "resource": r.resource}, "contextVariables": r.context()},
+		})
+	}
+	in, err := json.Marshal(sims)
+	require.NoError(t, err)
+	cmd := exec.Command("node", filepath.Join(root, "infra", "stacks", "testdata", "iamsim", "simulate.mjs"))
+	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(root, "node_modules"))
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	require.NoError(t, err, stderr.String())
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	require.Len(t, lines, len(rows), fmt.Sprintf("one answer per case: %s", out))
-	return lines
+	require.NoError(t, err, "node simulate.mjs: %s", stderr.String())
+	var answers []struct{ Result, Error string }
+	require.NoError(t, json.Unmarshal(out, &answers))
+	require.Len(t, answers, len(rows))
+	results := make([]string, len(rows))
+	for i, a := range answers {
+		require.Empty(t, a.Error, "iam-simulate refused %s by %s", rows[i].name, rows[i].principal)
+		results[i] = a.Result
+	}
+	return results
 }
