@@ -271,7 +271,8 @@ func TestEveryTamperingIsUndoneAndNotified(t *testing.T) {
 func TestOwnEventsAndMatchingStatesWriteNothing(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
 	for _, name := range []string{"update-trail-own", "update-trail-cleared", "stop-logging", "delete-log-group",
-		"put-retention-policy", "delete-role-policy", "update-assume-role-policy", "put-event-selectors", "sweep"} {
+		"put-retention-policy", "delete-role-policy", "update-assume-role-policy", "put-event-selectors",
+		"put-log-group-deletion-protection", "associate-kms-key", "disassociate-kms-key", "add-tags", "remove-tags", "sweep"} {
 		f.rec.Reset()
 		require.NoError(t, f.deliver(t, name))
 		assert.Empty(t, f.rec.Writes(), "%s: the live state matches, so nothing is written (no loop)", name)

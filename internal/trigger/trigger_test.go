@@ -170,6 +170,17 @@ func TestEveryWatchedCallHasASample(t *testing.T) {
 	assert.Len(t, expected, len(files), "decodeSamples and ignoredSamples name samples that are not in events/remediator")
 }
 
+// PutLogGroupDeletionProtection may name the group by ARN, with or without ":*": the trigger carries its name, as
+// every other log group event does.
+func TestALogGroupIdentifierByARNBecomesTheGroupsName(t *testing.T) {
+	for _, id := range []string{"arn:aws:logs:us-east-1:123456789012:log-group:" + logGroup, "arn:aws:logs:us-east-1:123456789012:log-group:" + logGroup + ":*"} {
+		raw := edit(t, "put-log-group-deletion-protection.json", "requestParameters", map[string]any{"logGroupIdentifier": id, "deletionProtectionEnabled": false})
+		got, err := trigger.Decode(raw)
+		require.NoError(t, err)
+		assert.Equal(t, logGroup, got.LogGroup, id)
+	}
+}
+
 func TestDecodeIgnored(t *testing.T) {
 	tests := []struct {
 		name       string
