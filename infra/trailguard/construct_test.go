@@ -71,6 +71,7 @@ func TestEveryPropertyRendersAsAString(t *testing.T) {
 		Remediation:             trailguard.RemediationReport,
 		EnforceLogging:          jsii.Bool(false),
 		DeleteLogGroupOnDelete:  true,
+		DeletionProtection:      jsii.Bool(false),
 		ReplaceExistingDelivery: true,
 		AllowCrossAccountKey:    true,
 		ServiceToken:            "arn:aws:lambda:eu-west-1:111122223333:function:provider",
@@ -88,6 +89,7 @@ func TestEveryPropertyRendersAsAString(t *testing.T) {
 		"Remediation":             "report",
 		"EnforceLogging":          "false",
 		"DeleteLogGroupOnDelete":  "true",
+		"DeletionProtection":      "false",
 		"ReplaceExistingDelivery": "true",
 		"AllowCrossAccountKey":    "true",
 	}, r["Properties"])
