@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/infra/guardrail"
+	// The -update flag of `go test ./infra/... -update`: this package has no snapshot, but must accept it.
+	_ "github.com/trailguard/trailguard/infra/snapshot"
 	"github.com/trailguard/trailguard/internal/delivery"
 )
 

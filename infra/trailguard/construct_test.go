@@ -74,6 +74,7 @@ func TestEveryPropertyRendersAsAString(t *testing.T) {
 		DeletionProtection:      jsii.Bool(false),
 		ReplaceExistingDelivery: true,
 		AllowCrossAccountKey:    true,
+		RepairPosture:           true,
 		ServiceToken:            "arn:aws:lambda:eu-west-1:111122223333:function:provider",
 		ServiceTimeout:          15 * time.Minute,
 	})
@@ -92,6 +93,7 @@ func TestEveryPropertyRendersAsAString(t *testing.T) {
 		"DeletionProtection":      "false",
 		"ReplaceExistingDelivery": "true",
 		"AllowCrossAccountKey":    "true",
+		"RepairPosture":           "true",
 	}, r["Properties"])
 }
 

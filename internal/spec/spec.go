@@ -59,6 +59,10 @@ type Spec struct {
 	// Logs deletion protection off the log group. It is on by default (the zero value), so that a group's
 	// DeleteLogGroup fails instead of taking every audit event with it.
 	DeletionProtectionOff bool
+	// RepairPosture makes the remediator also put back the trail's archive as registered (its S3 bucket and prefix,
+	// its KMS key, log file validation) when someone changes it. Off by default: the archive is the trail owner's,
+	// and a change of it is reported, so a person decides (docs/contract.md, "The remediator").
+	RepairPosture bool
 }
 
 // FieldError is a property that breaks a rule. It names both, so the message alone is enough to fix the template.
@@ -76,6 +80,7 @@ var known = []string{
 	"TrailName", "LogGroupName", "LogGroupArn", "RetentionInDays", "KmsKeyId", "RoleName", "RoleArn",
 	"Remediation", "EnforceLogging", "DeleteLogGroupOnDelete", "ReplaceExistingDelivery", "AllowCrossAccountKey",
 	"DeletionProtection",
+	"RepairPosture",
 }
 
 // RetentionValues are the values CloudWatch Logs accepts for PutRetentionPolicy.
@@ -192,6 +197,7 @@ func Parse(props map[string]any) (Spec, error) {
 	s.ReplaceExistingDelivery = boolean("ReplaceExistingDelivery", false)
 	s.AllowCrossAccountKey = boolean("AllowCrossAccountKey", false)
 	s.DeletionProtectionOff = !boolean("DeletionProtection", true)
+	s.RepairPosture = boolean("RepairPosture", false)
 
 	if r := str("RetentionInDays"); r != "" {
 		n, err := strconv.ParseInt(r, 10, 32)
