@@ -218,10 +218,10 @@ func BuildOrg(app awscdk.App, c Config) (*Org, error) {
 	return org, nil
 }
 
-// guardrail attaches the preventive guardrail (infra/guardrail) to the target OUs, when it is on. The member
-// stacks must exist first: the policy exempts their roles (path /trailguard/), and a stack instance created after
-// the policy would be refused nothing, but its own creation would (TrailguardRoles admits the StackSets execution
-// role, so the order only matters for a rollback, which detaches the policy first).
+// guardrail attaches the preventive guardrail (infra/guardrail) to the target OUs, when it is on. It is created
+// after the StackSet, so that a first deployment's member stacks have their roles under /trailguard/ before any
+// policy names that path; instances created later are deployed by the StackSets execution role, which the policy
+// admits for role writes. On deletion (rolling the guardrail back) CloudFormation removes it before the StackSet.
 func (org *Org) guardrail(o *OrgSettings) {
 	doc := guardrail.Policy(o.Guardrail)
 	if doc == nil {
