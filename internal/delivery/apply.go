@@ -65,6 +65,9 @@ func (t Target) Repairs(k DriftKind) bool {
 	case LoggingStopped:
 		return t.EnforceLogging
 	}
+	if repairs, known := packRepairs(k); known {
+		return repairs
+	}
 	return true
 }
 
@@ -150,6 +153,9 @@ func aspectOf(k DriftKind) Aspect {
 	case SelectorsChanged:
 		return AspectSelectors
 	}
+	if _, known := packRepairs(k); known {
+		return AspectPack
+	}
 	return AspectTrail // TrailMissing, TrailUnlinked, TrailLinkedElsewhere, TrailNarrowed
 }
 
@@ -190,6 +196,13 @@ func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		}
 		e.log.InfoContext(ctx, "put role policy", "trail", t.TrailARN, "role", t.RoleName, "policy", t.PolicyName)
 		did("PutRolePolicy")
+	}
+	if has(PackFilterMissing, PackFilterChanged, PackAlarmMissing, PackAlarmChanged) {
+		done, err := e.applyPack(ctx, t, drifts)
+		actions = append(actions, done...)
+		if err != nil {
+			return actions, nil, err
+		}
 	}
 	if slices.ContainsFunc(drifts, func(d Drift) bool { return relinks(d.Kind) }) {
 		out, err := e.link(ctx, t)

@@ -21,6 +21,14 @@ import (
 // skipped, so Remove is safe to run twice. It returns the write calls it made.
 func (e *Engine) Remove(ctx context.Context, t Target, deleteLogGroup bool) ([]string, error) {
 	var actions []string
+	if t.Pack.On() {
+		// The pack is trailguard's own, named after the trail: it goes first, while the log group is still there.
+		removed, err := e.RemovePack(ctx, t, Pack{})
+		actions = append(actions, removed...)
+		if err != nil {
+			return actions, err
+		}
+	}
 	unlinked, err := e.unlink(ctx, t)
 	if err != nil {
 		return actions, err

@@ -3,6 +3,7 @@ package registry
 import (
 	"time"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/spec"
 )
@@ -41,6 +42,8 @@ type specItem struct {
 	DeleteLogGroupOnDelete  bool   `dynamodbav:"DeleteLogGroupOnDelete"`
 	ReplaceExistingDelivery bool   `dynamodbav:"ReplaceExistingDelivery,omitempty"`
 	AllowCrossAccountKey    bool   `dynamodbav:"AllowCrossAccountKey,omitempty"`
+	MonitoringPack          string `dynamodbav:"MonitoringPack,omitempty"`
+	AlarmTopicArn           string `dynamodbav:"AlarmTopicArn,omitempty"`
 }
 
 type targetItem struct {
@@ -62,6 +65,13 @@ type targetItem struct {
 	GlobalServices   bool      `dynamodbav:"GlobalServiceEvents,omitempty"`
 	MultiRegion      bool      `dynamodbav:"MultiRegion,omitempty"`
 	Previous         *linkItem `dynamodbav:"Previous,omitempty"`
+	Pack             *packItem `dynamodbav:"Pack,omitempty"`
+}
+
+// packItem is the CIS monitoring pack a target keeps (absent: none).
+type packItem struct {
+	Set      string `dynamodbav:"Set"`
+	TopicArn string `dynamodbav:"TopicArn"`
 }
 
 type linkItem struct {
@@ -97,6 +107,10 @@ func toItem(r Record) item {
 	if p := t.Previous; p != nil {
 		it.Target.Previous = &linkItem{LogGroupArn: p.LogGroupARN, RoleArn: p.RoleARN}
 	}
+	if t.Pack.On() {
+		it.Target.Pack = &packItem{Set: string(t.Pack.Set), TopicArn: t.Pack.TopicARN}
+	}
+	it.Spec.MonitoringPack, it.Spec.AlarmTopicArn = s.MonitoringPack, s.AlarmTopicARN
 	if l := r.LastRemediation; l != nil {
 		it.LastRemediation = &remediationItem{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,
 			Drift: l.Drift, Action: l.Action, Result: l.Result}
@@ -122,6 +136,10 @@ func (it item) record() Record {
 	if p := t.Previous; p != nil {
 		r.Target.Previous = &delivery.Link{LogGroupARN: p.LogGroupArn, RoleARN: p.RoleArn}
 	}
+	if p := t.Pack; p != nil {
+		r.Target.Pack = delivery.Pack{Set: cis.Set(p.Set), TopicARN: p.TopicArn}
+	}
+	r.Spec.MonitoringPack, r.Spec.AlarmTopicARN = s.MonitoringPack, s.AlarmTopicArn
 	if l := it.LastRemediation; l != nil {
 		r.LastRemediation = &Remediation{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,
 			Drift: l.Drift, Action: l.Action, Result: l.Result}

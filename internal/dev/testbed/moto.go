@@ -240,6 +240,10 @@ func writeMotoBoot() (string, error) {
 		os.RemoveAll(dir)
 		return "", err
 	}
+	if err := writeEmulations(dir); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
 	return dir, nil
 }
 
