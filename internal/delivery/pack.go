@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,13 +70,12 @@ type MetricFiltersAPI interface {
 type AlarmsAPI interface {
 	DescribeAlarms(context.Context, *cloudwatch.DescribeAlarmsInput, ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
 	PutMetricAlarm(context.Context, *cloudwatch.PutMetricAlarmInput, ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricAlarmOutput, error)
-	EnableAlarmActions(context.Context, *cloudwatch.EnableAlarmActionsInput, ...func(*cloudwatch.Options)) (*cloudwatch.EnableAlarmActionsOutput, error)
 	DeleteAlarms(context.Context, *cloudwatch.DeleteAlarmsInput, ...func(*cloudwatch.Options)) (*cloudwatch.DeleteAlarmsOutput, error)
 }
 
 // TopicsAPI reads the alarms' topic.
 type TopicsAPI interface {
-	GetTopicAttributes(context.Context, *sns.GetTopicAttributesInput, ...func(*sns.Options)) (*sns.GetTopicAttributesOutput, error)
+	ListSubscriptionsByTopic(context.Context, *sns.ListSubscriptionsByTopicInput, ...func(*sns.Options)) (*sns.ListSubscriptionsByTopicOutput, error)
 }
 
 // WithPackTopic sets the SNS topic (an ARN) a pack's alarms notify when the resource names none: the provider
@@ -219,20 +217,41 @@ func sameAlarm(a cwtypes.MetricAlarm, names cis.Names, c cis.Control, topic stri
 		aws.ToBool(a.ActionsEnabled) && slices.Equal(a.AlarmActions, []string{topic}) && len(a.Dimensions) == 0
 }
 
-// checkTopic reports a deleted topic or one without a confirmed subscriber: alarms that notify nobody.
+// checkTopic reports a deleted topic, or one without a confirmed subscriber (CIS: "at least one subscription should
+// have a SubscriptionArn with a valid AWS ARN"; a pending one reads "PendingConfirmation"): alarms that notify nobody.
 func (e *Engine) checkTopic(ctx context.Context, t Target) ([]Drift, error) {
-	out, err := e.c.Topics.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(t.Pack.TopicARN)})
+	n, err := ConfirmedSubscriptions(ctx, e.c.Topics, t.Pack.TopicARN)
 	var nf *snstypes.NotFoundException
-	if errors.As(err, &nf) {
+	switch {
+	case errors.As(err, &nf):
 		return []Drift{{Kind: PackTopicMissing, Want: t.Pack.TopicARN}}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read topic %s: %w", t.Pack.TopicARN, err)
-	}
-	if n, _ := strconv.Atoi(out.Attributes["SubscriptionsConfirmed"]); n < 1 {
-		return []Drift{{Kind: PackTopicUnsubscribed, Want: t.Pack.TopicARN, Got: "0 confirmed subscriptions"}}, nil
+	case err != nil:
+		return nil, fmt.Errorf("read subscriptions of topic %s: %w", t.Pack.TopicARN, err)
+	case n == 0:
+		return []Drift{{Kind: PackTopicUnsubscribed, Want: t.Pack.TopicARN, Got: "no confirmed subscription"}}, nil
 	}
 	return nil, nil
+}
+
+// ConfirmedSubscriptions counts a topic's subscriptions whose ARN is an ARN (not "PendingConfirmation").
+func ConfirmedSubscriptions(ctx context.Context, c TopicsAPI, topicARN string) (int, error) {
+	in := &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(topicARN)}
+	n := 0
+	for {
+		page, err := c.ListSubscriptionsByTopic(ctx, in)
+		if err != nil {
+			return 0, err
+		}
+		for _, sub := range page.Subscriptions {
+			if strings.HasPrefix(aws.ToString(sub.SubscriptionArn), "arn:") {
+				n++
+			}
+		}
+		if aws.ToString(page.NextToken) == "" {
+			return n, nil
+		}
+		in.NextToken = page.NextToken
+	}
 }
 
 // checkNoisy reports selectors that send data events or network-activity events to CloudWatch Logs.
@@ -280,8 +299,8 @@ func packDriftString(d Drift) string {
 }
 
 // applyPack puts back the filters and alarms the drift names. PutMetricFilter replaces a filter of the same name
-// and PutMetricAlarm an alarm of the same name, so a repair is a put of the desired state; a changed alarm's
-// actions are switched on again (PutMetricAlarm with ActionsEnabled does it, EnableAlarmActions confirms it).
+// and PutMetricAlarm an alarm of the same name, whole: a repair is a put of the desired state, and ActionsEnabled in
+// it switches disabled actions back on, so no EnableAlarmActions (and no permission for it) is needed.
 func (e *Engine) applyPack(ctx context.Context, t Target, drifts []Drift) ([]string, error) {
 	var actions []string
 	names := cis.NamesFor(t.TrailName)
@@ -302,23 +321,13 @@ func (e *Engine) applyPack(ctx context.Context, t Target, drifts []Drift) ([]str
 			actions = append(actions, "PutMetricFilter")
 		}
 	}
-	var enable []string
 	for _, c := range cis.Of(t.Pack.Set) {
 		if a := names.Alarm(c); want[PackAlarmMissing][a] || want[PackAlarmChanged][a] {
 			if err := e.putAlarm(ctx, t, names, c); err != nil {
 				return actions, err
 			}
 			actions = append(actions, "PutMetricAlarm")
-			if want[PackAlarmChanged][a] {
-				enable = append(enable, a)
-			}
 		}
-	}
-	if len(enable) > 0 {
-		if _, err := e.c.Alarms.EnableAlarmActions(ctx, &cloudwatch.EnableAlarmActionsInput{AlarmNames: enable}); err != nil {
-			return actions, fmt.Errorf("enable actions of alarms %s: %w", strings.Join(enable, ", "), err)
-		}
-		actions = append(actions, "EnableAlarmActions")
 	}
 	return actions, nil
 }

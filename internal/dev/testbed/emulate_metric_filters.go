@@ -14,7 +14,20 @@ import (
 //go:embed motoboot/emulate_put_metric_filter.py
 var emulatePutMetricFilter []byte
 
+// emulateAlarmActions implements DisableAlarmActions and EnableAlarmActions, which moto lacks
+// (motoboot/emulate_alarm_actions.py); TestAlarmActionsSwitchAsAWSDoes proves it.
+//
+//go:embed motoboot/emulate_alarm_actions.py
+var emulateAlarmActions []byte
+
 // writeEmulations writes the emulations of AWS behaviours moto lacks next to sitecustomize.py.
 func writeEmulations(dir string) error {
-	return os.WriteFile(filepath.Join(dir, "emulate_put_metric_filter.py"), emulatePutMetricFilter, 0o644)
+	for name, src := range map[string][]byte{
+		"emulate_put_metric_filter.py": emulatePutMetricFilter, "emulate_alarm_actions.py": emulateAlarmActions,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
