@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/registry"
@@ -318,6 +319,9 @@ func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) (recs [
 	case trigger.KindLogGroup:
 		recs, read, err = r.cache.Lookup(ctx, registry.ByLogGroup(trig.LogGroup))
 		return recs, read, nil, err
+	case trigger.KindPack:
+		recs, read, err = r.cache.Lookup(ctx, byPack(trig))
+		return recs, read, nil, err
 	case trigger.KindRole:
 		recs, read, err = r.cache.Lookup(ctx, registry.ByRole(trig.Role))
 		if trig.Policy != "" {
@@ -592,4 +596,19 @@ func describe(drifts []delivery.Drift) []string {
 		out[i] = d.String()
 	}
 	return out
+}
+
+// byPack keeps the trails whose CIS monitoring pack an event names: an alarm under the trail's own prefix, or the
+// topic its alarms notify. Alarms of other names are nobody trailguard guards.
+func byPack(trig trigger.Trigger) func(registry.Record) bool {
+	return func(rec registry.Record) bool {
+		if !rec.Target.Pack.On() {
+			return false
+		}
+		if trig.Topic != "" && trig.Topic == rec.Target.Pack.TopicARN {
+			return true
+		}
+		prefix := cis.NamesFor(rec.Target.TrailName).Prefix
+		return slices.ContainsFunc(trig.Alarms, func(a string) bool { return strings.HasPrefix(a, prefix) })
+	}
 }

@@ -42,6 +42,14 @@ var Catalogue = []Watched{
 	{Source: sourceIAM, EventName: "DeleteRolePolicy", Kind: KindRole, Names: []string{"roleName", "policyName"}, Aspects: delivery.AspectRole, OnlyIn: iamEventRegion},
 	{Source: sourceIAM, EventName: "DeleteRole", Kind: KindRole, Names: []string{"roleName"}, Aspects: delivery.AspectRole, OnlyIn: iamEventRegion},
 	{Source: sourceIAM, EventName: "UpdateAssumeRolePolicy", Kind: KindRole, Names: []string{"roleName"}, Aspects: delivery.AspectRole, OnlyIn: iamEventRegion},
+	// The CIS monitoring pack (docs/cis.md): its filters on the log group, its alarms, their topic.
+	{Source: sourceLogs, EventName: "DeleteMetricFilter", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectPack},
+	{Source: sourceLogs, EventName: "PutMetricFilter", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectPack},
+	{Source: sourceCloudWatch, EventName: "DeleteAlarms", Kind: KindPack, Names: []string{"alarmNames"}, Aspects: delivery.AspectPack},
+	{Source: sourceCloudWatch, EventName: "PutMetricAlarm", Kind: KindPack, Names: []string{"alarmName"}, Aspects: delivery.AspectPack},
+	{Source: sourceCloudWatch, EventName: "DisableAlarmActions", Kind: KindPack, Names: []string{"alarmNames"}, Aspects: delivery.AspectPack},
+	{Source: sourceSNS, EventName: "DeleteTopic", Kind: KindPack, Names: []string{"topicArn"}, Aspects: delivery.AspectPack},
+	{Source: sourceSNS, EventName: "Unsubscribe", Kind: KindPack, Names: []string{"subscriptionArn"}, Aspects: delivery.AspectPack},
 }
 
 // iamEventRegion is where EventBridge receives the API-call events of IAM, a global service.
@@ -50,6 +58,9 @@ const iamEventRegion = "us-east-1"
 // EventBridgeSource is the EventBridge "source" of a service's API-call events ("aws.cloudtrail" for
 // cloudtrail.amazonaws.com).
 func EventBridgeSource(eventSource string) string {
+	if eventSource == sourceCloudWatch {
+		return "aws.cloudwatch" // CloudWatch signs as "monitoring" but its events come from aws.cloudwatch
+	}
 	return "aws." + strings.TrimSuffix(eventSource, ".amazonaws.com")
 }
 
