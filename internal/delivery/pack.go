@@ -362,14 +362,19 @@ func (e *Engine) putAlarm(ctx context.Context, t Target, names cis.Names, c cis.
 	return nil
 }
 
-// RemovePack deletes the trail's pack: its filters on the log group and its alarms, by their names only. What is
-// already gone is skipped. keep is a pack still wanted (an Update that switches the set): its names are kept.
-func (e *Engine) RemovePack(ctx context.Context, t Target, keep Pack) ([]string, error) {
+// RemovePack deletes the trail's pack: its filters on t's log group and its alarms, by their names only. What is
+// already gone is skipped. keepFilters and keepAlarms are sets still wanted (an Update that switches the set keeps
+// the new set's alarms, and its filters too unless it moved the pack to another log group): their names stay.
+func (e *Engine) RemovePack(ctx context.Context, t Target, keepFilters, keepAlarms cis.Set) ([]string, error) {
 	names := cis.NamesFor(t.TrailName)
-	kept := map[string]bool{}
-	for _, c := range cis.Of(keep.Set) {
-		kept[c.Key] = true
+	keep := func(s cis.Set) map[string]bool {
+		kept := map[string]bool{}
+		for _, c := range cis.Of(s) {
+			kept[c.Key] = true
+		}
+		return kept
 	}
+	kept := keep(keepFilters)
 	var actions []string
 	filters, err := e.packFilters(ctx, t, names)
 	if err != nil {
@@ -392,6 +397,7 @@ func (e *Engine) RemovePack(ctx context.Context, t Target, keep Pack) ([]string,
 		return actions, err
 	}
 	var del []string
+	kept = keep(keepAlarms)
 	for _, c := range cis.Controls {
 		if _, ok := alarms[names.Alarm(c)]; ok && !kept[c.Key] {
 			del = append(del, names.Alarm(c))

@@ -213,11 +213,11 @@ func TestPackTopicOfAnotherAccountIsRefused(t *testing.T) {
 func TestRemovePackKeepsWhatTheNewSetWants(t *testing.T) {
 	f, target := packFixture(t, "cis-v5")
 	require.Len(t, f.alarms(t), 16)
-	_, err := f.engine.RemovePack(f.ctx, target, delivery.Pack{Set: cis.SecurityHub, TopicARN: target.Pack.TopicARN})
+	_, err := f.engine.RemovePack(f.ctx, target, cis.SecurityHub, cis.SecurityHub)
 	require.NoError(t, err)
 	assert.Len(t, f.alarms(t), 15)
 	assert.Len(t, f.filters(t, target.LogGroupName), 15)
-	_, err = f.engine.RemovePack(f.ctx, target, delivery.Pack{})
+	_, err = f.engine.RemovePack(f.ctx, target, cis.None, cis.None)
 	require.NoError(t, err)
 	assert.Empty(t, f.alarms(t))
 	assert.Empty(t, f.filters(t, target.LogGroupName))

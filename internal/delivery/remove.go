@@ -12,6 +12,8 @@ import (
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/trailguard/trailguard/internal/cis"
 )
 
 // Remove undoes the wiring: it gives the trail back the link it had before trailguard (or unlinks it), but only if
@@ -23,7 +25,7 @@ func (e *Engine) Remove(ctx context.Context, t Target, deleteLogGroup bool) ([]s
 	var actions []string
 	if t.Pack.On() {
 		// The pack is trailguard's own, named after the trail: it goes first, while the log group is still there.
-		removed, err := e.RemovePack(ctx, t, Pack{})
+		removed, err := e.RemovePack(ctx, t, cis.None, cis.None)
 		actions = append(actions, removed...)
 		if err != nil {
 			return actions, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/customresource"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/notify"
@@ -27,7 +28,7 @@ type Engine interface {
 	Reconcile(context.Context, delivery.Target, delivery.Aspect) (delivery.Result, error)
 	Remove(ctx context.Context, t delivery.Target, deleteLogGroup bool) ([]string, error)
 	ReleaseRole(ctx context.Context, t delivery.Target) ([]string, error)
-	RemovePack(ctx context.Context, t delivery.Target, keep delivery.Pack) ([]string, error)
+	RemovePack(ctx context.Context, t delivery.Target, keepFilters, keepAlarms cis.Set) ([]string, error)
 	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
 	UnmarkRegistered(ctx context.Context, t delivery.Target, stackID string) (bool, error)
 }
@@ -207,14 +208,17 @@ func (p *Provider) releasePack(ctx context.Context, prior *registry.Record, t de
 	if prior == nil || prior.Target.TrailARN != t.TrailARN || !prior.Target.Pack.On() {
 		return nil
 	}
-	keep := t.Pack
-	if prior.Target.LogGroupName != t.LogGroupName {
-		keep = delivery.Pack{}
+	keepAlarms, keepFilters := t.Pack.Set, t.Pack.Set
+	if !t.Pack.On() {
+		keepAlarms, keepFilters = cis.None, cis.None
 	}
-	if keep.Set == prior.Target.Pack.Set {
+	if prior.Target.LogGroupName != t.LogGroupName {
+		keepFilters = cis.None // the new log group has its own filters
+	}
+	if keepAlarms == prior.Target.Pack.Set && keepFilters == prior.Target.Pack.Set {
 		return nil
 	}
-	actions, err := p.engine.RemovePack(ctx, prior.Target, keep)
+	actions, err := p.engine.RemovePack(ctx, prior.Target, keepFilters, keepAlarms)
 	if err != nil {
 		return fmt.Errorf("trail %s: removing the CIS monitoring pack it no longer keeps: %w", t.TrailARN, err)
 	}
