@@ -119,9 +119,9 @@ func TestWorldsBuiltToFail(t *testing.T) {
 		return a
 	}
 	for _, tc := range []struct {
-		name  string
+		name    string
 		breakIt func(w *world, t *testing.T)
-		want  map[string]cischeck.Status
+		want    map[string]cischeck.Status
 	}{
 		{"single-Region trail", func(w *world, t *testing.T) {
 			_, err := w.aws.CloudTrail.UpdateTrail(w.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(testbed.TrailName), IsMultiRegionTrail: aws.Bool(false)})

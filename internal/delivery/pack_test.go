@@ -58,7 +58,6 @@ func (f *fixture) alarms(t *testing.T) map[string]cwtypes.MetricAlarm {
 	return got
 }
 
-
 // The pack is put on the trail's log group as Security Hub documents it: every exact pattern, one alarm each with
 // Sum, 300 s, >= 1, one period, missing data not breaching, actions to the topic, tagged with the registration.
 func TestPackIsWiredAsSecurityHubDocumentsIt(t *testing.T) {

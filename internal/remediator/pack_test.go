@@ -94,12 +94,18 @@ var packTamperings = []tampering{
 			Period: aws.Int32(300), Threshold: aws.Float64(1000), EvaluationPeriods: aws.Int32(1),
 			ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold, AlarmActions: []string{packTopic}})
 		require.NoError(t, err)
-	}, func(f *fixture, t testing.TB) bool { a, _ := f.alarm(t, "iam-policy-changes"); return aws.ToFloat64(a.Threshold) == 1 }},
+	}, func(f *fixture, t testing.TB) bool {
+		a, _ := f.alarm(t, "iam-policy-changes")
+		return aws.ToFloat64(a.Threshold) == 1
+	}},
 	{"disable-alarm-actions", func(f *fixture, t testing.TB) {
 		_, err := f.aws.CloudWatch.DisableAlarmActions(f.ctx, &cloudwatch.DisableAlarmActionsInput{
 			AlarmNames: []string{packNames.Alarm(control("cloudtrail-changes"))}})
 		require.NoError(t, err)
-	}, func(f *fixture, t testing.TB) bool { a, _ := f.alarm(t, "cloudtrail-changes"); return aws.ToBool(a.ActionsEnabled) }},
+	}, func(f *fixture, t testing.TB) bool {
+		a, _ := f.alarm(t, "cloudtrail-changes")
+		return aws.ToBool(a.ActionsEnabled)
+	}},
 }
 
 // Every guarded change to the pack is put back at its event and alerted, naming who made it.

@@ -111,7 +111,7 @@ var decodeSamples = []struct {
 	{"disable-alarm-actions.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "8f0e9580-3d36-5399-81c1-fadb3f2650e7",
 		EventName: "DisableAlarmActions", Source: "monitoring.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:46:21Z"),
 		Alarms: []string{"trailguard-cis-management-trail-cloudtrail-changes", "trailguard-cis-management-trail-iam-policy-changes"},
-		Actor: alice, SourceIP: aliceIP}},
+		Actor:  alice, SourceIP: aliceIP}},
 	{"delete-topic.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "42379247-05bd-5a16-93ed-95f7a58ac949",
 		EventName: "DeleteTopic", Source: "sns.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:48:05Z"),
 		Topic: "arn:aws:sns:us-east-1:123456789012:trailguard-notifications", Actor: alice, SourceIP: aliceIP}},
