@@ -190,7 +190,8 @@ func matchingRules(t *testing.T, rules map[string]map[string]any, event map[stri
 	return out
 }
 
-var ruleForSource = map[string]string{"aws.cloudtrail": "CloudTrailChanges", "aws.logs": "LogsChanges", "aws.iam": "IamChanges"}
+var ruleForSource = map[string]string{"aws.cloudtrail": "CloudTrailChanges", "aws.logs": "LogsChanges", "aws.iam": "IamChanges",
+	"aws.cloudwatch": "AlarmChanges", "aws.sns": "TopicChanges"}
 
 func loadEvent(t *testing.T, path string) map[string]any {
 	t.Helper()

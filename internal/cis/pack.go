@@ -61,6 +61,10 @@ func CountsOf(s Set) Counts {
 // AlarmMonthlyUSD is the price of one standard-resolution metric alarm a month (us-east-1, CloudWatch pricing).
 const AlarmMonthlyUSD = 0.10
 
+// NamePrefix starts the name of every filter, metric and alarm of every pack: the functions' permissions on alarms
+// are limited to it (infra/stacks/provider.go).
+const NamePrefix = "trailguard-cis-"
+
 // Names are the names trailguard gives one trail's pack. They are derived from the trail alone, so the provider,
 // the remediator and cis-check agree on them without storing them, and no two trails' packs share a name.
 type Names struct {
@@ -71,7 +75,7 @@ type Names struct {
 // NamesFor returns the names of the pack of the trail named trailName in its home region (trail names are unique
 // per account and region; alarms are per account and region too).
 func NamesFor(trailName string) Names {
-	p := "trailguard-cis-" + trailName + "-"
+	p := NamePrefix + trailName + "-"
 	if len(p) > 160 { // alarm and filter names allow 255 and 512 characters; keys add at most 30
 		sum := sha256.Sum256([]byte(trailName))
 		p = p[:140] + hex.EncodeToString(sum[:4]) + "-"
