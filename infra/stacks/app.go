@@ -32,6 +32,10 @@ const (
 	CtxAccountRetentionInDays = "trailguard:accountWide:retentionInDays"
 	CtxAccountKmsKeyID        = "trailguard:accountWide:kmsKeyId"
 	CtxAccountRemediation     = "trailguard:accountWide:remediation"
+	// The account policy's CIS monitoring pack ("cis" or "cis-v5"; default none) and its alarms' topic (default:
+	// the notification topic).
+	CtxAccountMonitoringPack = "trailguard:accountWide:monitoringPack"
+	CtxAccountAlarmTopicArn  = "trailguard:accountWide:alarmTopicArn"
 )
 
 // Config is what the app reads from CDK context.
@@ -48,6 +52,7 @@ type Config struct {
 	// AccountWide and the Account* defaults are account-wide mode (see ProviderStackProps).
 	AccountWide                                                 bool
 	AccountRetentionInDays, AccountKmsKeyID, AccountRemediation string
+	AccountMonitoringPack, AccountAlarmTopicArn                 string
 	// OrganizationID (o-...), when set, is the organization of the deploying account: the standalone stack's
 	// delivery boundary then also admits an organization trail's streams, o-ORGID_*; without it, only the
 	// account's own (ACCOUNT_CloudTrail_*). Never a wildcard: a role capped at o-*_* could write the streams
@@ -110,8 +115,14 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	c.AccountRetentionInDays = str(CtxAccountRetentionInDays, "")
 	c.AccountKmsKeyID = str(CtxAccountKmsKeyID, "")
 	c.AccountRemediation = str(CtxAccountRemediation, "")
-	if _, err := remediator.NewAccountPolicy(nil, c.AccountRetentionInDays, c.AccountKmsKeyID, c.AccountRemediation); err != nil {
+	policy, err := remediator.NewAccountPolicy(nil, c.AccountRetentionInDays, c.AccountKmsKeyID, c.AccountRemediation)
+	if err != nil {
 		return Config{}, fmt.Errorf("context %s, %s, %s: %w", CtxAccountRetentionInDays, CtxAccountKmsKeyID, CtxAccountRemediation, err)
+	}
+	c.AccountMonitoringPack = str(CtxAccountMonitoringPack, "")
+	c.AccountAlarmTopicArn = str(CtxAccountAlarmTopicArn, "")
+	if err := policy.WithMonitoringPack(c.AccountMonitoringPack, c.AccountAlarmTopicArn); err != nil {
+		return Config{}, fmt.Errorf("context %s, %s: %w", CtxAccountMonitoringPack, CtxAccountAlarmTopicArn, err)
 	}
 	if c.OrganizationID, err = organizationIDFromContext(app); err != nil {
 		return Config{}, err
@@ -139,7 +150,8 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		AccountWide:        c.AccountWide,
 		OrganizationID:     c.OrganizationID,
 		AccountDefaults: map[string]string{lambdaenv.AccountRetentionInDays: c.AccountRetentionInDays,
-			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation},
+			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation,
+			lambdaenv.AccountMonitoringPack: c.AccountMonitoringPack, lambdaenv.AccountAlarmTopicARN: c.AccountAlarmTopicArn},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("provider stack %s: %w", c.ProviderStackName, err)

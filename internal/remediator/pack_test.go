@@ -20,6 +20,7 @@ import (
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/registry"
+	"github.com/trailguard/trailguard/internal/remediator"
 	"github.com/trailguard/trailguard/internal/spec"
 )
 
@@ -174,4 +175,23 @@ func TestBinaryRepairsThePack(t *testing.T) {
 		require.Nil(t, res.Error, tc.event)
 		assert.True(t, tc.undone(f, t), "%s: repaired by the bootstrap", tc.event)
 	}
+}
+
+// Account-wide mode with the account policy's pack: an adopted trail gets the pack, its alarms notifying the
+// policy's topic.
+func TestAccountPolicyAdoptsWithThePack(t *testing.T) {
+	policy, err := remediator.NewAccountPolicy(nil, "", "", "")
+	require.NoError(t, err)
+	require.NoError(t, policy.WithMonitoringPack("cis", packTopic))
+	f := newAccountFixture(t, "", "", "", remediator.WithAccountPolicy(policy))
+	policy.Trails = f.aws.CloudTrail
+	require.NoError(t, f.deliver(t, "sweep"))
+	rec := f.record(t)
+	assert.Equal(t, cis.SecurityHub, rec.Target.Pack.Set)
+	assert.Equal(t, packTopic, rec.Target.Pack.TopicARN)
+	a, ok := f.alarm(t, "root-usage")
+	require.True(t, ok, "the adopted trail has the pack")
+	assert.Equal(t, []string{packTopic}, a.AlarmActions)
+	// The policy's pack is checked like the property.
+	assert.ErrorContains(t, policy.WithMonitoringPack("cis-v9", ""), "MonitoringPack")
 }
