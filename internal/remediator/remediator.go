@@ -316,11 +316,19 @@ func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) (recs [
 		both.run(2, func() { sh, _ = r.engine.Prefetch(ctx, trig.Trail) })
 		both.wait()
 		return recs, read, sh, lookupErr
-	case trigger.KindLogGroup:
-		recs, read, err = r.cache.Lookup(ctx, registry.ByLogGroup(trig.LogGroup))
-		return recs, read, nil, err
 	case trigger.KindPack:
-		recs, read, err = r.cache.Lookup(ctx, byPack(trig))
+		// A pack an Update has just turned on is not in a snapshot taken before: read the registry again rather
+		// than miss the event.
+		recs, read, err = r.cache.LookupOrRefresh(ctx, byPack(trig))
+		return recs, read, nil, err
+	case trigger.KindLogGroup:
+		if trig.Aspects == delivery.AspectPack {
+			recs, read, err = r.cache.LookupOrRefresh(ctx, func(rec registry.Record) bool {
+				return rec.Target.LogGroupName == trig.LogGroup && rec.Target.Pack.On()
+			})
+			return recs, read, nil, err
+		}
+		recs, read, err = r.cache.Lookup(ctx, registry.ByLogGroup(trig.LogGroup))
 		return recs, read, nil, err
 	case trigger.KindRole:
 		recs, read, err = r.cache.Lookup(ctx, registry.ByRole(trig.Role))
