@@ -221,3 +221,17 @@ func TestRemovePackKeepsWhatTheNewSetWants(t *testing.T) {
 	assert.Empty(t, f.alarms(t))
 	assert.Empty(t, f.filters(t, target.LogGroupName))
 }
+
+// A registry record edited to send the pack's alarms to another account's topic, or to keep an unknown set, is
+// refused like any record that breaks the provider's rules.
+func TestValidateRefusesAForeignPack(t *testing.T) {
+	f, target := packFixture(t, "cis")
+	require.NoError(t, target.Validate(region, testbed.Account, false))
+	foreign := target
+	foreign.Pack.TopicARN = "arn:aws:sns:us-east-1:999999999999:exfil"
+	assert.ErrorContains(t, foreign.Validate(region, testbed.Account, false), "AlarmTopicArn")
+	unknown := target
+	unknown.Pack.Set = "cis-v9"
+	assert.ErrorContains(t, unknown.Validate(region, testbed.Account, false), "Pack")
+	_ = f
+}
