@@ -172,7 +172,7 @@ func apiRules(t *testing.T) map[string]map[string]any {
 	refs := map[string]string{"AWS::Partition": "aws", "AWS::AccountId": sampleAccount, "AWS::Region": "us-east-1",
 		mustID(t, m, "AWS::IAM::Role", "RemediatorRole"): sampleRemediatorRole}
 	out := map[string]map[string]any{}
-	for _, name := range []string{"CloudTrailChanges", "LogsChanges", "IamChanges"} {
+	for _, name := range []string{"CloudTrailChanges", "LogsChanges", "IamChanges", "AlarmChanges", "TopicChanges"} {
 		_, r := m.one(t, "AWS::Events::Rule", name)
 		out[name] = resolveIntrinsics(t, props(r)["EventPattern"], refs).(map[string]any)
 	}
