@@ -57,6 +57,10 @@ type Spec struct {
 	// AllowCrossAccountKey accepts a KmsKeyId of another account (its key policy must let CloudWatch Logs of this
 	// account use it). The key's region must still be the trail's.
 	AllowCrossAccountKey bool
+	// RepairPosture makes the remediator also put back the trail's archive as registered (its S3 bucket and prefix,
+	// its KMS key, log file validation) when someone changes it. Off by default: the archive is the trail owner's,
+	// and a change of it is reported, so a person decides (docs/contract.md, "The remediator").
+	RepairPosture bool
 	// MonitoringPack is the CIS monitoring pack kept on the log group: "none" (default), "cis" or "cis-v5"
 	// (docs/cis.md). AlarmTopicARN is the SNS topic its alarms notify; empty: the provider stack's topic.
 	MonitoringPack string
@@ -77,7 +81,7 @@ var ignored = map[string]bool{"ServiceToken": true, "ServiceTimeout": true}
 var known = []string{
 	"TrailName", "LogGroupName", "LogGroupArn", "RetentionInDays", "KmsKeyId", "RoleName", "RoleArn",
 	"Remediation", "EnforceLogging", "DeleteLogGroupOnDelete", "ReplaceExistingDelivery", "AllowCrossAccountKey",
-	"MonitoringPack", "AlarmTopicArn",
+	"RepairPosture", "MonitoringPack", "AlarmTopicArn",
 }
 
 // RetentionValues are the values CloudWatch Logs accepts for PutRetentionPolicy.
@@ -193,6 +197,7 @@ func Parse(props map[string]any) (Spec, error) {
 	s.DeleteLogGroupOnDelete = boolean("DeleteLogGroupOnDelete", false)
 	s.ReplaceExistingDelivery = boolean("ReplaceExistingDelivery", false)
 	s.AllowCrossAccountKey = boolean("AllowCrossAccountKey", false)
+	s.RepairPosture = boolean("RepairPosture", false)
 
 	if r := str("RetentionInDays"); r != "" {
 		n, err := strconv.ParseInt(r, 10, 32)
