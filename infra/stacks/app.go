@@ -32,6 +32,8 @@ const (
 	CtxAccountRetentionInDays = "trailguard:accountWide:retentionInDays"
 	CtxAccountKmsKeyID        = "trailguard:accountWide:kmsKeyId"
 	CtxAccountRemediation     = "trailguard:accountWide:remediation"
+	// CtxAccountDeletionProtection, "true" (default) or "false": deletion protection on adopted trails' log groups.
+	CtxAccountDeletionProtection = "trailguard:accountWide:deletionProtection"
 	// The account policy's CIS monitoring pack ("cis" or "cis-v5"; default none) and its alarms' topic (default:
 	// the notification topic).
 	CtxAccountMonitoringPack = "trailguard:accountWide:monitoringPack"
@@ -52,6 +54,7 @@ type Config struct {
 	// AccountWide and the Account* defaults are account-wide mode (see ProviderStackProps).
 	AccountWide                                                 bool
 	AccountRetentionInDays, AccountKmsKeyID, AccountRemediation string
+	AccountDeletionProtection                                   string
 	AccountMonitoringPack, AccountAlarmTopicArn                 string
 	// OrganizationID (o-...), when set, is the organization of the deploying account: the standalone stack's
 	// delivery boundary then also admits an organization trail's streams, o-ORGID_*; without it, only the
@@ -119,6 +122,10 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("context %s, %s, %s: %w", CtxAccountRetentionInDays, CtxAccountKmsKeyID, CtxAccountRemediation, err)
 	}
+	c.AccountDeletionProtection = str(CtxAccountDeletionProtection, "")
+	if err := policy.SetDeletionProtection(c.AccountDeletionProtection); err != nil {
+		return Config{}, fmt.Errorf("context %s: %w", CtxAccountDeletionProtection, err)
+	}
 	c.AccountMonitoringPack = str(CtxAccountMonitoringPack, "")
 	c.AccountAlarmTopicArn = str(CtxAccountAlarmTopicArn, "")
 	if err := policy.WithMonitoringPack(c.AccountMonitoringPack, c.AccountAlarmTopicArn); err != nil {
@@ -151,7 +158,8 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		OrganizationID:     c.OrganizationID,
 		AccountDefaults: map[string]string{lambdaenv.AccountRetentionInDays: c.AccountRetentionInDays,
 			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation,
-			lambdaenv.AccountMonitoringPack: c.AccountMonitoringPack, lambdaenv.AccountAlarmTopicARN: c.AccountAlarmTopicArn},
+			lambdaenv.AccountDeletionProtection: c.AccountDeletionProtection,
+			lambdaenv.AccountMonitoringPack:     c.AccountMonitoringPack, lambdaenv.AccountAlarmTopicARN: c.AccountAlarmTopicArn},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("provider stack %s: %w", c.ProviderStackName, err)

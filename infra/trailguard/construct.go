@@ -81,6 +81,8 @@ type TrailCloudWatchLogsProps struct {
 	// DeleteLogGroupOnDelete deletes the log group on Delete, only if this very resource created it and no other
 	// registration uses it; otherwise the provider keeps it and says so.
 	DeleteLogGroupOnDelete bool
+	// DeletionProtection keeps CloudWatch Logs deletion protection on the log group; nil leaves the default (true).
+	DeletionProtection *bool
 	// MonitoringPack keeps the CIS monitoring pack on the log group: "cis" (Security Hub's CloudWatch.1-14 and
 	// CIS 4.15) or "cis-v5" (also the CIS v5 variants); empty or "none" keeps none (docs/cis.md).
 	MonitoringPack string
@@ -180,6 +182,9 @@ func (p *TrailCloudWatchLogsProps) properties() *map[string]any {
 	}
 	if p.DeleteLogGroupOnDelete {
 		m["DeleteLogGroupOnDelete"] = "true"
+	}
+	if p.DeletionProtection != nil {
+		m["DeletionProtection"] = strconv.FormatBool(*p.DeletionProtection)
 	}
 	if p.ReplaceExistingDelivery {
 		m["ReplaceExistingDelivery"] = "true"

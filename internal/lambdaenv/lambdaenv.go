@@ -51,6 +51,9 @@ const (
 	AccountRetentionInDays = "TRAILGUARD_ACCOUNT_RETENTION_IN_DAYS"
 	AccountKmsKeyID        = "TRAILGUARD_ACCOUNT_KMS_KEY_ID"
 	AccountRemediation     = "TRAILGUARD_ACCOUNT_REMEDIATION"
+	// AccountDeletionProtection, "true" (default) or "false", is the account policy's DeletionProtection: whether
+	// an adopted trail's log group keeps CloudWatch Logs deletion protection on.
+	AccountDeletionProtection = "TRAILGUARD_ACCOUNT_DELETION_PROTECTION"
 	// AccountMonitoringPack and AccountAlarmTopicARN are the account policy's CIS monitoring pack for an adopted
 	// trail, with the MonitoringPack and AlarmTopicArn rules; empty: no pack, and the notification topic.
 	AccountMonitoringPack = "TRAILGUARD_ACCOUNT_MONITORING_PACK"
@@ -66,7 +69,7 @@ const (
 var Settings = []string{
 	RegistryTable, TopicARN, DeliveryMaxAge, RepairLimit, RepairWindow, LogLevel, DeliveryRoleARN,
 	DeliveryBoundaryARN, BoundaryOrganizationID, AllowedStacks, AccountWide, AccountRetentionInDays, AccountKmsKeyID,
-	AccountRemediation, DecisionEvents, AccountMonitoringPack, AccountAlarmTopicARN,
+	AccountRemediation, DecisionEvents, AccountDeletionProtection, AccountMonitoringPack, AccountAlarmTopicARN,
 }
 
 // Logger returns the JSON logger on stdout, where Lambda sends it to CloudWatch Logs, and makes it the default.

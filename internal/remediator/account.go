@@ -68,6 +68,20 @@ func NewAccountPolicy(trails TrailReader, retentionInDays, kmsKeyID, remediation
 	return &AccountPolicy{Defaults: s, Trails: trails}, nil
 }
 
+// SetDeletionProtection sets the account policy's DeletionProtection ("true", the default when empty, or "false"),
+// checked by the provider's parser so the setting is refused as the property would be.
+func (p *AccountPolicy) SetDeletionProtection(value string) error {
+	if value == "" {
+		return nil
+	}
+	s, err := spec.Parse(map[string]any{"TrailName": "account-policy", "DeletionProtection": value})
+	if err != nil {
+		return fmt.Errorf("account policy defaults: %w", err)
+	}
+	p.Defaults.DeletionProtectionOff = s.DeletionProtectionOff
+	return nil
+}
+
 // WithMonitoringPack sets the CIS monitoring pack the account policy keeps on an adopted trail's log group (set
 // "cis" or "cis-v5"; empty: none) and the topic its alarms notify (empty: the provider's notification topic),
 // checked by the provider's own parser.

@@ -50,8 +50,3 @@ try:
     print("trailguard-testbed: moto sped up", file=sys.stderr, flush=True)
 except Exception as e:  # another moto version: run it as it is
     print(f"trailguard-testbed: moto not sped up: {e!r}", file=sys.stderr, flush=True)
-
-# AWS behaviours moto 5.2.1 lacks are emulated in files of their own beside this one (emulate_*.py): unlike the above,
-# they change what moto answers, to what AWS answers, and each has a test that it does.
-import emulate_put_metric_filter  # noqa: E402,F401
-import emulate_alarm_actions  # noqa: E402,F401
