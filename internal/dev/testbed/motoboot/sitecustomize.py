@@ -1,6 +1,5 @@
 # Loaded by the moto_server that trailguard's test bed starts (testbed.Launch puts this folder first on its
-# PYTHONPATH), before moto answers anything. It changes how fast moto answers, never what it answers, with one
-# exception at the end: the one AWS behaviour moto 5.2.1 lacks that trailguard relies on and cannot fake per call.
+# PYTHONPATH), before moto answers anything. It changes how fast moto answers, never what it answers.
 import sys
 
 # moto 5.2.1's server lists its own package folder (os.listdir, then a stat of every entry) twice for every request,
@@ -51,37 +50,3 @@ try:
     print("trailguard-testbed: moto sped up", file=sys.stderr, flush=True)
 except Exception as e:  # another moto version: run it as it is
     print(f"trailguard-testbed: moto not sped up: {e!r}", file=sys.stderr, flush=True)
-
-
-# The one emulation (TestEventConfigurationAnswersAsAWSDocuments checks it): moto 5.2.1 has no
-# PutEventConfiguration/GetEventConfiguration, which CloudTrail added in 2025 and trailguard records as part of a
-# trail's posture. As the AWS CloudTrail API Reference documents them for a trail (TrailName, a name or ARN):
-# GetEventConfiguration answers TrailARN, MaxEventSize ("Standard" until set) and ContextKeySelectors (none until
-# set); PutEventConfiguration sets both and answers the same; an unknown trail is TrailNotFoundException. The
-# configuration lives on moto's trail object, so a reset or a deleted trail forgets it, as AWS would.
-try:
-    import json as _json
-
-    from moto.cloudtrail.responses import CloudTrailResponse as _CloudTrailResponse
-
-    def _configured_trail(self):
-        return self.cloudtrail_backend.get_trail(_json.loads(self.body or "{}").get("TrailName", ""))
-
-    def _answer(trail):
-        config = getattr(trail, "trailguard_event_configuration", {"MaxEventSize": "Standard", "ContextKeySelectors": []})
-        return _json.dumps({"TrailARN": trail.arn, **config})
-
-    def _put_event_configuration(self):
-        params = _json.loads(self.body or "{}")
-        trail = _configured_trail(self)
-        trail.trailguard_event_configuration = {"MaxEventSize": params.get("MaxEventSize", "Standard"),
-                                                "ContextKeySelectors": params.get("ContextKeySelectors", [])}
-        return _answer(trail)
-
-    def _get_event_configuration(self):
-        return _answer(_configured_trail(self))
-
-    _CloudTrailResponse.put_event_configuration = _put_event_configuration
-    _CloudTrailResponse.get_event_configuration = _get_event_configuration
-except Exception as e:
-    print(f"trailguard-testbed: no event configuration emulation: {e!r}", file=sys.stderr, flush=True)
