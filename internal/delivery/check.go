@@ -176,7 +176,8 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 // readTrail reads the trail's configuration, from the sweep's shared DescribeTrails when there is one. nil means
 // the trail does not exist.
 func (e *Engine) readTrail(ctx context.Context, t Target, sh *Shared) (*cttypes.Trail, error) {
-	if sh != nil {
+	if sh != nil && t.TrailAccount == "" {
+		// A delegated administrator's organization trail is not among this account's trails: read by ARN.
 		return sh.trails[t.TrailARN], nil
 	}
 	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(t.TrailARN)})

@@ -56,6 +56,8 @@ type IAMAPI interface {
 // OrganizationsAPI finds the organization id an organization trail's log streams are named after.
 type OrganizationsAPI interface {
 	DescribeOrganization(context.Context, *organizations.DescribeOrganizationInput, ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
+	// ListDelegatedAdministrators tells whether this account is CloudTrail's delegated administrator (orgadmin.go).
+	ListDelegatedAdministrators(context.Context, *organizations.ListDelegatedAdministratorsInput, ...func(*organizations.Options)) (*organizations.ListDelegatedAdministratorsOutput, error)
 }
 
 // Clients are the AWS clients of the trail's home region.
@@ -97,6 +99,9 @@ type Engine struct {
 	deliveryRole, boundary string
 	// boundaryOrg is the organization whose o-ORGID_* log streams the boundary admits; empty: none.
 	boundaryOrg string
+	// managementAccount is the organization's management account whose organization trails this account wires as
+	// CloudTrail's delegated administrator (WithManagementAccount); empty: none.
+	managementAccount string
 }
 
 // Option configures an Engine.

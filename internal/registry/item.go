@@ -49,6 +49,7 @@ type targetItem struct {
 	HomeRegion       string    `dynamodbav:"HomeRegion"`
 	Partition        string    `dynamodbav:"Partition"`
 	Account          string    `dynamodbav:"Account"`
+	TrailAccount     string    `dynamodbav:"TrailAccount,omitempty"`
 	OrgID            string    `dynamodbav:"OrgId,omitempty"`
 	LogGroupName     string    `dynamodbav:"LogGroupName"`
 	RetentionInDays  int32     `dynamodbav:"RetentionInDays,omitempty"`
@@ -89,7 +90,7 @@ func toItem(r Record) item {
 			Remediation: string(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
 			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey},
 		Target: targetItem{TrailName: t.TrailName, TrailArn: t.TrailARN, HomeRegion: t.HomeRegion, Partition: t.Partition,
-			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
+			Account: t.Account, TrailAccount: t.TrailAccount, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
 			GlobalServices: t.GlobalServiceEvents, MultiRegion: t.MultiRegion},
@@ -114,7 +115,7 @@ func (it item) record() Record {
 			Remediation: spec.Mode(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
 			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey},
 		Target: delivery.Target{TrailName: t.TrailName, TrailARN: t.TrailArn, HomeRegion: t.HomeRegion, Partition: t.Partition,
-			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
+			Account: t.Account, TrailAccount: t.TrailAccount, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
 			GlobalServiceEvents: t.GlobalServices, MultiRegion: t.MultiRegion},
