@@ -36,14 +36,15 @@ func (a *AWS) CreateOrganization(ctx context.Context, names ...string) (orgID st
 }
 
 // AssumeAccount is a configuration for region that acts as account (through its OrganizationAccountAccessRole, as
-// the management account's administrator would) and calls endpoint (moto, or a model in front of it).
-func (s *Server) AssumeAccount(ctx context.Context, account, region, endpoint string) (aws.Config, error) {
+// the management account's administrator would) and calls endpoint (moto, or a model in front of it), with the
+// test plumbing opts.
+func (s *Server) AssumeAccount(ctx context.Context, account, region, endpoint string, opts ...ConfigOption) (aws.Config, error) {
 	out, err := sts.NewFromConfig(s.Config(region)).AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn: aws.String("arn:aws:iam::" + account + ":role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("operator")})
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("act as account %s: %w", account, err)
 	}
-	cfg := s.Config(region)
+	cfg := s.Config(region, opts...)
 	c := out.Credentials
 	cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey),
 		aws.ToString(c.SessionToken))
