@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -223,4 +224,21 @@ func TestARecordOfAnotherAccountsTrailIsRefused(t *testing.T) {
 	notOrg := target
 	notOrg.OrgID = ""
 	assert.ErrorContains(t, notOrg.Validate(region, f.adminID, false), "TrailAccount", "only an organization trail")
+}
+
+// CloudTrail assumes the delivery role for the trail's owner, the management account: a role whose trust admits
+// CloudTrail only for the administrator's own account (aws:SourceAccount) could not deliver, and is refused.
+func TestARoleTrustedOnlyForTheAdministratorsAccountIsRefused(t *testing.T) {
+	f := newAdminFixture(t)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},` +
+		`"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"` + f.adminID + `"}}}]}`
+	_, err := f.admin.IAM.CreateRole(f.ctx, &iam.CreateRoleInput{RoleName: aws.String("AdminOnly"),
+		AssumeRolePolicyDocument: aws.String(trust), PermissionsBoundary: aws.String(f.delivery.BoundaryARN)})
+	require.NoError(t, err)
+	s := orgSpec(f.orgTrail)
+	s.RoleName = "AdminOnly"
+	f.rec.Reset()
+	_, _, err = f.adminCfg(f.adminID).Resolve(f.ctx, f.caller(f.adminID), s, nil)
+	assert.ErrorContains(t, err, "does not let cloudtrail.amazonaws.com assume it")
+	assert.Empty(t, f.rec.Writes())
 }
