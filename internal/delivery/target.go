@@ -214,8 +214,9 @@ func (e *Engine) readTrailToResolve(ctx context.Context, name string) (*cttypes.
 	var nf *cttypes.TrailNotFoundException
 	if errors.As(err, &nf) {
 		err := e.notFound(ctx, name)
-		if nf, ok := err.(*TrailNotFoundError); ok {
-			nf.Hint = e.byARNHint(name)
+		var missing *TrailNotFoundError
+		if errors.As(err, &missing) {
+			missing.Hint = e.byARNHint(name)
 		}
 		return nil, err
 	}
