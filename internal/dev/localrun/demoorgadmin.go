@@ -97,11 +97,11 @@ func (d *orgDemo) delegatedAdmin(ctx context.Context) (Outcome, error) {
 		}
 	}
 	// An organization trail the management account created for the security team, whose owner lets the security
-	// account's stack manage it (the ownership rule: the trail's consent tags).
+	// account's stack manage it (the ownership rule: the trail's consent tag, naming the stack by its id).
 	if a.trailARN, err = a.mgmt.CreateTrail(ctx, adminTrailName, testbed.TrailOptions{Organization: true}); err != nil {
 		return Outcome{}, err
 	}
-	if err := a.mgmt.TagTrail(ctx, a.trailARN, delivery.TagManagedBy, adminStackName); err != nil {
+	if err := a.mgmt.TagTrail(ctx, a.trailARN, delivery.TagManagedBy, d.adminStackID()); err != nil {
 		return Outcome{}, err
 	}
 
@@ -181,6 +181,11 @@ func policyStreams(doc string) []string {
 	return streams
 }
 
+// adminStackID is the stack security-trails of the security account, which declares the resource.
+func (d *orgDemo) adminStackID() string {
+	return "arn:aws:cloudformation:" + OrgRegions[0] + ":" + d.admin.id + ":stack/" + adminStackName + "/5b8e6a20-c0a1-11ef-9a8c-0e2d3f4a5b6c"
+}
+
 // adminRequest sends the security account's provider a CloudFormation request of events/provider/name for trail,
 // from the stack security-trails of that account, and returns what CloudFormation received.
 func (d *orgDemo) adminRequest(ctx context.Context, name, trail, physicalID string) (testbed.CFNResponse, error) {
@@ -192,7 +197,7 @@ func (d *orgDemo) adminRequest(ctx context.Context, name, trail, physicalID stri
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return testbed.CFNResponse{}, err
 	}
-	ev["StackId"] = "arn:aws:cloudformation:" + OrgRegions[0] + ":" + d.admin.id + ":stack/" + adminStackName + "/5b8e6a20-c0a1-11ef-9a8c-0e2d3f4a5b6c"
+	ev["StackId"] = d.adminStackID()
 	ev["ResourceProperties"].(map[string]any)["TrailName"] = trail
 	if physicalID != "" {
 		ev["PhysicalResourceId"] = physicalID
