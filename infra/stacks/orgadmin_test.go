@@ -80,3 +80,46 @@ func TestTheManagementAccountIsCheckedAtSynthesis(t *testing.T) {
 		ManagementAccountID: "*"})
 	assert.ErrorContains(t, err, "12 digits")
 }
+
+// The independent evaluator (iam-simulate) on the delegated administrator's template: every call the code makes is
+// allowed, ListDelegatedAdministrators included (the provider's); every CloudTrail call on the management account's
+// trails of this region is allowed to both functions, and on a third account's refused; the delivery role may write
+// the management account's streams in this account's log group and no other account's; nothing escalates. (The
+// evaluator sees an identity-policy question: CloudTrail itself admits the administrator to the organization's
+// trails.)
+func TestAnIndependentEvaluatorAllowsTheDelegatedAdministratorsCallsOnly(t *testing.T) {
+	s := build(t, map[string]any{stacks.CtxAccountWide: "true", stacks.CtxOrgOrganizationID: simOrgID,
+		stacks.CtxOrgManagementAccountID: managementAccount})
+	_, m := toTemplate(t, s.provider.Stack)
+	evals := functionEvaluations(t, m)
+	names := map[string]bool{}
+	for _, e := range evals {
+		names[e.what] = true
+	}
+	require.True(t, names["Provider: calls organizations:ListDelegatedAdministrators on *"], "the provider's new call is evaluated")
+	for _, fn := range []string{"Provider", "Remediator"} {
+		roleID := mustID(t, m, "AWS::IAM::Role", fn+"Role")
+		principal, policies := arnOf(t, m, roleID), rolePolicies(t, m, roleID)
+		for _, action := range []string{"cloudtrail:GetTrail", "cloudtrail:UpdateTrail", "cloudtrail:StartLogging", "cloudtrail:ListTags"} {
+			for account, want := range map[string]string{managementAccount: "Allowed", "444455556666": "denied"} {
+				trail := "arn:" + simPartition + ":cloudtrail:" + simRegion + ":" + account + ":trail/org-trail"
+				evals = append(evals, evaluation{fn + ": " + action + " on " + trail, simulation{IdentityPolicies: policies,
+					ServiceControlPolicies: []any{}, ResourceControlPolicies: []any{},
+					Request: request(principal, simRequest{action, trail, nil})}, want})
+			}
+		}
+	}
+	evals = append(evals, deliveryEvaluations(t, m, true)...)
+	_, boundary := m.one(t, "AWS::IAM::ManagedPolicy", "DeliveryBoundary")
+	bound := []map[string]any{{"name": "DeliveryBoundary", "policy": resolve(t, m, props(boundary)["PolicyDocument"])}}
+	greedy := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}}}
+	prefix := "arn:" + simPartition + ":logs:" + simRegion + ":" + simAccount + ":log-group:audit-logs:log-stream:"
+	for stream, want := range map[string]string{managementAccount + "_CloudTrail_" + simRegion: "Allowed",
+		"444455556666_CloudTrail_" + simRegion: "denied"} {
+		evals = append(evals, evaluation{"DeliveryRole: the boundary on " + stream, simulation{
+			IdentityPolicies: []map[string]any{{"name": "trail", "policy": greedy}}, PermissionBoundaries: bound,
+			ServiceControlPolicies: []any{}, ResourceControlPolicies: []any{},
+			Request: request(arnOf(t, m, mustID(t, m, "AWS::IAM::Role", "DeliveryRole")), simRequest{"logs:PutLogEvents", prefix + stream, nil})}, want})
+	}
+	judge(t, evals)
+}

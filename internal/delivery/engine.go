@@ -56,8 +56,6 @@ type IAMAPI interface {
 // OrganizationsAPI finds the organization id an organization trail's log streams are named after.
 type OrganizationsAPI interface {
 	DescribeOrganization(context.Context, *organizations.DescribeOrganizationInput, ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
-	// ListDelegatedAdministrators tells whether this account is CloudTrail's delegated administrator (orgadmin.go).
-	ListDelegatedAdministrators(context.Context, *organizations.ListDelegatedAdministratorsInput, ...func(*organizations.Options)) (*organizations.ListDelegatedAdministratorsOutput, error)
 }
 
 // Clients are the AWS clients of the trail's home region.
@@ -66,6 +64,9 @@ type Clients struct {
 	Logs          LogsAPI
 	IAM           IAMAPI
 	Organizations OrganizationsAPI
+	// Administrators is called only by a deployment in CloudTrail's delegated administrator account
+	// (WithManagementAccount), the only one granted it.
+	Administrators AdministratorsAPI
 }
 
 // NewRepairClients builds the clients repairs need, and no Organizations client: only Resolve (the provider)
@@ -76,11 +77,13 @@ func NewRepairClients(cfg aws.Config) Clients {
 
 // NewClients builds every client the engine can call, Resolve's included.
 func NewClients(cfg aws.Config) Clients {
+	org := organizations.NewFromConfig(cfg)
 	return Clients{
-		CloudTrail:    cloudtrail.NewFromConfig(cfg),
-		Logs:          cloudwatchlogs.NewFromConfig(cfg),
-		IAM:           iam.NewFromConfig(cfg),
-		Organizations: organizations.NewFromConfig(cfg),
+		CloudTrail:     cloudtrail.NewFromConfig(cfg),
+		Logs:           cloudwatchlogs.NewFromConfig(cfg),
+		IAM:            iam.NewFromConfig(cfg),
+		Organizations:  org,
+		Administrators: org,
 	}
 }
 

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,6 +17,11 @@ import (
 // administrator (aws cloudtrail register-organization-delegated-admin). The StackSets delegated administrator is
 // another registration (member.org.stacksets.cloudformation.amazonaws.com) and gives no right on trails.
 const CloudTrailServicePrincipal = "cloudtrail.amazonaws.com"
+
+// AdministratorsAPI tells whether this account is CloudTrail's delegated administrator.
+type AdministratorsAPI interface {
+	ListDelegatedAdministrators(context.Context, *organizations.ListDelegatedAdministratorsInput, ...func(*organizations.Options)) (*organizations.ListDelegatedAdministratorsOutput, error)
+}
 
 // WithManagementAccount names the organization's management account whose organization trails this account may
 // wire as CloudTrail's delegated administrator. AWS keeps every organization trail in the management account
@@ -67,8 +73,11 @@ func (e *Engine) checkDelegatedAdministrator(ctx context.Context, trail spec.Tra
 
 // cloudTrailAdministrators lists the accounts registered as CloudTrail's delegated administrators.
 func (e *Engine) cloudTrailAdministrators(ctx context.Context) ([]string, error) {
+	if e.c.Administrators == nil {
+		return nil, errors.New("this engine has no Organizations client to ask (delivery.NewClients builds one)")
+	}
 	var ids []string
-	p := organizations.NewListDelegatedAdministratorsPaginator(e.c.Organizations, &organizations.ListDelegatedAdministratorsInput{
+	p := organizations.NewListDelegatedAdministratorsPaginator(e.c.Administrators, &organizations.ListDelegatedAdministratorsInput{
 		ServicePrincipal: aws.String(CloudTrailServicePrincipal)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
