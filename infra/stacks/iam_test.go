@@ -87,6 +87,7 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 		for k, v := range shared {
 			want[fn][k] = v
 		}
+		want[fn]["LogGroupGuard"] = allow([]string{"logs:PutLogGroupDeletionProtection", "logs:AssociateKmsKey", "logs:DisassociateKmsKey"}, logGroups, nil)
 		want[fn]["OwnLogs"] = allow([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, getAtt(mustID(t, m, "AWS::Logs::LogGroup", fn+"Logs"), "Arn"), nil)
 	}
 	p := want["Provider"]

@@ -390,6 +390,7 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 		if err != nil {
 			return r.fail(ctx, trig, rec, start, fmt.Errorf("check trail %s: %w", rec.TrailARN, err))
 		}
+		found = append(found, destroyed(trig, rec)...)
 		if reread || (!consistent && (len(found) > 0 || rec.Status != registry.Compliant)) {
 			fresh, registered, err := r.reg.Get(ctx, rec.TrailARN)
 			if err != nil {
@@ -419,7 +420,7 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 			d, next, err = r.act(ctx, trig, rec, found, aspect)
 		}
 		d.Duration = r.now().Sub(start)
-		toldBefore := len(earlier.Repairs) > 0 && len(d.Repairs) == 0
+		toldBefore := len(earlier.Repairs) > 0 && d.Action == notify.ActionNone // nothing new since the person was told
 		if len(earlier.Repairs) > 0 {
 			carryWrites(&d, &next, earlier, r.now().UTC())
 		}
