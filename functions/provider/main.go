@@ -33,7 +33,8 @@ func main() {
 		delivery.WithDeliveryRole(os.Getenv(lambdaenv.DeliveryRoleARN)),
 		delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)),
 		delivery.WithBoundaryOrganization(os.Getenv(lambdaenv.BoundaryOrganizationID)),
-		delivery.WithManagementAccount(os.Getenv(lambdaenv.ManagementAccountID)))
+		delivery.WithManagementAccount(os.Getenv(lambdaenv.ManagementAccountID)),
+		delivery.WithPackTopic(os.Getenv(lambdaenv.TopicARN)))
 	opts := []provider.Option{provider.WithLogger(log), provider.WithAllowedStacks(allowed)}
 	if !lambdaenv.Bool(lambdaenv.LocalRun) {
 		// Local runs (tests, the demo) have no CloudFormation stack behind their requests.

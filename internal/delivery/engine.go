@@ -14,9 +14,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
 // CloudTrailAPI is the part of the CloudTrail client the engine calls.
@@ -70,24 +72,26 @@ type Clients struct {
 	// Administrators is called only by a deployment in CloudTrail's delegated administrator account
 	// (WithManagementAccount), the only one granted it.
 	Administrators AdministratorsAPI
+	// MetricFilters, Alarms and Topics serve the CIS monitoring pack (pack.go).
+	MetricFilters MetricFiltersAPI
+	Alarms        AlarmsAPI
+	Topics        TopicsAPI
 }
 
 // NewRepairClients builds the clients repairs need, and no Organizations client: only Resolve (the provider)
 // reads the organization, and every client built costs the remediator's cold start.
 func NewRepairClients(cfg aws.Config) Clients {
-	return Clients{CloudTrail: cloudtrail.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg)}
+	logs := cloudwatchlogs.NewFromConfig(cfg)
+	return Clients{CloudTrail: cloudtrail.NewFromConfig(cfg), Logs: logs, IAM: iam.NewFromConfig(cfg),
+		MetricFilters: logs, Alarms: cloudwatch.NewFromConfig(cfg), Topics: sns.NewFromConfig(cfg)}
 }
 
 // NewClients builds every client the engine can call, Resolve's included.
 func NewClients(cfg aws.Config) Clients {
+	c := NewRepairClients(cfg)
 	org := organizations.NewFromConfig(cfg)
-	return Clients{
-		CloudTrail:     cloudtrail.NewFromConfig(cfg),
-		Logs:           cloudwatchlogs.NewFromConfig(cfg),
-		IAM:            iam.NewFromConfig(cfg),
-		Organizations:  org,
-		Administrators: org,
-	}
+	c.Organizations, c.Administrators = org, org
+	return c
 }
 
 // Engine resolves, checks, repairs and removes the CloudWatch Logs delivery of trails whose home region is Region.
@@ -108,6 +112,8 @@ type Engine struct {
 	// managementAccount is the organization's management account whose organization trails this account wires as
 	// CloudTrail's delegated administrator (WithManagementAccount); empty: none.
 	managementAccount string
+	// packTopic is the SNS topic a CIS pack's alarms notify when the resource names none.
+	packTopic string
 }
 
 // Option configures an Engine.
