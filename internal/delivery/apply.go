@@ -154,7 +154,7 @@ func aspectOf(k DriftKind) Aspect {
 		return AspectLogging
 	case DeliveryFailing, DeliveryStale:
 		return AspectDelivery
-	case SelectorsChanged:
+	case SelectorsChanged, NoisySelectors:
 		return AspectSelectors
 	}
 	if _, known := packRepairs(k); known {

@@ -169,6 +169,9 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 				live.ReadWriteType, live.ExcludedSources, live.OnlySources = managementScope(out.EventSelectors, out.AdvancedEventSelectors)
 				selectors = postureLoss(*t.Posture, live, true)
 			}
+			if err == nil && aspects&AspectDelivery != 0 {
+				selectors = append(selectors, noisy(out)...) // a sweep's finding (pack.go)
+			}
 			return err
 		})
 	}
