@@ -190,6 +190,9 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 				live.ReadWriteType, live.ExcludedSources, live.OnlySources = managementScope(out.EventSelectors, out.AdvancedEventSelectors)
 				selectors = postureLoss(want, live, true)
 			}
+			if err == nil && aspects&AspectDelivery != 0 {
+				selectors = append(selectors, noisy(out)...) // a sweep's finding (pack.go)
+			}
 			return err
 		})
 	}
@@ -215,7 +218,8 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 // readTrail reads the trail's configuration, from the sweep's shared DescribeTrails when there is one. nil means
 // the trail does not exist.
 func (e *Engine) readTrail(ctx context.Context, t Target, sh *Shared) (*cttypes.Trail, error) {
-	if sh != nil {
+	if sh != nil && t.TrailAccount == "" {
+		// A delegated administrator's organization trail is not among this account's trails: read by ARN.
 		return sh.trails[t.TrailARN], nil
 	}
 	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(t.TrailARN)})

@@ -70,6 +70,9 @@ type Clients struct {
 	Logs          LogsAPI
 	IAM           IAMAPI
 	Organizations OrganizationsAPI
+	// Administrators is called only by a deployment in CloudTrail's delegated administrator account
+	// (WithManagementAccount), the only one granted it.
+	Administrators AdministratorsAPI
 	// MetricFilters, Alarms and Topics serve the CIS monitoring pack (pack.go).
 	MetricFilters MetricFiltersAPI
 	Alarms        AlarmsAPI
@@ -87,7 +90,8 @@ func NewRepairClients(cfg aws.Config) Clients {
 // NewClients builds every client the engine can call, Resolve's included.
 func NewClients(cfg aws.Config) Clients {
 	c := NewRepairClients(cfg)
-	c.Organizations = organizations.NewFromConfig(cfg)
+	org := organizations.NewFromConfig(cfg)
+	c.Organizations, c.Administrators = org, org
 	return c
 }
 
@@ -106,6 +110,9 @@ type Engine struct {
 	deliveryRole, boundary string
 	// boundaryOrg is the organization whose o-ORGID_* log streams the boundary admits; empty: none.
 	boundaryOrg string
+	// managementAccount is the organization's management account whose organization trails this account wires as
+	// CloudTrail's delegated administrator (WithManagementAccount); empty: none.
+	managementAccount string
 	// packTopic is the SNS topic a CIS pack's alarms notify when the resource names none.
 	packTopic string
 }
