@@ -53,7 +53,7 @@ demo: ## the whole story on this machine, no AWS account: moto, both Lambdas, an
 	@$(GO) build -o $(DIST)/bin/demo ./cmd/demo
 	@$(DIST)/bin/demo
 
-demo-org: ## an AWS Organization on moto: 3 accounts, 2 regions, StackSet instances, adoption, central alerts
+demo-org: ## an AWS Organization on moto: StackSet instances, adoption, central alerts, CloudTrail delegated administrator
 	@[ -x $(DIST)/bin/demo-org ] || echo "demo-org: building the demo-org command (a first run downloads Go modules: minutes)"
 	@$(GO) build -o $(DIST)/bin/demo-org ./cmd/demo-org
 	@$(DIST)/bin/demo-org

@@ -190,7 +190,7 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 				live.ReadWriteType, live.ExcludedSources, live.OnlySources = managementScope(out.EventSelectors, out.AdvancedEventSelectors)
 				selectors = postureLoss(want, live, true)
 			}
-			if err == nil && aspects&AspectDelivery != 0 {
+			if err == nil && out != nil && aspects&AspectDelivery != 0 { // out is nil for a trail that is gone
 				selectors = append(selectors, noisy(out)...) // a sweep's finding (pack.go)
 			}
 			return err
