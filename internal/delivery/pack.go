@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/spec"
@@ -43,6 +42,14 @@ const (
 	// subscriber. Reported, never repaired: trailguard creates no topic and no subscription.
 	PackTopicMissing      DriftKind = "pack-topic-missing"
 	PackTopicUnsubscribed DriftKind = "pack-topic-unsubscribed"
+	// PackTopicUnusable is a topic CloudWatch cannot publish to: encrypted with an AWS managed key (whose policy
+	// CloudWatch is not in) or another key than the one it had when registered, or a topic policy that denies
+	// CloudWatch sns:Publish. Got says which. Reported, never repaired: the topic is its owner's.
+	PackTopicUnusable DriftKind = "pack-topic-unusable"
+	// PackMetricForeign is a pack metric that another metric filter (another name, or another log group) also
+	// publishes to: a filter publishing -1 for the same events keeps the alarm's Sum at 0. Want names the metrics,
+	// Got the foreign filters. Reported, never repaired: trailguard never touches a filter that is not its own.
+	PackMetricForeign DriftKind = "pack-metric-foreign-publisher"
 	// NoisySelectors is a guarded trail that sends data events or network-activity events to CloudWatch Logs: the
 	// usual cause of a surprise ingestion bill. Reported, never repaired: what a trail records is its owner's choice.
 	NoisySelectors DriftKind = "noisy-selectors"
@@ -54,6 +61,9 @@ type Pack struct {
 	Set cis.Set
 	// TopicARN is the SNS topic every alarm notifies.
 	TopicARN string
+	// TopicKey is the topic's KmsMasterKeyId when the pack was registered ("" for an unencrypted topic): the one
+	// key, beside none, the topic may have later (packtopic.go).
+	TopicKey string
 }
 
 // On says whether the target keeps a pack.
@@ -73,9 +83,12 @@ type AlarmsAPI interface {
 	DeleteAlarms(context.Context, *cloudwatch.DeleteAlarmsInput, ...func(*cloudwatch.Options)) (*cloudwatch.DeleteAlarmsOutput, error)
 }
 
-// TopicsAPI reads the alarms' topic.
+// TopicsAPI reads the alarms' topic: its subscriptions, its key and policy (GetTopicAttributes), and each
+// subscription's filter policy (GetSubscriptionAttributes).
 type TopicsAPI interface {
 	ListSubscriptionsByTopic(context.Context, *sns.ListSubscriptionsByTopicInput, ...func(*sns.Options)) (*sns.ListSubscriptionsByTopicOutput, error)
+	GetTopicAttributes(context.Context, *sns.GetTopicAttributesInput, ...func(*sns.Options)) (*sns.GetTopicAttributesOutput, error)
+	GetSubscriptionAttributes(context.Context, *sns.GetSubscriptionAttributesInput, ...func(*sns.Options)) (*sns.GetSubscriptionAttributesOutput, error)
 }
 
 // WithPackTopic sets the SNS topic (an ARN) a pack's alarms notify when the resource names none: the provider
@@ -117,11 +130,12 @@ func (e *Engine) checkPack(ctx context.Context, t Target) ([]Drift, error) {
 	controls := cis.Of(t.Pack.Set)
 	var filters map[string][]cwltypes.MetricFilter
 	var alarms map[string]cwtypes.MetricAlarm
-	var topic []Drift
+	var topic, foreign []Drift
 	var reads parallel
 	reads.run(func() (err error) { filters, err = e.packFilters(ctx, t, names); return err })
 	reads.run(func() (err error) { alarms, err = e.packAlarms(ctx, names); return err })
 	reads.run(func() (err error) { topic, err = e.checkTopic(ctx, t); return err })
+	reads.run(func() (err error) { foreign, err = e.foreignPublishers(ctx, t, names, controls); return err })
 	if err := reads.wait(); err != nil {
 		return nil, err
 	}
@@ -137,7 +151,7 @@ func (e *Engine) checkPack(ctx context.Context, t Target) ([]Drift, error) {
 		switch {
 		case !ok:
 			missingA = append(missingA, names.Alarm(c))
-		case !sameAlarm(a, names, c, t.Pack.TopicARN):
+		case !sameAlarm(a, names, c, t.Pack.TopicARN, t.TrailARN):
 			changedA = append(changedA, names.Alarm(c))
 		}
 	}
@@ -151,7 +165,7 @@ func (e *Engine) checkPack(ctx context.Context, t Target) ([]Drift, error) {
 	add(PackFilterChanged, changedF)
 	add(PackAlarmMissing, missingA)
 	add(PackAlarmChanged, changedA)
-	return append(drifts, topic...), nil
+	return append(append(drifts, topic...), foreign...), nil
 }
 
 // packFilters reads the log group's filters of this trail's pack, by name (a name can come back twice from an
@@ -199,37 +213,39 @@ func (e *Engine) packAlarms(ctx context.Context, names cis.Names) (map[string]cw
 	}
 }
 
+// sameFilter says whether f is exactly the filter putFilter writes: the whole desired state, not only the fields a
+// scanner prints. Any other field can make the metric unreadable by the alarm while pattern and name stay right: a
+// dimension or a unit (the alarm asks for neither, so it sees no data point), a default value (a 0 published for
+// every non-matching event is harmless, but a negative one cancels matches in the Sum), field selection or system
+// field dimensions (emitted as dimensions), or ApplyOnTransformedLogs (the filter then reads what a log transformer,
+// which trailguard does not watch, makes of the events; with it false no transformer can touch the pack).
 func sameFilter(f cwltypes.MetricFilter, names cis.Names, c cis.Control) bool {
-	if aws.ToString(f.FilterPattern) != c.Pattern || len(f.MetricTransformations) != 1 {
+	if aws.ToString(f.FilterPattern) != c.Pattern || len(f.MetricTransformations) != 1 || f.ApplyOnTransformedLogs ||
+		len(f.EmitSystemFieldDimensions) > 0 || aws.ToString(f.FieldSelectionCriteria) != "" {
 		return false
 	}
 	m := f.MetricTransformations[0]
 	return aws.ToString(m.MetricName) == names.Metric(c) && aws.ToString(m.MetricNamespace) == cis.Namespace &&
-		aws.ToString(m.MetricValue) == cis.MetricValue
+		aws.ToString(m.MetricValue) == cis.MetricValue && len(m.Dimensions) == 0 && noUnit(string(m.Unit)) &&
+		m.DefaultValue == nil
 }
 
-func sameAlarm(a cwtypes.MetricAlarm, names cis.Names, c cis.Control, topic string) bool {
+// noUnit says a unit field is unset: CloudWatch Logs reads back "None" for a filter put without one.
+func noUnit(u string) bool { return u == "" || u == string(cwltypes.StandardUnitNone) }
+
+// sameAlarm says whether a is exactly the alarm putAlarm writes. Beside the fields Security Hub reads, a unit (the
+// filter publishes none, so an alarm on Seconds sees no data and stays notBreaching), an extended statistic, a
+// datapoints-to-alarm above one, metric math (Metrics, ThresholdMetricId) or another description are all changes.
+// OKActions and InsufficientDataActions are not compared: more notifications hide nothing (a repair drops them).
+func sameAlarm(a cwtypes.MetricAlarm, names cis.Names, c cis.Control, topic, trailARN string) bool {
 	return aws.ToString(a.MetricName) == names.Metric(c) && aws.ToString(a.Namespace) == cis.Namespace &&
 		a.Statistic == cwtypes.Statistic(cis.Statistic) && aws.ToInt32(a.Period) == cis.PeriodSeconds &&
 		aws.ToFloat64(a.Threshold) == cis.Threshold && aws.ToInt32(a.EvaluationPeriods) == cis.EvaluationPeriods &&
 		string(a.ComparisonOperator) == cis.ComparisonOperator && aws.ToString(a.TreatMissingData) == cis.TreatMissingData &&
-		aws.ToBool(a.ActionsEnabled) && slices.Equal(a.AlarmActions, []string{topic}) && len(a.Dimensions) == 0
-}
-
-// checkTopic reports a deleted topic, or one without a confirmed subscriber (CIS: "at least one subscription should
-// have a SubscriptionArn with a valid AWS ARN"; a pending one reads "PendingConfirmation"): alarms that notify nobody.
-func (e *Engine) checkTopic(ctx context.Context, t Target) ([]Drift, error) {
-	n, err := ConfirmedSubscriptions(ctx, e.c.Topics, t.Pack.TopicARN)
-	var nf *snstypes.NotFoundException
-	switch {
-	case errors.As(err, &nf):
-		return []Drift{{Kind: PackTopicMissing, Want: t.Pack.TopicARN}}, nil
-	case err != nil:
-		return nil, fmt.Errorf("read subscriptions of topic %s: %w", t.Pack.TopicARN, err)
-	case n == 0:
-		return []Drift{{Kind: PackTopicUnsubscribed, Want: t.Pack.TopicARN, Got: "no confirmed subscription"}}, nil
-	}
-	return nil, nil
+		aws.ToBool(a.ActionsEnabled) && slices.Equal(a.AlarmActions, []string{topic}) && len(a.Dimensions) == 0 &&
+		a.Unit == "" && aws.ToString(a.ExtendedStatistic) == "" && aws.ToInt32(a.DatapointsToAlarm) <= cis.EvaluationPeriods &&
+		len(a.Metrics) == 0 && aws.ToString(a.ThresholdMetricId) == "" && aws.ToString(a.EvaluateLowSampleCountPercentile) == "" &&
+		aws.ToString(a.AlarmDescription) == cis.Description(c, trailARN)
 }
 
 // ConfirmedSubscriptions counts a topic's subscriptions whose ARN is an ARN (not "PendingConfirmation").
@@ -267,7 +283,7 @@ func packRepairs(k DriftKind) (repairs, known bool) {
 	switch k {
 	case PackFilterMissing, PackFilterChanged, PackAlarmMissing, PackAlarmChanged:
 		return true, true
-	case PackTopicMissing, PackTopicUnsubscribed, NoisySelectors:
+	case PackTopicMissing, PackTopicUnsubscribed, PackTopicUnusable, PackMetricForeign, NoisySelectors:
 		return false, true
 	}
 	return false, false
@@ -287,7 +303,12 @@ func packDriftString(d Drift) string {
 	case PackTopicMissing:
 		return fmt.Sprintf("the CIS alarms' topic %s is deleted: the alarms notify nobody (trailguard creates no topic)", d.Want)
 	case PackTopicUnsubscribed:
-		return fmt.Sprintf("the CIS alarms' topic %s has no confirmed subscriber: the alarms notify nobody", d.Want)
+		return fmt.Sprintf("the CIS alarms' topic %s has no confirmed subscriber that receives them (%s): the alarms notify nobody", d.Want, d.Got)
+	case PackTopicUnusable:
+		return fmt.Sprintf("CloudWatch cannot publish to the CIS alarms' topic %s: %s; the alarms notify nobody", d.Want, d.Got)
+	case PackMetricForeign:
+		return fmt.Sprintf("CIS metrics %s also published by filters that are not the pack's (%s): they can cancel its Sum; "+
+			"delete them (trailguard never touches others' filters)", d.Want, d.Got)
 	case NoisySelectors:
 		return "trail sends " + d.Got + " to CloudWatch Logs: ingestion is billed per GB (see docs/cis.md, Cost)"
 	}

@@ -208,6 +208,9 @@ func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior 
 	if t.Pack, err = e.packFor(t, cis.Set(s.MonitoringPack), s.AlarmTopicARN); err != nil {
 		return Target{}, Live{}, err
 	}
+	if t.Pack.TopicKey, err = e.topicKey(ctx, t.Pack); err != nil {
+		return Target{}, Live{}, err
+	}
 	if err := e.resolveRetention(ctx, &t, s, prior); err != nil {
 		return Target{}, Live{}, err
 	}

@@ -59,6 +59,8 @@ func (t Target) Validate(region, account string, crossAccountKey bool) error {
 			fail("Pack", "set %q is not one of %v", t.Pack.Set, cis.Sets)
 		} else if _, err := (&Engine{}).packFor(t, t.Pack.Set, t.Pack.TopicARN); err != nil {
 			errs = append(errs, err)
+		} else if awsManagedKey(t.Pack.TopicKey) {
+			fail("Pack", "topic key %s is an AWS managed key, which CloudWatch may not use", t.Pack.TopicKey)
 		}
 	}
 	if p := t.Previous; p != nil && p.Linked() {

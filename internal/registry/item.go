@@ -82,6 +82,8 @@ type targetItem struct {
 type packItem struct {
 	Set      string `dynamodbav:"Set"`
 	TopicArn string `dynamodbav:"TopicArn"`
+	// TopicKey is the topic's KmsMasterKeyId when registered (delivery.Pack.TopicKey); absent: none.
+	TopicKey string `dynamodbav:"TopicKey,omitempty"`
 }
 
 // postureItem is what the trail recorded and where it kept it when registered (delivery.Posture).
@@ -142,7 +144,7 @@ func toItem(r Record) item {
 		it.Target.Posture = &pi
 	}
 	if t.Pack.On() {
-		it.Target.Pack = &packItem{Set: string(t.Pack.Set), TopicArn: t.Pack.TopicARN}
+		it.Target.Pack = &packItem{Set: string(t.Pack.Set), TopicArn: t.Pack.TopicARN, TopicKey: t.Pack.TopicKey}
 	}
 	it.Spec.MonitoringPack, it.Spec.AlarmTopicArn = s.MonitoringPack, s.AlarmTopicARN
 	if l := r.LastRemediation; l != nil {
@@ -180,7 +182,7 @@ func (it item) record() Record {
 		r.Target.Posture = &dp
 	}
 	if p := t.Pack; p != nil {
-		r.Target.Pack = delivery.Pack{Set: cis.Set(p.Set), TopicARN: p.TopicArn}
+		r.Target.Pack = delivery.Pack{Set: cis.Set(p.Set), TopicARN: p.TopicArn, TopicKey: p.TopicKey}
 	}
 	r.Spec.MonitoringPack, r.Spec.AlarmTopicARN = s.MonitoringPack, s.AlarmTopicArn
 	if l := it.LastRemediation; l != nil {
