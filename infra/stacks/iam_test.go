@@ -96,7 +96,8 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 	p["Trails"] = allow([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
 		"cloudtrail:StartLogging", "cloudtrail:ListTags", "cloudtrail:AddTags", "cloudtrail:RemoveTags",
 		"cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"}, trails, nil)
-	p["Describe"] = allow([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "organizations:DescribeOrganization"}, "*", nil)
+	p["Describe"] = allow([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes",
+		"organizations:DescribeOrganization"}, "*", nil)
 	p["LogGroups"] = allow([]string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
 		"logs:ListTagsForResource"}, logGroups, nil)
 	p["LogGroupDelete"] = allow([]string{"logs:DeleteLogGroup"}, logGroups, createdBy)
@@ -107,19 +108,19 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 	p["PackFilters"] = allow([]string{"logs:DescribeMetricFilters", "logs:PutMetricFilter", "logs:DeleteMetricFilter"}, logGroups, nil)
 	p["PackAlarms"] = allow([]string{"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource",
 		"cloudwatch:DeleteAlarms"}, packAlarms, nil)
-	p["PackTopic"] = allow([]string{"sns:ListSubscriptionsByTopic"}, topics, nil)
+	p["PackTopic"] = allow([]string{"sns:ListSubscriptionsByTopic", "sns:GetTopicAttributes"}, topics, nil)
 
 	r := want["Remediator"]
 	r["Trails"] = allow([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
 		"cloudtrail:StartLogging", "cloudtrail:ListTags", "cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"}, trails, nil)
-	r["Describe"] = allow([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups"}, "*", nil)
+	r["Describe"] = allow([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes"}, "*", nil)
 	r["LogGroups"] = allow([]string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
 		"logs:DeleteRetentionPolicy"}, logGroups, nil)
 	r["BoundedRolePolicyWrite"] = allow([]string{"iam:PutRolePolicy"}, anyRole, bounded)
 	r["Registry"] = allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}, table, nil)
 	r["PackFilters"] = allow([]string{"logs:DescribeMetricFilters", "logs:PutMetricFilter"}, logGroups, nil)
 	r["PackAlarms"] = allow([]string{"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"}, packAlarms, nil)
-	r["PackTopic"] = allow([]string{"sns:ListSubscriptionsByTopic"}, topics, nil)
+	r["PackTopic"] = allow([]string{"sns:ListSubscriptionsByTopic", "sns:GetTopicAttributes"}, topics, nil)
 	r["OnFailureQueue"] = allow([]string{"sqs:SendMessage"}, getAtt(mustID(t, m, "AWS::SQS::Queue", "RemediatorFailures"), "Arn"), nil)
 	r["OnFailureQueueKey"] = allow([]string{"kms:GenerateDataKey", "kms:Decrypt"}, key, nil)
 

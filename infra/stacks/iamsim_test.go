@@ -125,6 +125,8 @@ func requestsFor(action string, a arns) []simRequest {
 	case strings.HasPrefix(name, "Describe") && (service == "cloudtrail" || service == "logs" || service == "organizations"),
 		action == "organizations:ListDelegatedAdministrators":
 		return []simRequest{{action, "*", nil}}
+	case action == "sns:GetSubscriptionAttributes":
+		return []simRequest{{action, "*", nil}} // SNS has no subscription resource type
 	case action == "logs:DeleteLogGroup":
 		return []simRequest{{action, group, map[string]any{"aws:ResourceTag/trailguard:created-by": "trailguard"}}}
 	case action == "iam:PutRolePolicy" || action == "iam:DeleteRolePolicy":

@@ -542,9 +542,10 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 	allow("Trails", append(pick([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
 		"cloudtrail:StartLogging", "cloudtrail:ListTags"}, "cloudtrail:AddTags", "cloudtrail:RemoveTags"),
 		"cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"), trailResources, nil)
-	// DescribeTrails (a shadow copy's home region), DescribeLogGroups and DescribeOrganization (an organization
-	// trail's id) support no resource-level permissions.
-	allow("Describe", pick([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups"},
+	// DescribeTrails (a shadow copy's home region), DescribeLogGroups, DescribeOrganization (an organization
+	// trail's id) and GetSubscriptionAttributes (whether a CIS pack topic's subscriber filters the alarms out; SNS
+	// defines no subscription resource type) support no resource-level permissions.
+	allow("Describe", pick([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes"},
 		"organizations:DescribeOrganization"), []*string{anything}, nil)
 	// A trail's log group may have any name the stack author chose.
 	logActions := []string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy"}
@@ -577,7 +578,7 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 		[]*string{logGroups}, nil)
 	allow("PackAlarms", pick([]string{"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"},
 		"cloudwatch:DeleteAlarms"), []*string{jsii.String(fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:%s*", partition, region, account, cis.NamePrefix))}, nil)
-	allow("PackTopic", []string{"sns:ListSubscriptionsByTopic"}, []*string{jsii.String(fmt.Sprintf("arn:%s:sns:%s:%s:*", partition, region, account))}, nil)
+	allow("PackTopic", []string{"sns:ListSubscriptionsByTopic", "sns:GetTopicAttributes"}, []*string{jsii.String(fmt.Sprintf("arn:%s:sns:%s:%s:*", partition, region, account))}, nil)
 	// Topic.GrantPublish would add kms:GenerateDataKey*; publishing to an encrypted topic needs these two actions.
 	allow("Notify", []string{"sns:Publish"}, []*string{s.notifyTopicARN}, nil)
 	allow("NotifyKey", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []*string{s.notifyKeyARN}, nil)
@@ -629,7 +630,8 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 			"validate a role a stack names; stack/* of this account and region for the provider's read-only " +
 			"cloudformation:Describe* confirmation that a request comes from the stack it names (any consumer stack); " +
 			"alarm:" + cis.NamePrefix + "* for the CIS monitoring pack's alarms (its names only); sns:*:ACCOUNT:* of this " +
-			"region for sns:ListSubscriptionsByTopic, read-only, of the topic a stack names for the pack's alarms. " +
+			"region for sns:ListSubscriptionsByTopic and sns:GetTopicAttributes, read-only, of the topic a stack names for " +
+			"the pack's alarms; Resource * for sns:GetSubscriptionAttributes (no resource-level permissions). " +
 			"This policy holds no IAM write; role writes are in the RoleWrites policy." + delegated),
 		AppliesTo: &defaultApplies,
 	}}, nil)

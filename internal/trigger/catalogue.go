@@ -63,6 +63,13 @@ var Catalogue = []Watched{
 	{Source: sourceCloudWatch, EventName: "DisableAlarmActions", Kind: KindPack, Names: []string{"alarmNames"}, Aspects: delivery.AspectPack},
 	{Source: sourceSNS, EventName: "DeleteTopic", Kind: KindPack, Names: []string{"topicArn"}, Aspects: delivery.AspectPack},
 	{Source: sourceSNS, EventName: "Unsubscribe", Kind: KindPack, Names: []string{"subscriptionArn"}, Aspects: delivery.AspectPack},
+	// What leaves the topic subscribed but delivering nothing (review finding 4): a filter policy on the subscriber, a
+	// key or a policy CloudWatch cannot use, a subscriber swapped.
+	{Source: sourceSNS, EventName: "SetTopicAttributes", Kind: KindPack, Names: []string{"topicArn"}, Aspects: delivery.AspectPack},
+	{Source: sourceSNS, EventName: "SetSubscriptionAttributes", Kind: KindPack, Names: []string{"subscriptionArn"}, Aspects: delivery.AspectPack},
+	{Source: sourceSNS, EventName: "Subscribe", Kind: KindPack, Names: []string{"topicArn"}, Aspects: delivery.AspectPack},
+	{Source: sourceSNS, EventName: "AddPermission", Kind: KindPack, Names: []string{"topicArn"}, Aspects: delivery.AspectPack},
+	{Source: sourceSNS, EventName: "RemovePermission", Kind: KindPack, Names: []string{"topicArn"}, Aspects: delivery.AspectPack},
 }
 
 // iamEventRegion is where EventBridge receives the API-call events of IAM, a global service.

@@ -1,0 +1,104 @@
+package remediator_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/trailguard/trailguard/internal/dev/testbed"
+	"github.com/trailguard/trailguard/internal/lambdaenv"
+	"github.com/trailguard/trailguard/internal/spec"
+)
+
+// The alarms' topic made to deliver nothing while it still looks subscribed (review finding 4): re-encrypted with
+// a key CloudWatch cannot use, or its subscribers given a filter policy no alarm matches. The built bootstrap
+// reports each at its event, naming the actor, and never touches the topic. By default the pack's topic is the
+// provider's alert topic, so the SNS alert about it may be filtered out with the alarms: the decision's log line
+// (level WARN) carries it whatever SNS delivers, and that is what this test reads.
+func TestBinaryReportsATopicThatDeliversNothing(t *testing.T) {
+	f := newFixture(t, spec.Spec{MonitoringPack: "cis", AlarmTopicARN: packTopic})
+	require.Equal(t, packTopic, f.topicARN, "the pack shares the provider's alert topic, as by default")
+	bootstrap, err := testbed.BuildFunction("remediator")
+	require.NoError(t, err)
+	rt, err := testbed.StartRuntime()
+	require.NoError(t, err)
+	defer rt.Close()
+	logs := &testbed.Logs{}
+	env := append(f.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.TopicARN+"="+f.topicARN)
+	fn, err := testbed.StartFunction(bootstrap, rt, env, logs)
+	require.NoError(t, err)
+	defer fn.Stop()
+	setTopic := func(name, value string) {
+		_, err := f.aws.SNS.SetTopicAttributes(f.ctx, &sns.SetTopicAttributesInput{TopicArn: aws.String(packTopic),
+			AttributeName: aws.String(name), AttributeValue: aws.String(value)})
+		require.NoError(t, err)
+	}
+	filterAll := func() {
+		subs, err := f.aws.SNS.ListSubscriptionsByTopic(f.ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(packTopic)})
+		require.NoError(t, err)
+		require.NotEmpty(t, subs.Subscriptions)
+		for _, s := range subs.Subscriptions {
+			_, err := f.aws.SNS.SetSubscriptionAttributes(f.ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: s.SubscriptionArn,
+				AttributeName: aws.String("FilterPolicy"), AttributeValue: aws.String(`{"never":["matches"]}`)})
+			require.NoError(t, err)
+		}
+	}
+	for _, tc := range []struct {
+		event, want string
+		do, undo    func()
+	}{
+		{"set-topic-attributes", "AWS managed key alias/aws/sns", func() { setTopic("KmsMasterKeyId", "alias/aws/sns") },
+			func() { setTopic("KmsMasterKeyId", "") }},
+		{"set-subscription-attributes", "filter policy", filterAll, func() {}},
+	} {
+		tc.do()
+		raw, err := os.ReadFile(filepath.Join("..", "..", "events", "remediator", tc.event+".json"))
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(f.ctx, time.Minute)
+		res, err := rt.Invoke(ctx, raw, 30*time.Second)
+		cancel()
+		require.NoError(t, err)
+		require.Nil(t, res.Error, tc.event)
+		d := decisionOf(t, logs.Lines(), eventNameOf(t, raw))
+		assert.Equal(t, "WARN", d["level"], tc.event)
+		assert.Equal(t, "reported", d["action"], tc.event)
+		assert.Equal(t, tamperer, d["actor"], tc.event)
+		assert.Contains(t, fmt.Sprint(d["drift"]), tc.want, tc.event)
+		assert.Empty(t, d["repairs"], "%s: the topic is its owner's", tc.event)
+		tc.undo()
+	}
+}
+
+// decisionOf finds the decision line of an event.
+func decisionOf(t *testing.T, lines []string, eventName string) map[string]any {
+	t.Helper()
+	for _, l := range lines {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "decision" && m["event_name"] == eventName {
+			return m
+		}
+	}
+	t.Fatalf("no decision for %s in:\n%s", eventName, strings.Join(lines, "\n"))
+	return nil
+}
+
+func eventNameOf(t *testing.T, raw []byte) string {
+	t.Helper()
+	var e struct {
+		Detail struct {
+			EventName string `json:"eventName"`
+		} `json:"detail"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &e))
+	return e.Detail.EventName
+}
