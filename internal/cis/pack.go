@@ -72,12 +72,27 @@ type Names struct {
 	Prefix string
 }
 
-// NamesFor returns the names of the pack of the trail named trailName in its home region (trail names are unique
-// per account and region; alarms are per account and region too).
-func NamesFor(trailName string) Names {
-	p := NamePrefix + trailName + "-"
+// NamesFor returns the names of the pack of the trail named trailName in its home region, for a trail of the
+// account trailguard runs in (trail names are unique per account and region; alarms are per account and region
+// too).
+func NamesFor(trailName string) Names { return names(trailName) }
+
+// NamesOfTrail returns the names of the pack of a trail that may be another account's: trailAccount is that
+// account, "" for the account trailguard runs in. From CloudTrail's delegated administrator account the management
+// account's organization trail and one of the administrator's own trails can share a name in one region, and their
+// packs live in the same account: the other account's trail is named TRAIL@ACCOUNT, and since "@" is not allowed in
+// a trail name no own trail's names can ever be the same. Own trails keep NamesFor's names, so no pack is renamed.
+func NamesOfTrail(trailName, trailAccount string) Names {
+	if trailAccount == "" {
+		return names(trailName)
+	}
+	return names(trailName + "@" + trailAccount)
+}
+
+func names(trail string) Names {
+	p := NamePrefix + trail + "-"
 	if len(p) > 160 { // alarm and filter names allow 255 and 512 characters; keys add at most 30
-		sum := sha256.Sum256([]byte(trailName))
+		sum := sha256.Sum256([]byte(trail))
 		p = p[:140] + hex.EncodeToString(sum[:4]) + "-"
 	}
 	return Names{Prefix: p}

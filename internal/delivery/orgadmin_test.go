@@ -6,11 +6,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/spec"
@@ -241,4 +244,58 @@ func TestARoleTrustedOnlyForTheAdministratorsAccountIsRefused(t *testing.T) {
 	_, _, err = f.adminCfg(f.adminID).Resolve(f.ctx, f.caller(f.adminID), s, nil)
 	assert.ErrorContains(t, err, "does not let cloudtrail.amazonaws.com assume it")
 	assert.Empty(t, f.rec.Writes())
+}
+
+// From the delegated administrator, the management account's organization trail and one of the administrator's
+// own trails of the same name each keep a pack in the administrator's account: the other account's trail's names
+// carry its account (TRAIL@ACCOUNT), so both converge without touching each other, and removing one pack leaves
+// the other whole. The own trail keeps the names it always had.
+func TestPacksOfTwoTrailsOfOneNameDoNotCollide(t *testing.T) {
+	f := newAdminFixture(t)
+	engine := f.adminCfg(f.adminID)
+	// The administrator's own trail "org-trail" (its bucket of another name: bucket names are global).
+	_, err := f.admin.S3.CreateBucket(f.ctx, &s3.CreateBucketInput{Bucket: aws.String("admin-trail-bucket")})
+	require.NoError(t, err)
+	created, err := f.admin.CloudTrail.CreateTrail(f.ctx, &cloudtrail.CreateTrailInput{Name: aws.String("org-trail"),
+		S3BucketName: aws.String("admin-trail-bucket"), IsMultiRegionTrail: aws.Bool(true)})
+	require.NoError(t, err)
+	own := aws.ToString(created.TrailARN)
+	_, err = f.admin.CloudTrail.StartLogging(f.ctx, &cloudtrail.StartLoggingInput{Name: aws.String("org-trail")})
+	require.NoError(t, err)
+	topic, err := f.admin.CreateAlarmTopic(f.ctx, testbed.AlarmTopicName, true)
+	require.NoError(t, err)
+	withPack := func(trail string) spec.Spec {
+		s := orgSpec(trail)
+		s.MonitoringPack, s.AlarmTopicARN = "cis", topic
+		return s
+	}
+	org, _, err := engine.Resolve(f.ctx, f.caller(f.adminID), withPack(f.orgTrail), nil)
+	require.NoError(t, err)
+	mine, _, err := engine.Resolve(f.ctx, f.caller(f.adminID), withPack(own), nil)
+	require.NoError(t, err)
+	require.Equal(t, org.TrailName, mine.TrailName, "one name, two trails")
+	assert.Equal(t, cis.NamesFor("org-trail"), mine.PackNames(), "an own trail's pack keeps its names")
+	assert.Equal(t, "trailguard-cis-org-trail@"+testbed.Account+"-", org.PackNames().Prefix)
+	for _, target := range []delivery.Target{org, mine, org} {
+		res, err := engine.Reconcile(f.ctx, target, delivery.AspectAll)
+		require.NoError(t, err)
+		require.True(t, res.Converged(target), "remaining: %v", res.Remaining)
+	}
+	for _, target := range []delivery.Target{org, mine} {
+		drifts, err := engine.Check(f.ctx, target, delivery.AspectPack)
+		require.NoError(t, err)
+		assert.Empty(t, drifts, "%s: each pack is whole and its own", target.TrailARN)
+	}
+	alarms, err := f.admin.CloudWatch.DescribeAlarms(f.ctx, &cloudwatch.DescribeAlarmsInput{})
+	require.NoError(t, err)
+	assert.Len(t, alarms.MetricAlarms, 30, "two packs of 15")
+
+	_, err = engine.RemovePack(f.ctx, org, cis.None, cis.None)
+	require.NoError(t, err)
+	drifts, err := engine.Check(f.ctx, mine, delivery.AspectPack)
+	require.NoError(t, err)
+	assert.Empty(t, drifts, "removing the organization trail's pack leaves the own trail's whole")
+	alarms, err = f.admin.CloudWatch.DescribeAlarms(f.ctx, &cloudwatch.DescribeAlarmsInput{})
+	require.NoError(t, err)
+	assert.Len(t, alarms.MetricAlarms, 15)
 }

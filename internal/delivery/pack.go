@@ -22,7 +22,7 @@ import (
 
 // The CIS monitoring pack (internal/cis, docs/cis.md): metric filters on the trail's log group, one alarm each, and
 // the SNS topic the alarms notify. It is one aspect of the delivery: checked, repaired and removed like the rest,
-// and only under names that start with the trail's own prefix (cis.NamesFor), so nobody else's filters and alarms
+// and only under names that start with the trail's own prefix (Target.PackNames), so nobody else's filters and alarms
 // are ever touched.
 
 // AspectPack is the trail's CIS monitoring pack: its metric filters, alarms and topic.
@@ -65,6 +65,9 @@ type Pack struct {
 	// key, beside none, the topic may have later (packtopic.go).
 	TopicKey string
 }
+
+// PackNames are the names of the target's pack: cis.NamesOfTrail, with the trail's account when it is another's.
+func (t Target) PackNames() cis.Names { return cis.NamesOfTrail(t.TrailName, t.TrailAccount) }
 
 // On says whether the target keeps a pack.
 func (p Pack) On() bool { return p.Set != "" && p.Set != cis.None }
@@ -126,7 +129,7 @@ func (e *Engine) checkPack(ctx context.Context, t Target) ([]Drift, error) {
 	if !t.Pack.On() {
 		return nil, nil
 	}
-	names := cis.NamesFor(t.TrailName)
+	names := t.PackNames()
 	controls := cis.Of(t.Pack.Set)
 	var filters map[string][]cwltypes.MetricFilter
 	var alarms map[string]cwtypes.MetricAlarm
@@ -320,7 +323,7 @@ func packDriftString(d Drift) string {
 // it switches disabled actions back on, so no EnableAlarmActions (and no permission for it) is needed.
 func (e *Engine) applyPack(ctx context.Context, t Target, drifts []Drift) ([]string, error) {
 	var actions []string
-	names := cis.NamesFor(t.TrailName)
+	names := t.PackNames()
 	want := map[DriftKind]map[string]bool{}
 	for _, d := range drifts {
 		if want[d.Kind] == nil {
@@ -383,7 +386,7 @@ func (e *Engine) putAlarm(ctx context.Context, t Target, names cis.Names, c cis.
 // already gone is skipped. keepFilters and keepAlarms are sets still wanted (an Update that switches the set keeps
 // the new set's alarms, and its filters too unless it moved the pack to another log group): their names stay.
 func (e *Engine) RemovePack(ctx context.Context, t Target, keepFilters, keepAlarms cis.Set) ([]string, error) {
-	names := cis.NamesFor(t.TrailName)
+	names := t.PackNames()
 	keep := func(s cis.Set) map[string]bool {
 		kept := map[string]bool{}
 		for _, c := range cis.Of(s) {

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
-	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/registry"
@@ -665,7 +664,7 @@ func byPack(trig trigger.Trigger) func(registry.Record) bool {
 		if trig.Topic != "" && trig.Topic == rec.Target.Pack.TopicARN {
 			return true
 		}
-		prefix := cis.NamesFor(rec.Target.TrailName).Prefix
+		prefix := rec.Target.PackNames().Prefix
 		return slices.ContainsFunc(trig.Alarms, func(a string) bool { return strings.HasPrefix(a, prefix) })
 	}
 }
