@@ -38,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	target := fs.String("target", localrun.TargetLocal, "local (moto, with a wired example) or aws (the account of your exported credentials)")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	set := fs.String("set", string(cis.SecurityHub), "controls: cis (CloudWatch.1-14 and CIS 4.15) or cis-v5 (also the CIS v5 variants)")
+	strict := fs.Bool("strict", true, "also fail alarms whose actions are disabled and trails that leave management events out "+
+		"(-strict=false: exactly Security Hub's evaluation)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -47,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	}
 	ctx, stop := localrun.Interruptible(context.Background())
 	defer stop()
-	results, err := evaluate(ctx, *target, cis.Set(*set), stdout, getenv)
+	results, err := evaluate(ctx, *target, cis.Set(*set), cischeck.Options{Strict: *strict}, stdout, getenv)
 	switch {
 	case errors.Is(err, testbed.ErrNoMoto):
 		fmt.Fprintln(stderr, testbed.InstallHint)
@@ -72,10 +74,10 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 }
 
 // evaluate runs the check on moto's example world or on the real account.
-func evaluate(ctx context.Context, target string, set cis.Set, log io.Writer, getenv func(string) string) ([]cischeck.Result, error) {
+func evaluate(ctx context.Context, target string, set cis.Set, o cischeck.Options, log io.Writer, getenv func(string) string) ([]cischeck.Result, error) {
 	switch target {
 	case localrun.TargetLocal:
-		return onMoto(ctx, set, log)
+		return onMoto(ctx, set, o, log)
 	case localrun.TargetAWS:
 		if getenv("AWS_ENDPOINT_URL") != "" {
 			return nil, errors.New("-target aws: AWS_ENDPOINT_URL is set; unset it to reach the real AWS endpoints")
@@ -90,13 +92,13 @@ func evaluate(ctx context.Context, target string, set cis.Set, log io.Writer, ge
 		if err != nil {
 			return nil, fmt.Errorf("who am I (sts:GetCallerIdentity): %w", err)
 		}
-		return cischeck.Evaluate(ctx, cischeck.NewClients(cfg), cfg.Region, aws.ToString(id.Account), set, time.Now())
+		return cischeck.EvaluateWith(ctx, cischeck.NewClients(cfg), cfg.Region, aws.ToString(id.Account), set, time.Now(), o)
 	}
 	return nil, fmt.Errorf("-target %q: want %s or %s", target, localrun.TargetLocal, localrun.TargetAWS)
 }
 
 // onMoto builds the example on moto (a multi-Region logging trail wired with the pack of set) and evaluates it.
-func onMoto(ctx context.Context, set cis.Set, log io.Writer) ([]cischeck.Result, error) {
+func onMoto(ctx context.Context, set cis.Set, o cischeck.Options, log io.Writer) ([]cischeck.Result, error) {
 	s, err := testbed.Launch(ctx)
 	if err != nil {
 		return nil, err
@@ -114,5 +116,5 @@ func onMoto(ctx context.Context, set cis.Set, log io.Writer) ([]cischeck.Result,
 		return nil, err
 	}
 	fmt.Fprintf(log, "on moto: trail %s wired to %s with the %s pack, alarms to %s\n\n", t.TrailARN, t.LogGroupName, set, t.Pack.TopicARN)
-	return cischeck.Evaluate(ctx, cischeck.NewClients(a.Config), testbed.Region, testbed.Account, set, time.Now())
+	return cischeck.EvaluateWith(ctx, cischeck.NewClients(a.Config), testbed.Region, testbed.Account, set, time.Now(), o)
 }

@@ -14,6 +14,10 @@
 // FAILED when no trail qualifies or a step fails for every qualifying trail; NO_DATA when the only multi-Region
 // trail is based in another region or belongs to another account (Security Hub can only evaluate where the trail
 // lives); WARNING when the topic's subscriptions cannot be read.
+//
+// Strict (Options.Strict, cmd/cis-check's default) also fails what Security Hub passes but a CIS auditor would
+// not: an alarm whose actions are disabled (it notifies nobody), and a trail whose selectors leave management events
+// out (ExcludeManagementEventSources, an advanced selector's eventSource NotEquals or Equals).
 package cischeck
 
 import (
@@ -93,6 +97,7 @@ type trail struct {
 	arn, name, home, account string
 	multiRegion, logging     bool
 	managementAll            bool
+	managementGap            string // strict only: which management events the selectors leave out
 	logGroup                 string // the log group's name; "" when not delivering to CloudWatch Logs
 	lastDelivery             *time.Time
 	deliveryError            string
@@ -102,13 +107,24 @@ type trail struct {
 // CloudTrail.5, and the controls of set (cis.SecurityHub: CloudWatch.1-14 and CIS 4.15; cis.CISv5 adds the v5
 // variants). account is the caller's account; now is when CloudTrail.5 measures delivery age from.
 func Evaluate(ctx context.Context, c Clients, region, account string, set cis.Set, now time.Time) ([]Result, error) {
-	trails, err := readTrails(ctx, c, region)
+	return EvaluateWith(ctx, c, region, account, set, now, Options{})
+}
+
+// Options change how strictly Evaluate reads.
+type Options struct {
+	// Strict fails alarms with actions disabled and trails that leave management events out (package doc).
+	Strict bool
+}
+
+// EvaluateWith is Evaluate with options.
+func EvaluateWith(ctx context.Context, c Clients, region, account string, set cis.Set, now time.Time, o Options) ([]Result, error) {
+	trails, err := readTrails(ctx, c, region, o.Strict)
 	if err != nil {
 		return nil, err
 	}
 	var out []Result
 	out = append(out, cloudTrail1(trails, region, account), cloudTrail5(trails, region, account, now))
-	ev := &evaluation{c: c, filters: map[string][]cwltypes.MetricFilter{}}
+	ev := &evaluation{c: c, filters: map[string][]cwltypes.MetricFilter{}, strict: o.Strict}
 	for _, ctl := range cis.Of(set) {
 		r, err := ev.control(ctx, ctl, trails, region, account)
 		if err != nil {
@@ -121,7 +137,7 @@ func Evaluate(ctx context.Context, c Clients, region, account string, set cis.Se
 
 // readTrails reads every trail the region lists (shadow copies of multi-Region trails included) and, for those
 // based here, their status and selectors.
-func readTrails(ctx context.Context, c Clients, region string) ([]trail, error) {
+func readTrails(ctx context.Context, c Clients, region string, strict bool) ([]trail, error) {
 	out, err := c.CloudTrail.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("list trails: %w", err)
@@ -151,6 +167,9 @@ func readTrails(ctx context.Context, c Clients, region string) ([]trail, error) 
 				return nil, fmt.Errorf("read event selectors of trail %s: %w", t.arn, err)
 			}
 			t.managementAll = managementAll(sel)
+			if gap := delivery.ManagementGaps(sel); strict && t.managementAll && gap != "" {
+				t.managementAll, t.managementGap = false, gap
+			}
 		}
 		trails = append(trails, t)
 	}
@@ -226,7 +245,10 @@ func whyNoTrail(trails []trail, region string) string {
 		if !t.logging {
 			lacks = append(lacks, "is not logging")
 		}
-		if !t.managementAll {
+		switch {
+		case t.managementGap != "":
+			lacks = append(lacks, "strict: "+t.managementGap+" (Security Hub's own evaluation passes this)")
+		case !t.managementAll:
 			lacks = append(lacks, "does not record read and write management events")
 		}
 		why = append(why, t.name+" "+strings.Join(lacks, ", "))
@@ -271,6 +293,7 @@ type evaluation struct {
 	filters map[string][]cwltypes.MetricFilter
 	alarms  []cwtypes.MetricAlarm
 	read    bool
+	strict  bool
 }
 
 // control evaluates one CloudWatch.x (or CIS) control over the trails that qualify.
@@ -367,6 +390,10 @@ func (ev *evaluation) notifies(ctx context.Context, a cwtypes.MetricAlarm) (Stat
 			continue
 		case err != nil:
 			return "", "", fmt.Errorf("read subscriptions of topic %s: %w", action, err)
+		}
+		if n > 0 && ev.strict && !aws.ToBool(a.ActionsEnabled) {
+			return Failed, fmt.Sprintf("strict: its actions are disabled, so topic %s is never notified (CloudWatch.17; "+
+				"Security Hub's own evaluation passes this)", action), nil
 		}
 		if n > 0 {
 			note := ""

@@ -199,3 +199,66 @@ func TestTrailBasedElsewhereHasNoData(t *testing.T) {
 		assert.Equal(t, cischeck.NoData, r.Status, "%s: %s", r.Control, r.Reason)
 	}
 }
+
+func (w *world) evaluateStrict(t *testing.T, strict bool) map[string]cischeck.Result {
+	t.Helper()
+	results, err := cischeck.EvaluateWith(w.ctx, cischeck.NewClients(w.aws.Config), testbed.Region, testbed.Account, cis.CISv5, now,
+		cischeck.Options{Strict: strict})
+	require.NoError(t, err)
+	out := map[string]cischeck.Result{}
+	for _, r := range results {
+		out[r.Control] = r
+	}
+	return out
+}
+
+// Strict fails what Security Hub passes but notifies nobody or records less: an alarm whose actions are disabled,
+// and a trail whose selectors leave management events out (basic ExcludeManagementEventSources, advanced
+// eventSource NotEquals). Without strict, the same worlds pass, as Security Hub's evaluation does.
+func TestStrictFailsWhatSecurityHubPasses(t *testing.T) {
+	allCloudWatch := func(s cischeck.Status) map[string]cischeck.Status {
+		out := map[string]cischeck.Status{"CloudTrail.1": s}
+		for _, c := range cis.Of(cis.CISv5) {
+			out[c.ID] = s
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		breakIt func(w *world, t *testing.T)
+		want    map[string]cischeck.Status
+		reason  string
+	}{
+		{"root-usage alarm actions disabled", func(w *world, t *testing.T) {
+			_, err := w.aws.CloudWatch.DisableAlarmActions(w.ctx, &cloudwatch.DisableAlarmActionsInput{
+				AlarmNames: []string{cis.NamesFor(testbed.TrailName).Alarm(cis.Controls[0])}})
+			require.NoError(t, err)
+		}, map[string]cischeck.Status{"CloudWatch.1": cischeck.Failed}, "actions are disabled"},
+		{"KMS management events excluded", func(w *world, t *testing.T) {
+			_, err := w.aws.CloudTrail.PutEventSelectors(w.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(testbed.TrailName),
+				EventSelectors: []cttypes.EventSelector{{IncludeManagementEvents: aws.Bool(true), ReadWriteType: cttypes.ReadWriteTypeAll,
+					ExcludeManagementEventSources: []string{"kms.amazonaws.com"}}}})
+			require.NoError(t, err)
+		}, allCloudWatch(cischeck.Failed), "kms.amazonaws.com"},
+		{"advanced selector leaves a source out", func(w *world, t *testing.T) {
+			_, err := w.aws.CloudTrail.PutEventSelectors(w.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(testbed.TrailName),
+				AdvancedEventSelectors: []cttypes.AdvancedEventSelector{{Name: aws.String("management"), FieldSelectors: []cttypes.AdvancedFieldSelector{
+					{Field: aws.String("eventCategory"), Equals: []string{"Management"}},
+					{Field: aws.String("eventSource"), NotEquals: []string{"rdsdata.amazonaws.com"}}}}}})
+			require.NoError(t, err)
+		}, allCloudWatch(cischeck.Failed), "rdsdata.amazonaws.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := compliant(t)
+			assert.Equal(t, every(cischeck.Passed, nil), statuses(w.evaluateStrict(t, true)), "the pack passes strict")
+			tc.breakIt(w, t)
+			assert.Equal(t, every(cischeck.Passed, nil), statuses(w.evaluateStrict(t, false)), "Security Hub's evaluation passes it")
+			got := w.evaluateStrict(t, true)
+			assert.Equal(t, every(cischeck.Passed, tc.want), statuses(got))
+			for id := range tc.want {
+				assert.Contains(t, got[id].Reason, "strict: ", id)
+				assert.Contains(t, got[id].Reason, tc.reason, id)
+			}
+		})
+	}
+}

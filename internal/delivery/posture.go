@@ -243,3 +243,21 @@ func (e *Engine) restoreArchive(ctx context.Context, t Target) error {
 	e.log.InfoContext(ctx, "restored the trail's archive", "trail", t.TrailARN, "bucket", p.S3BucketName)
 	return nil
 }
+
+// ManagementGaps says which management events a trail's selectors leave out, "" when they keep them all, read and
+// write: the strict reading of CIS "management events, ReadWriteType All" that cis-check -strict applies (Security
+// Hub's CloudTrail.1 passes a trail that excludes an event source, such as kms.amazonaws.com).
+func ManagementGaps(sel *cloudtrail.GetEventSelectorsOutput) string {
+	rw, excluded, only := managementScope(sel.EventSelectors, sel.AdvancedEventSelectors)
+	var gaps []string
+	if rw != string(cttypes.ReadWriteTypeAll) {
+		gaps = append(gaps, "management events "+orNone(rw)+", not All")
+	}
+	if len(excluded) > 0 {
+		gaps = append(gaps, "excludes the management events of "+strings.Join(excluded, ", "))
+	}
+	if len(only) > 0 {
+		gaps = append(gaps, "keeps only the management events of "+strings.Join(only, ", "))
+	}
+	return strings.Join(gaps, "; ")
+}
