@@ -150,6 +150,7 @@ func Run(ctx context.Context, opts ...Option) (*Report, error) {
 	defer h.close()
 	h.step("cold start", func() error { return h.coldStarts(ctx) })
 	h.step("paths", func() error { return h.paths(ctx) })
+	h.step("cpu quota", func() error { return h.quota(ctx) })
 	h.step("peak RSS", h.peakRSS)
 	h.step("burst", func() error { return h.runBurst(ctx) })
 	return rep, rep.Err()
