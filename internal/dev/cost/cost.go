@@ -49,16 +49,16 @@ func LoadTemplate(path string) (*Template, error) {
 // Free are the resource types AWS does not bill by themselves, with why: what they lead to is priced where it is
 // billed (a rule's events, a policy's calls).
 var Free = map[string]string{
-	"AWS::IAM::Role":                  "IAM is free",
-	"AWS::IAM::Policy":                "IAM is free",
-	"AWS::IAM::ManagedPolicy":         "IAM is free",
-	"AWS::Lambda::Permission":         "a resource policy statement",
-	"AWS::Lambda::EventInvokeConfig":  "a setting of the function; its failure messages are priced as SQS requests",
-	"AWS::SNS::TopicPolicy":           "a resource policy",
-	"AWS::SQS::QueuePolicy":           "a resource policy",
-	"AWS::Logs::MetricFilter":         "free; the metric it publishes is priced as a custom metric",
-	"AWS::Logs::ResourcePolicy":       "a resource policy",
-	"AWS::Events::EventBusPolicy":     "a resource policy",
+	"AWS::IAM::Role":                     "IAM is free",
+	"AWS::IAM::Policy":                   "IAM is free",
+	"AWS::IAM::ManagedPolicy":            "IAM is free",
+	"AWS::Lambda::Permission":            "a resource policy statement",
+	"AWS::Lambda::EventInvokeConfig":     "a setting of the function; its failure messages are priced as SQS requests",
+	"AWS::SNS::TopicPolicy":              "a resource policy",
+	"AWS::SQS::QueuePolicy":              "a resource policy",
+	"AWS::Logs::MetricFilter":            "free; the metric it publishes is priced as a custom metric",
+	"AWS::Logs::ResourcePolicy":          "a resource policy",
+	"AWS::Events::EventBusPolicy":        "a resource policy",
 	"AWS::CloudFormation::WaitCondition": "CloudFormation handles it at no charge",
 }
 
@@ -123,10 +123,10 @@ func (e Estimate) Total() float64 {
 // declared is what the model reads from a template.
 type declared struct {
 	alarms, keys, topics, queues, tables, logGroups int
-	memoryMB                                      []float64
-	retentionDays                                 []float64
-	sweepMinutes                                  float64
-	pitr                                          bool
+	memoryMB                                        []float64
+	retentionDays                                   []float64
+	sweepMinutes                                    float64
+	pitr                                            bool
 }
 
 var rate = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours)\)$`)
