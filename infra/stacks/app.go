@@ -28,6 +28,10 @@ const (
 	CtxAssetDir           = "trailguard:assetDir"           // default "dist"
 	CtxAllowedStacks      = "trailguard:allowedStacks"      // default none; see provider.ParseAllowedStacks
 	CtxAccountWide        = "trailguard:accountWide"        // default false: guard every trail of the account and region
+	// CtxCustomerManagedKey, true, encrypts the notification topic and the failure queue with a customer managed
+	// KMS key ($1 a month per account and region); default false: the queue with SQS-managed keys, the topic
+	// without server-side encryption (docs/security.md, "Cost cuts").
+	CtxCustomerManagedKey = "trailguard:customerManagedKey"
 	// The account policy's defaults for adopted trails (standalone stack only); empty: the provider's defaults.
 	CtxAccountRetentionInDays = "trailguard:accountWide:retentionInDays"
 	CtxAccountKmsKeyID        = "trailguard:accountWide:kmsKeyId"
@@ -46,7 +50,9 @@ type Config struct {
 	AssetDir           string
 	AllowedStacks      []string
 	// AccountWide and the Account* defaults are account-wide mode (see ProviderStackProps).
-	AccountWide                                                 bool
+	AccountWide bool
+	// CustomerManagedKey: see CtxCustomerManagedKey and ProviderStackProps.CustomerManagedKey.
+	CustomerManagedKey                                          bool
 	AccountRetentionInDays, AccountKmsKeyID, AccountRemediation string
 	// OrganizationID (o-...), when set, is the organization of the deploying account: the standalone stack's
 	// delivery boundary then also admits an organization trail's streams, o-ORGID_*; without it, only the
@@ -107,6 +113,12 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("context %s=%q: want true or false", CtxAccountWide, aw)
 	}
+	switch k := str(CtxCustomerManagedKey, "false"); k {
+	case "true", "false":
+		c.CustomerManagedKey = k == "true"
+	default:
+		return Config{}, fmt.Errorf("context %s=%q: want true or false", CtxCustomerManagedKey, k)
+	}
 	c.AccountRetentionInDays = str(CtxAccountRetentionInDays, "")
 	c.AccountKmsKeyID = str(CtxAccountKmsKeyID, "")
 	c.AccountRemediation = str(CtxAccountRemediation, "")
@@ -138,6 +150,7 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		AllowedStacks:      c.AllowedStacks,
 		AccountWide:        c.AccountWide,
 		OrganizationID:     c.OrganizationID,
+		CustomerManagedKey: c.CustomerManagedKey,
 		AccountDefaults: map[string]string{lambdaenv.AccountRetentionInDays: c.AccountRetentionInDays,
 			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation},
 	})
