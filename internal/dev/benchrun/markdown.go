@@ -14,6 +14,7 @@ import (
 var Sections = []string{
 	"## Machine", "## How to regenerate", "## Goals", "## Package size", "## Cold start", "## Paths",
 	"## AWS calls per path", "## Peak memory", "## Burst", "## Under Lambda's CPU share",
+	"## Cost per account and region per month",
 }
 
 // Markdown renders the report as BENCHMARKS.md.
@@ -185,6 +186,14 @@ func (r *Report) Markdown() []byte {
 	}
 	r.burst(p)
 	r.quotaSection(p, lambdaenv.MemoryMB)
+	p("")
+	p("## Cost per account and region per month")
+	p("")
+	if len(r.Cost) == 0 {
+		p("Not computed: the step did not work (see the problems above).")
+	} else {
+		b.Write(r.Cost)
+	}
 	return b.Bytes()
 }
 

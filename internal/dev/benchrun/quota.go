@@ -223,13 +223,13 @@ func (r *Report) quotaSection(p func(string, ...any), defaultMB int) {
 	p("group in over the whole run. At %s per AWS call; medians of %d runs (cold: %d fresh processes of each bootstrap).", ms(r.Latency), r.Runs, r.ColdRuns)
 	p("This machine's cores are not Lambda's Graviton cores (see Machine), and moto's time is not under the quota.")
 	p("")
-	head, rule := "| | ", "|---|"
+	head, rule := "| |", "|---|"
 	for _, q := range r.Quota {
 		mark := ""
 		if q.MemoryMB == defaultMB {
 			mark = " (default)"
 		}
-		head += fmt.Sprintf("%d MB%s | ", q.MemoryMB, mark)
+		head += fmt.Sprintf(" %d MB%s |", q.MemoryMB, mark)
 		rule += "---:|"
 	}
 	p("%s", head)

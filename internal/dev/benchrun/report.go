@@ -46,7 +46,9 @@ type Report struct {
 	// Quota is each QuotaSizes run under that memory size's CPU share; QuotaSkipped says why there is none.
 	Quota        []QuotaRun
 	QuotaSkipped string
-	Problems     []Problem
+	// Cost is internal/dev/cost's table for the templates as synthesized at this commit.
+	Cost     []byte
+	Problems []Problem
 }
 
 // Machine describes where the numbers come from.
