@@ -78,6 +78,9 @@ type Traffic struct {
 	// SweepMinutes is the sweep interval where the template leaves it to a parameter (an organization member's
 	// SweepMinutes, which the StackSet sets from the CDK context trailguard:sweepMinutes, default 15).
 	SweepMinutes float64
+	// TrailEventsPerDay and TrailEventBytes are what each trail delivers to CloudWatch Logs: the delivery the guard
+	// keeps up, billed to the trail's owner whether or not trailguard is deployed (Delivery).
+	TrailEventsPerDay, TrailEventBytes float64
 	// CISPack adds issue 21's monitoring pack: metric filters and alarms per trail, created at run time.
 	CISPack bool
 }
@@ -86,7 +89,7 @@ type Traffic struct {
 // day, one repair a month), a sweep billed at 1 s (BENCHMARKS.md measures a sweep of 5 drifted trails in a fraction
 // of that, even at 128 MB's CPU share).
 var DefaultTraffic = Traffic{Trails: 3, EventsPerDay: 20, RepairsPerMonth: 1, SweepSeconds: 1, EventSeconds: 0.2,
-	SweepMinutes: 15, LogBytesPerTrail: 700, LogBytesPerInvocation: 400}
+	SweepMinutes: 15, TrailEventsPerDay: 10000, TrailEventBytes: 1500, LogBytesPerTrail: 700, LogBytesPerInvocation: 400}
 
 // CISPackPerTrail is the monitoring pack's size per trail: issue 21 ("15 metric filters + 15 alarms per trail"),
 // the CIS AWS Foundations Benchmark's monitoring section (controls 4.1 to 4.15).
@@ -97,6 +100,14 @@ const (
 	DaysPerMonth  = 30
 	HoursPerMonth = DaysPerMonth * 24
 )
+
+// Delivery is what the guarded delivery itself costs a month (CloudWatch Logs ingestion of every trail's events),
+// which the trail's owner pays with or without trailguard: beside the guard's total, never in it.
+func Delivery(tr Traffic) Line {
+	gb := float64(tr.Trails) * tr.TrailEventsPerDay * DaysPerMonth * tr.TrailEventBytes / 1e9
+	return Line{"the delivery guarded (not trailguard's cost)", fmt.Sprintf("%d trails × %.0f events a day × %.0f bytes = %.1f GB × $%.2f per GB ingested, plus storage",
+		tr.Trails, tr.TrailEventsPerDay, tr.TrailEventBytes, gb, LogsIngestion.USD), gb * LogsIngestion.USD}
+}
 
 // Line is one item of the estimate.
 type Line struct {

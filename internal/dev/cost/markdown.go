@@ -58,6 +58,8 @@ func Table(root string) ([]byte, error) {
 		p("| %s | %s | %s |", last.Item, last.Arithmetic, usd(last.USD))
 		p("| **total with the CIS pack** | | **%s** |", usd(pack.Total()))
 		p("| 200 accounts × 2 regions, without / with the pack | | %s / %s |", usd(400*base.Total()), usd(400*pack.Total()))
+		d := Delivery(tr)
+		p("| %s | %s | %s |", d.Item, d.Arithmetic, usd(d.USD))
 	}
 	return b.Bytes(), nil
 }
