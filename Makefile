@@ -96,7 +96,8 @@ lint: ## gofmt, go vet, staticcheck: fail on any finding
 	@$(GO) tool staticcheck $(PKGS)
 	@echo "gofmt, go vet, staticcheck: no findings"
 
-unit: build ## all Go tests, against moto_server (the benchmark harness test reads the zips make build makes)
+# node_modules/.bin/cdk is `npm ci` (infra/cdk.mk): the infra tests also run the pinned IAM policy evaluator from it.
+unit: build node_modules/.bin/cdk ## all Go tests, against moto_server (the harness test reads the zips make build makes)
 	@$(GO) test -json -count=1 $(PKGS) | $(GO) run ./cmd/testsum
 
 # Each target's output goes to a file in a per-run temporary directory, shown only if the target fails.
