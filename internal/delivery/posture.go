@@ -121,6 +121,10 @@ func prefixes(p []string) []string {
 	return out
 }
 
+// PostureLoss lists what got has lost against want, field by field: what an Update would accept if it recorded
+// the trail's live posture over the registered one.
+func PostureLoss(want, got Posture) []Drift { return postureLoss(want, got, true) }
+
 // postureLoss compares a trail's live posture with the recorded one and returns a drift per field that lost
 // something: the field, the recorded value and the live one.
 func postureLoss(want, got Posture, selectors bool) []Drift {

@@ -163,6 +163,7 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 			return customresource.Result{}, &ConsentError{Trail: t.TrailARN, StackID: req.StackID, Rule: rule}
 		}
 	}
+	acceptedLoss := keepPosture(&t, prior, consented)
 	if t.Previous, err = previousLink(s, t, live, priorTarget, consented); err != nil {
 		return customresource.Result{}, err
 	}
@@ -194,6 +195,7 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	p.log.InfoContext(ctx, "trail delivers to CloudWatch Logs", "request_type", req.RequestType, "trail", t.TrailARN,
 		"log_group", t.LogGroupName, "role", t.RoleName, "drift_found", describe(res.Found), "actions", res.Actions)
 	p.tellFindings(ctx, req, rec, prior)
+	p.tellAcceptedPosture(ctx, req, rec, acceptedLoss)
 	if prior != nil && prior.Target.TrailARN == t.TrailARN && prior.Target.RoleARN() != t.RoleARN() {
 		if _, err := p.engine.ReleaseRole(ctx, prior.Target); err != nil {
 			return customresource.Result{}, fmt.Errorf("trail %s now uses role %s; removing its policy from the old role %s: %w",
@@ -232,8 +234,16 @@ func previousLink(s spec.Spec, t delivery.Target, live delivery.Live, prior *del
 		// give back on Delete.
 		return prior.Previous, nil
 	}
-	if !live.Link.Linked() || live.Link.Same(t.Link()) {
+	if !live.Link.Linked() {
 		return nil, nil
+	}
+	if live.Link.Same(t.Link()) {
+		// Already delivering here before this resource existed (wired by hand, or by the account policy): the
+		// link is not this resource's to take away, so Delete (and a failed Create's undo) gives it back as found
+		// instead of unlinking the trail. Without this a stack admitted by a name alone could unlink a trail it
+		// never wired, by declaring its current link and deleting the resource.
+		l := live.Link
+		return &l, nil
 	}
 	if !s.ReplaceExistingDelivery {
 		return nil, &spec.FieldError{Field: "ReplaceExistingDelivery", Rule: fmt.Sprintf("trail %s already delivers to %s via %s; "+

@@ -413,7 +413,7 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 			d, next, err = r.act(ctx, trig, rec, found, aspect)
 		}
 		d.Duration = r.now().Sub(start)
-		toldBefore := len(earlier.Repairs) > 0 && len(d.Repairs) == 0
+		toldBefore := len(earlier.Repairs) > 0 && d.Action == notify.ActionNone // nothing new since the person was told
 		if len(earlier.Repairs) > 0 {
 			carryWrites(&d, &next, earlier, r.now().UTC())
 		}
