@@ -55,6 +55,8 @@ func main() {
 		policy, err := remediator.NewAccountPolicy(clients.CloudTrail, os.Getenv(lambdaenv.AccountRetentionInDays),
 			os.Getenv(lambdaenv.AccountKmsKeyID), os.Getenv(lambdaenv.AccountRemediation))
 		lambdaenv.ExitOnError(log, err)
+		lambdaenv.ExitOnError(log, errWithVar(lambdaenv.AccountDeletionProtection,
+			policy.SetDeletionProtection(os.Getenv(lambdaenv.AccountDeletionProtection))))
 		opts = append(opts, remediator.WithAccountPolicy(policy))
 	}
 	engine := delivery.New(clients, cfg.Region, engineOpts...)

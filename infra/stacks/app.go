@@ -36,6 +36,8 @@ const (
 	CtxAccountRetentionInDays = "trailguard:accountWide:retentionInDays"
 	CtxAccountKmsKeyID        = "trailguard:accountWide:kmsKeyId"
 	CtxAccountRemediation     = "trailguard:accountWide:remediation"
+	// CtxAccountDeletionProtection, "true" (default) or "false": deletion protection on adopted trails' log groups.
+	CtxAccountDeletionProtection = "trailguard:accountWide:deletionProtection"
 )
 
 // Config is what the app reads from CDK context.
@@ -54,6 +56,7 @@ type Config struct {
 	// CustomerManagedKey: see CtxCustomerManagedKey and ProviderStackProps.CustomerManagedKey.
 	CustomerManagedKey                                          bool
 	AccountRetentionInDays, AccountKmsKeyID, AccountRemediation string
+	AccountDeletionProtection                                   string
 	// OrganizationID (o-...), when set, is the organization of the deploying account: the standalone stack's
 	// delivery boundary then also admits an organization trail's streams, o-ORGID_*; without it, only the
 	// account's own (ACCOUNT_CloudTrail_*). Never a wildcard: a role capped at o-*_* could write the streams
@@ -122,8 +125,13 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	c.AccountRetentionInDays = str(CtxAccountRetentionInDays, "")
 	c.AccountKmsKeyID = str(CtxAccountKmsKeyID, "")
 	c.AccountRemediation = str(CtxAccountRemediation, "")
-	if _, err := remediator.NewAccountPolicy(nil, c.AccountRetentionInDays, c.AccountKmsKeyID, c.AccountRemediation); err != nil {
+	policy, err := remediator.NewAccountPolicy(nil, c.AccountRetentionInDays, c.AccountKmsKeyID, c.AccountRemediation)
+	if err != nil {
 		return Config{}, fmt.Errorf("context %s, %s, %s: %w", CtxAccountRetentionInDays, CtxAccountKmsKeyID, CtxAccountRemediation, err)
+	}
+	c.AccountDeletionProtection = str(CtxAccountDeletionProtection, "")
+	if err := policy.SetDeletionProtection(c.AccountDeletionProtection); err != nil {
+		return Config{}, fmt.Errorf("context %s: %w", CtxAccountDeletionProtection, err)
 	}
 	if c.OrganizationID, err = organizationIDFromContext(app); err != nil {
 		return Config{}, err
@@ -152,7 +160,8 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		OrganizationID:     c.OrganizationID,
 		CustomerManagedKey: c.CustomerManagedKey,
 		AccountDefaults: map[string]string{lambdaenv.AccountRetentionInDays: c.AccountRetentionInDays,
-			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation},
+			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation,
+			lambdaenv.AccountDeletionProtection: c.AccountDeletionProtection},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("provider stack %s: %w", c.ProviderStackName, err)

@@ -98,6 +98,7 @@ func assertGrants(t *testing.T, m tmpl, withKey bool) {
 		for k, v := range shared {
 			want[fn][k] = v
 		}
+		want[fn]["LogGroupGuard"] = allow([]string{"logs:PutLogGroupDeletionProtection", "logs:AssociateKmsKey", "logs:DisassociateKmsKey"}, logGroups, nil)
 		want[fn]["OwnLogs"] = allow([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, getAtt(mustID(t, m, "AWS::Logs::LogGroup", fn+"Logs"), "Arn"), nil)
 	}
 	p := want["Provider"]

@@ -334,13 +334,16 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	return s, nil
 }
 
-// functionRole is a function's execution role: trusted by Lambda only, with no AWS-managed policy (and so without
+// functionRole is a function's execution role, under /trailguard/: trusted by Lambda only, with no AWS-managed policy (and so without
 // AWSLambdaBasicExecutionRole's log-group wildcard). It carries no permissions boundary on purpose: the boundary
 // marks the roles trailguard may write, and a function must not be able to write its own role.
 func functionRole(stack awscdk.Stack, id string) awsiam.Role {
 	return awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("trailguard " + strings.ToLower(id) + " function"),
+		// The organization guardrail exempts trailguard's roles by this path (aws:PrincipalArn), and denies
+		// everyone else creating or changing a role under it.
+		Path: jsii.String(delivery.RolePath),
 	})
 }
 
@@ -517,6 +520,10 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 		logActions = append(logActions, "logs:DeleteRetentionPolicy")
 	}
 	allow("LogGroups", logActions, []*string{logGroups}, nil)
+	// The group's guards are desired state: deletion protection turned on (and, by the provider only, off right
+	// before the DeleteLogGroup its stack asked for), the registered KMS key put back or a foreign one removed.
+	allow("LogGroupGuard", []string{"logs:PutLogGroupDeletionProtection", "logs:AssociateKmsKey", "logs:DisassociateKmsKey"},
+		[]*string{logGroups}, nil)
 	if isProvider {
 		// The provider confirms that each request comes from an operation of the stack it names (checkStack).
 		allow("StackCheck", []string{"cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"},

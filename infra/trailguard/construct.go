@@ -81,6 +81,8 @@ type TrailCloudWatchLogsProps struct {
 	// DeleteLogGroupOnDelete deletes the log group on Delete, only if this very resource created it and no other
 	// registration uses it; otherwise the provider keeps it and says so.
 	DeleteLogGroupOnDelete bool
+	// DeletionProtection keeps CloudWatch Logs deletion protection on the log group; nil leaves the default (true).
+	DeletionProtection *bool
 	// ServiceToken is the provider function's ARN; empty imports DefaultServiceTokenExport (or ServiceTokenExport).
 	ServiceToken string
 	// ServiceTokenExport names the export to import when ServiceToken is empty; empty means DefaultServiceTokenExport.
@@ -174,6 +176,9 @@ func (p *TrailCloudWatchLogsProps) properties() *map[string]any {
 	}
 	if p.DeleteLogGroupOnDelete {
 		m["DeleteLogGroupOnDelete"] = "true"
+	}
+	if p.DeletionProtection != nil {
+		m["DeletionProtection"] = strconv.FormatBool(*p.DeletionProtection)
 	}
 	if p.ReplaceExistingDelivery {
 		m["ReplaceExistingDelivery"] = "true"

@@ -60,7 +60,7 @@ func (r Result) Converged(t Target) bool {
 // Event selectors and the trail's scope are the trail owner's choice: a change that records less is reported.
 func (t Target) Repairs(k DriftKind) bool {
 	switch k {
-	case TrailMissing, DeliveryFailing, DeliveryStale, RoleMissing, TrustChanged, SelectorsChanged, TrailNarrowed, PostureChanged:
+	case TrailMissing, DeliveryFailing, DeliveryStale, RoleMissing, TrustChanged, SelectorsChanged, TrailNarrowed, PostureChanged, LogStreamDeleted:
 		return false
 	case LoggingStopped:
 		return t.EnforceLogging
@@ -141,8 +141,10 @@ func relinks(k DriftKind) bool {
 // aspectOf is the aspect a kind of drift is found in.
 func aspectOf(k DriftKind) Aspect {
 	switch k {
-	case LogGroupMissing, RetentionChanged:
+	case LogGroupMissing, RetentionChanged, DeletionProtectionOff, LogGroupKeyChanged:
 		return AspectLogGroup
+	case LogStreamDeleted:
+		return 0 // nothing to read again: the stream's events are gone
 	case RoleMissing, TrustChanged, PolicyMissing, PolicyChanged:
 		return AspectRole
 	case LoggingStopped:
@@ -183,6 +185,19 @@ func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions [
 			return actions, nil, err
 		}
 		did(action)
+	}
+	if has(LogGroupKeyChanged) {
+		action, err := e.restoreKey(ctx, t)
+		if err != nil {
+			return actions, nil, err
+		}
+		did(action)
+	}
+	if has(DeletionProtectionOff) {
+		if err := e.protect(ctx, t); err != nil {
+			return actions, nil, err
+		}
+		did("PutLogGroupDeletionProtection")
 	}
 	if has(PolicyMissing, PolicyChanged) {
 		if _, err := e.c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
@@ -235,7 +250,8 @@ func (e *Engine) createLogGroup(ctx context.Context, t Target) error {
 	if t.CreatedLogGroup {
 		tags = map[string]string{TagCreatedBy: tagValue, TagTrail: t.TrailARN}
 	}
-	in := &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(t.LogGroupName), Tags: tags}
+	in := &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(t.LogGroupName), Tags: tags,
+		DeletionProtectionEnabled: aws.Bool(!t.DeletionProtectionOff)}
 	if t.KmsKeyID != "" {
 		in.KmsKeyId = aws.String(t.KmsKeyID)
 	}

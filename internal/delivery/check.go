@@ -103,6 +103,8 @@ func (d Drift) String() string {
 		return fmt.Sprintf("CloudTrail reports a CloudWatch Logs delivery error: %s", d.Got)
 	case DeliveryStale:
 		return fmt.Sprintf("no delivery to CloudWatch Logs since %s (allowed: %s)", d.Got, d.Want)
+	case DeletionProtectionOff, LogGroupKeyChanged, LogStreamDeleted:
+		return d.guardText()
 	case PostureChanged, ArchiveChanged:
 		return postureText(d)
 	}
@@ -278,10 +280,11 @@ func (e *Engine) checkLogGroup(ctx context.Context, t Target) ([]Drift, error) {
 	if group == nil {
 		return []Drift{{Kind: LogGroupMissing, Want: t.LogGroupName}}, nil
 	}
+	var drifts []Drift
 	if got := aws.ToInt32(group.RetentionInDays); shorter(got, t.RetentionInDays) {
-		return []Drift{{Kind: RetentionChanged, Want: retentionText(t.RetentionInDays), Got: retentionText(got)}}, nil
+		drifts = append(drifts, Drift{Kind: RetentionChanged, Want: retentionText(t.RetentionInDays), Got: retentionText(got)})
 	}
-	return nil, nil
+	return append(drifts, checkGuard(t, group)...), nil
 }
 
 // shorter says whether a retention in days keeps events for less time than another; 0 is forever. A longer
@@ -306,6 +309,10 @@ func retentionText(days int32) string {
 type logGroup struct {
 	RetentionInDays *int32
 	KmsKeyID        string
+	// Protected is CloudWatch Logs deletion protection.
+	Protected bool
+	// Created is the group's creation time, which CloudWatch Logs sets and nobody can change.
+	Created time.Time
 }
 
 // findLogGroup looks a log group up by exact name; nil means it does not exist.
@@ -318,7 +325,8 @@ func (e *Engine) findLogGroup(ctx context.Context, name string) (*logGroup, erro
 		}
 		for _, g := range out.LogGroups {
 			if aws.ToString(g.LogGroupName) == name {
-				return &logGroup{RetentionInDays: g.RetentionInDays, KmsKeyID: aws.ToString(g.KmsKeyId)}, nil
+				return &logGroup{RetentionInDays: g.RetentionInDays, KmsKeyID: aws.ToString(g.KmsKeyId),
+					Protected: aws.ToBool(g.DeletionProtectionEnabled), Created: time.UnixMilli(aws.ToInt64(g.CreationTime))}, nil
 			}
 		}
 		if aws.ToString(out.NextToken) == "" {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -39,6 +40,14 @@ type Target struct {
 	KmsKeyID        string
 	// CreatedLogGroup says that this registration created the log group: only then may its Delete delete it.
 	CreatedLogGroup bool
+	// DeletionProtectionOff says the resource opted out of CloudWatch Logs deletion protection on the log group;
+	// by default (false) trailguard keeps it on, and turning it off is drift.
+	DeletionProtectionOff bool
+	// RegisteredAt is when the provider registered this trail, taken before it created anything: a log group whose
+	// creation time is earlier was not created by this registration, whatever its tags or the record say, and is
+	// never deleted (see deleteLogGroupIfOurs). Zero (a record from before it was kept, or one the account policy
+	// wrote) proves nothing, so such a group is never deleted either.
+	RegisteredAt time.Time
 
 	RoleName   string
 	RolePath   string
@@ -252,8 +261,8 @@ func (e *Engine) targetFor(trail spec.TrailARN, s spec.Spec) (Target, error) {
 	t := Target{
 		TrailName: trail.Name, TrailARN: trail.String(), HomeRegion: trail.Region, Partition: trail.Partition,
 		Account: trail.Account, RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, EnforceLogging: s.EnforceLogging,
-		RepairPosture: s.RepairPosture,
-		PolicyName:    PolicyName(trail.Region, trail.Name),
+		RepairPosture: s.RepairPosture, DeletionProtectionOff: s.DeletionProtectionOff,
+		PolicyName: PolicyName(trail.Region, trail.Name),
 	}
 	if s.KmsKeyID != "" {
 		if err := spec.CheckKey(s.KmsKeyID, trail, s.AllowCrossAccountKey); err != nil {

@@ -56,6 +56,9 @@ const (
 	AccountRetentionInDays = "TRAILGUARD_ACCOUNT_RETENTION_IN_DAYS"
 	AccountKmsKeyID        = "TRAILGUARD_ACCOUNT_KMS_KEY_ID"
 	AccountRemediation     = "TRAILGUARD_ACCOUNT_REMEDIATION"
+	// AccountDeletionProtection, "true" (default) or "false", is the account policy's DeletionProtection: whether
+	// an adopted trail's log group keeps CloudWatch Logs deletion protection on.
+	AccountDeletionProtection = "TRAILGUARD_ACCOUNT_DELETION_PROTECTION"
 	// DecisionEvents, "true" or "false" (default), makes the remediator put every decision a person is told of on
 	// its account's default event bus as well (notify.EventSender): an organization member's stack sets it and
 	// forwards those events to the central bus.
@@ -67,7 +70,7 @@ const (
 var Settings = []string{
 	RegistryTable, TopicARN, DeliveryMaxAge, RepairLimit, RepairWindow, LogLevel, DeliveryRoleARN,
 	DeliveryBoundaryARN, BoundaryOrganizationID, AllowedStacks, AccountWide, AccountRetentionInDays, AccountKmsKeyID,
-	AccountRemediation, DecisionEvents,
+	AccountRemediation, DecisionEvents, AccountDeletionProtection,
 }
 
 // Logger returns the JSON logger on stdout, where Lambda sends it to CloudWatch Logs, and makes it the default.

@@ -56,6 +56,7 @@ type Provider struct {
 	allowed []string
 	// stacks, when set, confirms each request's stack operation before any write (see checkStack).
 	stacks Stacks
+	now    func() time.Time
 }
 
 // Option configures a Provider.
@@ -66,6 +67,9 @@ func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } 
 
 // WithNotifier sets who is told when a Delete keeps a log group its stack asked to delete.
 func WithNotifier(n Notifier) Option { return func(p *Provider) { p.notifier = n } }
+
+// WithClock replaces time.Now, the clock of a registration's RegisteredAt.
+func WithClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
 
 // WithAllowedStacks admits stacks by name (see ParseAllowedStacks) to manage trails whose tags do not name them.
 func WithAllowedStacks(names []string) Option { return func(p *Provider) { p.allowed = names } }
@@ -87,7 +91,7 @@ func workContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // New returns a provider for trails whose home region is region. Every resource is registered: the registry is
 // what proves, at Delete, that a resource wired a trail, so a Delete without a registration changes nothing.
 func New(engine Engine, reg Registry, region string, opts ...Option) *Provider {
-	p := &Provider{engine: engine, reg: reg, region: region, log: slog.Default()}
+	p := &Provider{engine: engine, reg: reg, region: region, log: slog.Default(), now: time.Now}
 	for _, o := range opts {
 		o(p)
 	}
@@ -131,6 +135,8 @@ func (p *Provider) trailARN(who delivery.Caller, s spec.Spec) string {
 // relies on changes, registers the desired state, wires the trail and answers with its ARN. Every check comes
 // before the first write.
 func (p *Provider) apply(ctx context.Context, req customresource.Request) (customresource.Result, error) {
+	// Before anything is read: a log group this request creates is created after it.
+	registeredAt := p.now().UTC().Truncate(time.Millisecond)
 	s, err := spec.Parse(req.ResourceProperties)
 	if err != nil {
 		return customresource.Result{}, err
@@ -153,6 +159,11 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	t, live, err := p.engine.Resolve(ctx, who, s, priorTarget)
 	if err != nil {
 		return customresource.Result{}, err
+	}
+	t.RegisteredAt = registeredAt
+	if prior != nil {
+		// The registration dates from the Create that made it: a log group created since is its own, one older is not.
+		t.RegisteredAt = prior.Target.RegisteredAt
 	}
 	consented, allowed := p.permitted(req.StackID, live.Tags)
 	if !consented && !allowed {
@@ -345,7 +356,7 @@ func (p *Provider) delete(ctx context.Context, req customresource.Request) (cust
 			return customresource.Result{}, err
 		}
 	}
-	deleteLogGroup, err := p.mayDeleteLogGroup(ctx, rec)
+	deleteLogGroup, err := p.mayDeleteLogGroup(ctx, rec, asksToDeleteLogGroup(req))
 	if err != nil {
 		return customresource.Result{}, err
 	}
@@ -364,10 +375,12 @@ func (p *Provider) delete(ctx context.Context, req customresource.Request) (cust
 }
 
 // mayDeleteLogGroup says whether a Delete may delete the log group, with its audit data: only when its stack asked
-// for it, this very registration created the group, and no other registration delivers to it. When the stack asked
-// but may not, the group is kept and a person is told why.
-func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record) (bool, error) {
-	if !rec.Spec.DeleteLogGroupOnDelete {
+// for it (in the Delete request's own properties, which CloudFormation sends, and in the registration), this very
+// registration created the group, and no other registration delivers to it. When the stack asked but may not, the
+// group is kept and a person is told why. The engine then also requires the group to be younger than the
+// registration (delivery.Engine.Remove), which neither a tag nor a registry record can fake.
+func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record, asked bool) (bool, error) {
+	if !rec.Spec.DeleteLogGroupOnDelete || !asked {
 		return false, nil
 	}
 	t := rec.Target
@@ -400,6 +413,14 @@ func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record) (
 		}
 	}
 	return false, nil
+}
+
+// asksToDeleteLogGroup says whether the Delete request's properties, CloudFormation's copy of the template, set
+// DeleteLogGroupOnDelete: a registry record alone never makes the provider delete a group. Properties that no longer
+// parse ask for nothing.
+func asksToDeleteLogGroup(req customresource.Request) bool {
+	s, err := spec.Parse(req.ResourceProperties)
+	return err == nil && s.DeleteLogGroupOnDelete
 }
 
 func data(t delivery.Target) map[string]any {

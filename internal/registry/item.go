@@ -43,6 +43,7 @@ type specItem struct {
 	ReplaceExistingDelivery bool   `dynamodbav:"ReplaceExistingDelivery,omitempty"`
 	AllowCrossAccountKey    bool   `dynamodbav:"AllowCrossAccountKey,omitempty"`
 	RepairPosture           bool   `dynamodbav:"RepairPosture,omitempty"`
+	DeletionProtectionOff   bool   `dynamodbav:"DeletionProtectionOff,omitempty"`
 }
 
 type targetItem struct {
@@ -66,6 +67,10 @@ type targetItem struct {
 	Previous         *linkItem    `dynamodbav:"Previous,omitempty"`
 	Posture          *postureItem `dynamodbav:"Posture,omitempty"`
 	RepairPosture    bool         `dynamodbav:"RepairPosture,omitempty"`
+	// DeletionProtectionOff is stored as the opt-out, so that a record written before it existed keeps the
+	// protection on. RegisteredAt is absent from records that prove no creation (see delivery.Target).
+	DeletionProtectionOff bool       `dynamodbav:"DeletionProtectionOff,omitempty"`
+	RegisteredAt          *time.Time `dynamodbav:"RegisteredAt,omitempty"`
 }
 
 // postureItem is what the trail recorded and where it kept it when registered (delivery.Posture).
@@ -104,12 +109,17 @@ func toItem(r Record) item {
 			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleArn: s.RoleARN,
 			Remediation: string(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
 			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey,
-			RepairPosture: s.RepairPosture},
+			RepairPosture: s.RepairPosture, DeletionProtectionOff: s.DeletionProtectionOff},
 		Target: targetItem{TrailName: t.TrailName, TrailArn: t.TrailARN, HomeRegion: t.HomeRegion, Partition: t.Partition,
 			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
-			GlobalServices: t.GlobalServiceEvents, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture},
+			GlobalServices: t.GlobalServiceEvents, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture,
+			DeletionProtectionOff: t.DeletionProtectionOff},
+	}
+	if !t.RegisteredAt.IsZero() {
+		at := t.RegisteredAt
+		it.Target.RegisteredAt = &at
 	}
 	if p := t.Previous; p != nil {
 		it.Target.Previous = &linkItem{LogGroupArn: p.LogGroupARN, RoleArn: p.RoleARN}
@@ -134,12 +144,16 @@ func (it item) record() Record {
 			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleARN: s.RoleArn,
 			Remediation: spec.Mode(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
 			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey,
-			RepairPosture: s.RepairPosture},
+			RepairPosture: s.RepairPosture, DeletionProtectionOff: s.DeletionProtectionOff},
 		Target: delivery.Target{TrailName: t.TrailName, TrailARN: t.TrailArn, HomeRegion: t.HomeRegion, Partition: t.Partition,
 			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
-			GlobalServiceEvents: t.GlobalServices, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture},
+			GlobalServiceEvents: t.GlobalServices, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture,
+			DeletionProtectionOff: t.DeletionProtectionOff},
+	}
+	if t.RegisteredAt != nil {
+		r.Target.RegisteredAt = *t.RegisteredAt
 	}
 	if p := t.Previous; p != nil {
 		r.Target.Previous = &delivery.Link{LogGroupARN: p.LogGroupArn, RoleARN: p.RoleArn}

@@ -68,6 +68,20 @@ func NewAccountPolicy(trails TrailReader, retentionInDays, kmsKeyID, remediation
 	return &AccountPolicy{Defaults: s, Trails: trails}, nil
 }
 
+// SetDeletionProtection sets the account policy's DeletionProtection ("true", the default when empty, or "false"),
+// checked by the provider's parser so the setting is refused as the property would be.
+func (p *AccountPolicy) SetDeletionProtection(value string) error {
+	if value == "" {
+		return nil
+	}
+	s, err := spec.Parse(map[string]any{"TrailName": "account-policy", "DeletionProtection": value})
+	if err != nil {
+		return fmt.Errorf("account policy defaults: %w", err)
+	}
+	p.Defaults.DeletionProtectionOff = s.DeletionProtectionOff
+	return nil
+}
+
 // WithAccountPolicy turns account-wide mode on.
 func WithAccountPolicy(p *AccountPolicy) Option { return func(r *Remediator) { r.account = p } }
 

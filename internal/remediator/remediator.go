@@ -384,6 +384,7 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 		if err != nil {
 			return r.fail(ctx, trig, rec, start, fmt.Errorf("check trail %s: %w", rec.TrailARN, err))
 		}
+		found = append(found, destroyed(trig, rec)...)
 		if reread || (!consistent && (len(found) > 0 || rec.Status != registry.Compliant)) {
 			fresh, registered, err := r.reg.Get(ctx, rec.TrailARN)
 			if err != nil {

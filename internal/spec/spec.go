@@ -55,6 +55,10 @@ type Spec struct {
 	// AllowCrossAccountKey accepts a KmsKeyId of another account (its key policy must let CloudWatch Logs of this
 	// account use it). The key's region must still be the trail's.
 	AllowCrossAccountKey bool
+	// DeletionProtectionOff is the property DeletionProtection set to "false": trailguard then leaves CloudWatch
+	// Logs deletion protection off the log group. It is on by default (the zero value), so that a group's
+	// DeleteLogGroup fails instead of taking every audit event with it.
+	DeletionProtectionOff bool
 	// RepairPosture makes the remediator also put back the trail's archive as registered (its S3 bucket and prefix,
 	// its KMS key, log file validation) when someone changes it. Off by default: the archive is the trail owner's,
 	// and a change of it is reported, so a person decides (docs/contract.md, "The remediator").
@@ -75,6 +79,7 @@ var ignored = map[string]bool{"ServiceToken": true, "ServiceTimeout": true}
 var known = []string{
 	"TrailName", "LogGroupName", "LogGroupArn", "RetentionInDays", "KmsKeyId", "RoleName", "RoleArn",
 	"Remediation", "EnforceLogging", "DeleteLogGroupOnDelete", "ReplaceExistingDelivery", "AllowCrossAccountKey",
+	"DeletionProtection",
 	"RepairPosture",
 }
 
@@ -191,6 +196,7 @@ func Parse(props map[string]any) (Spec, error) {
 	s.DeleteLogGroupOnDelete = boolean("DeleteLogGroupOnDelete", false)
 	s.ReplaceExistingDelivery = boolean("ReplaceExistingDelivery", false)
 	s.AllowCrossAccountKey = boolean("AllowCrossAccountKey", false)
+	s.DeletionProtectionOff = !boolean("DeletionProtection", true)
 	s.RepairPosture = boolean("RepairPosture", false)
 
 	if r := str("RetentionInDays"); r != "" {

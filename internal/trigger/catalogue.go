@@ -24,6 +24,9 @@ type Watched struct {
 	// OnlyIn is the one region whose EventBridge receives the call's events ("us-east-1" for IAM, a global
 	// service); "" means every region. The CDK app creates the rule only there.
 	OnlyIn string
+	// Destroys marks a call that destroys audit events no repair brings back (DeleteLogStream): every trail it
+	// affects is alerted at once, naming the actor and what was lost, whatever the live state says.
+	Destroys bool
 }
 
 // Catalogue lists every API call the remediator reacts to, and is the one place that does: the decoder classifies
@@ -42,6 +45,15 @@ var Catalogue = []Watched{
 	{Source: sourceIAM, EventName: "DeleteRolePolicy", Kind: KindRole, Names: []string{"roleName", "policyName"}, Aspects: delivery.AspectRole, OnlyIn: iamEventRegion},
 	{Source: sourceIAM, EventName: "DeleteRole", Kind: KindRole, Names: []string{"roleName"}, Aspects: delivery.AspectRole, OnlyIn: iamEventRegion},
 	{Source: sourceIAM, EventName: "UpdateAssumeRolePolicy", Kind: KindRole, Names: []string{"roleName"}, Aspects: delivery.AspectRole, OnlyIn: iamEventRegion},
+	// What destroys or hides the audit events already delivered, without unlinking anything (issue 20).
+	{Source: sourceLogs, EventName: "DeleteLogStream", Kind: KindLogGroup, Names: []string{"logGroupName", "logStreamName"}, Aspects: delivery.AspectLogGroup, Destroys: true},
+	{Source: sourceLogs, EventName: "AssociateKmsKey", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectLogGroup},
+	{Source: sourceLogs, EventName: "DisassociateKmsKey", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectLogGroup},
+	{Source: sourceLogs, EventName: "PutLogGroupDeletionProtection", Kind: KindLogGroup, Names: []string{"logGroupIdentifier"}, Aspects: delivery.AspectLogGroup},
+	// The trail's tags are the owner's consent (trailguard:managed-by) and the registration mark
+	// (trailguard:registered-by): a change is checked again at once.
+	{Source: sourceCloudTrail, EventName: "AddTags", Kind: KindTrail, Names: []string{"resourceId"}, Aspects: delivery.AspectTrail},
+	{Source: sourceCloudTrail, EventName: "RemoveTags", Kind: KindTrail, Names: []string{"resourceId"}, Aspects: delivery.AspectTrail},
 }
 
 // iamEventRegion is where EventBridge receives the API-call events of IAM, a global service.

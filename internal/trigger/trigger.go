@@ -84,6 +84,10 @@ type Trigger struct {
 	Aspects delivery.Aspect
 	// Creates says the call creates the trail it names: a trail known to be gone is wired again.
 	Creates bool
+	// LogStream is requestParameters.logStreamName of DeleteLogStream.
+	LogStream string
+	// Destroys says the call destroyed audit events no repair brings back (the catalogue's Destroys).
+	Destroys bool
 }
 
 // IgnoredError reports a well-formed event that trailguard does not act on. It is not a failure: the caller logs
@@ -143,6 +147,11 @@ type record struct {
 		LogGroupName string `json:"logGroupName"`
 		RoleName     string `json:"roleName"`
 		PolicyName   string `json:"policyName"`
+		// LogGroupIdentifier is how PutLogGroupDeletionProtection names the group: a name or an ARN.
+		LogGroupIdentifier string `json:"logGroupIdentifier"`
+		LogStreamName      string `json:"logStreamName"`
+		// ResourceID is how AddTags and RemoveTags name the trail: its ARN.
+		ResourceID string `json:"resourceId"`
 	} `json:"requestParameters"`
 }
 
@@ -228,7 +237,7 @@ func decodeAPICall(env events.CloudWatchEvent) (Trigger, error) {
 	if ignored != nil {
 		return t, ignored
 	}
-	t.Kind, t.Aspects, t.Creates = w.Kind, w.Aspects, w.Creates
+	t.Kind, t.Aspects, t.Creates, t.Destroys = w.Kind, w.Aspects, w.Creates, w.Destroys
 	required := w.Names
 	if rec.EventSource == sourceIAM {
 		t.Region = "" // IAM is global: every IAM record says us-east-1, whichever region the trail lives in
@@ -238,18 +247,32 @@ func decodeAPICall(env events.CloudWatchEvent) (Trigger, error) {
 		return t, &MalformedError{Field: "detail.requestParameters", Problem: fmt.Sprintf("missing or null, but %s always has %s",
 			rec.EventName, strings.Join(required, " and "))}
 	}
-	t.Trail, t.LogGroup, t.Role, t.Policy = p.Name, p.LogGroupName, p.RoleName, p.PolicyName
+	t.Trail, t.LogGroup, t.Role, t.Policy, t.LogStream = p.Name, p.LogGroupName, p.RoleName, p.PolicyName, p.LogStreamName
 	if t.Trail == "" {
 		t.Trail = p.TrailName
 	}
+	if t.Trail == "" {
+		t.Trail = p.ResourceID
+	}
+	if t.LogGroup == "" {
+		t.LogGroup = logGroupName(p.LogGroupIdentifier)
+	}
 	given := map[string]string{"name": p.Name, "trailName": p.TrailName, "logGroupName": p.LogGroupName, "roleName": p.RoleName,
-		"policyName": p.PolicyName}
+		"policyName": p.PolicyName, "logGroupIdentifier": t.LogGroup, "logStreamName": p.LogStreamName, "resourceId": p.ResourceID}
 	for _, field := range required {
 		if given[field] == "" {
 			return t, &MalformedError{Field: "detail.requestParameters." + field, Problem: "missing or empty in a " + rec.EventName + " record"}
 		}
 	}
 	return t, nil
+}
+
+// logGroupName is the name in a log group identifier: a name, or an ARN with or without ":*".
+func logGroupName(identifier string) string {
+	if _, name, ok := strings.Cut(identifier, ":log-group:"); ok && strings.HasPrefix(identifier, "arn:") {
+		return strings.TrimSuffix(name, ":*")
+	}
+	return identifier
 }
 
 // classify finds an API call in the catalogue.

@@ -95,6 +95,26 @@ var decodeSamples = []struct {
 	{"update-assume-role-policy.json", trigger.Trigger{Kind: trigger.KindRole, EventID: "7f1b103c-df15-42b0-aab4-77d26415479c",
 		EventName: "UpdateAssumeRolePolicy", Source: iamSource, Time: at("2025-03-14T11:26:15Z"),
 		Role: role, Actor: alice, SourceIP: aliceIP}},
+	{"delete-log-stream.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "3c9e7b21-4a5d-4e6f-8b90-1c2d3e4f5a6b",
+		EventName: "DeleteLogStream", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:10:02Z"),
+		LogGroup: logGroup, LogStream: "123456789012_CloudTrail_us-east-1", Destroys: true, Actor: alice, SourceIP: aliceIP}},
+	{"associate-kms-key.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d",
+		EventName: "AssociateKmsKey", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:12:40Z"),
+		LogGroup: logGroup, Actor: alice, SourceIP: aliceIP}},
+	{"disassociate-kms-key.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f0a",
+		EventName: "DisassociateKmsKey", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:13:55Z"),
+		LogGroup: logGroup, Actor: alice, SourceIP: aliceIP}},
+	// PutLogGroupDeletionProtection names the group by logGroupIdentifier, a name or an ARN.
+	{"put-log-group-deletion-protection.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "1e2f3a4b-5c6d-4e7f-9a0b-1c2d3e4f5a6b",
+		EventName: "PutLogGroupDeletionProtection", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:15:21Z"),
+		LogGroup: logGroup, Actor: alice, SourceIP: aliceIP}},
+	// AddTags and RemoveTags name the trail by resourceId, its ARN.
+	{"add-tags.json", trigger.Trigger{Kind: trigger.KindTrail, EventID: "8f9a0b1c-2d3e-4f5a-9b6c-7d8e9f0a1b2c",
+		EventName: "AddTags", Source: ctSource, Region: "us-east-1", Time: at("2025-03-14T10:44:18Z"),
+		Trail: trailARN, Actor: alice, SourceIP: aliceIP}},
+	{"remove-tags.json", trigger.Trigger{Kind: trigger.KindTrail, EventID: "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+		EventName: "RemoveTags", Source: ctSource, Region: "us-east-1", Time: at("2025-03-14T10:46:02Z"),
+		Trail: trailARN, Actor: alice, SourceIP: aliceIP}},
 	{"sweep.json", trigger.Trigger{Kind: trigger.KindSweep, EventID: "230d977e-e225-4159-8720-771f8ca81811",
 		Source: "aws.events", Time: at("2025-03-14T11:30:00Z")}},
 }
@@ -148,6 +168,17 @@ func TestEveryWatchedCallHasASample(t *testing.T) {
 		assert.True(t, expected[filepath.Base(f)], "%s has no expectation: add it to decodeSamples or ignoredSamples", f)
 	}
 	assert.Len(t, expected, len(files), "decodeSamples and ignoredSamples name samples that are not in events/remediator")
+}
+
+// PutLogGroupDeletionProtection may name the group by ARN, with or without ":*": the trigger carries its name, as
+// every other log group event does.
+func TestALogGroupIdentifierByARNBecomesTheGroupsName(t *testing.T) {
+	for _, id := range []string{"arn:aws:logs:us-east-1:123456789012:log-group:" + logGroup, "arn:aws:logs:us-east-1:123456789012:log-group:" + logGroup + ":*"} {
+		raw := edit(t, "put-log-group-deletion-protection.json", "requestParameters", map[string]any{"logGroupIdentifier": id, "deletionProtectionEnabled": false})
+		got, err := trigger.Decode(raw)
+		require.NoError(t, err)
+		assert.Equal(t, logGroup, got.LogGroup, id)
+	}
 }
 
 func TestDecodeIgnored(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
@@ -135,7 +136,8 @@ func (d *demo) steps() []Step {
 		{"trail delivers to CloudWatch Logs", d.delivering},
 		{"attacker (alice) unlinks the trail and stops logging", d.attack},
 		{"remediator on UpdateTrail and StopLogging", d.repair},
-		{"attacker deletes the log group; remediator on DeleteLogGroup", d.deleteLogGroup},
+		{"attacker deletes the log group: refused outright (deletion protection)", d.deleteRefused},
+		{"attacker turns protection off and deletes the log group; remediator on DeleteLogGroup", d.deleteLogGroup},
 		{"attacker deletes the role policy, the event is lost; sweep", d.sweep},
 		{"provider Delete", d.delete},
 	}
@@ -434,10 +436,26 @@ func (d *demo) repair(ctx context.Context) (Outcome, error) {
 	}, nil
 }
 
+// deleteRefused shows the attack failing, not repaired afterwards: the provider created the group with deletion
+// protection, so CloudWatch Logs refuses the attacker's DeleteLogGroup and no audit event is lost.
+func (d *demo) deleteRefused(ctx context.Context) (Outcome, error) {
+	name := d.data("LogGroupName")
+	_, err := d.s.AWS().Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(name)})
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "ValidationException" {
+		return Outcome{}, fmt.Errorf("DeleteLogGroup of the guarded group %s was not refused (error: %v)", name, err)
+	}
+	if _, found, err := d.s.AWS().LogGroup(ctx, name); err != nil || !found {
+		return Outcome{}, fmt.Errorf("log group %s gone although its delete was refused (err %v)", name, err)
+	}
+	return Outcome{Summary: "refused (" + api.ErrorCode() + "): the group and its events are intact",
+		Details: []string{"CloudWatch Logs answered: " + api.ErrorMessage()}}, nil
+}
+
 func (d *demo) deleteLogGroup(ctx context.Context) (Outcome, error) {
 	name := d.data("LogGroupName")
-	if _, err := d.s.AWS().Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(name)}); err != nil {
-		return Outcome{}, fmt.Errorf("delete log group %s: %w", name, err)
+	if err := d.s.AWS().DeleteLogGroup(ctx, name); err != nil {
+		return Outcome{}, err
 	}
 	if _, found, err := d.s.AWS().LogGroup(ctx, name); err != nil || found {
 		return Outcome{}, fmt.Errorf("log group %s still there after DeleteLogGroup (err %v)", name, err)

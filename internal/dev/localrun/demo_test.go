@@ -79,10 +79,10 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	t.Log("\n" + out.String())
 
 	require.True(t, sum.OK(), "every step passes: %v", sum.Err())
-	require.Len(t, sum.Results, 10)
+	require.Len(t, sum.Results, 11)
 	lines, results := stepLines(out.String()), resultLines(out.String())
-	require.Len(t, lines, 10, "one line per step, when it starts")
-	require.Len(t, results, 10, "one result line per step, when it ends")
+	require.Len(t, lines, 11, "one line per step, when it starts")
+	require.Len(t, results, 11, "one result line per step, when it ends")
 	for i, l := range lines {
 		m := stepLine.FindStringSubmatch(l)
 		require.NotNil(t, m, "step line %q: [n/of] title …", l)
@@ -103,6 +103,8 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (UpdateTrail by alice?)")
 	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (StopLogging by alice?)")
 	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (DeleteLogGroup by alice?)")
+	assert.Contains(t, text, "CloudWatch Logs answered: Cannot delete log group with deletion protection enabled",
+		"one attack fails outright, before any repair")
 	assert.Contains(t, text, "(Sweep)")
 	assert.NotContains(t, text, "X-Amz-Signature", "no pre-signed URL is shown")
 
@@ -120,7 +122,7 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	}
 	var summary bytes.Buffer
 	localrun.PrintSummary(&summary, "demo", sum)
-	assert.Regexp(t, `^demo: all 10 steps passed in \d+`, summary.String())
+	assert.Regexp(t, `^demo: all 11 steps passed in \d+`, summary.String())
 	assertMotoStopped(t, text)
 }
 
@@ -151,15 +153,15 @@ func TestAFailedCheckFailsTheRun(t *testing.T) {
 		assert.ErrorIs(t, r.Err, localrun.ErrSkipped, "step %d builds on step 5", r.N)
 	}
 	lines, results := stepLines(out.String()), resultLines(out.String())
-	require.Len(t, lines, 10)
+	require.Len(t, lines, 11)
 	require.Len(t, results, 5, "the steps that ran")
-	assert.Equal(t, "[5/10] trail delivers to CloudWatch Logs …", lines[4])
+	assert.Equal(t, "[5/11] trail delivers to CloudWatch Logs …", lines[4])
 	assert.Regexp(t, `^  ✗ FAILED: check "trail not linked"`, results[4])
-	assert.Equal(t, "[6/10] attacker (alice) unlinks the trail and stops logging → skipped", lines[5])
+	assert.Equal(t, "[6/11] attacker (alice) unlinks the trail and stops logging → skipped", lines[5])
 	assertFits(t, out.String())
 	var summary bytes.Buffer
 	localrun.PrintSummary(&summary, "demo", sum)
-	assert.Contains(t, summary.String(), "demo FAILED: 4 of 10 steps passed")
+	assert.Contains(t, summary.String(), "demo FAILED: 4 of 11 steps passed")
 	assertMotoStopped(t, out.String())
 }
 

@@ -157,16 +157,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 // passing it on would leave a window in which another process, such as a second test run's moto, takes it, and this
 // run would then talk to that one's moto until it stops.
 func startMoto(ctx context.Context, bin string, boosted bool) (*motoProcess, error) {
-	var boot string
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
-	cmd.Env = motoEnv(os.Environ())
-	if boosted {
-		var err error
-		if boot, err = writeMotoBoot(); err != nil {
-			return nil, fmt.Errorf("start moto_server: %w", err)
-		}
-		cmd.Env = withPythonPath(cmd.Env, boot)
+	boot, err := writeMotoBoot(boosted)
+	if err != nil {
+		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
+	cmd.Env = withPythonPath(motoEnv(os.Environ()), boot)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so stop also ends the workers moto may fork
 	// moto logs every request to stderr: a pipe drained for the server's whole life, echoed with TRAILGUARD_MOTO_LOG.
 	r, w, err := os.Pipe()
@@ -230,15 +226,28 @@ var motoBoot []byte
 
 const bootTookEffect = "trailguard-testbed: moto sped up"
 
-// writeMotoBoot writes motoBoot into a new folder for the server's PYTHONPATH.
-func writeMotoBoot() (string, error) {
+// awsGaps adds to moto what AWS does and moto 5.2.1 does not (log group deletion protection, AssociateKmsKey), in
+// one place, for every moto_server the test bed starts, sped up or not: see the file, and awsgaps_test.go.
+//
+//go:embed motoboot/awsgaps.py
+var awsGaps []byte
+
+// writeMotoBoot writes, into a new folder for the server's PYTHONPATH, the emulation of AWS's missing behaviour
+// and a sitecustomize.py that loads it and, when boosted, speeds moto up.
+func writeMotoBoot(boosted bool) (string, error) {
 	dir, err := os.MkdirTemp("", "trailguard-motoboot-")
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "sitecustomize.py"), motoBoot, 0o644); err != nil {
-		os.RemoveAll(dir)
-		return "", err
+	site := []byte("import trailguard_awsgaps  # noqa: F401 (what AWS does and moto lacks)\n")
+	if boosted {
+		site = append(site, motoBoot...)
+	}
+	for name, body := range map[string][]byte{"trailguard_awsgaps.py": awsGaps, "sitecustomize.py": site} {
+		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+			os.RemoveAll(dir)
+			return "", err
+		}
 	}
 	return dir, nil
 }

@@ -253,3 +253,16 @@ func (a *AWS) DeliveryBoundaryStreams(ctx context.Context) ([]string, error) {
 	}
 	return streams, nil
 }
+
+// DeleteLogGroup deletes a log group as an attacker who holds both logs:PutLogGroupDeletionProtection and
+// logs:DeleteLogGroup would: deletion protection off first, then the delete.
+func (a *AWS) DeleteLogGroup(ctx context.Context, name string) error {
+	if _, err := a.Logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
+		LogGroupIdentifier: aws.String(name), DeletionProtectionEnabled: aws.Bool(false)}); err != nil {
+		return fmt.Errorf("turn deletion protection of log group %s off: %w", name, err)
+	}
+	if _, err := a.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(name)}); err != nil {
+		return fmt.Errorf("delete log group %s: %w", name, err)
+	}
+	return nil
+}
