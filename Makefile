@@ -33,6 +33,7 @@ BENCHFLAGS ?=
 FN ?= remediator
 EVENT ?= events/remediator/sweep.json
 TARGET ?= local
+CISFLAGS ?=
 
 # SKIP_AWS=1 runs `make test` without moto_server (the AWS tests are skipped and counted); SKIP_CFN_LINT=1 without
 # cfn-lint. Both are explicit choices: a missing tool otherwise fails the run. CI honours neither.
@@ -40,7 +41,7 @@ SKIP_AWS ?=
 SKIP_CFN_LINT ?=
 export SKIP_AWS
 
-.PHONY: help build lint test preflight unit fuzz vuln bench demo demo-org invoke clean
+.PHONY: help build lint test preflight unit fuzz vuln bench demo demo-org invoke cis-check clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -137,6 +138,11 @@ invoke: ## run one function on one event: make invoke FN=provider EVENT=events/p
 	@[ -x $(DIST)/bin/invoke ] || echo "invoke: building the invoke command (a first run downloads Go modules: minutes)"
 	@$(GO) build -o $(DIST)/bin/invoke ./cmd/invoke
 	@$(DIST)/bin/invoke -fn $(FN) -event $(EVENT) -target $(TARGET)
+
+cis-check: ## evaluate CloudTrail.1, CloudTrail.5 and CloudWatch.1-14 as Security Hub does: on moto, or TARGET=aws (CISFLAGS=-json)
+	@[ -x $(DIST)/bin/cis-check ] || echo "cis-check: building the cis-check command (a first run downloads Go modules: minutes)"
+	@$(GO) build -o $(DIST)/bin/cis-check ./cmd/cis-check
+	@$(DIST)/bin/cis-check -target $(TARGET) $(CISFLAGS)
 
 clean: ## remove build output
 	rm -rf $(DIST) cdk.out

@@ -38,6 +38,10 @@ const (
 	CtxAccountRemediation     = "trailguard:accountWide:remediation"
 	// CtxAccountDeletionProtection, "true" (default) or "false": deletion protection on adopted trails' log groups.
 	CtxAccountDeletionProtection = "trailguard:accountWide:deletionProtection"
+	// The account policy's CIS monitoring pack ("cis" or "cis-v5"; default none) and its alarms' topic (default:
+	// the notification topic).
+	CtxAccountMonitoringPack = "trailguard:accountWide:monitoringPack"
+	CtxAccountAlarmTopicArn  = "trailguard:accountWide:alarmTopicArn"
 )
 
 // Config is what the app reads from CDK context.
@@ -57,6 +61,7 @@ type Config struct {
 	CustomerManagedKey                                          bool
 	AccountRetentionInDays, AccountKmsKeyID, AccountRemediation string
 	AccountDeletionProtection                                   string
+	AccountMonitoringPack, AccountAlarmTopicArn                 string
 	// OrganizationID (o-...), when set, is the organization of the deploying account: the standalone stack's
 	// delivery boundary then also admits an organization trail's streams, o-ORGID_*; without it, only the
 	// account's own (ACCOUNT_CloudTrail_*). Never a wildcard: a role capped at o-*_* could write the streams
@@ -133,6 +138,11 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	if err := policy.SetDeletionProtection(c.AccountDeletionProtection); err != nil {
 		return Config{}, fmt.Errorf("context %s: %w", CtxAccountDeletionProtection, err)
 	}
+	c.AccountMonitoringPack = str(CtxAccountMonitoringPack, "")
+	c.AccountAlarmTopicArn = str(CtxAccountAlarmTopicArn, "")
+	if err := policy.WithMonitoringPack(c.AccountMonitoringPack, c.AccountAlarmTopicArn); err != nil {
+		return Config{}, fmt.Errorf("context %s, %s: %w", CtxAccountMonitoringPack, CtxAccountAlarmTopicArn, err)
+	}
 	if c.OrganizationID, err = organizationIDFromContext(app); err != nil {
 		return Config{}, err
 	}
@@ -161,7 +171,8 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		CustomerManagedKey: c.CustomerManagedKey,
 		AccountDefaults: map[string]string{lambdaenv.AccountRetentionInDays: c.AccountRetentionInDays,
 			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation,
-			lambdaenv.AccountDeletionProtection: c.AccountDeletionProtection},
+			lambdaenv.AccountDeletionProtection: c.AccountDeletionProtection,
+			lambdaenv.AccountMonitoringPack:     c.AccountMonitoringPack, lambdaenv.AccountAlarmTopicARN: c.AccountAlarmTopicArn},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("provider stack %s: %w", c.ProviderStackName, err)

@@ -61,6 +61,8 @@ func assertGrants(t *testing.T, m tmpl, withKey bool) {
 	trails := join("arn:", partition, ":cloudtrail:", region, ":", account, ":trail/*")
 	logGroups := join("arn:", partition, ":logs:", region, ":", account, ":log-group:*")
 	anyRole := join("arn:", partition, ":iam::", account, ":role/*")
+	packAlarms := join("arn:", partition, ":cloudwatch:", region, ":", account, ":alarm:trailguard-cis-*")
+	topics := join("arn:", partition, ":sns:", region, ":", account, ":*")
 	createdBy := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/trailguard:created-by": "trailguard"}}
 	boundary := ref(mustID(t, m, "AWS::IAM::ManagedPolicy", "DeliveryBoundary"))
 	bounded := map[string]any{"StringEquals": map[string]any{"iam:PermissionsBoundary": boundary}}
@@ -113,6 +115,10 @@ func assertGrants(t *testing.T, m tmpl, withKey bool) {
 		join("arn:", partition, ":cloudformation:", region, ":", account, ":stack/*"), nil)
 	p["BoundedRolePolicyWrite"] = allow([]string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"}, anyRole, bounded)
 	p["Registry"] = allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"}, table, nil)
+	p["PackFilters"] = allow([]string{"logs:DescribeMetricFilters", "logs:PutMetricFilter", "logs:DeleteMetricFilter"}, logGroups, nil)
+	p["PackAlarms"] = allow([]string{"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource",
+		"cloudwatch:DeleteAlarms"}, packAlarms, nil)
+	p["PackTopic"] = allow([]string{"sns:ListSubscriptionsByTopic"}, topics, nil)
 
 	r := want["Remediator"]
 	r["Trails"] = allow([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
@@ -122,6 +128,9 @@ func assertGrants(t *testing.T, m tmpl, withKey bool) {
 		"logs:DeleteRetentionPolicy"}, logGroups, nil)
 	r["BoundedRolePolicyWrite"] = allow([]string{"iam:PutRolePolicy"}, anyRole, bounded)
 	r["Registry"] = allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}, table, nil)
+	r["PackFilters"] = allow([]string{"logs:DescribeMetricFilters", "logs:PutMetricFilter"}, logGroups, nil)
+	r["PackAlarms"] = allow([]string{"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"}, packAlarms, nil)
+	r["PackTopic"] = allow([]string{"sns:ListSubscriptionsByTopic"}, topics, nil)
 	r["OnFailureQueue"] = allow([]string{"sqs:SendMessage"}, getAtt(mustID(t, m, "AWS::SQS::Queue", "RemediatorFailures"), "Arn"), nil)
 	if withKey {
 		key := getAtt(mustID(t, m, "AWS::KMS::Key", "Key"), "Arn")

@@ -55,6 +55,7 @@ var functionClients = map[string][]apiClient{
 		clientOf[delivery.CloudTrailAPI]("cloudtrail"), clientOf[delivery.LogsAPI]("logs"),
 		clientOf[delivery.IAMAPI]("iam"), clientOf[delivery.OrganizationsAPI]("organizations"),
 		clientOf[registry.API]("dynamodb"), clientOf[notify.Publisher]("sns"), clientOf[provider.Stacks]("cloudformation"),
+		clientOf[delivery.MetricFiltersAPI]("logs"), clientOf[delivery.AlarmsAPI]("cloudwatch"), clientOf[delivery.TopicsAPI]("sns"),
 	},
 	// The remediator of the account-wide template: it also adopts (TrailReader, Organizations) and, with decision
 	// events on, puts events on its bus.
@@ -63,6 +64,7 @@ var functionClients = map[string][]apiClient{
 		clientOf[delivery.IAMAPI]("iam"), clientOf[delivery.OrganizationsAPI]("organizations"),
 		clientOf[remediator.TrailReader]("cloudtrail"),
 		clientOf[registry.API]("dynamodb"), clientOf[notify.Publisher]("sns"),
+		clientOf[delivery.MetricFiltersAPI]("logs"), clientOf[delivery.AlarmsAPI]("cloudwatch"), clientOf[delivery.TopicsAPI]("sns"),
 	},
 }
 
@@ -82,6 +84,8 @@ var notCalled = map[string]map[string]string{
 		"logs:ListTagsForResource": "only Delete reads a group's tags before removing it (provider)",
 		"iam:DeleteRolePolicy":     "only Delete removes a trail's role policy (provider)",
 		"dynamodb:DeleteItem":      "only Delete removes a registration (provider)",
+		"logs:DeleteMetricFilter":  "only Delete and a switch-off remove the CIS pack (provider)",
+		"cloudwatch:DeleteAlarms":  "only Delete and a switch-off remove the CIS pack (provider)",
 	},
 }
 
@@ -91,6 +95,8 @@ var impliedCalls = map[string][]string{
 	"cloudtrail:UpdateTrail": {"iam:PassRole"},
 	// An encrypted topic (trailguard:customerManagedKey, or a member's central topic): Publish needs the key.
 	"sns:Publish": {"kms:GenerateDataKey", "kms:Decrypt"},
+	// The CIS pack's alarms are created with tags.
+	"cloudwatch:PutMetricAlarm": {"cloudwatch:TagResource"},
 }
 
 // simRequest is one call: an action on a resource, with the request's condition context.
@@ -112,6 +118,8 @@ func requestsFor(action string, a arns) []simRequest {
 	group := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:audit-logs", simPartition, simRegion, simAccount)
 	service, name, _ := strings.Cut(action, ":")
 	switch {
+	case action == "logs:DescribeMetricFilters":
+		return []simRequest{{action, group, nil}}
 	case strings.HasPrefix(name, "Describe") && (service == "cloudtrail" || service == "logs" || service == "organizations"):
 		return []simRequest{{action, "*", nil}}
 	case action == "logs:DeleteLogGroup":
@@ -136,6 +144,8 @@ func requestsFor(action string, a arns) []simRequest {
 		return []simRequest{{action, a.key, nil}}
 	case "events":
 		return []simRequest{{action, a.bus, nil}}
+	case "cloudwatch":
+		return []simRequest{{action, fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:trailguard-cis-audit-root-usage", simPartition, simRegion, simAccount), nil}}
 	case "cloudformation":
 		return []simRequest{{action, fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/app/0f3c5a40-8f2b-11ef-9f3a-0a1b2c3d4e5f",
 			simPartition, simRegion, simAccount), nil}}

@@ -29,6 +29,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/trailguard/trailguard/infra/trailguard"
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/provider"
@@ -61,8 +62,10 @@ const (
 // remediator reacts to; the rules' event names come from it.
 var ruleIDs = map[string]struct{ id, desc string }{
 	"cloudtrail.amazonaws.com": {"CloudTrailChanges", "successful CloudTrail trail and event-selector changes"},
-	"logs.amazonaws.com":       {"LogsChanges", "successful CloudWatch Logs log-group changes"},
+	"logs.amazonaws.com":       {"LogsChanges", "successful CloudWatch Logs log-group and metric-filter changes"},
 	"iam.amazonaws.com":        {"IamChanges", "successful IAM role changes"},
+	"monitoring.amazonaws.com": {"AlarmChanges", "successful changes to CloudWatch alarms (the CIS monitoring pack's)"},
+	"sns.amazonaws.com":        {"TopicChanges", "successful deletions of SNS topics and subscriptions (the CIS pack's topic)"},
 }
 
 // ProviderStackProps configures the provider stack; zero values take the documented defaults.
@@ -536,6 +539,14 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 		[]*string{anyRole}, nil)
 	allow("Registry", append(pick([]string{"dynamodb:GetItem", "dynamodb:PutItem"}, "dynamodb:DeleteItem"),
 		"dynamodb:Scan"), []*string{s.Table.TableArn()}, nil)
+	// The CIS monitoring pack (docs/cis.md): filters on a trail's log group (any name, as above), alarms only under
+	// the pack's name prefix, and the subscriptions of the alarms' topic (any topic of this account and region a
+	// stack names; the engine refuses others). Only the provider deletes: the remediator puts back.
+	allow("PackFilters", pick([]string{"logs:DescribeMetricFilters", "logs:PutMetricFilter"}, "logs:DeleteMetricFilter"),
+		[]*string{logGroups}, nil)
+	allow("PackAlarms", pick([]string{"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"},
+		"cloudwatch:DeleteAlarms"), []*string{jsii.String(fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:%s*", partition, region, account, cis.NamePrefix))}, nil)
+	allow("PackTopic", []string{"sns:ListSubscriptionsByTopic"}, []*string{jsii.String(fmt.Sprintf("arn:%s:sns:%s:%s:*", partition, region, account))}, nil)
 	// Topic.GrantPublish would add kms:GenerateDataKey*; publishing to an encrypted topic needs these two actions.
 	allow("Notify", []string{"sns:Publish"}, []*string{s.notifyTopicARN}, nil)
 	if s.notifyKeyARN != nil { // an encrypted topic: the stack's key, or a member's central topic's
@@ -571,7 +582,9 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 			"log-group:* of this account and region (a stack may name any group; DeleteLogGroup only on groups " +
 			"tagged " + delivery.TagCreatedBy + "=trailguard); role/* for read-only iam:Get*/List* calls that " +
 			"validate a role a stack names; stack/* of this account and region for the provider's read-only " +
-			"cloudformation:Describe* confirmation that a request comes from the stack it names (any consumer stack). " +
+			"cloudformation:Describe* confirmation that a request comes from the stack it names (any consumer stack); " +
+			"alarm:" + cis.NamePrefix + "* for the CIS monitoring pack's alarms (its names only); sns:*:ACCOUNT:* of this " +
+			"region for sns:ListSubscriptionsByTopic, read-only, of the topic a stack names for the pack's alarms. " +
 			"This policy holds no IAM write; role writes are in the RoleWrites policy."),
 		AppliesTo: &[]any{
 			"Resource::*",
@@ -579,6 +592,8 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 			"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",
 			"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
 			"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/*",
+			"Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:" + cis.NamePrefix + "*",
+			"Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:*",
 		},
 	}}, nil)
 	cdknag.NagSuppressions_AddResourceSuppressions(writes, &[]*cdknag.NagPackSuppression{{

@@ -67,6 +67,9 @@ func (t Target) Repairs(k DriftKind) bool {
 	case ArchiveChanged:
 		return t.RepairPosture && t.Posture != nil
 	}
+	if repairs, known := packRepairs(k); known {
+		return repairs
+	}
 	return true
 }
 
@@ -154,6 +157,9 @@ func aspectOf(k DriftKind) Aspect {
 	case SelectorsChanged:
 		return AspectSelectors
 	}
+	if _, known := packRepairs(k); known {
+		return AspectPack
+	}
 	return AspectTrail // TrailMissing, TrailUnlinked, TrailLinkedElsewhere, TrailNarrowed
 }
 
@@ -207,6 +213,13 @@ func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		}
 		e.log.InfoContext(ctx, "put role policy", "trail", t.TrailARN, "role", t.RoleName, "policy", t.PolicyName)
 		did("PutRolePolicy")
+	}
+	if has(PackFilterMissing, PackFilterChanged, PackAlarmMissing, PackAlarmChanged) {
+		done, err := e.applyPack(ctx, t, drifts)
+		actions = append(actions, done...)
+		if err != nil {
+			return actions, nil, err
+		}
 	}
 	if has(ArchiveChanged) && t.Repairs(ArchiveChanged) {
 		// Before the relink, so that the relink's answer shows the archive as repaired.

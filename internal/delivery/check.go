@@ -35,7 +35,7 @@ const (
 	// AspectSelectors is whether the trail still records management write events (GetEventSelectors).
 	AspectSelectors
 	// AspectAll is every aspect of the wiring, in dependency order.
-	AspectAll = AspectTrail | AspectLogging | AspectLogGroup | AspectRole | AspectSelectors
+	AspectAll = AspectTrail | AspectLogging | AspectLogGroup | AspectRole | AspectSelectors | AspectPack
 )
 
 // DriftKind names one way the live state differs from the desired state.
@@ -108,6 +108,9 @@ func (d Drift) String() string {
 	case PostureChanged, ArchiveChanged:
 		return postureText(d)
 	}
+	if s := packDriftString(d); s != "" {
+		return s
+	}
 	return string(d.Kind)
 }
 
@@ -131,7 +134,7 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 	if t.HomeRegion != e.region {
 		return nil, &ShadowTrailError{Trail: t.TrailARN, Region: e.region, HomeRegion: t.HomeRegion}
 	}
-	var link, group, role, selectors, status []Drift
+	var link, group, role, selectors, status, pack []Drift
 	var reads parallel
 	if aspects&AspectTrail != 0 {
 		reads.run(func() (err error) {
@@ -169,6 +172,9 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 			return err
 		})
 	}
+	if aspects&AspectPack != 0 && t.Pack.On() {
+		reads.run(func() (err error) { pack, err = e.checkPack(ctx, t); return err })
+	}
 	if aspects&(AspectLogging|AspectDelivery) != 0 {
 		reads.run(func() (err error) { status, err = e.checkStatus(ctx, t, aspects); return err })
 	}
@@ -176,7 +182,7 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 		return nil, err
 	}
 	var drifts []Drift
-	for _, d := range [][]Drift{group, role, link, selectors, status} {
+	for _, d := range [][]Drift{group, role, link, selectors, status, pack} {
 		if slices.ContainsFunc(d, func(d Drift) bool { return d.Kind == TrailMissing }) {
 			return []Drift{{Kind: TrailMissing, Want: t.TrailARN}}, nil
 		}

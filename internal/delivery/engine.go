@@ -14,9 +14,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
 // CloudTrailAPI is the part of the CloudTrail client the engine calls.
@@ -67,22 +69,25 @@ type Clients struct {
 	Logs          LogsAPI
 	IAM           IAMAPI
 	Organizations OrganizationsAPI
+	// MetricFilters, Alarms and Topics serve the CIS monitoring pack (pack.go).
+	MetricFilters MetricFiltersAPI
+	Alarms        AlarmsAPI
+	Topics        TopicsAPI
 }
 
 // NewRepairClients builds the clients repairs need, and no Organizations client: only Resolve (the provider)
 // reads the organization, and every client built costs the remediator's cold start.
 func NewRepairClients(cfg aws.Config) Clients {
-	return Clients{CloudTrail: cloudtrail.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg)}
+	logs := cloudwatchlogs.NewFromConfig(cfg)
+	return Clients{CloudTrail: cloudtrail.NewFromConfig(cfg), Logs: logs, IAM: iam.NewFromConfig(cfg),
+		MetricFilters: logs, Alarms: cloudwatch.NewFromConfig(cfg), Topics: sns.NewFromConfig(cfg)}
 }
 
 // NewClients builds every client the engine can call, Resolve's included.
 func NewClients(cfg aws.Config) Clients {
-	return Clients{
-		CloudTrail:    cloudtrail.NewFromConfig(cfg),
-		Logs:          cloudwatchlogs.NewFromConfig(cfg),
-		IAM:           iam.NewFromConfig(cfg),
-		Organizations: organizations.NewFromConfig(cfg),
-	}
+	c := NewRepairClients(cfg)
+	c.Organizations = organizations.NewFromConfig(cfg)
+	return c
 }
 
 // Engine resolves, checks, repairs and removes the CloudWatch Logs delivery of trails whose home region is Region.
@@ -100,6 +105,8 @@ type Engine struct {
 	deliveryRole, boundary string
 	// boundaryOrg is the organization whose o-ORGID_* log streams the boundary admits; empty: none.
 	boundaryOrg string
+	// packTopic is the SNS topic a CIS pack's alarms notify when the resource names none.
+	packTopic string
 }
 
 // Option configures an Engine.

@@ -13,6 +13,8 @@ import (
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/trailguard/trailguard/internal/cis"
 )
 
 // Remove undoes the wiring: it gives the trail back the link it had before trailguard (or unlinks it), but only if
@@ -22,6 +24,14 @@ import (
 // skipped, so Remove is safe to run twice. It returns the write calls it made.
 func (e *Engine) Remove(ctx context.Context, t Target, deleteLogGroup bool) ([]string, error) {
 	var actions []string
+	if t.Pack.On() {
+		// The pack is trailguard's own, named after the trail: it goes first, while the log group is still there.
+		removed, err := e.RemovePack(ctx, t, cis.None, cis.None)
+		actions = append(actions, removed...)
+		if err != nil {
+			return actions, err
+		}
+	}
 	unlinked, err := e.unlink(ctx, t)
 	if err != nil {
 		return actions, err

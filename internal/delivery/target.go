@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/spec"
 )
 
@@ -69,6 +70,8 @@ type Target struct {
 	// Previous is the CloudWatch Logs link the trail had before trailguard rewired it (ReplaceExistingDelivery):
 	// Delete restores it instead of leaving the trail unlinked.
 	Previous *Link
+	// Pack is the CIS monitoring pack kept on the log group (pack.go); the zero value keeps none.
+	Pack Pack
 }
 
 // Link is a trail's CloudWatch Logs fields as CloudTrail reports them. Empty fields mean the trail is not linked.
@@ -182,6 +185,9 @@ func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior 
 		if e.boundary != "" && t.OrgID != e.boundaryOrg {
 			return Target{}, Live{}, &BoundaryOrganizationError{Trail: trailARN, OrgID: t.OrgID, Admitted: e.boundaryOrg}
 		}
+	}
+	if t.Pack, err = e.packFor(t, cis.Set(s.MonitoringPack), s.AlarmTopicARN); err != nil {
+		return Target{}, Live{}, err
 	}
 	if err := e.resolveRetention(ctx, &t, s, prior); err != nil {
 		return Target{}, Live{}, err

@@ -3,6 +3,9 @@ package delivery
 import (
 	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/trailguard/trailguard/internal/cis"
 
 	"github.com/trailguard/trailguard/internal/spec"
 )
@@ -46,6 +49,13 @@ func (t Target) Validate(region, account string, crossAccountKey bool) error {
 	}
 	if want := PolicyName(t.HomeRegion, t.TrailName); t.PolicyName != want {
 		fail("PolicyName", "is %q, want %q: trailguard writes only its own per-trail policy", t.PolicyName, want)
+	}
+	if t.Pack.On() {
+		if !slices.Contains(cis.Sets, t.Pack.Set) {
+			fail("Pack", "set %q is not one of %v", t.Pack.Set, cis.Sets)
+		} else if _, err := (&Engine{}).packFor(t, t.Pack.Set, t.Pack.TopicARN); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if p := t.Previous; p != nil && p.Linked() {
 		if g, err := spec.ParseLogGroupARN(p.LogGroupARN); err != nil || g.Account != t.Account || g.Region != t.HomeRegion {

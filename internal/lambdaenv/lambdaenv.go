@@ -59,6 +59,10 @@ const (
 	// AccountDeletionProtection, "true" (default) or "false", is the account policy's DeletionProtection: whether
 	// an adopted trail's log group keeps CloudWatch Logs deletion protection on.
 	AccountDeletionProtection = "TRAILGUARD_ACCOUNT_DELETION_PROTECTION"
+	// AccountMonitoringPack and AccountAlarmTopicARN are the account policy's CIS monitoring pack for an adopted
+	// trail, with the MonitoringPack and AlarmTopicArn rules; empty: no pack, and the notification topic.
+	AccountMonitoringPack = "TRAILGUARD_ACCOUNT_MONITORING_PACK"
+	AccountAlarmTopicARN  = "TRAILGUARD_ACCOUNT_ALARM_TOPIC_ARN"
 	// DecisionEvents, "true" or "false" (default), makes the remediator put every decision a person is told of on
 	// its account's default event bus as well (notify.EventSender): an organization member's stack sets it and
 	// forwards those events to the central bus.
@@ -70,7 +74,7 @@ const (
 var Settings = []string{
 	RegistryTable, TopicARN, DeliveryMaxAge, RepairLimit, RepairWindow, LogLevel, DeliveryRoleARN,
 	DeliveryBoundaryARN, BoundaryOrganizationID, AllowedStacks, AccountWide, AccountRetentionInDays, AccountKmsKeyID,
-	AccountRemediation, DecisionEvents, AccountDeletionProtection,
+	AccountRemediation, DecisionEvents, AccountDeletionProtection, AccountMonitoringPack, AccountAlarmTopicARN,
 }
 
 // Logger returns the JSON logger on stdout, where Lambda sends it to CloudWatch Logs, and makes it the default.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/customresource"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/notify"
@@ -27,6 +28,7 @@ type Engine interface {
 	Reconcile(context.Context, delivery.Target, delivery.Aspect) (delivery.Result, error)
 	Remove(ctx context.Context, t delivery.Target, deleteLogGroup bool) ([]string, error)
 	ReleaseRole(ctx context.Context, t delivery.Target) ([]string, error)
+	RemovePack(ctx context.Context, t delivery.Target, keepFilters, keepAlarms cis.Set) ([]string, error)
 	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
 	UnmarkRegistered(ctx context.Context, t delivery.Target, stackID string) (bool, error)
 }
@@ -213,7 +215,34 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 				t.TrailARN, t.RoleName, prior.Target.RoleName, err)
 		}
 	}
+	if err := p.releasePack(ctx, prior, t); err != nil {
+		return customresource.Result{}, err
+	}
 	return customresource.Result{PhysicalResourceID: t.TrailARN, Data: data(t)}, nil
+}
+
+// releasePack removes what an Update no longer wants of the prior CIS monitoring pack: all of it when the pack is
+// switched off or moved to another log group, the controls the new set lacks when the set changes.
+func (p *Provider) releasePack(ctx context.Context, prior *registry.Record, t delivery.Target) error {
+	if prior == nil || prior.Target.TrailARN != t.TrailARN || !prior.Target.Pack.On() {
+		return nil
+	}
+	keepAlarms, keepFilters := t.Pack.Set, t.Pack.Set
+	if !t.Pack.On() {
+		keepAlarms, keepFilters = cis.None, cis.None
+	}
+	if prior.Target.LogGroupName != t.LogGroupName {
+		keepFilters = cis.None // the new log group has its own filters
+	}
+	if keepAlarms == prior.Target.Pack.Set && keepFilters == prior.Target.Pack.Set {
+		return nil
+	}
+	actions, err := p.engine.RemovePack(ctx, prior.Target, keepFilters, keepAlarms)
+	if err != nil {
+		return fmt.Errorf("trail %s: removing the CIS monitoring pack it no longer keeps: %w", t.TrailARN, err)
+	}
+	p.log.InfoContext(ctx, "removed CIS monitoring pack controls the update dropped", "trail", t.TrailARN, "actions", actions)
+	return nil
 }
 
 // prior reads this resource's registration of the trail, if any. Another owner's registration fails the request

@@ -3,6 +3,7 @@ package registry
 import (
 	"time"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/spec"
 )
@@ -44,6 +45,8 @@ type specItem struct {
 	AllowCrossAccountKey    bool   `dynamodbav:"AllowCrossAccountKey,omitempty"`
 	RepairPosture           bool   `dynamodbav:"RepairPosture,omitempty"`
 	DeletionProtectionOff   bool   `dynamodbav:"DeletionProtectionOff,omitempty"`
+	MonitoringPack          string `dynamodbav:"MonitoringPack,omitempty"`
+	AlarmTopicArn           string `dynamodbav:"AlarmTopicArn,omitempty"`
 }
 
 type targetItem struct {
@@ -71,6 +74,13 @@ type targetItem struct {
 	// protection on. RegisteredAt is absent from records that prove no creation (see delivery.Target).
 	DeletionProtectionOff bool       `dynamodbav:"DeletionProtectionOff,omitempty"`
 	RegisteredAt          *time.Time `dynamodbav:"RegisteredAt,omitempty"`
+	Pack                  *packItem  `dynamodbav:"Pack,omitempty"`
+}
+
+// packItem is the CIS monitoring pack a target keeps (absent: none).
+type packItem struct {
+	Set      string `dynamodbav:"Set"`
+	TopicArn string `dynamodbav:"TopicArn"`
 }
 
 // postureItem is what the trail recorded and where it kept it when registered (delivery.Posture).
@@ -128,6 +138,10 @@ func toItem(r Record) item {
 		pi := postureItem(*p)
 		it.Target.Posture = &pi
 	}
+	if t.Pack.On() {
+		it.Target.Pack = &packItem{Set: string(t.Pack.Set), TopicArn: t.Pack.TopicARN}
+	}
+	it.Spec.MonitoringPack, it.Spec.AlarmTopicArn = s.MonitoringPack, s.AlarmTopicARN
 	if l := r.LastRemediation; l != nil {
 		it.LastRemediation = &remediationItem{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,
 			Drift: l.Drift, Action: l.Action, Result: l.Result}
@@ -162,6 +176,10 @@ func (it item) record() Record {
 		dp := delivery.Posture(*p)
 		r.Target.Posture = &dp
 	}
+	if p := t.Pack; p != nil {
+		r.Target.Pack = delivery.Pack{Set: cis.Set(p.Set), TopicARN: p.TopicArn}
+	}
+	r.Spec.MonitoringPack, r.Spec.AlarmTopicARN = s.MonitoringPack, s.AlarmTopicArn
 	if l := it.LastRemediation; l != nil {
 		r.LastRemediation = &Remediation{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,
 			Drift: l.Drift, Action: l.Action, Result: l.Result}

@@ -82,6 +82,25 @@ func (p *AccountPolicy) SetDeletionProtection(value string) error {
 	return nil
 }
 
+// WithMonitoringPack sets the CIS monitoring pack the account policy keeps on an adopted trail's log group (set
+// "cis" or "cis-v5"; empty: none) and the topic its alarms notify (empty: the provider's notification topic),
+// checked by the provider's own parser.
+func (p *AccountPolicy) WithMonitoringPack(set, topic string) error {
+	props := map[string]any{"TrailName": "account-policy"}
+	if set != "" {
+		props["MonitoringPack"] = set
+	}
+	if topic != "" {
+		props["AlarmTopicArn"] = topic
+	}
+	s, err := spec.Parse(props)
+	if err != nil {
+		return fmt.Errorf("account policy defaults: %w", err)
+	}
+	p.Defaults.MonitoringPack, p.Defaults.AlarmTopicARN = s.MonitoringPack, s.AlarmTopicARN
+	return nil
+}
+
 // WithAccountPolicy turns account-wide mode on.
 func WithAccountPolicy(p *AccountPolicy) Option { return func(r *Remediator) { r.account = p } }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/registry"
@@ -320,7 +321,18 @@ func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) (recs [
 		both.run(2, func() { sh, _ = r.engine.Prefetch(ctx, trig.Trail) })
 		both.wait()
 		return recs, read, sh, lookupErr
+	case trigger.KindPack:
+		// A pack an Update has just turned on is not in a snapshot taken before: read the registry again rather
+		// than miss the event.
+		recs, read, err = r.cache.LookupOrRefresh(ctx, byPack(trig))
+		return recs, read, nil, err
 	case trigger.KindLogGroup:
+		if trig.Aspects == delivery.AspectPack {
+			recs, read, err = r.cache.LookupOrRefresh(ctx, func(rec registry.Record) bool {
+				return rec.Target.LogGroupName == trig.LogGroup && rec.Target.Pack.On()
+			})
+			return recs, read, nil, err
+		}
 		recs, read, err = r.cache.Lookup(ctx, registry.ByLogGroup(trig.LogGroup))
 		return recs, read, nil, err
 	case trigger.KindRole:
@@ -635,4 +647,19 @@ func carryWrites(d *notify.Decision, next *registry.Record, earlier notify.Decis
 	d.Result = earlier.Result + " (a concurrent invocation saved its decision first)"
 	next.LastRemediation = &registry.Remediation{At: now, EventID: d.EventID, EventName: d.EventName, Actor: d.Actor,
 		Drift: d.Drift, Action: d.Action, Result: d.Result}
+}
+
+// byPack keeps the trails whose CIS monitoring pack an event names: an alarm under the trail's own prefix, or the
+// topic its alarms notify. Alarms of other names are nobody trailguard guards.
+func byPack(trig trigger.Trigger) func(registry.Record) bool {
+	return func(rec registry.Record) bool {
+		if !rec.Target.Pack.On() {
+			return false
+		}
+		if trig.Topic != "" && trig.Topic == rec.Target.Pack.TopicARN {
+			return true
+		}
+		prefix := cis.NamesFor(rec.Target.TrailName).Prefix
+		return slices.ContainsFunc(trig.Alarms, func(a string) bool { return strings.HasPrefix(a, prefix) })
+	}
 }

@@ -54,6 +54,14 @@ var Catalogue = []Watched{
 	// (trailguard:registered-by): a change is checked again at once.
 	{Source: sourceCloudTrail, EventName: "AddTags", Kind: KindTrail, Names: []string{"resourceId"}, Aspects: delivery.AspectTrail},
 	{Source: sourceCloudTrail, EventName: "RemoveTags", Kind: KindTrail, Names: []string{"resourceId"}, Aspects: delivery.AspectTrail},
+	// The CIS monitoring pack (docs/cis.md): its filters on the log group, its alarms, their topic.
+	{Source: sourceLogs, EventName: "DeleteMetricFilter", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectPack},
+	{Source: sourceLogs, EventName: "PutMetricFilter", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectPack},
+	{Source: sourceCloudWatch, EventName: "DeleteAlarms", Kind: KindPack, Names: []string{"alarmNames"}, Aspects: delivery.AspectPack},
+	{Source: sourceCloudWatch, EventName: "PutMetricAlarm", Kind: KindPack, Names: []string{"alarmName"}, Aspects: delivery.AspectPack},
+	{Source: sourceCloudWatch, EventName: "DisableAlarmActions", Kind: KindPack, Names: []string{"alarmNames"}, Aspects: delivery.AspectPack},
+	{Source: sourceSNS, EventName: "DeleteTopic", Kind: KindPack, Names: []string{"topicArn"}, Aspects: delivery.AspectPack},
+	{Source: sourceSNS, EventName: "Unsubscribe", Kind: KindPack, Names: []string{"subscriptionArn"}, Aspects: delivery.AspectPack},
 }
 
 // iamEventRegion is where EventBridge receives the API-call events of IAM, a global service.
@@ -62,6 +70,9 @@ const iamEventRegion = "us-east-1"
 // EventBridgeSource is the EventBridge "source" of a service's API-call events ("aws.cloudtrail" for
 // cloudtrail.amazonaws.com).
 func EventBridgeSource(eventSource string) string {
+	if eventSource == sourceCloudWatch {
+		return "aws.cloudwatch" // CloudWatch signs as "monitoring" but its events come from aws.cloudwatch
+	}
 	return "aws." + strings.TrimSuffix(eventSource, ".amazonaws.com")
 }
 

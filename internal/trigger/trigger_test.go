@@ -115,6 +115,29 @@ var decodeSamples = []struct {
 	{"remove-tags.json", trigger.Trigger{Kind: trigger.KindTrail, EventID: "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
 		EventName: "RemoveTags", Source: ctSource, Region: "us-east-1", Time: at("2025-03-14T10:46:02Z"),
 		Trail: trailARN, Actor: alice, SourceIP: aliceIP}},
+	// The CIS monitoring pack: filters by their log group, alarms by name, the topic by ARN.
+	{"delete-metric-filter.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "562aad11-4000-51bf-ab5d-904cca6106c0",
+		EventName: "DeleteMetricFilter", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:40:02Z"),
+		LogGroup: logGroup, Actor: alice, SourceIP: aliceIP}},
+	{"put-metric-filter.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "2f7e26d4-6a34-5ce5-8f81-c90fd22ac0d0",
+		EventName: "PutMetricFilter", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:41:37Z"),
+		LogGroup: logGroup, Actor: alice, SourceIP: aliceIP}},
+	{"delete-alarms.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "e16f595b-6dfc-582e-8b62-da3d96de76f7",
+		EventName: "DeleteAlarms", Source: "monitoring.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:43:12Z"),
+		Alarms: []string{"trailguard-cis-management-trail-root-usage"}, Actor: alice, SourceIP: aliceIP}},
+	{"put-metric-alarm.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "d497f39f-7960-5507-aa6c-01c1b4c67e82",
+		EventName: "PutMetricAlarm", Source: "monitoring.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:44:50Z"),
+		Alarms: []string{"trailguard-cis-management-trail-iam-policy-changes"}, Actor: alice, SourceIP: aliceIP}},
+	{"disable-alarm-actions.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "8f0e9580-3d36-5399-81c1-fadb3f2650e7",
+		EventName: "DisableAlarmActions", Source: "monitoring.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:46:21Z"),
+		Alarms: []string{"trailguard-cis-management-trail-cloudtrail-changes", "trailguard-cis-management-trail-iam-policy-changes"},
+		Actor:  alice, SourceIP: aliceIP}},
+	{"delete-topic.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "42379247-05bd-5a16-93ed-95f7a58ac949",
+		EventName: "DeleteTopic", Source: "sns.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:48:05Z"),
+		Topic: "arn:aws:sns:us-east-1:123456789012:trailguard-notifications", Actor: alice, SourceIP: aliceIP}},
+	{"unsubscribe.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "b74b9c30-4b41-5d9e-9573-ba3972c15bcb",
+		EventName: "Unsubscribe", Source: "sns.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:49:33Z"),
+		Topic: "arn:aws:sns:us-east-1:123456789012:trailguard-notifications", Actor: alice, SourceIP: aliceIP}},
 	{"sweep.json", trigger.Trigger{Kind: trigger.KindSweep, EventID: "230d977e-e225-4159-8720-771f8ca81811",
 		Source: "aws.events", Time: at("2025-03-14T11:30:00Z")}},
 }
@@ -338,7 +361,8 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"iam.amazonaws.com","eventName":"DeleteRole","eventID":"x","requestParameters":{"roleName":1}}}`))
-	known := map[trigger.Kind]bool{trigger.KindSweep: true, trigger.KindTrail: true, trigger.KindLogGroup: true, trigger.KindRole: true}
+	known := map[trigger.Kind]bool{trigger.KindSweep: true, trigger.KindTrail: true, trigger.KindLogGroup: true, trigger.KindRole: true,
+		trigger.KindPack: true}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		got, err := trigger.Decode(raw)
 		if err != nil {
@@ -355,7 +379,8 @@ func FuzzDecode(f *testing.F) {
 		if got.EventID == "" {
 			t.Fatal("nil error without an event id")
 		}
-		if got.Kind != trigger.KindSweep && got.Trail == "" && got.LogGroup == "" && got.Role == "" {
+		if got.Kind != trigger.KindSweep && got.Trail == "" && got.LogGroup == "" && got.Role == "" &&
+			len(got.Alarms) == 0 && got.Topic == "" {
 			t.Fatalf("nil error for %s naming no resource", got.Kind)
 		}
 		if bytes.Contains(raw, []byte("errorCode")) && got.Kind != trigger.KindSweep {

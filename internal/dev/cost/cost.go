@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/notify"
 )
 
@@ -81,7 +82,7 @@ type Traffic struct {
 	// TrailEventsPerDay and TrailEventBytes are what each trail delivers to CloudWatch Logs: the delivery the guard
 	// keeps up, billed to the trail's owner whether or not trailguard is deployed (Delivery).
 	TrailEventsPerDay, TrailEventBytes float64
-	// CISPack adds issue 21's monitoring pack: metric filters and alarms per trail, created at run time.
+	// CISPack adds issue 21's monitoring pack (set cis): metric filters and alarms per trail, created at run time.
 	CISPack bool
 }
 
@@ -90,10 +91,6 @@ type Traffic struct {
 // of that, even at 128 MB's CPU share).
 var DefaultTraffic = Traffic{Trails: 3, EventsPerDay: 20, RepairsPerMonth: 1, SweepSeconds: 1, EventSeconds: 0.2,
 	SweepMinutes: 15, TrailEventsPerDay: 10000, TrailEventBytes: 1500, LogBytesPerTrail: 700, LogBytesPerInvocation: 400}
-
-// CISPackPerTrail is the monitoring pack's size per trail: issue 21 ("15 metric filters + 15 alarms per trail"),
-// the CIS AWS Foundations Benchmark's monitoring section (controls 4.1 to 4.15).
-const CISPackPerTrail = 15
 
 // DaysPerMonth and HoursPerMonth are the month the model bills.
 const (
@@ -261,9 +258,11 @@ func Compute(t *Template, tr Traffic) (Estimate, error) {
 	add("CloudWatch Logs storage", fmt.Sprintf("at most %.1f months kept: %.1f MB × $%.2f per GB", keptMonths, logGB*keptMonths*1e3,
 		LogsStorage.USD), logGB*keptMonths*LogsStorage.USD)
 	if tr.CISPack {
-		n := float64(CISPackPerTrail) * trails
-		add("CIS monitoring pack (option)", fmt.Sprintf("%d alarms per trail × %d trails × $%.2f; the metric filters are free and their metrics get data only on a match",
-			CISPackPerTrail, tr.Trails, Alarm.USD), n*Alarm.USD)
+		// The pack is created at run time by the provider, not declared in the template: its size is cis.CountsOf.
+		c := cis.CountsOf(cis.SecurityHub)
+		n := float64(c.Alarms) * trails
+		add("CIS monitoring pack (option, set cis)", fmt.Sprintf("%d alarms per trail × %d trails × $%.2f; its %d metric filters are free and their metrics get data only on a match",
+			c.Alarms, tr.Trails, Alarm.USD, c.MetricFilters), n*Alarm.USD)
 	}
 	return e, nil
 }

@@ -139,6 +139,10 @@ func (d *demo) steps() []Step {
 		{"attacker deletes the log group: refused outright (deletion protection)", d.deleteRefused},
 		{"attacker turns protection off and deletes the log group; remediator on DeleteLogGroup", d.deleteLogGroup},
 		{"attacker deletes the role policy, the event is lost; sweep", d.sweep},
+		{"provider Update: the CIS monitoring pack", d.packWired},
+		{"cis-check (CloudTrail.1, .5, CloudWatch.1-14, CIS 4.15)", d.cisCheck},
+		{"attacker deletes an alarm and edits a filter; remediator", d.packAttack},
+		{"cis-check again", d.cisCheck},
 		{"provider Delete", d.delete},
 	}
 }
@@ -520,13 +524,16 @@ func (d *demo) delete(ctx context.Context) (Outcome, error) {
 	if _, err := d.wantLogGroup(ctx); err != nil {
 		return Outcome{}, fmt.Errorf("the log group must be kept: %w", err)
 	}
+	if err := d.packRemoved(ctx); err != nil {
+		return Outcome{}, err
+	}
 	if _, err := d.s.AWS().RolePolicy(ctx, d.data("RoleName"), d.data("PolicyName")); err == nil {
 		return Outcome{}, fmt.Errorf("policy %s is still on role %s", d.data("PolicyName"), d.data("RoleName"))
 	} else if !isNoSuchEntity(err) {
 		return Outcome{}, err
 	}
 	return Outcome{
-		Summary: "SUCCESS: trail unlinked, role policy removed, log group kept",
+		Summary: "SUCCESS: trail unlinked, role policy and CIS pack removed, log group kept",
 		Details: append([]string{"CloudFormation received at the ResponseURL:"}, ShowCFNResponse(got)...),
 	}, nil
 }

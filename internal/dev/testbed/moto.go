@@ -239,7 +239,8 @@ func writeMotoBoot(boosted bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	site := []byte("import trailguard_awsgaps  # noqa: F401 (what AWS does and moto lacks)\n")
+	site := []byte("import trailguard_awsgaps  # noqa: F401 (what AWS does and moto lacks)\n" +
+		"import emulate_put_metric_filter, emulate_alarm_actions  # noqa: F401 (the CIS pack's: emulate_metric_filters.go)\n")
 	if boosted {
 		site = append(site, motoBoot...)
 	}
@@ -248,6 +249,10 @@ func writeMotoBoot(boosted bool) (string, error) {
 			os.RemoveAll(dir)
 			return "", err
 		}
+	}
+	if err := writeEmulations(dir); err != nil {
+		os.RemoveAll(dir)
+		return "", err
 	}
 	return dir, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -82,6 +83,7 @@ type AWS struct {
 	S3            *s3.Client
 	DynamoDB      *dynamodb.Client
 	SNS           *sns.Client
+	CloudWatch    *cloudwatch.Client
 }
 
 // NewAWS builds the clients from one configuration.
@@ -95,6 +97,7 @@ func NewAWS(cfg aws.Config) *AWS {
 		S3:            s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
 		DynamoDB:      dynamodb.NewFromConfig(cfg),
 		SNS:           sns.NewFromConfig(cfg),
+		CloudWatch:    cloudwatch.NewFromConfig(cfg),
 	}
 }
 
