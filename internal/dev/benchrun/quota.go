@@ -257,6 +257,15 @@ func (r *Report) quotaSection(p func(string, ...any), defaultMB int) {
 	row("GB-s billed per fresh repair (memory × first answer + repair)", func(q QuotaRun) string {
 		return fmt.Sprintf("%.4f", q.BilledGBs())
 	})
+	row("GB-s billed per sweep of 5 drifted trails (memory × handler time)", func(q QuotaRun) string {
+		return fmt.Sprintf("%.4f", q.SweepGBs())
+	})
+}
+
+// SweepGBs is what Lambda would bill for the sweep of drifted trails at this size: the periodic sweep is most of the
+// functions' invocations, so its GB-s weigh most in the choice of the default size.
+func (q QuotaRun) SweepGBs() float64 {
+	return float64(q.MemoryMB) / 1024 * q.path(quotaPaths[3]).Median.Seconds()
 }
 
 // BilledGBs is what Lambda would bill for a tampering repair in a fresh environment: init and the invocation are

@@ -1,6 +1,7 @@
 package benchrun_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/trailguard/trailguard/internal/dev/benchrun"
 	"github.com/trailguard/trailguard/internal/dev/localrun"
+	"github.com/trailguard/trailguard/internal/lambdaenv"
 )
 
 func quotaRun(mb int, first, repair time.Duration) benchrun.QuotaRun {
@@ -34,12 +36,14 @@ func TestQuotaVerdictJudgesTheIssueGoals(t *testing.T) {
 // TestQuotaSectionShowsEachSizeAndWhySkipped: the table has a column per size, the default marked, and a machine
 // without cgroups says why instead of an empty table.
 func TestQuotaSectionShowsEachSizeAndWhySkipped(t *testing.T) {
-	r := &benchrun.Report{Quota: []benchrun.QuotaRun{quotaRun(128, 90*time.Millisecond, 140*time.Millisecond),
-		quotaRun(256, 50*time.Millisecond, 100*time.Millisecond)}}
+	small, big := lambdaenv.MemoryMB, 2*lambdaenv.MemoryMB
+	r := &benchrun.Report{Quota: []benchrun.QuotaRun{quotaRun(small, 90*time.Millisecond, 140*time.Millisecond),
+		quotaRun(big, 50*time.Millisecond, 160*time.Millisecond)}}
 	md := string(r.Markdown())
-	assert.Contains(t, md, "| | 128 MB (default) | 256 MB |")
-	assert.Contains(t, md, "| goals (first answer ≤ 100.0 ms, repairs ≤ 150.0 ms) | met | met |")
-	assert.Contains(t, md, "| quota held: busy loop got, periods throttled | 7.2 %, 10 | 14.5 %, 10 |")
+	assert.Contains(t, md, fmt.Sprintf("| | %d MB (default) | %d MB |", small, big))
+	assert.Contains(t, md, "| goals (first answer ≤ 100.0 ms, repairs ≤ 150.0 ms) | met | **missed** |")
+	assert.Contains(t, md, fmt.Sprintf("| quota held: busy loop got, periods throttled | %.1f %%, 10 | %.1f %%, 10 |",
+		float64(small)/17.69, float64(big)/17.69))
 
 	r = &benchrun.Report{QuotaSkipped: "create cgroup: permission denied"}
 	md = string(r.Markdown())
