@@ -35,7 +35,7 @@ diff: $(CDK_BIN) build ## compare STACKS (default: trailguard) with what is depl
 deploy: $(CDK_BIN) build ## deploy STACKS (default: trailguard); IAM changes ask for approval
 	$(CDK) deploy $(STACKS) --require-approval broadening $(CDK_FLAGS)
 
-destroy: $(CDK_BIN) ## destroy STACKS (the registry table, key and log groups are retained)
+destroy: $(CDK_BIN) ## destroy STACKS (table, key, log groups, delivery role stay: docs/rollback.md)
 	$(CDK) destroy $(STACKS) $(CDK_FLAGS)
 
 # cfn-lint on every synthesized template. cfn-lint's exit code is a bit mask (2 errors, 4 warnings, 8 info): errors
