@@ -12,6 +12,12 @@ export GOTOOLCHAIN := go1.26.10
 # and synth) then prints a 10-line banner on every start. The README recommends Node 22 or 24; this silences the
 # banner for Node 20 only, so any other unsupported version still gets it.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Nothing outside the checkout but the Go and npm caches: go's work folders (go-build*, tens of MB, left behind when
+# a build is cut short by Ctrl-C) and jsii's package cache (about 160 MB, ~/.cache by default) go into .cache/,
+# ignored by git (testbed.GoTmpDir names the same folder for the builds the tests start).
+export GOTMPDIR := $(CURDIR)/.cache/go-tmp
+export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.cache/jsii
+$(shell mkdir -p $(GOTMPDIR))
 FUNCTIONS := provider remediator
 DIST := dist
 # Lambda build flags: functions/lambda.flags says what each is for; testbed.BuildFunction reads the same file.

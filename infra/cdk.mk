@@ -9,7 +9,10 @@ CDK_OUT ?= cdk.out
 # provider is deployed first).
 STACKS ?= trailguard
 CDK_ARGS ?=
-CDK := CDK_DISABLE_NOTICES=true CDK_DISABLE_CLI_TELEMETRY=true $(CDK_BIN)
+# The CDK CLI runs the Go app, whose jsii runtime unpacks itself into TMPDIR: into the checkout, so that a Ctrl-C
+# (which skips jsii's cleanup) leaves nothing outside it.
+CDK_TMP := $(CURDIR)/.cache/cdk-tmp
+CDK := mkdir -p $(CDK_TMP) && TMPDIR=$(CDK_TMP) CDK_DISABLE_NOTICES=true CDK_DISABLE_CLI_TELEMETRY=true $(CDK_BIN)
 CDK_FLAGS := --no-notices --output $(CDK_OUT) $(CDK_ARGS)
 
 .PHONY: synth diff deploy destroy cfn-lint

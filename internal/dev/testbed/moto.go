@@ -7,7 +7,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -71,8 +73,6 @@ type motoProcess struct {
 	url  string
 	cmd  *exec.Cmd
 	done chan struct{}
-	// boot is the folder of the sitecustomize.py the process runs with, removed by stop.
-	boot string
 	// spedUp is whether moto said that sitecustomize.py took effect.
 	spedUp atomic.Bool
 	// forward sends a call routed to this process on to it.
@@ -171,7 +171,6 @@ func startMoto(ctx context.Context, bin string, boosted bool) (*motoProcess, err
 	// moto logs every request to stderr: a pipe drained for the server's whole life, echoed with TRAILGUARD_MOTO_LOG.
 	r, w, err := os.Pipe()
 	if err != nil {
-		os.RemoveAll(boot)
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
 	cmd.Stdout, cmd.Stderr = w, w
@@ -179,10 +178,9 @@ func startMoto(ctx context.Context, bin string, boosted bool) (*motoProcess, err
 	w.Close()
 	if err != nil {
 		r.Close()
-		os.RemoveAll(boot)
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	p := &motoProcess{cmd: cmd, done: make(chan struct{}), boot: boot}
+	p := &motoProcess{cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	urls := make(chan string, 1)
 	go p.readOutput(r, urls, os.Getenv("TRAILGUARD_MOTO_LOG") != "")
@@ -191,7 +189,6 @@ func startMoto(ctx context.Context, bin string, boosted bool) (*motoProcess, err
 	select {
 	case p.url = <-urls:
 	case <-p.done:
-		os.RemoveAll(boot)
 		return nil, errors.New("moto_server exited before it said which port it listens on (set TRAILGUARD_MOTO_LOG=1 to see why)")
 	case <-ctx.Done():
 		p.stop()
@@ -230,14 +227,38 @@ var motoBoot []byte
 
 const bootTookEffect = "trailguard-testbed: moto sped up"
 
-// writeMotoBoot writes motoBoot into a new folder for the server's PYTHONPATH.
+// writeMotoBoot writes motoBoot into dist/motoboot/<its hash>/ in the checkout (build output, ignored by git), once
+// for each content, and returns that folder for the server's PYTHONPATH. It is never removed and never in the OS
+// temp directory: a process killed before its cleanup (TestMotoDiesWithItsParent kills one on purpose) leaves
+// nothing behind there, and servers started at once share it. The file is written to a temporary name beside it
+// and renamed, so a server never reads half of it.
 func writeMotoBoot() (string, error) {
-	dir, err := os.MkdirTemp("", "trailguard-motoboot-")
+	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "sitecustomize.py"), motoBoot, 0o644); err != nil {
-		os.RemoveAll(dir)
+	sum := sha256.Sum256(motoBoot)
+	dir := filepath.Join(root, "dist", "motoboot", hex.EncodeToString(sum[:8]))
+	path := filepath.Join(dir, "sitecustomize.py")
+	if got, err := os.ReadFile(path); err == nil && bytes.Equal(got, motoBoot) {
+		return dir, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, ".sitecustomize-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = tmp.Write(motoBoot)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
 		return "", err
 	}
 	return dir, nil
@@ -369,7 +390,6 @@ func (p *motoProcess) stop() {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
-	os.RemoveAll(p.boot)
 }
 
 // ConfigOption adds test plumbing to a Config.
