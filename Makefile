@@ -102,19 +102,43 @@ lint: ## gofmt, go vet, staticcheck: fail on any finding
 	@$(GO) tool staticcheck $(PKGS)
 	@echo "gofmt, go vet, staticcheck: no findings"
 
+# Go's test cache serves the packages whose tests read only what go records for the cache (their code, their
+# testdata and other files they open, the environment variables they read, the executables they look up in PATH:
+# node and cfn-lint for infra/stacks): a result there cannot change while those do not. Packages whose tests use the
+# test bed (any internal/dev/ import) run every time: moto_server's Python code, and bootstraps built from sources
+# outside the test binary, are invisible to the cache.
+MODULE := github.com/trailguard/trailguard
 unit: build ## all Go tests, against moto_server (the benchmark harness test reads the zips make build makes)
-	@$(GO) test -json -count=1 $(PKGS) | $(GO) run ./cmd/testsum
+	@fresh=; cached=; \
+	while read -r pkg deps; do \
+	  case " $$pkg $$deps " in *"$(MODULE)/internal/dev/"*) fresh="$$fresh $$pkg" ;; *) cached="$$cached $$pkg" ;; esac; \
+	done < <($(GO) list -f '{{.ImportPath}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}' $(PKGS)); \
+	{ rc=0; $(GO) test -json $$cached || rc=1; $(GO) test -json -count=1 $$fresh || rc=1; exit $$rc; } | \
+	  $(GO) run ./cmd/testsum
 
-# Each target's output goes to a file in a per-run temporary directory, shown only if the target fails.
-fuzz: ## run every fuzz target for FUZZTIME inputs each
-	@log=$$(mktemp -d); trap 'rm -rf "$$log"' EXIT; n=0; \
-	for pkg in $$($(GO) list ./internal/...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    n=$$((n+1)); \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > "$$log/fuzz.log" 2>&1 || \
-	      { echo "fuzz $$pkg $$f for $(FUZZTIME) FAILED:"; cat "$$log/fuzz.log"; exit 1; }; \
-	  done; done; \
-	echo "$$n fuzz targets, $(FUZZTIME) inputs each: no failure"
+# A target is fuzzed again only when something it depends on changed: its compiled code and that of every package
+# it imports (go list -export names each by content hash), its seed corpus, FUZZTIME or the toolchain; a target that
+# passed with the same inputs is counted, not rerun (FUZZ_FRESH=1 reruns all). Its output goes to .cache/fuzz/,
+# shown only if it fails; a progress line names each target as it starts.
+FUZZ_CACHE := .cache/fuzz
+FUZZ_FRESH ?=
+fuzz: ## run every fuzz target for FUZZTIME inputs each (unchanged targets that passed are not rerun)
+	@mkdir -p $(FUZZ_CACHE); \
+	targets=$$($(GO) list -f '{{.ImportPath}} {{.Dir}}' ./internal/... | while read -r pkg dir; do \
+	  cat "$$dir"/*_test.go 2>/dev/null | sed -n "s|^func \(Fuzz[A-Za-z0-9_]*\)(.*|$$pkg $$dir \1|p"; done); \
+	total=$$(grep -c . <<<"$$targets" || true); n=0; same=0; \
+	while read -r pkg dir f; do \
+	  n=$$((n+1)); name="$${pkg#$(MODULE)/} $$f"; \
+	  key=$$( { echo "$(FUZZTIME) $(GOTOOLCHAIN) $$pkg $$f"; $(GO) list -deps -test -export -f '{{.Export}}' $$pkg; \
+	    find "$$dir/testdata/fuzz/$$f" -type f -exec sha256sum {} + 2>/dev/null | sort || true; } | sha256sum | cut -c1-32); \
+	  if [ -f $(FUZZ_CACHE)/$$key ] && [ -z "$(FUZZ_FRESH)" ]; then \
+	    same=$$((same+1)); echo "progress: fuzz $$n/$$total $$name: unchanged since it passed"; continue; fi; \
+	  echo "progress: fuzz $$n/$$total $$name for $(FUZZTIME) inputs"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > $(FUZZ_CACHE)/last.log 2>&1 || \
+	    { echo "fuzz $$name for $(FUZZTIME) FAILED:"; cat $(FUZZ_CACHE)/last.log; exit 1; }; \
+	  touch $(FUZZ_CACHE)/$$key; \
+	done <<<"$$targets"; \
+	echo "$$total fuzz targets, $(FUZZTIME) inputs each: no failure ($$same unchanged since they passed)"
 
 # govulncheck over both functions, failing on a vulnerability their code can reach. With vuln.go.dev reachable it
 # uses that; offline, the Go vulnerability database's own module (golang.org/x/vulndb: its data/osv holds every

@@ -10,36 +10,42 @@ CDK_OUT ?= cdk.out
 STACKS ?= trailguard
 CDK_ARGS ?=
 # The CDK CLI runs the Go app, whose jsii runtime unpacks itself into TMPDIR: into the checkout, so that a Ctrl-C
-# (which skips jsii's cleanup) leaves nothing outside it.
+# (which skips jsii's cleanup) leaves nothing outside it. cmd/cdkrun runs the CLI and shows its output without the
+# noise a person cannot act on (it says which), and one line instead of the CLI's error when there are no AWS
+# credentials; prompts are shown as they come.
 CDK_TMP := $(CURDIR)/.cache/cdk-tmp
-CDK := mkdir -p $(CDK_TMP) && TMPDIR=$(CDK_TMP) CDK_DISABLE_NOTICES=true CDK_DISABLE_CLI_TELEMETRY=true $(CDK_BIN)
+CDKRUN := $(DIST)/bin/cdkrun
+CDK_PREP := $(GO) build -o $(CDKRUN) ./cmd/cdkrun && mkdir -p $(CDK_TMP) &&
+CDK_ENV := TMPDIR=$(CDK_TMP) CDK_DISABLE_NOTICES=true CDK_DISABLE_CLI_TELEMETRY=true
+CDK := $(CDK_PREP) $(CDK_ENV) $(CDKRUN) -- $(CDK_BIN)
 CDK_FLAGS := --no-notices --output $(CDK_OUT) $(CDK_ARGS)
 
-.PHONY: synth diff deploy destroy cfn-lint
+.PHONY: synth bootstrap diff deploy destroy cfn-lint
 
 $(CDK_BIN): package.json package-lock.json
 	@npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
 	@touch $@
 
-# Dropped from the output: the count of CDK feature flags left at their defaults (the app sets the ones it relies
-# on; the others are new-project recommendations that would change deployed resources), the hint to name a stack
-# that --quiet prints, and jsii-runtime-go's "Runtime process exited abnormally: waitid: no child processes" (printed,
-# without a newline, when jsii.Close's Wait races its own watcher's Wait on the node process that already exited
-# normally: jsii-runtime-go internal/kernel/process).
-JSII_WAITID := Runtime process exited abnormally: waitid: no child processes
 synth: $(CDK_BIN) build ## synthesize every stack into cdk.out (no AWS credentials needed)
-	@$(CDK) synth --quiet $(CDK_FLAGS) 2>&1 | sed 's/$(JSII_WAITID)//' | \
-	  { grep -v -e 'feature flags are not configured' -e '^Supply a stack id' -e '^$$' || true; }
+	@$(CDK_PREP) $(CDK_ENV) $(CDKRUN) -drop-empty -- $(CDK_BIN) synth --quiet $(CDK_FLAGS)
 	@echo "synthesized $$(ls $(CDK_OUT)/*.template.json | tr '\n' ' ')"
 
+# cdk bootstrap is idempotent: it names the environment (aws://ACCOUNT/REGION) and says when nothing changed.
+bootstrap: $(CDK_BIN) build ## CDK-bootstrap the account and region of your credentials (once; safe to repeat)
+	@echo "cdk bootstrap: the account and region of your AWS credentials (AWS_PROFILE, AWS_REGION)"
+	@$(CDK) bootstrap $(CDK_FLAGS)
+
 diff: $(CDK_BIN) build ## compare STACKS (default: trailguard) with what is deployed
-	$(CDK) diff $(STACKS) $(CDK_FLAGS)
+	@echo "cdk diff $(STACKS)"
+	@$(CDK) diff $(STACKS) $(CDK_FLAGS)
 
 deploy: $(CDK_BIN) build ## deploy STACKS (default: trailguard); IAM changes ask for approval
-	$(CDK) deploy $(STACKS) --require-approval broadening $(CDK_FLAGS)
+	@echo "cdk deploy $(STACKS) (needs make bootstrap once per account and region)"
+	@$(CDK) deploy $(STACKS) --require-approval broadening $(CDK_FLAGS)
 
 destroy: $(CDK_BIN) ## destroy STACKS (table, key, log groups, delivery role stay: docs/rollback.md)
-	$(CDK) destroy $(STACKS) $(CDK_FLAGS)
+	@echo "cdk destroy $(STACKS)"
+	@$(CDK) destroy $(STACKS) $(CDK_FLAGS)
 
 # cfn-lint on every synthesized template. cfn-lint's exit code is a bit mask (2 errors, 4 warnings, 8 info): errors
 # fail the target, other warnings are printed. W3005 (a DependsOn next to a GetAtt that already orders the two) is
