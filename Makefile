@@ -48,22 +48,27 @@ export SKIP_AWS
 
 .PHONY: help build lint test preflight unit fuzz vuln bench demo demo-org invoke clean
 
+# A description too long for 100 columns wraps onto an indented line (internal/dev/localrun's help test checks).
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ \
+	  line = sprintf("  %-11s %s", $$1, $$2); \
+	  while (length(line) > 100) { cut = 100; while (cut > 15 && substr(line, cut, 1) != " ") cut--; \
+	    print substr(line, 1, cut - 1); line = sprintf("%15s%s", "", substr(line, cut + 1)); } \
+	  print line }'
 
 # The commands are built, then run (not `go run`): a first build downloads and compiles for minutes, which is said
 # rather than left silent, and Ctrl-C reaches the demo itself.
-demo: ## the whole story on this machine, no AWS account: moto, both Lambdas, an attack, the repairs
+demo: ## the whole story on this machine, no AWS account: moto, both Lambdas, an attack, repairs
 	@[ -x $(DIST)/bin/demo ] || echo "demo: building the demo command (a first run downloads Go modules: minutes)"
 	@$(GO) build -o $(DIST)/bin/demo ./cmd/demo
 	@$(DIST)/bin/demo
 
-demo-org: ## an AWS Organization on moto: 3 accounts, 2 regions, StackSet instances, adoption, central alerts
+demo-org: ## an AWS Organization on moto: 3 accounts, 2 regions, StackSets, adoption, central alerts
 	@[ -x $(DIST)/bin/demo-org ] || echo "demo-org: building the demo-org command (a first run downloads Go modules: minutes)"
 	@$(GO) build -o $(DIST)/bin/demo-org ./cmd/demo-org
 	@$(DIST)/bin/demo-org
 
-test: ## what CI runs: lint, build, every test, a bounded fuzz of every fuzz target, govulncheck, cfn-lint
+test: ## what CI runs: lint, build, every test, a bounded fuzz, govulncheck, cfn-lint
 	@.ci/stages preflight lint build unit fuzz vuln cfn-lint
 
 # preflight: the tools `make test` needs, each missing one named on one line with how to get it or skip it.
@@ -108,7 +113,7 @@ lint: ## gofmt, go vet, staticcheck: fail on any finding
 # test bed (any internal/dev/ import) run every time: moto_server's Python code, and bootstraps built from sources
 # outside the test binary, are invisible to the cache.
 MODULE := github.com/trailguard/trailguard
-unit: build ## all Go tests, against moto_server (the benchmark harness test reads the zips make build makes)
+unit: build ## all Go tests, against moto_server; Go's test cache for packages without the test bed
 	@fresh=; cached=; \
 	while read -r pkg deps; do \
 	  case " $$pkg $$deps " in *"$(MODULE)/internal/dev/"*) fresh="$$fresh $$pkg" ;; *) cached="$$cached $$pkg" ;; esac; \
@@ -122,7 +127,7 @@ unit: build ## all Go tests, against moto_server (the benchmark harness test rea
 # shown only if it fails; a progress line names each target as it starts.
 FUZZ_CACHE := .cache/fuzz
 FUZZ_FRESH ?=
-fuzz: ## run every fuzz target for FUZZTIME inputs each (unchanged targets that passed are not rerun)
+fuzz: ## every fuzz target for FUZZTIME inputs (one unchanged since it passed is not rerun)
 	@mkdir -p $(FUZZ_CACHE); \
 	targets=$$($(GO) list -f '{{.ImportPath}} {{.Dir}}' ./internal/... | while read -r pkg dir; do \
 	  cat "$$dir"/*_test.go 2>/dev/null | sed -n "s|^func \(Fuzz[A-Za-z0-9_]*\)(.*|$$pkg $$dir \1|p"; done); \
@@ -145,7 +150,7 @@ fuzz: ## run every fuzz target for FUZZTIME inputs each (unchanged targets that 
 # entry as OSV JSON, which govulncheck reads as a local database) from the Go module proxy, or from the module
 # cache when the proxy is unreachable too. Without either it says it skipped, and fails under CI.
 VULNDB_MODULE := golang.org/x/vulndb
-vuln: ## govulncheck of ./functions/... (offline with the golang.org/x/vulndb module when vuln.go.dev is unreachable)
+vuln: ## govulncheck of ./functions/... (offline: the golang.org/x/vulndb module)
 	@db=https://vuln.go.dev; src="vuln.go.dev"; \
 	if ! curl -fsS -m 10 -o /dev/null $$db/index/db.json 2>/dev/null; then \
 	  tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
@@ -158,11 +163,13 @@ vuln: ## govulncheck of ./functions/... (offline with the golang.org/x/vulndb mo
 	$(GO) tool govulncheck -db "$$db" ./functions/...; \
 	echo "no reachable vulnerability in ./functions/... ($$($(GO) env GOVERSION), DB $$src)"
 
-bench: build ## the Go benchmarks, then the whole-process harness that writes BENCHMARKS.md (BENCHFLAGS=-quick: a short run)
+# QUICK=1 (make reads `make bench -quick` as its own flags -q -u -i -c -k) runs the harness's short mode.
+QUICK ?=
+bench: build ## the Go benchmarks, then the harness that writes BENCHMARKS.md (QUICK=1: a short run)
 	@$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/... | grep -E '^(Benchmark|ok|FAIL|pkg)'
-	@$(GO) run ./cmd/bench $(BENCHFLAGS)
+	@$(GO) run ./cmd/bench $(if $(QUICK),-quick) $(BENCHFLAGS)
 
-invoke: ## run one function on one event: make invoke FN=provider EVENT=events/provider/create.json [TARGET=aws]
+invoke: ## one function, one event: FN=provider EVENT=events/provider/create.json [TARGET=aws]
 	@[ -x $(DIST)/bin/invoke ] || echo "invoke: building the invoke command (a first run downloads Go modules: minutes)"
 	@$(GO) build -o $(DIST)/bin/invoke ./cmd/invoke
 	@$(DIST)/bin/invoke -fn $(FN) -event $(EVENT) -target $(TARGET)
