@@ -60,3 +60,10 @@ func (s *safeBuilder) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *safeBuilder) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// The filter never hides a failure: the CLI's exit code is cdkrun's, also when its output was all noise.
+func TestRunKeepsTheExitCode(t *testing.T) {
+	assert.Equal(t, 3, run([]string{"sh", "-c", "echo '12 feature flags are not configured'; exit 3"}, false))
+	assert.Equal(t, 0, run([]string{"true"}, false))
+	assert.Equal(t, 1, run([]string{"/nonexistent/cdk"}, false))
+}
