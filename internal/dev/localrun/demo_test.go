@@ -109,7 +109,7 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 
 	for _, fn := range []string{"provider", "remediator"} {
 		path := filepath.Join(logDir, fn+".log")
-		assert.Contains(t, text, path, "the log file's path is printed")
+		assert.Contains(t, text, localrun.ShowPath(path), "the log file's path is printed, as short as it can be")
 		raw, err := os.ReadFile(path)
 		require.NoError(t, err)
 		logs := strings.TrimSpace(string(raw))
