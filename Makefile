@@ -108,12 +108,14 @@ lint: ## gofmt, go vet, staticcheck: fail on any finding
 	@echo "gofmt, go vet, staticcheck: no findings"
 
 # Go's test cache serves the packages whose tests read only what go records for the cache (their code, their
-# testdata and other files they open, the environment variables they read, the executables they look up in PATH:
-# node and cfn-lint for infra/stacks): a result there cannot change while those do not. Packages whose tests use the
-# test bed (any internal/dev/ import) run every time: moto_server's Python code, and bootstraps built from sources
-# outside the test binary, are invisible to the cache.
+# testdata and other files they open or stat, the environment variables they read, the executables they look up in
+# PATH: node and cfn-lint for infra/stacks, whose IAM evaluator's folder in node_modules it stats, so `npm ci`
+# invalidates it): a result there cannot change while those do not. Packages whose tests use the test bed (any
+# internal/dev/ import) run every time: moto_server's Python code, and bootstraps built from sources outside the
+# test binary, are invisible to the cache.
+# node_modules/.bin/cdk is `npm ci` (infra/cdk.mk): the infra tests also run the pinned IAM policy evaluator from it.
 MODULE := github.com/trailguard/trailguard
-unit: build ## all Go tests, against moto_server; Go's test cache for packages without the test bed
+unit: build node_modules/.bin/cdk ## all Go tests, against moto_server; Go's test cache for packages without the test bed
 	@fresh=; cached=; \
 	while read -r pkg deps; do \
 	  case " $$pkg $$deps " in *"$(MODULE)/internal/dev/"*) fresh="$$fresh $$pkg" ;; *) cached="$$cached $$pkg" ;; esac; \

@@ -48,11 +48,14 @@ func TestAccountWideModeGrantsOnlyWhatAdoptionCalls(t *testing.T) {
 	assert.NotContains(t, p, "Condition")
 	assert.Equal(t, []any{ref(mustID(t, on, "AWS::IAM::Role", "RemediatorRole"))}, props(p)["Roles"])
 	st := props(p)["PolicyDocument"].(map[string]any)["Statement"].([]any)
-	require.Len(t, st, 2)
+	require.Len(t, st, 3)
 	trails := join("arn:", partition, ":cloudtrail:", region, ":", account, ":trail/*")
 	assert.Equal(t, jsonOf(t, map[string]any{"Action": "cloudtrail:AddTags", "Effect": "Allow", "Resource": trails, "Sid": "AdoptTrails"}), jsonOf(t, st[0]))
 	assert.Equal(t, jsonOf(t, map[string]any{"Action": "organizations:DescribeOrganization", "Effect": "Allow", "Resource": "*",
 		"Sid": "AdoptOrganizationTrails"}), jsonOf(t, st[1]))
+	assert.Equal(t, jsonOf(t, map[string]any{"Action": "logs:ListTagsForResource", "Effect": "Allow",
+		"Resource": join("arn:", partition, ":logs:", region, ":", account, ":log-group:*"), "Sid": "AdoptReadsDefaultGroupTags"}),
+		jsonOf(t, st[2]))
 	for _, e := range escalations(t, on, ref(mustID(t, on, "AWS::IAM::ManagedPolicy", "DeliveryBoundary"))) {
 		t.Errorf("escalation: %s", e)
 	}

@@ -593,6 +593,12 @@ func (s *ProviderStack) grantAdoption(role awsiam.Role, on awscdk.CfnCondition) 
 				Resources: jsii.Strings(fmt.Sprintf("arn:%s:cloudtrail:%s:%s:trail/*", partition, region, account))}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("AdoptOrganizationTrails"),
 				Actions: jsii.Strings("organizations:DescribeOrganization"), Resources: jsii.Strings("*")}),
+			// Resolve reads the tags of a log group that already has an adopted trail's default name, to refuse one
+			// trailguard did not create for that trail (delivery.checkCreatedForTrail). Found by the IAM evaluator
+			// test: moto does not enforce IAM, so its absence failed only on AWS.
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String("AdoptReadsDefaultGroupTags"),
+				Actions:   jsii.Strings("logs:ListTagsForResource"),
+				Resources: jsii.Strings(fmt.Sprintf("arn:%s:logs:%s:%s:log-group:*", partition, region, account))}),
 		},
 	})
 	if on != nil {
@@ -606,8 +612,10 @@ func (s *ProviderStack) grantAdoption(role awsiam.Role, on awscdk.CfnCondition) 
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Account-wide mode adopts any trail of this account and region (trail/*: AddTags puts " +
 			"the registration tag, nothing else writes here); organizations:DescribeOrganization supports no " +
-			"resource-level permissions (Resource *)."),
-		AppliesTo: &[]any{"Resource::*", "Resource::arn:<AWS::Partition>:cloudtrail:<AWS::Region>:<AWS::AccountId>:trail/*"},
+			"resource-level permissions (Resource *); log-group:* is a tag read (ListTagsForResource) of whichever " +
+			"group has an adopted trail's default name."),
+		AppliesTo: &[]any{"Resource::*", "Resource::arn:<AWS::Partition>:cloudtrail:<AWS::Region>:<AWS::AccountId>:trail/*",
+			"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*"},
 	}}, nil)
 }
 

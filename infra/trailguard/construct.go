@@ -61,6 +61,9 @@ type TrailCloudWatchLogsProps struct {
 	// AllowCrossAccountKey lets KmsKeyId name a key of another account (still in the trail's home region, where the
 	// log group lives). Off by default: a foreign key hands the ability to make the logs unreadable to its owner.
 	AllowCrossAccountKey bool
+	// RepairPosture makes the remediator also put back the trail's archive as registered (its S3 bucket and prefix,
+	// its KMS key, log file validation) when it changes. Off by default: such a change is reported for a person.
+	RepairPosture bool
 	// RoleName is an existing delivery role to use instead of the provider stack's DeliveryRole; exclusive with
 	// RoleArn. trailguard creates no role: the role must trust only cloudtrail.amazonaws.com and carry the
 	// provider stack's DeliveryBoundary (output DeliveryBoundaryArn) as its permissions boundary.
@@ -177,6 +180,9 @@ func (p *TrailCloudWatchLogsProps) properties() *map[string]any {
 	}
 	if p.AllowCrossAccountKey {
 		m["AllowCrossAccountKey"] = "true"
+	}
+	if p.RepairPosture {
+		m["RepairPosture"] = "true"
 	}
 	return &m
 }

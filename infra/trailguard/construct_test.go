@@ -73,6 +73,7 @@ func TestEveryPropertyRendersAsAString(t *testing.T) {
 		DeleteLogGroupOnDelete:  true,
 		ReplaceExistingDelivery: true,
 		AllowCrossAccountKey:    true,
+		RepairPosture:           true,
 		ServiceToken:            "arn:aws:lambda:eu-west-1:111122223333:function:provider",
 		ServiceTimeout:          15 * time.Minute,
 	})
@@ -90,6 +91,7 @@ func TestEveryPropertyRendersAsAString(t *testing.T) {
 		"DeleteLogGroupOnDelete":  "true",
 		"ReplaceExistingDelivery": "true",
 		"AllowCrossAccountKey":    "true",
+		"RepairPosture":           "true",
 	}, r["Properties"])
 }
 

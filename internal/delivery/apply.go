@@ -60,10 +60,12 @@ func (r Result) Converged(t Target) bool {
 // Event selectors and the trail's scope are the trail owner's choice: a change that records less is reported.
 func (t Target) Repairs(k DriftKind) bool {
 	switch k {
-	case TrailMissing, DeliveryFailing, DeliveryStale, RoleMissing, TrustChanged, SelectorsChanged, TrailNarrowed:
+	case TrailMissing, DeliveryFailing, DeliveryStale, RoleMissing, TrustChanged, SelectorsChanged, TrailNarrowed, PostureChanged:
 		return false
 	case LoggingStopped:
 		return t.EnforceLogging
+	case ArchiveChanged:
+		return t.RepairPosture && t.Posture != nil
 	}
 	return true
 }
@@ -95,7 +97,7 @@ func (e *Engine) Repair(ctx context.Context, t Target, found []Drift, aspects As
 	var again []Drift
 	if linked != nil {
 		verify &^= AspectTrail
-		again = checkLink(t, linked)
+		again = trailDrifts(t, linked)
 	}
 	if verify != 0 {
 		d, err := e.Check(ctx, t, verify)
@@ -191,6 +193,13 @@ func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		e.log.InfoContext(ctx, "put role policy", "trail", t.TrailARN, "role", t.RoleName, "policy", t.PolicyName)
 		did("PutRolePolicy")
 	}
+	if has(ArchiveChanged) && t.Repairs(ArchiveChanged) {
+		// Before the relink, so that the relink's answer shows the archive as repaired.
+		if err := e.restoreArchive(ctx, t); err != nil {
+			return actions, nil, err
+		}
+		did("UpdateTrail")
+	}
 	if slices.ContainsFunc(drifts, func(d Drift) bool { return relinks(d.Kind) }) {
 		out, err := e.link(ctx, t)
 		if err != nil {
@@ -199,7 +208,10 @@ func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		did("UpdateTrail")
 		// UpdateTrail answers with the trail's new link; only a link that is there counts as confirmation.
 		if aws.ToString(out.CloudWatchLogsLogGroupArn) != "" {
-			linked = &cttypes.Trail{CloudWatchLogsLogGroupArn: out.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: out.CloudWatchLogsRoleArn}
+			linked = &cttypes.Trail{CloudWatchLogsLogGroupArn: out.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: out.CloudWatchLogsRoleArn,
+				IncludeGlobalServiceEvents: out.IncludeGlobalServiceEvents, IsMultiRegionTrail: out.IsMultiRegionTrail,
+				IsOrganizationTrail: out.IsOrganizationTrail, S3BucketName: out.S3BucketName, S3KeyPrefix: out.S3KeyPrefix,
+				KmsKeyId: out.KmsKeyId, LogFileValidationEnabled: out.LogFileValidationEnabled}
 		}
 	}
 	if has(LoggingStopped) && t.EnforceLogging {
@@ -280,8 +292,9 @@ func (e *Engine) linkTo(ctx context.Context, t Target, l Link) (*cloudtrail.Upda
 				"role", l.RoleARN, "attempts", attempt)
 			return out, nil
 		}
-		if !propagating(err) {
-			return nil, linkError(t, err)
+		retry, permanent := e.classifyLink(ctx, t, l, err)
+		if !retry {
+			return nil, permanent
 		}
 		if e.now().Add(wait).After(giveUp) || !hasTime(ctx, wait) {
 			return nil, fmt.Errorf("%w (still rejected after %d attempts while waiting for IAM to propagate)", linkError(t, err), attempt)
@@ -295,13 +308,6 @@ func (e *Engine) linkTo(ctx context.Context, t Target, l Link) (*cloudtrail.Upda
 		}
 		wait = min(2*wait, e.propagationMax)
 	}
-}
-
-// propagating says whether UpdateTrail failed the way it does while IAM propagates a new role or policy.
-func propagating(err error) bool {
-	var role *cttypes.InvalidCloudWatchLogsRoleArnException
-	var group *cttypes.InvalidCloudWatchLogsLogGroupArnException
-	return errors.As(err, &role) || errors.As(err, &group)
 }
 
 func linkError(t Target, err error) error {

@@ -67,8 +67,10 @@ const (
 // Drift is one difference between live and desired state, with both sides for the person reading the alert.
 type Drift struct {
 	Kind DriftKind `json:"kind"`
-	Want string    `json:"want,omitempty"`
-	Got  string    `json:"got,omitempty"`
+	// Field names the setting that changed, for drift of one of several settings (PostureChanged).
+	Field string `json:"field,omitempty"`
+	Want  string `json:"want,omitempty"`
+	Got   string `json:"got,omitempty"`
 }
 
 func (d Drift) String() string {
@@ -101,6 +103,8 @@ func (d Drift) String() string {
 		return fmt.Sprintf("CloudTrail reports a CloudWatch Logs delivery error: %s", d.Got)
 	case DeliveryStale:
 		return fmt.Sprintf("no delivery to CloudWatch Logs since %s (allowed: %s)", d.Got, d.Want)
+	case PostureChanged, ArchiveChanged:
+		return postureText(d)
 	}
 	return string(d.Kind)
 }
@@ -131,7 +135,7 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 		reads.run(func() (err error) {
 			trail, err := e.readTrail(ctx, t, sh)
 			if err == nil && trail != nil {
-				link = append(checkLink(t, trail), checkScope(t, trail)...)
+				link = trailDrifts(t, trail)
 			} else if err == nil {
 				link = []Drift{{Kind: TrailMissing, Want: t.TrailARN}}
 			}
@@ -144,15 +148,21 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 	if aspects&AspectRole != 0 {
 		reads.run(func() (err error) { role, err = e.checkRole(ctx, t, sh); return err })
 	}
-	if aspects&AspectSelectors != 0 && t.ManagementEvents {
+	if aspects&AspectSelectors != 0 && (t.ManagementEvents || t.Posture != nil) {
 		reads.run(func() error {
-			records, got, err := e.readSelectors(ctx, t)
+			out, err := e.getSelectors(ctx, t)
 			var nf *cttypes.TrailNotFoundException
 			switch {
 			case errors.As(err, &nf):
 				selectors, err = []Drift{{Kind: TrailMissing, Want: t.TrailARN}}, nil
-			case err == nil && !records:
-				selectors = []Drift{{Kind: SelectorsChanged, Want: "management write events", Got: got}}
+			case err != nil:
+			case t.ManagementEvents && !recordsManagementWrites(out.EventSelectors, out.AdvancedEventSelectors):
+				selectors = []Drift{{Kind: SelectorsChanged, Want: "management write events", Got: describeSelectors(out)}}
+			}
+			if err == nil && t.Posture != nil && selectors == nil {
+				live := *t.Posture
+				live.ReadWriteType, live.ExcludedSources, live.OnlySources = managementScope(out.EventSelectors, out.AdvancedEventSelectors)
+				selectors = postureLoss(*t.Posture, live, true)
 			}
 			return err
 		})
@@ -214,6 +224,15 @@ func (e *Engine) checkStatus(ctx context.Context, t Target, aspects Aspect) ([]D
 		drifts = append(drifts, Drift{Kind: DeliveryStale, Want: e.maxDeliveryAge.String(), Got: last.UTC().Format(time.RFC3339)})
 	}
 	return drifts, nil
+}
+
+// trailDrifts is every drift the trail's own configuration shows: its link, its scope and its posture.
+func trailDrifts(t Target, trail *cttypes.Trail) []Drift {
+	out := append(checkLink(t, trail), checkScope(t, trail)...)
+	if t.Posture != nil {
+		out = append(out, postureLoss(*t.Posture, postureOf(trail, nil), false)...)
+	}
+	return out
 }
 
 // checkLink compares the trail's CloudWatch Logs fields with the target. A cleared field may come back empty or
@@ -343,14 +362,13 @@ func (e *Engine) checkRole(ctx context.Context, t Target, sh *Shared) ([]Drift, 
 	return drifts, nil
 }
 
-// readSelectors says whether the trail records management write events, and describes its selectors for the
-// alert. A trail with no selectors at all records them (CloudTrail's default).
-func (e *Engine) readSelectors(ctx context.Context, t Target) (bool, string, error) {
+// getSelectors reads the trail's event selectors.
+func (e *Engine) getSelectors(ctx context.Context, t Target) (*cloudtrail.GetEventSelectorsOutput, error) {
 	out, err := e.c.CloudTrail.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(t.TrailARN)})
 	if err != nil {
-		return false, "", fmt.Errorf("read event selectors of trail %s: %w", t.TrailARN, err)
+		return nil, fmt.Errorf("read event selectors of trail %s: %w", t.TrailARN, err)
 	}
-	return recordsManagementWrites(out.EventSelectors, out.AdvancedEventSelectors), describeSelectors(out), nil
+	return out, nil
 }
 
 // recordsManagementWrites applies CloudTrail's selector rules: a basic selector that includes management events

@@ -52,8 +52,24 @@ const listTagsBatch = 20
 // each names: what the sweep compares with the registry to notice a registration that vanished without a Delete.
 // It costs one ListTags per 20 trails (a region holds at most 5 trails per account by default).
 func (e *Engine) RegisteredTrails(ctx context.Context, sh *Shared) (map[string]string, error) {
-	arns := sh.TrailARNs()
+	all, err := e.SweepTags(ctx, sh)
+	if err != nil {
+		return nil, err
+	}
 	marked := map[string]string{}
+	for trail, tags := range all {
+		if v, ok := tags[TagRegisteredBy]; ok {
+			marked[trail] = v
+		}
+	}
+	return marked, nil
+}
+
+// SweepTags reads the tags of every trail of the region (as sh found them), by trail ARN: the registration marks
+// and the consent tags a sweep checks. It costs one ListTags per 20 trails.
+func (e *Engine) SweepTags(ctx context.Context, sh *Shared) (map[string]map[string]string, error) {
+	arns := sh.TrailARNs()
+	all := map[string]map[string]string{}
 	for start := 0; start < len(arns); start += listTagsBatch {
 		batch := arns[start:min(start+listTagsBatch, len(arns))]
 		tags, err := e.c.CloudTrail.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: batch})
@@ -61,12 +77,12 @@ func (e *Engine) RegisteredTrails(ctx context.Context, sh *Shared) (map[string]s
 			return nil, fmt.Errorf("read tags of trails: %w", err)
 		}
 		for _, r := range tags.ResourceTagList {
+			m := map[string]string{}
 			for _, tag := range r.TagsList {
-				if aws.ToString(tag.Key) == TagRegisteredBy {
-					marked[aws.ToString(r.ResourceId)] = aws.ToString(tag.Value)
-				}
+				m[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
 			}
+			all[aws.ToString(r.ResourceId)] = m
 		}
 	}
-	return marked, nil
+	return all, nil
 }

@@ -51,6 +51,12 @@ type Target struct {
 	// GlobalServiceEvents and MultiRegion say that the trail recorded global services' events (IAM, STS) and every
 	// region's when it was registered: turning either off narrows what the trail sees without unlinking it.
 	GlobalServiceEvents, MultiRegion bool
+	// Posture is what the trail recorded and where it kept it when registered (nil for a record made before
+	// trailguard recorded it): a loss against it is drift.
+	Posture *Posture
+	// RepairPosture says the archive part of the posture (bucket, prefix, key, validation) is repaired, not only
+	// reported (spec.Spec.RepairPosture).
+	RepairPosture bool
 	// Previous is the CloudWatch Logs link the trail had before trailguard rewired it (ReplaceExistingDelivery):
 	// Delete restores it instead of leaving the trail unlinked.
 	Previous *Link
@@ -174,9 +180,13 @@ func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior 
 	if err := e.checkExistingRole(ctx, &t, s); err != nil {
 		return Target{}, Live{}, err
 	}
-	if t.ManagementEvents, _, err = e.readSelectors(ctx, t); err != nil {
+	sel, err := e.getSelectors(ctx, t)
+	if err != nil {
 		return Target{}, Live{}, err
 	}
+	t.ManagementEvents = recordsManagementWrites(sel.EventSelectors, sel.AdvancedEventSelectors)
+	p := postureOf(tr, sel)
+	t.Posture = &p
 	return t, live, nil
 }
 
@@ -200,6 +210,11 @@ func (e *Engine) readTrailToResolve(ctx context.Context, name string) (*cttypes.
 		return nil, fmt.Errorf("read trail %s: %w", name, err)
 	}
 	return out.Trail, nil
+}
+
+// TrailTags reads a trail's tags: who the trail says may manage it.
+func (e *Engine) TrailTags(ctx context.Context, trailARN string) (map[string]string, error) {
+	return e.trailTags(ctx, trailARN)
 }
 
 // trailTags reads a trail's tags.
@@ -237,7 +252,8 @@ func (e *Engine) targetFor(trail spec.TrailARN, s spec.Spec) (Target, error) {
 	t := Target{
 		TrailName: trail.Name, TrailARN: trail.String(), HomeRegion: trail.Region, Partition: trail.Partition,
 		Account: trail.Account, RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, EnforceLogging: s.EnforceLogging,
-		PolicyName: PolicyName(trail.Region, trail.Name),
+		RepairPosture: s.RepairPosture,
+		PolicyName:    PolicyName(trail.Region, trail.Name),
 	}
 	if s.KmsKeyID != "" {
 		if err := spec.CheckKey(s.KmsKeyID, trail, s.AllowCrossAccountKey); err != nil {

@@ -36,6 +36,11 @@ const (
 	ActionOptedOut = "opted-out"
 	// ActionNotAdopted: account-wide mode cannot guard a trail (its role fails the checks, say); nothing is changed.
 	ActionNotAdopted = "not-adopted"
+	// ActionConsentByName: a guarded trail's trailguard:managed-by tag names its stack by name, which is not proof
+	// of identity; the person is told once which stack id to put there instead.
+	ActionConsentByName = "consent-by-name"
+	// ActionFinding: a trail registered (or updated) falls short of the CIS benchmark's trail audit; told once.
+	ActionFinding = "finding"
 )
 
 // EventSweep is the EventName of a decision the periodic sweep made: no API call was seen.
@@ -44,6 +49,10 @@ const EventSweep = "Sweep"
 // Decision is what the remediator did about one trail for one event.
 type Decision struct {
 	Trail, TrailARN, Mode, Actor, SourceIP, EventID, EventName string
+	// ActorConfirmed says that Actor was confirmed by something other than the event that names it. An event's
+	// userIdentity is whatever its sender wrote (whoever may invoke the remediator can send a copy of a real event
+	// with another name in it), so an unconfirmed actor is shown as the event's claim, never as a fact.
+	ActorConfirmed bool
 	// Account and Region say where the trail is: in an organization every member publishes to one central topic,
 	// so a message must say which account and region it comes from. Empty means "read them from TrailARN".
 	Account, Region string
@@ -81,6 +90,7 @@ func Log(l *slog.Logger, d Decision) {
 		slog.String("event_name", text(d.EventName)),
 		slog.String("event_id", text(d.EventID)),
 		slog.String("actor", text(d.Actor)),
+		slog.Bool("actor_confirmed", d.ActorConfirmed),
 		slog.String("source_ip", text(d.SourceIP)),
 		slog.Any("drift", texts(d.Drift)),
 		slog.String("action", text(d.Action)),

@@ -103,7 +103,8 @@ const maxSubject = 100
 const minSubjectName = 20
 
 // Subject is a one-line summary fit for an SNS (and e-mail) subject, e.g. "trailguard repaired trail
-// management-trail (UpdateTrail by alice) in 123456789012 us-east-1": at most 100 printable ASCII characters,
+// management-trail (UpdateTrail by alice?) in 123456789012 us-east-1" (the "?": the actor is as the event
+// claims): at most 100 printable ASCII characters,
 // whatever the names hold. The account and region always fit, at the end (an organization's subscribers sort by
 // them; earlier subjects read the same up to there); the name keeps at least 20 characters, and the event part
 // gets what is left.
@@ -122,6 +123,9 @@ func Subject(d Decision) string {
 	if ev := ascii(d.EventName); ev != "" {
 		if who := ascii(shortActor(d.Actor)); who != "" {
 			ev += " by " + who
+			if !d.ActorConfirmed {
+				ev += "?" // as the event claims: the body says so in words
+			}
 		}
 		tail = " (" + clip(ev, 44) + ")"
 	}
@@ -152,6 +156,10 @@ func verb(action string) string {
 		return "leaves opted-out"
 	case ActionNotAdopted:
 		return "CANNOT guard"
+	case ActionConsentByName:
+		return "asks to retag"
+	case ActionFinding:
+		return "has a finding on"
 	}
 	return "checked"
 }
@@ -213,6 +221,8 @@ func Body(d Decision) string {
 	line("Event ID", d.EventID)
 	if d.Actor == "" && d.EventName == EventSweep {
 		line("Changed by", "(unknown: found by the periodic sweep; look in CloudTrail event history)")
+	} else if d.Actor != "" && !d.ActorConfirmed {
+		line("Changed by", d.Actor+" (as the event claims: not confirmed; compare the event ID with CloudTrail event history)")
 	} else {
 		line("Changed by", d.Actor)
 	}
@@ -256,6 +266,10 @@ func explain(action string) string {
 		return "No stack declares this trail, and trailguard runs in account-wide mode: it now guards the trail with the account policy's desired state (below). To give it other settings, declare it in a stack; to leave it unguarded, tag it trailguard:opt-out=true before trailguard first sees it, or declare it with Remediation off."
 	case ActionOptedOut:
 		return "This trail is tagged trailguard:opt-out=true: account-wide mode does not guard it and will not tell you again. Remove the tag to have it adopted at the next sweep."
+	case ActionFinding:
+		return "This trail, as registered, does not meet what the CIS AWS Foundations Benchmark audits (a multi-Region trail, logging, management events with ReadWriteType All). trailguard guards what the trail recorded when registered and does not change its scope; widen the trail if it should meet the benchmark. This is told once, not at every sweep."
+	case ActionConsentByName:
+		return "This trail's trailguard:managed-by tag names a stack by name. A stack name is not proof of identity: whoever creates a stack of that name (again) gets what the tag grants, so a name admits only wiring an unwired trail, never a rewire, a cross-account key, superseding a registration or weakening one by Update. Put the stack id given below in the tag. trailguard will not tell you again for this tag value."
 	case ActionNotAdopted:
 		return "trailguard runs in account-wide mode but cannot guard this trail without breaking its own rules (the result says why). It changed nothing and will not tell you again until the reason changes. Fix the cause, or declare the trail in a stack."
 	}

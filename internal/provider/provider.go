@@ -158,6 +158,11 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	if !consented && !allowed {
 		return customresource.Result{}, &NotPermittedError{Trail: t.TrailARN, Stack: stackName(req.StackID)}
 	}
+	if !consented {
+		if rule := needsConsent(s, t, prior, supersede); rule != "" {
+			return customresource.Result{}, &ConsentError{Trail: t.TrailARN, StackID: req.StackID, Rule: rule}
+		}
+	}
 	if t.Previous, err = previousLink(s, t, live, priorTarget, consented); err != nil {
 		return customresource.Result{}, err
 	}
@@ -188,6 +193,7 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	}
 	p.log.InfoContext(ctx, "trail delivers to CloudWatch Logs", "request_type", req.RequestType, "trail", t.TrailARN,
 		"log_group", t.LogGroupName, "role", t.RoleName, "drift_found", describe(res.Found), "actions", res.Actions)
+	p.tellFindings(ctx, req, rec, prior)
 	if prior != nil && prior.Target.TrailARN == t.TrailARN && prior.Target.RoleARN() != t.RoleARN() {
 		if _, err := p.engine.ReleaseRole(ctx, prior.Target); err != nil {
 			return customresource.Result{}, fmt.Errorf("trail %s now uses role %s; removing its policy from the old role %s: %w",
@@ -376,7 +382,8 @@ func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record) (
 	msg := fmt.Sprintf("kept log group %s although DeleteLogGroupOnDelete is true: %s", t.LogGroupName, reason)
 	p.log.WarnContext(ctx, msg, "trail", t.TrailARN, "log_group", t.LogGroupName)
 	if p.notifier != nil {
-		d := notify.Decision{Trail: t.TrailName, TrailARN: t.TrailARN, Mode: string(rec.Spec.Remediation), Actor: rec.Owner.StackID,
+		// The stack is confirmed: the stack check asked CloudFormation that it is deleting this very resource.
+		d := notify.Decision{Trail: t.TrailName, TrailARN: t.TrailARN, Mode: string(rec.Spec.Remediation), Actor: rec.Owner.StackID, ActorConfirmed: true,
 			EventName: customresource.RequestDelete, Action: notify.ActionReported, Drift: []string{msg}, Result: msg}
 		if err := p.notifier.Notify(ctx, d); err != nil {
 			p.log.ErrorContext(ctx, "notification failed", "trail", t.TrailARN, "error", err.Error())

@@ -65,7 +65,7 @@ func newFixture(t testing.TB) *fixture {
 	_, err := f.aws.CreateTrail(f.ctx, testbed.TrailName, testbed.TrailOptions{})
 	require.NoError(t, err)
 	// The trail's owner lets the sample stack manage it.
-	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, "trailguard-example"))
+	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, stackID))
 	f.handler = f.provider(m.Config(testbed.Region, testbed.WithFaults(f.faults), testbed.WithRecorder(f.rec)), testbed.Region)
 	return f
 }
@@ -104,6 +104,8 @@ func (f *fixture) event(t testing.TB, name string, edit func(ev map[string]any))
 	if edit != nil {
 		edit(ev)
 	}
+	// CloudFormation is in the middle of this very request's operation (a forged request's test says otherwise).
+	f.stacks.operate(ev)
 	return ev
 }
 
@@ -183,7 +185,7 @@ func TestUpdateOfTheTrailReplacesTheResource(t *testing.T) {
 	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "create", nil)).Body.Status)
 	second, err := f.aws.CreateTrail(f.ctx, "second-trail", testbed.TrailOptions{})
 	require.NoError(t, err)
-	require.NoError(t, f.aws.TagTrail(f.ctx, second, delivery.TagManagedBy, "trailguard-example"))
+	require.NoError(t, f.aws.TagTrail(f.ctx, second, delivery.TagManagedBy, stackID))
 
 	got := f.send(t, f.event(t, "update", func(ev map[string]any) { props(ev)["TrailName"] = "second-trail" }))
 	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/trailguard/trailguard/internal/customresource"
@@ -22,7 +23,8 @@ type Stacks interface {
 }
 
 // WithStackCheck makes the provider confirm, before any write, that the request's stack exists, is in the middle of
-// an operation, and declares the request's logical resource as a custom resource. Without it (local runs) the
+// an operation, and declares the request's logical resource as a custom resource that is itself in the middle of
+// the request's operation (and, for Update and Delete, has the request's physical id). Without it (local runs) the
 // request's identity is taken as given.
 func WithStackCheck(s Stacks) Option { return func(p *Provider) { p.stacks = s } }
 
@@ -85,5 +87,43 @@ func (p *Provider) checkStack(ctx context.Context, req customresource.Request) e
 	if t := aws.ToString(detail.ResourceType); !strings.HasPrefix(t, "Custom::") && t != "AWS::CloudFormation::CustomResource" {
 		return refuse("the resource is a %s, not a custom resource", t)
 	}
+	if reason := operationMismatch(req, string(stacks.Stacks[0].StackStatus), detail); reason != "" {
+		return refuse("%s", reason)
+	}
 	return nil
+}
+
+// operationMismatch says why the resource CloudFormation describes is not in the middle of the request's own
+// operation, or "" when it is. A stack mid-operation is not enough: a forged request would then need only some
+// operation of its stack (any deploy of it), where it now needs this very resource to be mid-Create, mid-Update of
+// the physical id it names, or mid-Delete of it.
+//
+// One Delete is not the resource's current operation: after an Update that replaced the resource (a new physical
+// id), CloudFormation deletes the old one in the stack's cleanup phase, while the resource itself already reports
+// the new id. Such a Delete is accepted only in a cleanup phase and only for an id that is no longer the resource's.
+func operationMismatch(req customresource.Request, stackStatus string, detail *cftypes.StackResourceDetail) string {
+	status, physical := string(detail.ResourceStatus), aws.ToString(detail.PhysicalResourceId)
+	want := map[string]string{
+		customresource.RequestCreate: "CREATE_IN_PROGRESS",
+		customresource.RequestUpdate: "UPDATE_IN_PROGRESS",
+		customresource.RequestDelete: "DELETE_IN_PROGRESS",
+	}[req.RequestType]
+	if req.RequestType == customresource.RequestDelete && strings.HasSuffix(stackStatus, "_CLEANUP_IN_PROGRESS") &&
+		physical != req.PhysicalResourceID {
+		return ""
+	}
+	switch {
+	case status != want:
+		return fmt.Sprintf("the resource is %s, not %s as a %s request needs", orNone(status), want, req.RequestType)
+	case req.RequestType != customresource.RequestCreate && physical != req.PhysicalResourceID:
+		return fmt.Sprintf("the resource's physical id is %s, not the request's %s", orNone(physical), req.PhysicalResourceID)
+	}
+	return ""
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

@@ -18,10 +18,35 @@ type stackServer struct {
 	unknown map[string]bool   // stack ids CloudFormation does not know
 	status  map[string]string // stack id → status, default UPDATE_IN_PROGRESS
 	types   map[string]string // stack id → the logical resource's type
+	// ops are the resources' own operations, by stack id and logical id: what CloudFormation is doing to each.
+	ops map[string]operation
 }
 
+// operation is a resource's status and physical id as DescribeStackResource answers them.
+type operation struct{ status, physical string }
+
 func newStackServer() *stackServer {
-	return &stackServer{unknown: map[string]bool{}, status: map[string]string{}, types: map[string]string{}}
+	return &stackServer{unknown: map[string]bool{}, status: map[string]string{}, types: map[string]string{}, ops: map[string]operation{}}
+}
+
+// operate records the operation CloudFormation is in when it sends ev: the resource is mid-Create (no physical id
+// yet), or mid-Update or mid-Delete of the physical id the request names.
+func (s *stackServer) operate(ev map[string]any) {
+	stack, _ := ev["StackId"].(string)
+	logical, _ := ev["LogicalResourceId"].(string)
+	physical, _ := ev["PhysicalResourceId"].(string)
+	kind, _ := ev["RequestType"].(string)
+	if kind == "Create" {
+		physical = ""
+	}
+	s.set(stack, logical, strings.ToUpper(kind)+"_IN_PROGRESS", physical)
+}
+
+// set makes CloudFormation describe a resource with this status and physical id.
+func (s *stackServer) set(stack, logical, status, physical string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ops[stack+"|"+logical] = operation{status: status, physical: physical}
 }
 
 const cfnNS = `xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"`
@@ -61,12 +86,17 @@ func (s *stackServer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if typ == "" {
 			typ = "Custom::CloudTrailCloudWatchLogs"
 		}
+		op := s.ops[stack+"|"+form.Get("LogicalResourceId")]
+		physical := ""
+		if op.physical != "" {
+			physical = "<PhysicalResourceId>" + op.physical + "</PhysicalResourceId>"
+		}
 		return answer(req, 200, fmt.Sprintf(`<DescribeStackResourceResponse %s><DescribeStackResourceResult>`+
 			`<StackResourceDetail><StackId>%s</StackId><StackName>%s</StackName><LogicalResourceId>%s</LogicalResourceId>`+
-			`<ResourceType>%s</ResourceType><ResourceStatus>UPDATE_IN_PROGRESS</ResourceStatus>`+
+			`%s<ResourceType>%s</ResourceType><ResourceStatus>%s</ResourceStatus>`+
 			`<LastUpdatedTimestamp>2026-11-25T12:00:00Z</LastUpdatedTimestamp></StackResourceDetail>`+
 			`</DescribeStackResourceResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>`+
-			`</DescribeStackResourceResponse>`, cfnNS, stack, name, form.Get("LogicalResourceId"), typ)), nil
+			`</DescribeStackResourceResponse>`, cfnNS, stack, name, form.Get("LogicalResourceId"), physical, typ, op.status)), nil
 	}
 	return answer(req, 400, fmt.Sprintf(`<ErrorResponse %s><Error><Type>Sender</Type><Code>InvalidAction</Code>`+
 		`<Message>%s</Message></Error><RequestId>r</RequestId></ErrorResponse>`, cfnNS, form.Get("Action"))), nil

@@ -27,7 +27,7 @@ func (f *fixture) otherTrail(t *testing.T, name string) string {
 	t.Helper()
 	arn, err := f.aws.CreateTrail(f.ctx, name, testbed.TrailOptions{})
 	require.NoError(t, err)
-	require.NoError(t, f.aws.TagTrail(f.ctx, arn, delivery.TagManagedBy, "other-stack"))
+	require.NoError(t, f.aws.TagTrail(f.ctx, arn, delivery.TagManagedBy, otherStack))
 	return arn
 }
 
@@ -319,7 +319,7 @@ func TestAFailedUpdateToAnotherTrailLeavesNothingBehind(t *testing.T) {
 	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "create", nil)).Body.Status)
 	second, err := f.aws.CreateTrail(f.ctx, "second-trail", testbed.TrailOptions{})
 	require.NoError(t, err)
-	require.NoError(t, f.aws.TagTrail(f.ctx, second, delivery.TagManagedBy, "trailguard-example"))
+	require.NoError(t, f.aws.TagTrail(f.ctx, second, delivery.TagManagedBy, stackID))
 	f.faults.Add(testbed.Fault{Service: "CloudTrail", Operation: "UpdateTrail", Times: 1, Code: "InvalidHomeRegionException",
 		Message: "This operation must be called from the trail's home region."})
 

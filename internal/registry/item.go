@@ -19,6 +19,7 @@ type item struct {
 	Status          string           `dynamodbav:"Status"`
 	Repairs         []time.Time      `dynamodbav:"Repairs,omitempty"`
 	LastRemediation *remediationItem `dynamodbav:"LastRemediation,omitempty"`
+	ConsentNotice   string           `dynamodbav:"ConsentNotice,omitempty"`
 	UpdatedAt       time.Time        `dynamodbav:"UpdatedAt"`
 	Version         int64            `dynamodbav:"Version"`
 }
@@ -41,27 +42,42 @@ type specItem struct {
 	DeleteLogGroupOnDelete  bool   `dynamodbav:"DeleteLogGroupOnDelete"`
 	ReplaceExistingDelivery bool   `dynamodbav:"ReplaceExistingDelivery,omitempty"`
 	AllowCrossAccountKey    bool   `dynamodbav:"AllowCrossAccountKey,omitempty"`
+	RepairPosture           bool   `dynamodbav:"RepairPosture,omitempty"`
 }
 
 type targetItem struct {
-	TrailName        string    `dynamodbav:"TrailName"`
-	TrailArn         string    `dynamodbav:"TrailArn"`
-	HomeRegion       string    `dynamodbav:"HomeRegion"`
-	Partition        string    `dynamodbav:"Partition"`
-	Account          string    `dynamodbav:"Account"`
-	OrgID            string    `dynamodbav:"OrgId,omitempty"`
-	LogGroupName     string    `dynamodbav:"LogGroupName"`
-	RetentionInDays  int32     `dynamodbav:"RetentionInDays,omitempty"`
-	KmsKeyID         string    `dynamodbav:"KmsKeyId,omitempty"`
-	CreatedLogGroup  bool      `dynamodbav:"CreatedLogGroup,omitempty"`
-	RoleName         string    `dynamodbav:"RoleName"`
-	RolePath         string    `dynamodbav:"RolePath"`
-	PolicyName       string    `dynamodbav:"PolicyName"`
-	EnforceLogging   bool      `dynamodbav:"EnforceLogging"`
-	ManagementEvents bool      `dynamodbav:"ManagementEvents,omitempty"`
-	GlobalServices   bool      `dynamodbav:"GlobalServiceEvents,omitempty"`
-	MultiRegion      bool      `dynamodbav:"MultiRegion,omitempty"`
-	Previous         *linkItem `dynamodbav:"Previous,omitempty"`
+	TrailName        string       `dynamodbav:"TrailName"`
+	TrailArn         string       `dynamodbav:"TrailArn"`
+	HomeRegion       string       `dynamodbav:"HomeRegion"`
+	Partition        string       `dynamodbav:"Partition"`
+	Account          string       `dynamodbav:"Account"`
+	OrgID            string       `dynamodbav:"OrgId,omitempty"`
+	LogGroupName     string       `dynamodbav:"LogGroupName"`
+	RetentionInDays  int32        `dynamodbav:"RetentionInDays,omitempty"`
+	KmsKeyID         string       `dynamodbav:"KmsKeyId,omitempty"`
+	CreatedLogGroup  bool         `dynamodbav:"CreatedLogGroup,omitempty"`
+	RoleName         string       `dynamodbav:"RoleName"`
+	RolePath         string       `dynamodbav:"RolePath"`
+	PolicyName       string       `dynamodbav:"PolicyName"`
+	EnforceLogging   bool         `dynamodbav:"EnforceLogging"`
+	ManagementEvents bool         `dynamodbav:"ManagementEvents,omitempty"`
+	GlobalServices   bool         `dynamodbav:"GlobalServiceEvents,omitempty"`
+	MultiRegion      bool         `dynamodbav:"MultiRegion,omitempty"`
+	Previous         *linkItem    `dynamodbav:"Previous,omitempty"`
+	Posture          *postureItem `dynamodbav:"Posture,omitempty"`
+	RepairPosture    bool         `dynamodbav:"RepairPosture,omitempty"`
+}
+
+// postureItem is what the trail recorded and where it kept it when registered (delivery.Posture).
+type postureItem struct {
+	OrganizationTrail bool     `dynamodbav:"IsOrganizationTrail"`
+	S3BucketName      string   `dynamodbav:"S3BucketName"`
+	S3KeyPrefix       string   `dynamodbav:"S3KeyPrefix,omitempty"`
+	KmsKeyID          string   `dynamodbav:"KmsKeyId,omitempty"`
+	LogFileValidation bool     `dynamodbav:"LogFileValidationEnabled"`
+	ReadWriteType     string   `dynamodbav:"ReadWriteType,omitempty"`
+	ExcludedSources   []string `dynamodbav:"ExcludeManagementEventSources,omitempty"`
+	OnlySources       []string `dynamodbav:"OnlyManagementEventSources,omitempty"`
 }
 
 type linkItem struct {
@@ -83,19 +99,24 @@ func toItem(r Record) item {
 	s, t := r.Spec, r.Target
 	it := item{
 		TrailArn: r.TrailARN, Owner: ownerItem(r.Owner), Status: string(r.Status), Repairs: r.Repairs,
-		UpdatedAt: r.UpdatedAt, Version: r.Version,
+		UpdatedAt: r.UpdatedAt, Version: r.Version, ConsentNotice: r.ConsentNotice,
 		Spec: specItem{TrailName: s.TrailName, LogGroupName: s.LogGroupName, LogGroupArn: s.LogGroupARN,
 			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleArn: s.RoleARN,
 			Remediation: string(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
-			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey},
+			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey,
+			RepairPosture: s.RepairPosture},
 		Target: targetItem{TrailName: t.TrailName, TrailArn: t.TrailARN, HomeRegion: t.HomeRegion, Partition: t.Partition,
 			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
-			GlobalServices: t.GlobalServiceEvents, MultiRegion: t.MultiRegion},
+			GlobalServices: t.GlobalServiceEvents, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture},
 	}
 	if p := t.Previous; p != nil {
 		it.Target.Previous = &linkItem{LogGroupArn: p.LogGroupARN, RoleArn: p.RoleARN}
+	}
+	if p := t.Posture; p != nil {
+		pi := postureItem(*p)
+		it.Target.Posture = &pi
 	}
 	if l := r.LastRemediation; l != nil {
 		it.LastRemediation = &remediationItem{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,
@@ -108,19 +129,24 @@ func (it item) record() Record {
 	s, t := it.Spec, it.Target
 	r := Record{
 		TrailARN: it.TrailArn, Owner: Owner(it.Owner), Status: Status(it.Status), Repairs: it.Repairs,
-		UpdatedAt: it.UpdatedAt, Version: it.Version,
+		UpdatedAt: it.UpdatedAt, Version: it.Version, ConsentNotice: it.ConsentNotice,
 		Spec: spec.Spec{TrailName: s.TrailName, LogGroupName: s.LogGroupName, LogGroupARN: s.LogGroupArn,
 			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleARN: s.RoleArn,
 			Remediation: spec.Mode(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
-			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey},
+			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey,
+			RepairPosture: s.RepairPosture},
 		Target: delivery.Target{TrailName: t.TrailName, TrailARN: t.TrailArn, HomeRegion: t.HomeRegion, Partition: t.Partition,
 			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
-			GlobalServiceEvents: t.GlobalServices, MultiRegion: t.MultiRegion},
+			GlobalServiceEvents: t.GlobalServices, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture},
 	}
 	if p := t.Previous; p != nil {
 		r.Target.Previous = &delivery.Link{LogGroupARN: p.LogGroupArn, RoleARN: p.RoleArn}
+	}
+	if p := t.Posture; p != nil {
+		dp := delivery.Posture(*p)
+		r.Target.Posture = &dp
 	}
 	if l := it.LastRemediation; l != nil {
 		r.LastRemediation = &Remediation{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,

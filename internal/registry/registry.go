@@ -79,7 +79,10 @@ type Record struct {
 	// Repairs are the times of recent repairs, for the repair policy's "more than N in a window" rule.
 	Repairs         []time.Time
 	LastRemediation *Remediation
-	UpdatedAt       time.Time
+	// ConsentNotice is the name-only trailguard:managed-by value the sweep last told the owner to replace with the
+	// stack id: told once per value.
+	ConsentNotice string
+	UpdatedAt     time.Time
 	// Version increases with every write; a write based on an older version fails with *ConflictError.
 	Version int64
 }

@@ -194,6 +194,9 @@ func (r *Remediator) adopt(ctx context.Context, trig trigger.Trigger, trail stri
 	}
 	what := fmt.Sprintf("adopted by the account policy (%s): log group %s (retention %s), role %s, mode %s", kept,
 		t.LogGroupName, retention(t.RetentionInDays), t.RoleARN(), s.Remediation)
+	if findings := delivery.CISFindings(t); len(findings) > 0 {
+		what += "; " + strings.Join(findings, "; ")
+	}
 	if d.Action != notify.ActionFailed {
 		outcome := d.Action
 		d.Action = notify.ActionAdopted

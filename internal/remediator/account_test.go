@@ -263,7 +263,7 @@ func TestAStackTakesOverAnAdoptedTrailAndGivesItBackOnDelete(t *testing.T) {
 	require.ErrorAs(t, err, &notPermitted, "superseding the account policy still takes the ownership rule")
 	assert.Equal(t, registry.AccountPolicy, f.record(t).Owner)
 
-	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, "security-trails"))
+	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, "arn:aws:cloudformation:us-east-1:"+testbed.Account+":stack/security-trails/1"))
 	res, err := p.Handle(f.ctx, req)
 	require.NoError(t, err)
 	rec := f.record(t)
@@ -290,7 +290,7 @@ func TestAStackTakesOverAnAdoptedTrailAndGivesItBackOnDelete(t *testing.T) {
 // Another stack's registration is never superseded, account-wide mode or not.
 func TestOnlyTheAccountPolicyCanBeSuperseded(t *testing.T) {
 	f := newAccountFixture(t, "", "", "")
-	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, "security-trails"))
+	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, "arn:aws:cloudformation:us-east-1:"+testbed.Account+":stack/security-trails/1"))
 	p := provider.New(f.engine, f.reg, testbed.Region, provider.WithAllowedStacks([]string{"platform-*"}))
 	first := customresource.Request{RequestType: customresource.RequestCreate, LogicalResourceID: "Delivery",
 		StackID:            "arn:aws:cloudformation:us-east-1:" + testbed.Account + ":stack/security-trails/1",

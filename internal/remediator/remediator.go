@@ -35,10 +35,13 @@ type Engine interface {
 	Repair(ctx context.Context, t delivery.Target, found []delivery.Drift, aspects delivery.Aspect) (delivery.Result, error)
 	Share(ctx context.Context) (*delivery.Shared, error)
 	Prefetch(ctx context.Context, trail string) (*delivery.Shared, error)
-	RegisteredTrails(ctx context.Context, sh *delivery.Shared) (map[string]string, error)
+	// SweepTags reads every trail's tags for the sweep: registration marks and consent tags.
+	SweepTags(ctx context.Context, sh *delivery.Shared) (map[string]map[string]string, error)
 	// Resolve and MarkRegistered are account-wide mode's: it adopts a trail exactly as the provider registers one.
 	Resolve(ctx context.Context, who delivery.Caller, s spec.Spec, prior *delivery.Target) (delivery.Target, delivery.Live, error)
 	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
+	// TrailTags reads a trail's tags: a re-created trail's consent.
+	TrailTags(ctx context.Context, trailARN string) (map[string]string, error)
 }
 
 // Registry is the part of the registry the remediator reads and writes.
@@ -258,12 +261,14 @@ func (r *Remediator) refuse(ctx context.Context, trig trigger.Trigger, rec regis
 // protection.
 func (r *Remediator) checkRegistrations(ctx context.Context, trig trigger.Trigger, recs []registry.Record, sh *delivery.Shared,
 	start time.Time) error {
-	marked, err := r.engine.RegisteredTrails(ctx, sh)
+	all, err := r.engine.SweepTags(ctx, sh)
 	if err != nil {
 		return fmt.Errorf("list registered trails: %w", err)
 	}
-	for trailARN, stack := range marked {
-		if slices.ContainsFunc(recs, func(rec registry.Record) bool { return rec.TrailARN == trailARN }) {
+	r.askToRetag(ctx, trig, recs, all, start)
+	for trailARN, tags := range all {
+		stack, marked := tags[delivery.TagRegisteredBy]
+		if !marked || slices.ContainsFunc(recs, func(rec registry.Record) bool { return rec.TrailARN == trailARN }) {
 			continue
 		}
 		d := decision(trig, registry.Record{TrailARN: trailARN})
@@ -371,7 +376,8 @@ func aspects(trig trigger.Trigger, rec registry.Record) delivery.Aspect {
 // between that read and the save is read and decided again.
 func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec registry.Record, start time.Time, consistent bool,
 	sh *delivery.Shared) error {
-	reread := false // set after a save lost to a concurrent write
+	reread := false             // set after a save lost to a concurrent write
+	var earlier notify.Decision // the writes of attempts whose save lost: they happened, so they are this decision's too
 	for attempt := 1; ; attempt++ {
 		aspect := aspects(trig, rec)
 		found, err := r.engine.CheckShared(ctx, rec.Target, aspect, sh)
@@ -395,19 +401,39 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 			}
 			rec = fresh
 		}
-		d, next, err := r.act(ctx, trig, rec, found, aspect)
+		why, err := r.recreatedRefusal(ctx, rec, found)
+		if err != nil {
+			return r.fail(ctx, trig, rec, start, err)
+		}
+		var d notify.Decision
+		var next registry.Record
+		if why != "" {
+			d, next = r.holdRecreated(trig, rec, why)
+		} else {
+			d, next, err = r.act(ctx, trig, rec, found, aspect)
+		}
 		d.Duration = r.now().Sub(start)
+		toldBefore := len(earlier.Repairs) > 0 && len(d.Repairs) == 0
+		if len(earlier.Repairs) > 0 {
+			carryWrites(&d, &next, earlier, r.now().UTC())
+		}
 		// What was done is done: the person hears of it while the registry is written, not after. A save that loses
-		// to a concurrent write is decided again, and the second decision finds nothing left to tell.
+		// to a concurrent write is decided again; the writes it made are carried into the next decision (its log
+		// line and the repair history count them), and the person, told already, is not told again.
 		var told <-chan struct{}
-		if err == nil {
+		if err == nil && !toldBefore {
 			told = r.notifyAsync(ctx, d)
 		}
 		if err == nil && !sameOutcome(rec, next) {
 			err = r.reg.Save(ctx, next)
 			var conflict *registry.ConflictError
 			if errors.As(err, &conflict) && attempt < saveAttempts {
-				<-told
+				if told != nil {
+					<-told
+				}
+				if len(d.Repairs) > 0 {
+					earlier = d
+				}
 				reread, sh = true, nil
 				continue
 			}
@@ -420,10 +446,11 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 			d.Action, d.Result = notify.ActionFailed, err.Error()
 		}
 		r.record(ctx, d)
-		if told == nil {
-			r.notify(ctx, d)
-		} else {
+		switch {
+		case told != nil:
 			<-told
+		case !toldBefore:
+			r.notify(ctx, d)
 		}
 		return err
 	}
@@ -592,4 +619,19 @@ func describe(drifts []delivery.Drift) []string {
 		out[i] = d.String()
 	}
 	return out
+}
+
+// carryWrites makes a decision own the writes an earlier attempt of it made before its save lost to a concurrent
+// invocation (issue 19, case 7: an event and a sweep repairing the same drift at once). Both wrote, so both decision
+// log lines name their writes, and the repair history, which decides when a trail is contested, counts each.
+func carryWrites(d *notify.Decision, next *registry.Record, earlier notify.Decision, now time.Time) {
+	d.Repairs = append(slices.Clone(earlier.Repairs), d.Repairs...)
+	next.Repairs = append(next.Repairs, now)
+	if d.Action != notify.ActionNone {
+		return
+	}
+	d.Action, d.Drift = earlier.Action, earlier.Drift
+	d.Result = earlier.Result + " (a concurrent invocation saved its decision first)"
+	next.LastRemediation = &registry.Remediation{At: now, EventID: d.EventID, EventName: d.EventName, Actor: d.Actor,
+		Drift: d.Drift, Action: d.Action, Result: d.Result}
 }

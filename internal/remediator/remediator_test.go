@@ -474,6 +474,8 @@ func TestDeletedTrailIsGoneAndRecreatedTrailIsWiredAgain(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.aws.CloudTrail.StartLogging(f.ctx, &cloudtrail.StartLoggingInput{Name: aws.String(testbed.TrailName)})
 	require.NoError(t, err)
+	// Its owner re-creates it consenting to the registered stack (a new trail: issue 19, case 6).
+	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, owner.StackID))
 	require.NoError(t, f.deliver(t, "create-trail"))
 	assert.True(t, f.linked(t))
 	assert.Equal(t, registry.Compliant, f.record(t).Status)

@@ -55,6 +55,10 @@ type Spec struct {
 	// AllowCrossAccountKey accepts a KmsKeyId of another account (its key policy must let CloudWatch Logs of this
 	// account use it). The key's region must still be the trail's.
 	AllowCrossAccountKey bool
+	// RepairPosture makes the remediator also put back the trail's archive as registered (its S3 bucket and prefix,
+	// its KMS key, log file validation) when someone changes it. Off by default: the archive is the trail owner's,
+	// and a change of it is reported, so a person decides (docs/contract.md, "The remediator").
+	RepairPosture bool
 }
 
 // FieldError is a property that breaks a rule. It names both, so the message alone is enough to fix the template.
@@ -71,6 +75,7 @@ var ignored = map[string]bool{"ServiceToken": true, "ServiceTimeout": true}
 var known = []string{
 	"TrailName", "LogGroupName", "LogGroupArn", "RetentionInDays", "KmsKeyId", "RoleName", "RoleArn",
 	"Remediation", "EnforceLogging", "DeleteLogGroupOnDelete", "ReplaceExistingDelivery", "AllowCrossAccountKey",
+	"RepairPosture",
 }
 
 // RetentionValues are the values CloudWatch Logs accepts for PutRetentionPolicy.
@@ -186,6 +191,7 @@ func Parse(props map[string]any) (Spec, error) {
 	s.DeleteLogGroupOnDelete = boolean("DeleteLogGroupOnDelete", false)
 	s.ReplaceExistingDelivery = boolean("ReplaceExistingDelivery", false)
 	s.AllowCrossAccountKey = boolean("AllowCrossAccountKey", false)
+	s.RepairPosture = boolean("RepairPosture", false)
 
 	if r := str("RetentionInDays"); r != "" {
 		n, err := strconv.ParseInt(r, 10, 32)

@@ -84,7 +84,7 @@ func (h *harness) start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.AWS().TagTrail(ctx, arn, delivery.TagManagedBy, testbed.SampleStackName); err != nil {
+		if err := s.AWS().TagTrail(ctx, arn, delivery.TagManagedBy, testbed.SampleStackID); err != nil {
 			return err
 		}
 	}

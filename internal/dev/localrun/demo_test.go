@@ -101,9 +101,9 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(text, "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-trail"),
 		"the trail ARN is shown in full once, then shortened")
 	assert.Contains(t, text, "…trail/management-trail")
-	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (UpdateTrail by alice)")
-	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (StopLogging by alice)")
-	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (DeleteLogGroup by alice)")
+	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (UpdateTrail by alice?)")
+	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (StopLogging by alice?)")
+	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (DeleteLogGroup by alice?)")
 	assert.Contains(t, text, "(Sweep)")
 	assert.NotContains(t, text, "X-Amz-Signature", "no pre-signed URL is shown")
 

@@ -784,7 +784,7 @@ func (d *orgDemo) attack(ctx context.Context) (Outcome, error) {
 	if group != want || role != in.role {
 		return Outcome{}, fmt.Errorf("not repaired: trail %s sends to %q with %q, want %q with %q", in.trail, group, role, want, in.role)
 	}
-	lines, err := d.centralMessages(1, namesAccountAndRegion(in, "repaired trail "+in.trail+" (UpdateTrail by alice)"))
+	lines, err := d.centralMessages(1, namesAccountAndRegion(in, "repaired trail "+in.trail+" (UpdateTrail by alice?)"))
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -812,7 +812,7 @@ func (d *orgDemo) orgTrailStep(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	d.orgTrail = arn
-	if err := mgmt.TagTrail(ctx, arn, delivery.TagManagedBy, testbed.SampleStackName); err != nil {
+	if err := mgmt.TagTrail(ctx, arn, delivery.TagManagedBy, testbed.SampleStackID); err != nil {
 		return Outcome{}, err
 	}
 	raw, err := ReadEvent(filepath.Join("events", "provider", "create.json"))

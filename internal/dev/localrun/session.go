@@ -113,7 +113,7 @@ func (s *Session) CreateWorld(ctx context.Context) error {
 		return err
 	}
 	// The trail's owner lets the sample stack manage it, as a security team would before adopting trailguard.
-	if err := s.aws.TagTrail(ctx, trailARN, delivery.TagManagedBy, testbed.SampleStackName); err != nil {
+	if err := s.aws.TagTrail(ctx, trailARN, delivery.TagManagedBy, testbed.SampleStackID); err != nil {
 		return err
 	}
 	s.world = World{Table: testbed.RegistryTable, TopicARN: aws.ToString(topic.TopicArn), Bucket: testbed.TrailBucket(testbed.TrailName),

@@ -32,6 +32,9 @@ const (
 	TrailARN      = "arn:aws:cloudtrail:" + Region + ":" + Account + ":trail/" + TrailName
 	// SampleStackName is the stack the sample CloudFormation requests in events/provider come from.
 	SampleStackName = "trailguard-example"
+	// SampleStackID is that stack's id: what a trail's trailguard:managed-by tag must say for the stack to have the
+	// trail's full consent (a name alone admits less: docs/contract.md, "Who may manage a trail").
+	SampleStackID = "arn:aws:cloudformation:" + Region + ":" + Account + ":stack/" + SampleStackName + "/5b8e6a20-c0a1-11ef-9a8c-0e2d3f4a5b6c"
 	// DeliveryRoleName and DeliveryRolePath place the role the provider stack creates at deploy time.
 	DeliveryRoleName = "CloudTrail_CloudWatchLogs_Role"
 	DeliveryRolePath = "/trailguard/"

@@ -1,0 +1,92 @@
+package provider
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/registry"
+	"github.com/trailguard/trailguard/internal/spec"
+)
+
+// ConsentError means the request would do something only a stack the trail itself names by its id may do, and the
+// trail does not name this stack so (it was admitted by the allow-list, or by a tag naming it by name only).
+type ConsentError struct {
+	Trail, StackID string
+	// Rule is what the request would do, e.g. "supersede the account policy's registration".
+	Rule string
+}
+
+func (e *ConsentError) Error() string {
+	return fmt.Sprintf("stack %s may not %s of trail %s: that needs the trail's own consent, which only a stack the trail "+
+		"names by its id has (tag it %s=%s, or declare it in the same stack); the allow-list and a %s tag naming the "+
+		"stack by name admit only wiring an unwired trail",
+		stackName(e.StackID), e.Rule, e.Trail, delivery.TagManagedBy, e.StackID, delivery.TagManagedBy)
+}
+
+// needsConsent names the first thing the request would do that only a consented stack may, or "" when there is
+// none. A stack name is the stack author's choice, so what a name (the allow-list's or a tag's) admits must not
+// take anything from the trail's current guard: not another registration (the account policy's included), not a
+// link, log group, role or key the trail already relies on, not retention, and not the repair mode. prior is this
+// resource's own registration (an Update), nil for a Create.
+func needsConsent(s spec.Spec, t delivery.Target, prior *registry.Record, supersede bool) string {
+	if supersede {
+		return "supersede the account policy's registration"
+	}
+	if s.AllowCrossAccountKey && t.KmsKeyID != "" {
+		if k, err := arn.Parse(t.KmsKeyID); err == nil && k.AccountID != t.Account {
+			return fmt.Sprintf("use key %s of another account for the log group", t.KmsKeyID)
+		}
+	}
+	if prior == nil || prior.Target.TrailARN != t.TrailARN {
+		return ""
+	}
+	was := prior.Target
+	switch {
+	case was.LogGroupName != t.LogGroupName:
+		return fmt.Sprintf("move the delivery from log group %s to %s", was.LogGroupName, t.LogGroupName)
+	case was.RoleARN() != t.RoleARN():
+		return fmt.Sprintf("change the delivery role from %s to %s", was.RoleARN(), t.RoleARN())
+	case was.KmsKeyID != t.KmsKeyID:
+		return fmt.Sprintf("change the log group's key from %q to %q", was.KmsKeyID, t.KmsKeyID)
+	case shorterRetention(t.RetentionInDays, was.RetentionInDays):
+		return fmt.Sprintf("lower RetentionInDays from %s to %s", days(was.RetentionInDays), days(t.RetentionInDays))
+	case modeRank(s.Remediation) < modeRank(prior.Spec.Remediation):
+		return fmt.Sprintf("weaken Remediation from %s to %s", prior.Spec.Remediation, s.Remediation)
+	case was.EnforceLogging && !t.EnforceLogging:
+		return "turn EnforceLogging off"
+	case prior.Spec.RepairPosture && !s.RepairPosture:
+		return "turn RepairPosture off"
+	}
+	return ""
+}
+
+// modeRank orders the repair modes by how much they guard.
+func modeRank(m spec.Mode) int {
+	switch m {
+	case spec.Enforce:
+		return 2
+	case spec.Report:
+		return 1
+	}
+	return 0
+}
+
+// shorterRetention says whether got keeps events for less time than want; 0 is forever.
+func shorterRetention(got, want int32) bool {
+	switch {
+	case want == 0:
+		return got != 0
+	case got == 0:
+		return false
+	}
+	return got < want
+}
+
+func days(d int32) string {
+	if d == 0 {
+		return "forever"
+	}
+	return fmt.Sprintf("%d days", d)
+}
