@@ -152,9 +152,15 @@ fuzz: ## every fuzz target for FUZZTIME inputs (one unchanged since it passed is
 # entry as OSV JSON, which govulncheck reads as a local database) from the Go module proxy, or from the module
 # cache when the proxy is unreachable too. Without either it says it skipped, and fails under CI.
 VULNDB_MODULE := golang.org/x/vulndb
+# A check is not repeated while the functions' compiled code (every package, by content hash) and the database's
+# version (vuln.go.dev's modified date, or the x/vulndb module's) are those of a check that passed.
+VULN_CACHE := .cache/vuln
 vuln: ## govulncheck of ./functions/... (offline: the golang.org/x/vulndb module)
 	@db=https://vuln.go.dev; src="vuln.go.dev"; \
-	if ! curl -fsS -m 10 -o /dev/null $$db/index/db.json 2>/dev/null; then \
+	if index=$$(curl -fsS -m 10 $$db/index/db.json 2>/dev/null); then \
+	  when=$$(sed -n 's/.*"modified" *: *"\([0-9T:.-]*\).*/\1/p' <<<"$$index"); \
+	  src="vuln.go.dev of $${when:-$$(sha256sum <<<"$$index" | cut -c1-12)}"; \
+	else \
 	  tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	  dir=$$(cd "$$tmp" && GOFLAGS=-mod=mod $(GO) mod download -json $(VULNDB_MODULE)@latest 2>/dev/null | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p' || true); \
 	  if [ -z "$$dir" ]; then \
@@ -162,7 +168,11 @@ vuln: ## govulncheck of ./functions/... (offline: the golang.org/x/vulndb module
 	  if [ -z "$$dir" ] || [ ! -d "$$dir/data/osv" ]; then \
 	    echo "govulncheck: SKIPPED offline: vuln.go.dev and the $(VULNDB_MODULE) module are both unreachable"; [ -z "$${CI:-}" ]; exit $$?; fi; \
 	  v=$${dir##*@}; v=$${v#v0.0.0-}; db=file://$$dir/data/osv; src="offline, x/vulndb of $${v:0:8}"; fi; \
+	key=$$( { echo "$$src $(GOTOOLCHAIN)"; $(GO) list -deps -export -f '{{.Export}}' ./functions/...; } | sha256sum | cut -c1-32); \
+	if [ -f $(VULN_CACHE)/$$key ]; then \
+	  echo "no reachable vulnerability in ./functions/... ($(GOTOOLCHAIN), DB $$src; unchanged since checked)"; exit 0; fi; \
 	$(GO) tool govulncheck -db "$$db" ./functions/...; \
+	mkdir -p $(VULN_CACHE); touch $(VULN_CACHE)/$$key; \
 	echo "no reachable vulnerability in ./functions/... ($$($(GO) env GOVERSION), DB $$src)"
 
 # QUICK=1 (make reads `make bench -quick` as its own flags -q -u -i -c -k) runs the harness's short mode.

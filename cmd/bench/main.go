@@ -76,7 +76,7 @@ func run() int {
 	for _, l := range summary(rep.Markdown()) {
 		fmt.Println(l)
 	}
-	fmt.Println("wrote", path)
+	fmt.Println("wrote", localrun.ShowPath(path))
 	if err != nil {
 		log.Error("some benchmark steps did not work", "error", err.Error())
 		return 1
