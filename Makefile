@@ -12,12 +12,14 @@ export GOTOOLCHAIN := go1.26.10
 # and synth) then prints a 10-line banner on every start. The README recommends Node 22 or 24; this silences the
 # banner for Node 20 only, so any other unsupported version still gets it.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-# Nothing outside the checkout but the Go and npm caches: go's work folders (go-build*, tens of MB, left behind when
-# a build is cut short by Ctrl-C) and jsii's package cache (about 160 MB, ~/.cache by default) go into .cache/,
-# ignored by git (testbed.GoTmpDir names the same folder for the builds the tests start).
-export GOTMPDIR := $(CURDIR)/.cache/go-tmp
+# Nothing outside the checkout but the Go and npm caches: go's work folders of the builds a person may interrupt
+# (go-build*, tens of MB, left behind when Ctrl-C cuts a build short) and jsii's package cache (about 160 MB,
+# ~/.cache by default) go into .cache/, ignored by git (testbed.GoTmpDir names the same folder for the builds the
+# tests and the demo start). GOTMPDIR is set per build, not exported: go test would then make every t.TempDir
+# there, and a test that uses one is never served from Go's test cache.
+GO_TMP := $(CURDIR)/.cache/go-tmp
+GO_BUILD := mkdir -p $(GO_TMP) && GOTMPDIR=$(GO_TMP) $(GO) build
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.cache/jsii
-$(shell mkdir -p $(GOTMPDIR))
 FUNCTIONS := provider remediator
 DIST := dist
 # Lambda build flags: functions/lambda.flags says what each is for; testbed.BuildFunction reads the same file.
@@ -60,12 +62,12 @@ help: ## list the targets
 # rather than left silent, and Ctrl-C reaches the demo itself.
 demo: ## the whole story on this machine, no AWS account: moto, both Lambdas, an attack, repairs
 	@[ -x $(DIST)/bin/demo ] || echo "demo: building the demo command (a first run downloads Go modules: minutes)"
-	@$(GO) build -o $(DIST)/bin/demo ./cmd/demo
+	@$(GO_BUILD) -o $(DIST)/bin/demo ./cmd/demo
 	@$(DIST)/bin/demo
 
 demo-org: ## an AWS Organization on moto: 3 accounts, 2 regions, StackSets, adoption, central alerts
 	@[ -x $(DIST)/bin/demo-org ] || echo "demo-org: building the demo-org command (a first run downloads Go modules: minutes)"
-	@$(GO) build -o $(DIST)/bin/demo-org ./cmd/demo-org
+	@$(GO_BUILD) -o $(DIST)/bin/demo-org ./cmd/demo-org
 	@$(DIST)/bin/demo-org
 
 test: ## what CI runs: lint, build, every test, a bounded fuzz, govulncheck, cfn-lint
@@ -91,7 +93,7 @@ build: $(FUNCTIONS:%=$(DIST)/%.zip) ## build dist/<function>.zip (bootstrap, lin
 # the same CDK asset hash, on every machine. `go version -m` proves no VCS stamp or local path went in.
 $(DIST)/%.zip: FORCE
 	@mkdir -p $(DIST)/$*
-	@CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOARM64=v8.0 GOEXPERIMENT= GOFLAGS= $(GO) build $(GOFLAGS_LAMBDA) -o $(DIST)/$*/bootstrap ./functions/$*
+	@mkdir -p $(GO_TMP); CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOARM64=v8.0 GOEXPERIMENT= GOFLAGS= GOTMPDIR=$(GO_TMP) $(GO) build $(GOFLAGS_LAMBDA) -o $(DIST)/$*/bootstrap ./functions/$*
 	@info=$$($(GO) version -m $(DIST)/$*/bootstrap); \
 	  if grep -q 'vcs\.' <<<"$$info" || ! grep -q -- '-trimpath=true' <<<"$$info"; then \
 	    echo "$(DIST)/$*/bootstrap is not reproducible: it carries VCS or path information:"; echo "$$info"; exit 1; fi
@@ -183,7 +185,7 @@ bench: build ## the Go benchmarks, then the harness that writes BENCHMARKS.md (Q
 
 invoke: ## one function, one event: FN=provider EVENT=events/provider/create.json [TARGET=aws]
 	@[ -x $(DIST)/bin/invoke ] || echo "invoke: building the invoke command (a first run downloads Go modules: minutes)"
-	@$(GO) build -o $(DIST)/bin/invoke ./cmd/invoke
+	@$(GO_BUILD) -o $(DIST)/bin/invoke ./cmd/invoke
 	@$(DIST)/bin/invoke -fn $(FN) -event $(EVENT) -target $(TARGET)
 
 clean: ## remove build output

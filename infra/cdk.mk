@@ -15,7 +15,7 @@ CDK_ARGS ?=
 # credentials; prompts are shown as they come.
 CDK_TMP := $(CURDIR)/.cache/cdk-tmp
 CDKRUN := $(DIST)/bin/cdkrun
-CDK_PREP := $(GO) build -o $(CDKRUN) ./cmd/cdkrun && mkdir -p $(CDK_TMP) &&
+CDK_PREP := $(GO_BUILD) -o $(CDKRUN) ./cmd/cdkrun && mkdir -p $(CDK_TMP) &&
 CDK_ENV := TMPDIR=$(CDK_TMP) CDK_DISABLE_NOTICES=true CDK_DISABLE_CLI_TELEMETRY=true
 CDK := $(CDK_PREP) $(CDK_ENV) $(CDKRUN) -- $(CDK_BIN)
 CDK_FLAGS := --no-notices --output $(CDK_OUT) $(CDK_ARGS)

@@ -22,7 +22,7 @@ func TestTheTestBedLeavesNothingInTMPDIR(t *testing.T) {
 	testbed.NeedMoto(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	t.Setenv("GOTMPDIR", "") // the test bed's own default, not the Makefile's
+	t.Setenv("GOTMPDIR", "") // the test bed's own default
 
 	m, err := testbed.Launch(context.Background())
 	require.NoError(t, err)
