@@ -42,6 +42,7 @@ BENCHFLAGS ?=
 FN ?= remediator
 EVENT ?= events/remediator/sweep.json
 TARGET ?= local
+CISFLAGS ?=
 
 # SKIP_AWS=1 runs `make test` without moto_server (the AWS tests are skipped and counted); SKIP_CFN_LINT=1 without
 # cfn-lint. Both are explicit choices: a missing tool otherwise fails the run. CI honours neither.
@@ -49,7 +50,7 @@ SKIP_AWS ?=
 SKIP_CFN_LINT ?=
 export SKIP_AWS
 
-.PHONY: help build lint test preflight unit fuzz vuln bench demo demo-org invoke clean
+.PHONY: help build lint test preflight unit fuzz vuln bench demo demo-org invoke cis-check clean
 
 # A description too long for 100 columns wraps onto an indented line (internal/dev/localrun's help test checks).
 help: ## list the targets
@@ -66,7 +67,7 @@ demo: ## the whole story on this machine, no AWS account: moto, both Lambdas, an
 	@$(GO_BUILD) -o $(DIST)/bin/demo ./cmd/demo
 	@$(DIST)/bin/demo
 
-demo-org: ## an AWS Organization on moto: 3 accounts, 2 regions, StackSets, adoption, central alerts
+demo-org: ## an AWS Organization on moto: StackSets, adoption, central alerts, delegated administrator
 	@[ -x $(DIST)/bin/demo-org ] || echo "demo-org: building the demo-org command (a first run downloads Go modules: minutes)"
 	@$(GO_BUILD) -o $(DIST)/bin/demo-org ./cmd/demo-org
 	@$(DIST)/bin/demo-org
@@ -188,6 +189,11 @@ invoke: ## one function, one event: FN=provider EVENT=events/provider/create.jso
 	@[ -x $(DIST)/bin/invoke ] || echo "invoke: building the invoke command (a first run downloads Go modules: minutes)"
 	@$(GO_BUILD) -o $(DIST)/bin/invoke ./cmd/invoke
 	@$(DIST)/bin/invoke -fn $(FN) -event $(EVENT) -target $(TARGET)
+
+cis-check: ## evaluate CloudTrail.1, CloudTrail.5 and CloudWatch.1-14 as Security Hub does: on moto, or TARGET=aws (CISFLAGS=-json)
+	@[ -x $(DIST)/bin/cis-check ] || echo "cis-check: building the cis-check command (a first run downloads Go modules: minutes)"
+	@$(GO) build -o $(DIST)/bin/cis-check ./cmd/cis-check
+	@$(DIST)/bin/cis-check -target $(TARGET) $(CISFLAGS)
 
 clean: ## remove build output
 	rm -rf $(DIST) cdk.out

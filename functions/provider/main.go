@@ -32,7 +32,9 @@ func main() {
 	engine := delivery.New(delivery.NewClients(cfg), cfg.Region, delivery.WithLogger(log),
 		delivery.WithDeliveryRole(os.Getenv(lambdaenv.DeliveryRoleARN)),
 		delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)),
-		delivery.WithBoundaryOrganization(os.Getenv(lambdaenv.BoundaryOrganizationID)))
+		delivery.WithBoundaryOrganization(os.Getenv(lambdaenv.BoundaryOrganizationID)),
+		delivery.WithManagementAccount(os.Getenv(lambdaenv.ManagementAccountID)),
+		delivery.WithPackTopic(os.Getenv(lambdaenv.TopicARN)))
 	opts := []provider.Option{provider.WithLogger(log), provider.WithAllowedStacks(allowed)}
 	if !lambdaenv.Bool(lambdaenv.LocalRun) {
 		// Local runs (tests, the demo) have no CloudFormation stack behind their requests.

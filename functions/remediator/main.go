@@ -44,17 +44,21 @@ func main() {
 		opts = append(opts, remediator.WithEvents(notify.NewEventSender(eventbridge.NewFromConfig(cfg))))
 	}
 	clients := delivery.NewRepairClients(cfg)
-	engineOpts := []delivery.Option{delivery.WithLogger(log), delivery.WithMaxDeliveryAge(maxAge)}
+	engineOpts := []delivery.Option{delivery.WithLogger(log), delivery.WithMaxDeliveryAge(maxAge),
+		delivery.WithManagementAccount(os.Getenv(lambdaenv.ManagementAccountID))}
 	if accountWide {
 		// Adoption resolves trails as the provider does: the Organizations client (an organization trail of this
 		// account), the default delivery role and the boundary every role must carry.
 		clients = delivery.NewClients(cfg)
 		engineOpts = append(engineOpts, delivery.WithDeliveryRole(os.Getenv(lambdaenv.DeliveryRoleARN)),
 			delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)),
-			delivery.WithBoundaryOrganization(os.Getenv(lambdaenv.BoundaryOrganizationID)))
+			delivery.WithBoundaryOrganization(os.Getenv(lambdaenv.BoundaryOrganizationID)), delivery.WithPackTopic(topic))
 		policy, err := remediator.NewAccountPolicy(clients.CloudTrail, os.Getenv(lambdaenv.AccountRetentionInDays),
 			os.Getenv(lambdaenv.AccountKmsKeyID), os.Getenv(lambdaenv.AccountRemediation))
 		lambdaenv.ExitOnError(log, err)
+		lambdaenv.ExitOnError(log, errWithVar(lambdaenv.AccountDeletionProtection,
+			policy.SetDeletionProtection(os.Getenv(lambdaenv.AccountDeletionProtection))))
+		lambdaenv.ExitOnError(log, policy.WithMonitoringPack(os.Getenv(lambdaenv.AccountMonitoringPack), os.Getenv(lambdaenv.AccountAlarmTopicARN)))
 		opts = append(opts, remediator.WithAccountPolicy(policy))
 	}
 	engine := delivery.New(clients, cfg.Region, engineOpts...)

@@ -36,12 +36,13 @@ func TestAccountWideModeGrantsOnlyWhatAdoptionCalls(t *testing.T) {
 	assert.Equal(t, "false", remediatorEnv(t, off)[lambdaenv.AccountWide])
 
 	s := build(t, map[string]any{stacks.CtxAccountWide: "true", stacks.CtxAccountRetentionInDays: "90",
-		stacks.CtxAccountRemediation: "report"})
+		stacks.CtxAccountRemediation: "report", stacks.CtxAccountDeletionProtection: "false"})
 	_, on := toTemplate(t, s.provider.Stack)
 	env := remediatorEnv(t, on)
 	assert.Equal(t, "true", env[lambdaenv.AccountWide])
 	assert.Equal(t, "90", env[lambdaenv.AccountRetentionInDays])
 	assert.Equal(t, "report", env[lambdaenv.AccountRemediation])
+	assert.Equal(t, "false", env[lambdaenv.AccountDeletionProtection])
 	assert.NotContains(t, env, lambdaenv.AccountKmsKeyID, "not given: the provider's default")
 	p, found := adoption(on)
 	require.True(t, found)
@@ -63,7 +64,7 @@ func TestAccountWideModeGrantsOnlyWhatAdoptionCalls(t *testing.T) {
 
 func TestAccountWideSettingsAreCheckedAtSynthesis(t *testing.T) {
 	for key, value := range map[string]string{stacks.CtxAccountWide: "yes", stacks.CtxAccountRetentionInDays: "2",
-		stacks.CtxAccountRemediation: "off", stacks.CtxAccountKmsKeyID: "alias/mine"} {
+		stacks.CtxAccountRemediation: "off", stacks.CtxAccountKmsKeyID: "alias/mine", stacks.CtxAccountDeletionProtection: "sometimes"} {
 		_, err := stacks.ConfigFromContext(newApp(map[string]any{key: value}))
 		assert.Error(t, err, "%s=%s", key, value)
 	}

@@ -32,6 +32,12 @@ const (
 	CtxAccountRetentionInDays = "trailguard:accountWide:retentionInDays"
 	CtxAccountKmsKeyID        = "trailguard:accountWide:kmsKeyId"
 	CtxAccountRemediation     = "trailguard:accountWide:remediation"
+	// CtxAccountDeletionProtection, "true" (default) or "false": deletion protection on adopted trails' log groups.
+	CtxAccountDeletionProtection = "trailguard:accountWide:deletionProtection"
+	// The account policy's CIS monitoring pack ("cis" or "cis-v5"; default none) and its alarms' topic (default:
+	// the notification topic).
+	CtxAccountMonitoringPack = "trailguard:accountWide:monitoringPack"
+	CtxAccountAlarmTopicArn  = "trailguard:accountWide:alarmTopicArn"
 )
 
 // Config is what the app reads from CDK context.
@@ -48,11 +54,16 @@ type Config struct {
 	// AccountWide and the Account* defaults are account-wide mode (see ProviderStackProps).
 	AccountWide                                                 bool
 	AccountRetentionInDays, AccountKmsKeyID, AccountRemediation string
+	AccountDeletionProtection                                   string
+	AccountMonitoringPack, AccountAlarmTopicArn                 string
 	// OrganizationID (o-...), when set, is the organization of the deploying account: the standalone stack's
 	// delivery boundary then also admits an organization trail's streams, o-ORGID_*; without it, only the
 	// account's own (ACCOUNT_CloudTrail_*). Never a wildcard: a role capped at o-*_* could write the streams
 	// named after any organization.
 	OrganizationID string
+	// ManagementAccountID, when set, deploys the standalone stack in CloudTrail's delegated administrator account
+	// (CtxOrgManagementAccountID).
+	ManagementAccountID string
 	// Org, when the organization context is set, adds the organization deployment (BuildOrg).
 	Org *OrgSettings
 }
@@ -110,10 +121,23 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	c.AccountRetentionInDays = str(CtxAccountRetentionInDays, "")
 	c.AccountKmsKeyID = str(CtxAccountKmsKeyID, "")
 	c.AccountRemediation = str(CtxAccountRemediation, "")
-	if _, err := remediator.NewAccountPolicy(nil, c.AccountRetentionInDays, c.AccountKmsKeyID, c.AccountRemediation); err != nil {
+	policy, err := remediator.NewAccountPolicy(nil, c.AccountRetentionInDays, c.AccountKmsKeyID, c.AccountRemediation)
+	if err != nil {
 		return Config{}, fmt.Errorf("context %s, %s, %s: %w", CtxAccountRetentionInDays, CtxAccountKmsKeyID, CtxAccountRemediation, err)
 	}
+	c.AccountDeletionProtection = str(CtxAccountDeletionProtection, "")
+	if err := policy.SetDeletionProtection(c.AccountDeletionProtection); err != nil {
+		return Config{}, fmt.Errorf("context %s: %w", CtxAccountDeletionProtection, err)
+	}
+	c.AccountMonitoringPack = str(CtxAccountMonitoringPack, "")
+	c.AccountAlarmTopicArn = str(CtxAccountAlarmTopicArn, "")
+	if err := policy.WithMonitoringPack(c.AccountMonitoringPack, c.AccountAlarmTopicArn); err != nil {
+		return Config{}, fmt.Errorf("context %s, %s: %w", CtxAccountMonitoringPack, CtxAccountAlarmTopicArn, err)
+	}
 	if c.OrganizationID, err = organizationIDFromContext(app); err != nil {
+		return Config{}, err
+	}
+	if c.ManagementAccountID, err = managementAccountFromContext(app, c.OrganizationID); err != nil {
 		return Config{}, err
 	}
 	if c.Org, err = orgFromContext(app, c.OrganizationID); err != nil {
@@ -130,16 +154,19 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		StackProps: awscdk.StackProps{
 			Description: jsii.String("trailguard: keeps CloudTrail trails delivering to CloudWatch Logs"),
 		},
-		AssetDir:           c.AssetDir,
-		SweepInterval:      c.SweepInterval,
-		NotificationEmail:  c.NotificationEmail,
-		ServiceTokenExport: c.ServiceTokenExport,
-		LogLevel:           c.LogLevel,
-		AllowedStacks:      c.AllowedStacks,
-		AccountWide:        c.AccountWide,
-		OrganizationID:     c.OrganizationID,
+		AssetDir:            c.AssetDir,
+		SweepInterval:       c.SweepInterval,
+		NotificationEmail:   c.NotificationEmail,
+		ServiceTokenExport:  c.ServiceTokenExport,
+		LogLevel:            c.LogLevel,
+		AllowedStacks:       c.AllowedStacks,
+		AccountWide:         c.AccountWide,
+		OrganizationID:      c.OrganizationID,
+		ManagementAccountID: c.ManagementAccountID,
 		AccountDefaults: map[string]string{lambdaenv.AccountRetentionInDays: c.AccountRetentionInDays,
-			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation},
+			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation,
+			lambdaenv.AccountDeletionProtection: c.AccountDeletionProtection,
+			lambdaenv.AccountMonitoringPack:     c.AccountMonitoringPack, lambdaenv.AccountAlarmTopicARN: c.AccountAlarmTopicArn},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("provider stack %s: %w", c.ProviderStackName, err)

@@ -48,6 +48,8 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 	trails := join("arn:", partition, ":cloudtrail:", region, ":", account, ":trail/*")
 	logGroups := join("arn:", partition, ":logs:", region, ":", account, ":log-group:*")
 	anyRole := join("arn:", partition, ":iam::", account, ":role/*")
+	packAlarms := join("arn:", partition, ":cloudwatch:", region, ":", account, ":alarm:trailguard-cis-*")
+	topics := join("arn:", partition, ":sns:", region, ":", account, ":*")
 	createdBy := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/trailguard:created-by": "trailguard"}}
 	boundary := ref(mustID(t, m, "AWS::IAM::ManagedPolicy", "DeliveryBoundary"))
 	bounded := map[string]any{"StringEquals": map[string]any{"iam:PermissionsBoundary": boundary}}
@@ -87,12 +89,13 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 		for k, v := range shared {
 			want[fn][k] = v
 		}
+		want[fn]["LogGroupGuard"] = allow([]string{"logs:PutLogGroupDeletionProtection", "logs:AssociateKmsKey", "logs:DisassociateKmsKey"}, logGroups, nil)
 		want[fn]["OwnLogs"] = allow([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, getAtt(mustID(t, m, "AWS::Logs::LogGroup", fn+"Logs"), "Arn"), nil)
 	}
 	p := want["Provider"]
 	p["Trails"] = allow([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
 		"cloudtrail:StartLogging", "cloudtrail:ListTags", "cloudtrail:AddTags", "cloudtrail:RemoveTags",
-		"cloudtrail:GetEventSelectors"}, trails, nil)
+		"cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"}, trails, nil)
 	p["Describe"] = allow([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "organizations:DescribeOrganization"}, "*", nil)
 	p["LogGroups"] = allow([]string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
 		"logs:ListTagsForResource"}, logGroups, nil)
@@ -101,15 +104,22 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 		join("arn:", partition, ":cloudformation:", region, ":", account, ":stack/*"), nil)
 	p["BoundedRolePolicyWrite"] = allow([]string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"}, anyRole, bounded)
 	p["Registry"] = allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"}, table, nil)
+	p["PackFilters"] = allow([]string{"logs:DescribeMetricFilters", "logs:PutMetricFilter", "logs:DeleteMetricFilter"}, logGroups, nil)
+	p["PackAlarms"] = allow([]string{"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource",
+		"cloudwatch:DeleteAlarms"}, packAlarms, nil)
+	p["PackTopic"] = allow([]string{"sns:ListSubscriptionsByTopic"}, topics, nil)
 
 	r := want["Remediator"]
 	r["Trails"] = allow([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
-		"cloudtrail:StartLogging", "cloudtrail:ListTags", "cloudtrail:GetEventSelectors"}, trails, nil)
+		"cloudtrail:StartLogging", "cloudtrail:ListTags", "cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"}, trails, nil)
 	r["Describe"] = allow([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups"}, "*", nil)
 	r["LogGroups"] = allow([]string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
 		"logs:DeleteRetentionPolicy"}, logGroups, nil)
 	r["BoundedRolePolicyWrite"] = allow([]string{"iam:PutRolePolicy"}, anyRole, bounded)
 	r["Registry"] = allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}, table, nil)
+	r["PackFilters"] = allow([]string{"logs:DescribeMetricFilters", "logs:PutMetricFilter"}, logGroups, nil)
+	r["PackAlarms"] = allow([]string{"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"}, packAlarms, nil)
+	r["PackTopic"] = allow([]string{"sns:ListSubscriptionsByTopic"}, topics, nil)
 	r["OnFailureQueue"] = allow([]string{"sqs:SendMessage"}, getAtt(mustID(t, m, "AWS::SQS::Queue", "RemediatorFailures"), "Arn"), nil)
 	r["OnFailureQueueKey"] = allow([]string{"kms:GenerateDataKey", "kms:Decrypt"}, key, nil)
 

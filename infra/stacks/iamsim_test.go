@@ -54,6 +54,7 @@ var functionClients = map[string][]apiClient{
 		clientOf[delivery.CloudTrailAPI]("cloudtrail"), clientOf[delivery.LogsAPI]("logs"),
 		clientOf[delivery.IAMAPI]("iam"), clientOf[delivery.OrganizationsAPI]("organizations"),
 		clientOf[registry.API]("dynamodb"), clientOf[notify.Publisher]("sns"), clientOf[provider.Stacks]("cloudformation"),
+		clientOf[delivery.MetricFiltersAPI]("logs"), clientOf[delivery.AlarmsAPI]("cloudwatch"), clientOf[delivery.TopicsAPI]("sns"),
 	},
 	// The remediator of the account-wide template: it also adopts (TrailReader, Organizations) and, with decision
 	// events on, puts events on its bus.
@@ -62,8 +63,12 @@ var functionClients = map[string][]apiClient{
 		clientOf[delivery.IAMAPI]("iam"), clientOf[delivery.OrganizationsAPI]("organizations"),
 		clientOf[remediator.TrailReader]("cloudtrail"),
 		clientOf[registry.API]("dynamodb"), clientOf[notify.Publisher]("sns"),
+		clientOf[delivery.MetricFiltersAPI]("logs"), clientOf[delivery.AlarmsAPI]("cloudwatch"), clientOf[delivery.TopicsAPI]("sns"),
 	},
 }
+
+// delegatedAdministrators is the client the provider asks, in CloudTrail's delegated administrator account only.
+var delegatedAdministrators = clientOf[delivery.AdministratorsAPI]("organizations")
 
 // decisionEvents is the client a remediator calls through when its template turns decision events on.
 var decisionEvents = clientOf[notify.EventPutter]("events")
@@ -81,6 +86,8 @@ var notCalled = map[string]map[string]string{
 		"logs:ListTagsForResource": "only Delete reads a group's tags before removing it (provider)",
 		"iam:DeleteRolePolicy":     "only Delete removes a trail's role policy (provider)",
 		"dynamodb:DeleteItem":      "only Delete removes a registration (provider)",
+		"logs:DeleteMetricFilter":  "only Delete and a switch-off remove the CIS pack (provider)",
+		"cloudwatch:DeleteAlarms":  "only Delete and a switch-off remove the CIS pack (provider)",
 	},
 }
 
@@ -90,6 +97,8 @@ var impliedCalls = map[string][]string{
 	"cloudtrail:UpdateTrail": {"iam:PassRole"},
 	// The topic is encrypted with the stack's key: Publish needs the key.
 	"sns:Publish": {"kms:GenerateDataKey", "kms:Decrypt"},
+	// The CIS pack's alarms are created with tags.
+	"cloudwatch:PutMetricAlarm": {"cloudwatch:TagResource"},
 }
 
 // simRequest is one call: an action on a resource, with the request's condition context.
@@ -111,7 +120,10 @@ func requestsFor(action string, a arns) []simRequest {
 	group := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:audit-logs", simPartition, simRegion, simAccount)
 	service, name, _ := strings.Cut(action, ":")
 	switch {
-	case strings.HasPrefix(name, "Describe") && (service == "cloudtrail" || service == "logs" || service == "organizations"):
+	case action == "logs:DescribeMetricFilters":
+		return []simRequest{{action, group, nil}}
+	case strings.HasPrefix(name, "Describe") && (service == "cloudtrail" || service == "logs" || service == "organizations"),
+		action == "organizations:ListDelegatedAdministrators":
 		return []simRequest{{action, "*", nil}}
 	case action == "logs:DeleteLogGroup":
 		return []simRequest{{action, group, map[string]any{"aws:ResourceTag/trailguard:created-by": "trailguard"}}}
@@ -135,6 +147,8 @@ func requestsFor(action string, a arns) []simRequest {
 		return []simRequest{{action, a.key, nil}}
 	case "events":
 		return []simRequest{{action, a.bus, nil}}
+	case "cloudwatch":
+		return []simRequest{{action, fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:trailguard-cis-audit-root-usage", simPartition, simRegion, simAccount), nil}}
 	case "cloudformation":
 		return []simRequest{{action, fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/app/0f3c5a40-8f2b-11ef-9f3a-0a1b2c3d4e5f",
 			simPartition, simRegion, simAccount), nil}}
@@ -383,6 +397,9 @@ func functionEvaluations(t *testing.T, m tmpl) []evaluation {
 		_, f := m.one(t, "AWS::Lambda::Function", fn)
 		if props(f)["Environment"].(map[string]any)["Variables"].(map[string]any)[lambdaenv.DecisionEvents] == "true" {
 			clients = append(clients, decisionEvents)
+		}
+		if fn == "Provider" && props(f)["Environment"].(map[string]any)["Variables"].(map[string]any)[lambdaenv.ManagementAccountID] != nil {
+			clients = append(clients, delegatedAdministrators)
 		}
 		calls := callsOf(fn, clients)
 		if fn == "Remediator" {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsorganizations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
@@ -20,6 +21,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/trailguard/trailguard/infra/guardrail"
 )
 
 // The organization deployment (docs/organizations.md): one `make deploy-org` from the management account or a
@@ -66,6 +69,8 @@ type Org struct {
 	MemberTemplate string
 	// CodeKeys are the object keys of the function zips in every code bucket, by function (provider, remediator).
 	CodeKeys map[string]string
+	// Guardrail is the service control policy attached to the target OUs; nil when the guardrail is off.
+	Guardrail awsorganizations.CfnPolicy
 }
 
 // OrgAssets is one region's code bucket stack.
@@ -188,6 +193,7 @@ func BuildOrg(app awscdk.App, c Config) (*Org, error) {
 		Parameters:  params,
 		TemplateUrl: template.HttpUrl(),
 	})
+	org.guardrail(o)
 	// The code must be in every region's bucket before a stack instance is created or updated.
 	for _, region := range o.Regions {
 		org.Stack.AddDependency(org.Assets[region].Stack, jsii.String("the member stacks read their code from "+region+"'s bucket"))
@@ -210,6 +216,26 @@ func BuildOrg(app awscdk.App, c Config) (*Org, error) {
 		Value:       org.StackSet.AttrStackSetId(),
 	})
 	return org, nil
+}
+
+// guardrail attaches the preventive guardrail (infra/guardrail) to the target OUs, when it is on. It is created
+// after the StackSet, so that a first deployment's member stacks have their roles under /trailguard/ before any
+// policy names that path; instances created later are deployed by the StackSets execution role, which the policy
+// admits for role writes. On deletion (rolling the guardrail back) CloudFormation removes it before the StackSet.
+func (org *Org) guardrail(o *OrgSettings) {
+	doc := guardrail.Policy(o.Guardrail)
+	if doc == nil {
+		return
+	}
+	org.Guardrail = awsorganizations.NewCfnPolicy(org.Stack, jsii.String("Guardrail"), &awsorganizations.CfnPolicyProps{
+		Name: jsii.String(o.StackSetName + "-guardrail"),
+		Description: jsii.String("trailguard (" + o.Guardrail.Level + "): only trailguard's roles and the break-glass role may " +
+			"delete or weaken guarded CloudTrail log groups and trails (docs/organizations.md)"),
+		Type:      jsii.String("SERVICE_CONTROL_POLICY"),
+		Content:   doc,
+		TargetIds: jsii.Strings(o.TargetOUs...),
+	})
+	org.Guardrail.AddDependency(org.StackSet)
 }
 
 // central creates the one place to look: an encrypted topic that only principals of the organization may publish

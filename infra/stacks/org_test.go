@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trailguard/trailguard/infra/guardrail"
 	"github.com/trailguard/trailguard/infra/snapshot"
 	"github.com/trailguard/trailguard/infra/stacks"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
@@ -32,6 +33,9 @@ var orgContext = map[string]any{
 	stacks.CtxOrgOrganizationID: orgID,
 	stacks.CtxOrgTargetOUs:      []any{"ou-ab12-cdef3456", "r-ab12"},
 	stacks.CtxOrgRegions:        "eu-west-1, us-east-1",
+	// The guardrail (off by default) at its strictest, so that cfn-lint, cdk-nag and the escalation test see it.
+	stacks.CtxOrgGuardrail:               "strict",
+	stacks.CtxOrgGuardrailBreakGlassRole: "security/BreakGlass",
 }
 
 type orgSynth struct {
@@ -620,4 +624,42 @@ func TestAllowedStacksPatternAgreesWithTheProvider(t *testing.T) {
 	assert.True(t, re.MatchString(""), "an empty allow-list")
 	assert.True(t, re.MatchString("security-*,platform-trails"))
 	assert.False(t, re.MatchString("security-*,"), "the StackSet passes the canonical comma-joined list")
+}
+
+// The guardrail SCP is in the organization template as infra/guardrail writes it (its test evaluates it), attached
+// to the target OUs, after the StackSet; it is off unless the context turns it on.
+func TestTheGuardrailIsInTheOrganizationTemplateAttachedToTheTargets(t *testing.T) {
+	_, ts := orgTemplates(t)
+	id, res := ts["org"].one(t, "AWS::Organizations::Policy", "Guardrail")
+	p := props(res)
+	assert.Equal(t, "SERVICE_CONTROL_POLICY", p["Type"])
+	assert.Equal(t, []any{"ou-ab12-cdef3456", "r-ab12"}, p["TargetIds"])
+	want := guardrail.Policy(guardrail.Settings{Level: guardrail.Strict, BreakGlassRole: "security/BreakGlass",
+		LogGroupPrefixes: []string{guardrail.DefaultLogGroupPrefix}})
+	assert.JSONEq(t, jsonOf(t, want), jsonOf(t, p["Content"]))
+	stackSet, _ := ts["org"].one(t, "AWS::CloudFormation::StackSet", "StackSet")
+	assert.Contains(t, res["DependsOn"], stackSet, "the member stacks (and their roles under /trailguard/) first")
+	require.NotEmpty(t, id)
+
+	ctx := map[string]any{}
+	for k, v := range orgContext {
+		if k != stacks.CtxOrgGuardrail {
+			ctx[k] = v
+		}
+	}
+	cfg, err := stacks.ConfigFromContext(newApp(ctx))
+	require.NoError(t, err)
+	assert.Equal(t, guardrail.Off, cfg.Org.Guardrail.Level, "off by default")
+	assert.Nil(t, guardrail.Policy(cfg.Org.Guardrail))
+	for key, bad := range map[string]any{stacks.CtxOrgGuardrail: "on", stacks.CtxOrgGuardrailBreakGlassRole: "*",
+		stacks.CtxOrgGuardrailLogGroupPrefixes: "aws-*"} {
+		bad := map[string]any{key: bad}
+		for k, v := range orgContext {
+			if _, set := bad[k]; !set {
+				bad[k] = v
+			}
+		}
+		_, err := stacks.ConfigFromContext(newApp(bad))
+		assert.ErrorContains(t, err, stacks.CtxOrgGuardrail, key)
+	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailguard/trailguard/infra/guardrail"
 )
 
 // Organization context keys (infra/README.md, docs/organizations.md). The organization stacks are built only when
@@ -15,21 +17,26 @@ import (
 // CtxOrgRegions are required. CtxOrgOrganizationID alone names the organization for the standalone stack (the
 // delivery boundary's o-ORGID_* streams of an organization trail in its account) and builds no org stacks.
 const (
-	CtxOrgOrganizationID       = "trailguard:org:organizationId"             // o-..., required for the org stacks
-	CtxOrgTargetOUs            = "trailguard:org:targetOUs"                  // OU ids or the root id (r-...), required
-	CtxOrgRegions              = "trailguard:org:regions"                    // regions of the stack instances, required
-	CtxOrgCallAs               = "trailguard:org:callAs"                     // SELF (default) or DELEGATED_ADMIN
-	CtxOrgFailureTolerance     = "trailguard:org:failureTolerancePercentage" // default 10
-	CtxOrgMaxConcurrent        = "trailguard:org:maxConcurrentPercentage"    // default 25
-	CtxOrgConcurrencyMode      = "trailguard:org:concurrencyMode"            // default SOFT_FAILURE_TOLERANCE
-	CtxOrgRegionConcurrency    = "trailguard:org:regionConcurrency"          // default SEQUENTIAL
-	CtxOrgStackName            = "trailguard:org:stackName"                  // default trailguard-org
-	CtxOrgStackSetName         = "trailguard:org:stackSetName"               // default trailguard
-	CtxOrgAssetBucketPrefix    = "trailguard:org:assetBucketPrefix"          // default trailguard-org-assets-ACCOUNT
-	defaultOrgStackName        = "trailguard-org"
-	defaultOrgStackSetName     = "trailguard"
-	defaultFailureTolerancePct = 10
-	defaultMaxConcurrentPct    = 25
+	CtxOrgOrganizationID    = "trailguard:org:organizationId"             // o-..., required for the org stacks
+	CtxOrgTargetOUs         = "trailguard:org:targetOUs"                  // OU ids or the root id (r-...), required
+	CtxOrgRegions           = "trailguard:org:regions"                    // regions of the stack instances, required
+	CtxOrgCallAs            = "trailguard:org:callAs"                     // SELF (default) or DELEGATED_ADMIN
+	CtxOrgFailureTolerance  = "trailguard:org:failureTolerancePercentage" // default 10
+	CtxOrgMaxConcurrent     = "trailguard:org:maxConcurrentPercentage"    // default 25
+	CtxOrgConcurrencyMode   = "trailguard:org:concurrencyMode"            // default SOFT_FAILURE_TOLERANCE
+	CtxOrgRegionConcurrency = "trailguard:org:regionConcurrency"          // default SEQUENTIAL
+	CtxOrgStackName         = "trailguard:org:stackName"                  // default trailguard-org
+	CtxOrgStackSetName      = "trailguard:org:stackSetName"               // default trailguard
+	CtxOrgAssetBucketPrefix = "trailguard:org:assetBucketPrefix"          // default trailguard-org-assets-ACCOUNT
+	// The preventive guardrail (infra/guardrail, docs/organizations.md): an SCP attached to the target OUs.
+	CtxOrgGuardrail                 = "trailguard:org:guardrail"                  // off (default), standard or strict
+	CtxOrgGuardrailBreakGlassRole   = "trailguard:org:guardrail:breakGlassRole"   // a role name (with its path), exempt
+	CtxOrgGuardrailLogGroupPrefixes = "trailguard:org:guardrail:logGroupPrefixes" // default aws-cloudtrail-logs-
+	CtxOrgGuardrailTrailPrefixes    = "trailguard:org:guardrail:trailPrefixes"    // default none (tagged trails only)
+	defaultOrgStackName             = "trailguard-org"
+	defaultOrgStackSetName          = "trailguard"
+	defaultFailureTolerancePct      = 10
+	defaultMaxConcurrentPct         = 25
 )
 
 // OrgSettings are the organization deployment's settings (org.go).
@@ -62,6 +69,8 @@ type OrgSettings struct {
 	// AssetBucketPrefix names the code buckets PREFIX-REGION; empty means trailguard-org-assets-ACCOUNT, ACCOUNT
 	// being the deploying account (bucket names are global).
 	AssetBucketPrefix string
+	// Guardrail is the service control policy attached to TargetOUs (off by default).
+	Guardrail guardrail.Settings
 }
 
 var (
@@ -136,6 +145,12 @@ func orgFromContext(app awscdk.App, orgID string) (*OrgSettings, error) {
 		StackName:         str(CtxOrgStackName, defaultOrgStackName),
 		StackSetName:      str(CtxOrgStackSetName, defaultOrgStackSetName),
 		AssetBucketPrefix: str(CtxOrgAssetBucketPrefix, ""),
+		Guardrail: guardrail.Settings{Level: str(CtxOrgGuardrail, guardrail.Off),
+			BreakGlassRole: str(CtxOrgGuardrailBreakGlassRole, ""), LogGroupPrefixes: list(CtxOrgGuardrailLogGroupPrefixes),
+			TrailPrefixes: list(CtxOrgGuardrailTrailPrefixes)},
+	}
+	if len(o.Guardrail.LogGroupPrefixes) == 0 {
+		o.Guardrail.LogGroupPrefixes = []string{guardrail.DefaultLogGroupPrefix}
 	}
 	if len(o.TargetOUs) == 0 && len(o.Regions) == 0 {
 		return nil, nil
@@ -211,6 +226,9 @@ func (o *OrgSettings) validate() error {
 	if o.AssetBucketPrefix != "" && !bucketPrefixRule.MatchString(o.AssetBucketPrefix) {
 		return fmt.Errorf("context %s=%q: want lower-case letters, digits and hyphens, 2 to 47 characters "+
 			"(the bucket name PREFIX-REGION must stay within 63)", CtxOrgAssetBucketPrefix, o.AssetBucketPrefix)
+	}
+	if err := o.Guardrail.Validate(); err != nil {
+		return fmt.Errorf("context %s: %w", CtxOrgGuardrail, err)
 	}
 	for key, v := range map[string]string{CtxOrgStackName: o.StackName, CtxOrgStackSetName: o.StackSetName} {
 		if !stackNameRule.MatchString(v) {

@@ -29,6 +29,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/trailguard/trailguard/infra/trailguard"
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/provider"
@@ -60,8 +61,10 @@ const (
 // remediator reacts to; the rules' event names come from it.
 var ruleIDs = map[string]struct{ id, desc string }{
 	"cloudtrail.amazonaws.com": {"CloudTrailChanges", "successful CloudTrail trail and event-selector changes"},
-	"logs.amazonaws.com":       {"LogsChanges", "successful CloudWatch Logs log-group changes"},
+	"logs.amazonaws.com":       {"LogsChanges", "successful CloudWatch Logs log-group and metric-filter changes"},
 	"iam.amazonaws.com":        {"IamChanges", "successful IAM role changes"},
+	"monitoring.amazonaws.com": {"AlarmChanges", "successful changes to CloudWatch alarms (the CIS monitoring pack's)"},
+	"sns.amazonaws.com":        {"TopicChanges", "successful deletions of SNS topics and subscriptions (the CIS pack's topic)"},
 }
 
 // ProviderStackProps configures the provider stack; zero values take the documented defaults.
@@ -86,6 +89,9 @@ type ProviderStackProps struct {
 	// OrganizationID (o-...), when set, lets the delivery boundary admit an organization trail's log streams,
 	// o-ORGID_*; see Config.OrganizationID. A member stack takes it from ParamOrganizationID instead.
 	OrganizationID string
+	// ManagementAccountID (12 digits), with OrganizationID, deploys the stack in CloudTrail's delegated
+	// administrator account: see CtxOrgManagementAccountID. Standalone stack only.
+	ManagementAccountID string
 	// AccountDefaults are the account policy's defaults, by environment variable (lambdaenv.AccountRetentionInDays,
 	// AccountKmsKeyID, AccountRemediation); empty values are left out. Standalone stack only.
 	AccountDefaults map[string]string
@@ -116,6 +122,8 @@ type ProviderStack struct {
 	// notifyTopicARN and notifyKeyARN are where the functions publish: the stack's own topic and key, or in a
 	// member stack the organization's central topic and its key, from the parameters.
 	notifyTopicARN, notifyKeyARN *string
+	// managementAccount is ProviderStackProps.ManagementAccountID.
+	managementAccount string
 }
 
 // NewProviderStack builds the provider stack. It fails when a function zip is missing or a setting is invalid.
@@ -147,6 +155,15 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	}
 	if p.OrganizationID != "" { // the delivery boundary's o-ORGID_* would admit other organizations' streams
 		if err := checkOrganizationID(p.OrganizationID); err != nil {
+			return nil, err
+		}
+	}
+	if p.ManagementAccountID != "" {
+		if p.Member {
+			return nil, fmt.Errorf("management account %s: a member stack cannot be CloudTrail's delegated administrator's "+
+				"(deploy the standalone stack there)", p.ManagementAccountID)
+		}
+		if err := checkManagementAccount(p.ManagementAccountID, p.OrganizationID); err != nil {
 			return nil, err
 		}
 	}
@@ -195,6 +212,7 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	} else if p.OrganizationID == "" {
 		orgID = nil
 	}
+	s.managementAccount = p.ManagementAccountID
 	s.newDeliveryRole(orgID)
 	// Deleting the stack (make destroy, an account leaving the StackSet's targets, the StackSet deleted) must not
 	// stop the delivery of the trails wired with this role: a trail adopted account-wide has no consumer stack
@@ -256,6 +274,9 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	}
 	if orgID != nil {
 		shared[lambdaenv.BoundaryOrganizationID] = *orgID
+	}
+	if s.managementAccount != "" {
+		shared[lambdaenv.ManagementAccountID] = s.managementAccount
 	}
 	with := func(extra map[string]string) map[string]string {
 		out := map[string]string{}
@@ -329,13 +350,16 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	return s, nil
 }
 
-// functionRole is a function's execution role: trusted by Lambda only, with no AWS-managed policy (and so without
+// functionRole is a function's execution role, under /trailguard/: trusted by Lambda only, with no AWS-managed policy (and so without
 // AWSLambdaBasicExecutionRole's log-group wildcard). It carries no permissions boundary on purpose: the boundary
 // marks the roles trailguard may write, and a function must not be able to write its own role.
 func functionRole(stack awscdk.Stack, id string) awsiam.Role {
 	return awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("trailguard " + strings.ToLower(id) + " function"),
+		// The organization guardrail exempts trailguard's roles by this path (aws:PrincipalArn), and denies
+		// everyone else creating or changing a role under it.
+		Path: jsii.String(delivery.RolePath),
 	})
 }
 
@@ -402,6 +426,15 @@ func (s *ProviderStack) newDeliveryRole(orgID *string) {
 		appliesTo = append(appliesTo, nagStreams(name+"_*"))
 		orgStreams = "the organization trail's o-ORGID_* of this organization only"
 	}
+	trustAccounts := any(account)
+	if m := s.managementAccount; m != "" {
+		// CloudTrail's delegated administrator: the management account's organization trail names its own events'
+		// streams after that account, in this account's log group, and CloudTrail may act for that account.
+		resources = append(resources, streams(m+"_CloudTrail_*"))
+		appliesTo = append(appliesTo, nagStreams(m+"_CloudTrail_*"))
+		orgStreams += ", and the management account " + m + "'s MANAGEMENT_CloudTrail_* of its organization trail"
+		trustAccounts = []any{account, m}
+	}
 	s.DeliveryBoundary = awsiam.NewManagedPolicy(s.Stack, jsii.String("DeliveryBoundary"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("trailguard: permissions boundary of every role trailguard writes (CloudTrail log streams only)"),
 		Path:        jsii.String(delivery.RolePath),
@@ -426,7 +459,7 @@ func (s *ProviderStack) newDeliveryRole(orgID *string) {
 			"puts one inline policy per trail on it"),
 		Path: jsii.String(delivery.RolePath),
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil).WithConditions(
-			&map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account}}),
+			&map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": trustAccounts}}),
 		PermissionsBoundary: s.DeliveryBoundary,
 	})
 }
@@ -497,9 +530,18 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 		return both
 	}
 
+	trailResources := []*string{trails}
+	if m := s.managementAccount; m != "" {
+		// The organization trails of the management account, which this account configures as CloudTrail's
+		// delegated administrator (by ARN).
+		trailResources = append(trailResources, jsii.String(fmt.Sprintf("arn:%s:cloudtrail:%s:%s:trail/*", partition, region, m)))
+		if isProvider {
+			allow("DelegatedAdministrator", []string{"organizations:ListDelegatedAdministrators"}, []*string{anything}, nil)
+		}
+	}
 	allow("Trails", append(pick([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
 		"cloudtrail:StartLogging", "cloudtrail:ListTags"}, "cloudtrail:AddTags", "cloudtrail:RemoveTags"),
-		"cloudtrail:GetEventSelectors"), []*string{trails}, nil)
+		"cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"), trailResources, nil)
 	// DescribeTrails (a shadow copy's home region), DescribeLogGroups and DescribeOrganization (an organization
 	// trail's id) support no resource-level permissions.
 	allow("Describe", pick([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups"},
@@ -512,6 +554,10 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 		logActions = append(logActions, "logs:DeleteRetentionPolicy")
 	}
 	allow("LogGroups", logActions, []*string{logGroups}, nil)
+	// The group's guards are desired state: deletion protection turned on (and, by the provider only, off right
+	// before the DeleteLogGroup its stack asked for), the registered KMS key put back or a foreign one removed.
+	allow("LogGroupGuard", []string{"logs:PutLogGroupDeletionProtection", "logs:AssociateKmsKey", "logs:DisassociateKmsKey"},
+		[]*string{logGroups}, nil)
 	if isProvider {
 		// The provider confirms that each request comes from an operation of the stack it names (checkStack).
 		allow("StackCheck", []string{"cloudformation:DescribeStacks", "cloudformation:DescribeStackResource"},
@@ -524,6 +570,14 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 		[]*string{anyRole}, nil)
 	allow("Registry", append(pick([]string{"dynamodb:GetItem", "dynamodb:PutItem"}, "dynamodb:DeleteItem"),
 		"dynamodb:Scan"), []*string{s.Table.TableArn()}, nil)
+	// The CIS monitoring pack (docs/cis.md): filters on a trail's log group (any name, as above), alarms only under
+	// the pack's name prefix, and the subscriptions of the alarms' topic (any topic of this account and region a
+	// stack names; the engine refuses others). Only the provider deletes: the remediator puts back.
+	allow("PackFilters", pick([]string{"logs:DescribeMetricFilters", "logs:PutMetricFilter"}, "logs:DeleteMetricFilter"),
+		[]*string{logGroups}, nil)
+	allow("PackAlarms", pick([]string{"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"},
+		"cloudwatch:DeleteAlarms"), []*string{jsii.String(fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:%s*", partition, region, account, cis.NamePrefix))}, nil)
+	allow("PackTopic", []string{"sns:ListSubscriptionsByTopic"}, []*string{jsii.String(fmt.Sprintf("arn:%s:sns:%s:%s:*", partition, region, account))}, nil)
 	// Topic.GrantPublish would add kms:GenerateDataKey*; publishing to an encrypted topic needs these two actions.
 	allow("Notify", []string{"sns:Publish"}, []*string{s.notifyTopicARN}, nil)
 	allow("NotifyKey", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []*string{s.notifyKeyARN}, nil)
@@ -549,6 +603,22 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 	})
 	fn.Node().AddDependency(writes)
 
+	defaultApplies := []any{
+		"Resource::*",
+		"Resource::arn:<AWS::Partition>:cloudtrail:<AWS::Region>:<AWS::AccountId>:trail/*",
+		"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",
+		"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
+		"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/*",
+		"Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:" + cis.NamePrefix + "*",
+		"Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:*",
+	}
+	delegated := ""
+	if m := s.managementAccount; m != "" {
+		defaultApplies = append(defaultApplies, "Resource::arn:<AWS::Partition>:cloudtrail:<AWS::Region>:"+m+":trail/*")
+		delegated = " As CloudTrail's delegated administrator: trail/* of the management account " + m + " in this " +
+			"region (its organization trails, named by ARN), and organizations:ListDelegatedAdministrators (Resource *, " +
+			"no resource-level permissions) for the provider's check that this account is the administrator."
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role.Node().FindChild(jsii.String("DefaultPolicy")), &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Wildcards only where the service or the input requires them: Resource * for " +
@@ -557,15 +627,11 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 			"log-group:* of this account and region (a stack may name any group; DeleteLogGroup only on groups " +
 			"tagged " + delivery.TagCreatedBy + "=trailguard); role/* for read-only iam:Get*/List* calls that " +
 			"validate a role a stack names; stack/* of this account and region for the provider's read-only " +
-			"cloudformation:Describe* confirmation that a request comes from the stack it names (any consumer stack). " +
-			"This policy holds no IAM write; role writes are in the RoleWrites policy."),
-		AppliesTo: &[]any{
-			"Resource::*",
-			"Resource::arn:<AWS::Partition>:cloudtrail:<AWS::Region>:<AWS::AccountId>:trail/*",
-			"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",
-			"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
-			"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/*",
-		},
+			"cloudformation:Describe* confirmation that a request comes from the stack it names (any consumer stack); " +
+			"alarm:" + cis.NamePrefix + "* for the CIS monitoring pack's alarms (its names only); sns:*:ACCOUNT:* of this " +
+			"region for sns:ListSubscriptionsByTopic, read-only, of the topic a stack names for the pack's alarms. " +
+			"This policy holds no IAM write; role writes are in the RoleWrites policy." + delegated),
+		AppliesTo: &defaultApplies,
 	}}, nil)
 	cdknag.NagSuppressions_AddResourceSuppressions(writes, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),

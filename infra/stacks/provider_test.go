@@ -241,6 +241,8 @@ func TestAPICallRulesMatchOnlySuccessfulCallsByOthers(t *testing.T) {
 		{"CloudTrailChanges", "aws.cloudtrail", "cloudtrail.amazonaws.com", trigger.EventNames("cloudtrail.amazonaws.com"), ""},
 		{"LogsChanges", "aws.logs", "logs.amazonaws.com", trigger.EventNames("logs.amazonaws.com"), ""},
 		{"IamChanges", "aws.iam", "iam.amazonaws.com", trigger.EventNames("iam.amazonaws.com"), "InUsEast1"},
+		{"AlarmChanges", "aws.cloudwatch", "monitoring.amazonaws.com", trigger.EventNames("monitoring.amazonaws.com"), ""},
+		{"TopicChanges", "aws.sns", "sns.amazonaws.com", trigger.EventNames("sns.amazonaws.com"), ""},
 	}
 	for _, c := range cases {
 		t.Run(c.rule, func(t *testing.T) {

@@ -172,7 +172,7 @@ func apiRules(t *testing.T) map[string]map[string]any {
 	refs := map[string]string{"AWS::Partition": "aws", "AWS::AccountId": sampleAccount, "AWS::Region": "us-east-1",
 		mustID(t, m, "AWS::IAM::Role", "RemediatorRole"): sampleRemediatorRole}
 	out := map[string]map[string]any{}
-	for _, name := range []string{"CloudTrailChanges", "LogsChanges", "IamChanges"} {
+	for _, name := range []string{"CloudTrailChanges", "LogsChanges", "IamChanges", "AlarmChanges", "TopicChanges"} {
 		_, r := m.one(t, "AWS::Events::Rule", name)
 		out[name] = resolveIntrinsics(t, props(r)["EventPattern"], refs).(map[string]any)
 	}
@@ -190,7 +190,8 @@ func matchingRules(t *testing.T, rules map[string]map[string]any, event map[stri
 	return out
 }
 
-var ruleForSource = map[string]string{"aws.cloudtrail": "CloudTrailChanges", "aws.logs": "LogsChanges", "aws.iam": "IamChanges"}
+var ruleForSource = map[string]string{"aws.cloudtrail": "CloudTrailChanges", "aws.logs": "LogsChanges", "aws.iam": "IamChanges",
+	"aws.cloudwatch": "AlarmChanges", "aws.sns": "TopicChanges"}
 
 func loadEvent(t *testing.T, path string) map[string]any {
 	t.Helper()

@@ -81,6 +81,14 @@ type TrailCloudWatchLogsProps struct {
 	// DeleteLogGroupOnDelete deletes the log group on Delete, only if this very resource created it and no other
 	// registration uses it; otherwise the provider keeps it and says so.
 	DeleteLogGroupOnDelete bool
+	// DeletionProtection keeps CloudWatch Logs deletion protection on the log group; nil leaves the default (true).
+	DeletionProtection *bool
+	// MonitoringPack keeps the CIS monitoring pack on the log group: "cis" (Security Hub's CloudWatch.1-14 and
+	// CIS 4.15) or "cis-v5" (also the CIS v5 variants); empty or "none" keeps none (docs/cis.md).
+	MonitoringPack string
+	// AlarmTopicArn is the SNS topic (of the trail's account and home region, with a subscriber) the pack's alarms
+	// notify; empty uses the provider stack's notification topic.
+	AlarmTopicArn string
 	// ServiceToken is the provider function's ARN; empty imports DefaultServiceTokenExport (or ServiceTokenExport).
 	ServiceToken string
 	// ServiceTokenExport names the export to import when ServiceToken is empty; empty means DefaultServiceTokenExport.
@@ -175,6 +183,9 @@ func (p *TrailCloudWatchLogsProps) properties() *map[string]any {
 	if p.DeleteLogGroupOnDelete {
 		m["DeleteLogGroupOnDelete"] = "true"
 	}
+	if p.DeletionProtection != nil {
+		m["DeletionProtection"] = strconv.FormatBool(*p.DeletionProtection)
+	}
 	if p.ReplaceExistingDelivery {
 		m["ReplaceExistingDelivery"] = "true"
 	}
@@ -184,6 +195,8 @@ func (p *TrailCloudWatchLogsProps) properties() *map[string]any {
 	if p.RepairPosture {
 		m["RepairPosture"] = "true"
 	}
+	put("MonitoringPack", p.MonitoringPack)
+	put("AlarmTopicArn", p.AlarmTopicArn)
 	return &m
 }
 

@@ -60,12 +60,15 @@ func (r Result) Converged(t Target) bool {
 // Event selectors and the trail's scope are the trail owner's choice: a change that records less is reported.
 func (t Target) Repairs(k DriftKind) bool {
 	switch k {
-	case TrailMissing, DeliveryFailing, DeliveryStale, RoleMissing, TrustChanged, SelectorsChanged, TrailNarrowed, PostureChanged:
+	case TrailMissing, DeliveryFailing, DeliveryStale, RoleMissing, TrustChanged, SelectorsChanged, TrailNarrowed, PostureChanged, LogStreamDeleted:
 		return false
 	case LoggingStopped:
 		return t.EnforceLogging
 	case ArchiveChanged:
 		return t.RepairPosture && t.Posture != nil
+	}
+	if repairs, known := packRepairs(k); known {
+		return repairs
 	}
 	return true
 }
@@ -141,16 +144,21 @@ func relinks(k DriftKind) bool {
 // aspectOf is the aspect a kind of drift is found in.
 func aspectOf(k DriftKind) Aspect {
 	switch k {
-	case LogGroupMissing, RetentionChanged:
+	case LogGroupMissing, RetentionChanged, DeletionProtectionOff, LogGroupKeyChanged:
 		return AspectLogGroup
+	case LogStreamDeleted:
+		return 0 // nothing to read again: the stream's events are gone
 	case RoleMissing, TrustChanged, PolicyMissing, PolicyChanged:
 		return AspectRole
 	case LoggingStopped:
 		return AspectLogging
 	case DeliveryFailing, DeliveryStale:
 		return AspectDelivery
-	case SelectorsChanged:
+	case SelectorsChanged, NoisySelectors:
 		return AspectSelectors
+	}
+	if _, known := packRepairs(k); known {
+		return AspectPack
 	}
 	return AspectTrail // TrailMissing, TrailUnlinked, TrailLinkedElsewhere, TrailNarrowed
 }
@@ -184,6 +192,19 @@ func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		}
 		did(action)
 	}
+	if has(LogGroupKeyChanged) {
+		action, err := e.restoreKey(ctx, t)
+		if err != nil {
+			return actions, nil, err
+		}
+		did(action)
+	}
+	if has(DeletionProtectionOff) {
+		if err := e.protect(ctx, t); err != nil {
+			return actions, nil, err
+		}
+		did("PutLogGroupDeletionProtection")
+	}
 	if has(PolicyMissing, PolicyChanged) {
 		if _, err := e.c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 			RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName), PolicyDocument: aws.String(t.RolePolicy()),
@@ -192,6 +213,13 @@ func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions [
 		}
 		e.log.InfoContext(ctx, "put role policy", "trail", t.TrailARN, "role", t.RoleName, "policy", t.PolicyName)
 		did("PutRolePolicy")
+	}
+	if has(PackFilterMissing, PackFilterChanged, PackAlarmMissing, PackAlarmChanged) {
+		done, err := e.applyPack(ctx, t, drifts)
+		actions = append(actions, done...)
+		if err != nil {
+			return actions, nil, err
+		}
 	}
 	if has(ArchiveChanged) && t.Repairs(ArchiveChanged) {
 		// Before the relink, so that the relink's answer shows the archive as repaired.
@@ -216,8 +244,8 @@ func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions [
 	}
 	if has(LoggingStopped) && t.EnforceLogging {
 		// By name: in the trail's home region and account the name is unambiguous, and moto, unlike AWS, accepts
-		// nothing else here.
-		if _, err := e.c.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(t.TrailName)}); err != nil {
+		// nothing else here. From the delegated administrator only the ARN finds the trail.
+		if _, err := e.c.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(t.trailID())}); err != nil {
 			return actions, nil, fmt.Errorf("start logging of trail %s: %w", t.TrailARN, err)
 		}
 		e.log.InfoContext(ctx, "started logging", "trail", t.TrailARN)
@@ -235,7 +263,8 @@ func (e *Engine) createLogGroup(ctx context.Context, t Target) error {
 	if t.CreatedLogGroup {
 		tags = map[string]string{TagCreatedBy: tagValue, TagTrail: t.TrailARN}
 	}
-	in := &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(t.LogGroupName), Tags: tags}
+	in := &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(t.LogGroupName), Tags: tags,
+		DeletionProtectionEnabled: aws.Bool(!t.DeletionProtectionOff)}
 	if t.KmsKeyID != "" {
 		in.KmsKeyId = aws.String(t.KmsKeyID)
 	}

@@ -32,10 +32,11 @@ const (
 	// AspectDelivery is whether CloudTrail actually delivers: no delivery error, a recent delivery
 	// (GetTrailStatus, read once with AspectLogging).
 	AspectDelivery
-	// AspectSelectors is whether the trail still records management write events (GetEventSelectors).
+	// AspectSelectors is what the trail records: its event selectors (GetEventSelectors) and, for a trail whose
+	// posture is recorded, its event configuration (GetEventConfiguration).
 	AspectSelectors
 	// AspectAll is every aspect of the wiring, in dependency order.
-	AspectAll = AspectTrail | AspectLogging | AspectLogGroup | AspectRole | AspectSelectors
+	AspectAll = AspectTrail | AspectLogging | AspectLogGroup | AspectRole | AspectSelectors | AspectPack
 )
 
 // DriftKind names one way the live state differs from the desired state.
@@ -103,8 +104,13 @@ func (d Drift) String() string {
 		return fmt.Sprintf("CloudTrail reports a CloudWatch Logs delivery error: %s", d.Got)
 	case DeliveryStale:
 		return fmt.Sprintf("no delivery to CloudWatch Logs since %s (allowed: %s)", d.Got, d.Want)
+	case DeletionProtectionOff, LogGroupKeyChanged, LogStreamDeleted:
+		return d.guardText()
 	case PostureChanged, ArchiveChanged:
 		return postureText(d)
+	}
+	if s := packDriftString(d); s != "" {
+		return s
 	}
 	return string(d.Kind)
 }
@@ -129,7 +135,7 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 	if t.HomeRegion != e.region {
 		return nil, &ShadowTrailError{Trail: t.TrailARN, Region: e.region, HomeRegion: t.HomeRegion}
 	}
-	var link, group, role, selectors, status []Drift
+	var link, group, role, selectors, status, pack []Drift
 	var reads parallel
 	if aspects&AspectTrail != 0 {
 		reads.run(func() (err error) {
@@ -148,6 +154,24 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 	if aspects&AspectRole != 0 {
 		reads.run(func() (err error) { role, err = e.checkRole(ctx, t, sh); return err })
 	}
+	var config []Drift
+	if aspects&AspectSelectors != 0 && t.Posture != nil {
+		reads.run(func() error {
+			live := *t.Posture
+			err := e.eventConfiguration(ctx, t.TrailARN, &live)
+			var nf *cttypes.TrailNotFoundException
+			switch {
+			case errors.As(err, &nf):
+				config, err = []Drift{{Kind: TrailMissing, Want: t.TrailARN}}, nil
+			case err == nil:
+				want := *t.Posture
+				want.ReadWriteType, want.ExcludedSources, want.OnlySources = "", nil, nil // compared with the selectors
+				live.ReadWriteType, live.ExcludedSources, live.OnlySources = "", nil, nil
+				config = postureLoss(want, live, true)
+			}
+			return err
+		})
+	}
 	if aspects&AspectSelectors != 0 && (t.ManagementEvents || t.Posture != nil) {
 		reads.run(func() error {
 			out, err := e.getSelectors(ctx, t)
@@ -160,12 +184,20 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 				selectors = []Drift{{Kind: SelectorsChanged, Want: "management write events", Got: describeSelectors(out)}}
 			}
 			if err == nil && t.Posture != nil && selectors == nil {
-				live := *t.Posture
+				want, live := *t.Posture, *t.Posture
+				want.MaxEventSize, want.ContextKeys = "", nil // compared with the event configuration
+				live.MaxEventSize, live.ContextKeys = "", nil
 				live.ReadWriteType, live.ExcludedSources, live.OnlySources = managementScope(out.EventSelectors, out.AdvancedEventSelectors)
-				selectors = postureLoss(*t.Posture, live, true)
+				selectors = postureLoss(want, live, true)
+			}
+			if err == nil && out != nil && aspects&AspectDelivery != 0 { // out is nil for a trail that is gone
+				selectors = append(selectors, noisy(out)...) // a sweep's finding (pack.go)
 			}
 			return err
 		})
+	}
+	if aspects&AspectPack != 0 && t.Pack.On() {
+		reads.run(func() (err error) { pack, err = e.checkPack(ctx, t); return err })
 	}
 	if aspects&(AspectLogging|AspectDelivery) != 0 {
 		reads.run(func() (err error) { status, err = e.checkStatus(ctx, t, aspects); return err })
@@ -174,7 +206,7 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 		return nil, err
 	}
 	var drifts []Drift
-	for _, d := range [][]Drift{group, role, link, selectors, status} {
+	for _, d := range [][]Drift{group, role, link, selectors, config, status, pack} {
 		if slices.ContainsFunc(d, func(d Drift) bool { return d.Kind == TrailMissing }) {
 			return []Drift{{Kind: TrailMissing, Want: t.TrailARN}}, nil
 		}
@@ -186,7 +218,8 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 // readTrail reads the trail's configuration, from the sweep's shared DescribeTrails when there is one. nil means
 // the trail does not exist.
 func (e *Engine) readTrail(ctx context.Context, t Target, sh *Shared) (*cttypes.Trail, error) {
-	if sh != nil {
+	if sh != nil && t.TrailAccount == "" {
+		// A delegated administrator's organization trail is not among this account's trails: read by ARN.
 		return sh.trails[t.TrailARN], nil
 	}
 	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(t.TrailARN)})
@@ -278,10 +311,11 @@ func (e *Engine) checkLogGroup(ctx context.Context, t Target) ([]Drift, error) {
 	if group == nil {
 		return []Drift{{Kind: LogGroupMissing, Want: t.LogGroupName}}, nil
 	}
+	var drifts []Drift
 	if got := aws.ToInt32(group.RetentionInDays); shorter(got, t.RetentionInDays) {
-		return []Drift{{Kind: RetentionChanged, Want: retentionText(t.RetentionInDays), Got: retentionText(got)}}, nil
+		drifts = append(drifts, Drift{Kind: RetentionChanged, Want: retentionText(t.RetentionInDays), Got: retentionText(got)})
 	}
-	return nil, nil
+	return append(drifts, checkGuard(t, group)...), nil
 }
 
 // shorter says whether a retention in days keeps events for less time than another; 0 is forever. A longer
@@ -306,6 +340,10 @@ func retentionText(days int32) string {
 type logGroup struct {
 	RetentionInDays *int32
 	KmsKeyID        string
+	// Protected is CloudWatch Logs deletion protection.
+	Protected bool
+	// Created is the group's creation time, which CloudWatch Logs sets and nobody can change.
+	Created time.Time
 }
 
 // findLogGroup looks a log group up by exact name; nil means it does not exist.
@@ -318,7 +356,8 @@ func (e *Engine) findLogGroup(ctx context.Context, name string) (*logGroup, erro
 		}
 		for _, g := range out.LogGroups {
 			if aws.ToString(g.LogGroupName) == name {
-				return &logGroup{RetentionInDays: g.RetentionInDays, KmsKeyID: aws.ToString(g.KmsKeyId)}, nil
+				return &logGroup{RetentionInDays: g.RetentionInDays, KmsKeyID: aws.ToString(g.KmsKeyId),
+					Protected: aws.ToBool(g.DeletionProtectionEnabled), Created: time.UnixMilli(aws.ToInt64(g.CreationTime))}, nil
 			}
 		}
 		if aws.ToString(out.NextToken) == "" {

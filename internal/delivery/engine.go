@@ -14,9 +14,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
 // CloudTrailAPI is the part of the CloudTrail client the engine calls.
@@ -27,6 +29,7 @@ type CloudTrailAPI interface {
 	UpdateTrail(context.Context, *cloudtrail.UpdateTrailInput, ...func(*cloudtrail.Options)) (*cloudtrail.UpdateTrailOutput, error)
 	StartLogging(context.Context, *cloudtrail.StartLoggingInput, ...func(*cloudtrail.Options)) (*cloudtrail.StartLoggingOutput, error)
 	GetEventSelectors(context.Context, *cloudtrail.GetEventSelectorsInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetEventSelectorsOutput, error)
+	GetEventConfiguration(context.Context, *cloudtrail.GetEventConfigurationInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetEventConfigurationOutput, error)
 	ListTags(context.Context, *cloudtrail.ListTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.ListTagsOutput, error)
 	AddTags(context.Context, *cloudtrail.AddTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.AddTagsOutput, error)
 	RemoveTags(context.Context, *cloudtrail.RemoveTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.RemoveTagsOutput, error)
@@ -40,6 +43,9 @@ type LogsAPI interface {
 	DeleteRetentionPolicy(context.Context, *cloudwatchlogs.DeleteRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteRetentionPolicyOutput, error)
 	DeleteLogGroup(context.Context, *cloudwatchlogs.DeleteLogGroupInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteLogGroupOutput, error)
 	ListTagsForResource(context.Context, *cloudwatchlogs.ListTagsForResourceInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error)
+	PutLogGroupDeletionProtection(context.Context, *cloudwatchlogs.PutLogGroupDeletionProtectionInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogGroupDeletionProtectionOutput, error)
+	AssociateKmsKey(context.Context, *cloudwatchlogs.AssociateKmsKeyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.AssociateKmsKeyOutput, error)
+	DisassociateKmsKey(context.Context, *cloudwatchlogs.DisassociateKmsKeyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DisassociateKmsKeyOutput, error)
 }
 
 // IAMAPI is the part of the IAM client the engine calls. It has no call that creates or deletes a role or changes
@@ -64,22 +70,29 @@ type Clients struct {
 	Logs          LogsAPI
 	IAM           IAMAPI
 	Organizations OrganizationsAPI
+	// Administrators is called only by a deployment in CloudTrail's delegated administrator account
+	// (WithManagementAccount), the only one granted it.
+	Administrators AdministratorsAPI
+	// MetricFilters, Alarms and Topics serve the CIS monitoring pack (pack.go).
+	MetricFilters MetricFiltersAPI
+	Alarms        AlarmsAPI
+	Topics        TopicsAPI
 }
 
 // NewRepairClients builds the clients repairs need, and no Organizations client: only Resolve (the provider)
 // reads the organization, and every client built costs the remediator's cold start.
 func NewRepairClients(cfg aws.Config) Clients {
-	return Clients{CloudTrail: cloudtrail.NewFromConfig(cfg), Logs: cloudwatchlogs.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg)}
+	logs := cloudwatchlogs.NewFromConfig(cfg)
+	return Clients{CloudTrail: cloudtrail.NewFromConfig(cfg), Logs: logs, IAM: iam.NewFromConfig(cfg),
+		MetricFilters: logs, Alarms: cloudwatch.NewFromConfig(cfg), Topics: sns.NewFromConfig(cfg)}
 }
 
 // NewClients builds every client the engine can call, Resolve's included.
 func NewClients(cfg aws.Config) Clients {
-	return Clients{
-		CloudTrail:    cloudtrail.NewFromConfig(cfg),
-		Logs:          cloudwatchlogs.NewFromConfig(cfg),
-		IAM:           iam.NewFromConfig(cfg),
-		Organizations: organizations.NewFromConfig(cfg),
-	}
+	c := NewRepairClients(cfg)
+	org := organizations.NewFromConfig(cfg)
+	c.Organizations, c.Administrators = org, org
+	return c
 }
 
 // Engine resolves, checks, repairs and removes the CloudWatch Logs delivery of trails whose home region is Region.
@@ -97,6 +110,11 @@ type Engine struct {
 	deliveryRole, boundary string
 	// boundaryOrg is the organization whose o-ORGID_* log streams the boundary admits; empty: none.
 	boundaryOrg string
+	// managementAccount is the organization's management account whose organization trails this account wires as
+	// CloudTrail's delegated administrator (WithManagementAccount); empty: none.
+	managementAccount string
+	// packTopic is the SNS topic a CIS pack's alarms notify when the resource names none.
+	packTopic string
 }
 
 // Option configures an Engine.

@@ -28,6 +28,13 @@ func TestMain(m *testing.M) { os.Exit(testbed.RunWithMoto(m)) }
 
 const region = "us-east-1"
 
+// ownKey is a key of the trail's account and region; foreignKey one of another account, as an attacker would use
+// (then disable, making every event written under it unreadable).
+const (
+	ownKey     = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+	foreignKey = "arn:aws:kms:us-east-1:210987654321:key/22222222-2222-2222-2222-222222222222"
+)
+
 var caller = delivery.Caller{Partition: "aws", Account: testbed.Account}
 
 type fixture struct {
@@ -86,6 +93,8 @@ func (f *fixture) resolve(t *testing.T, s spec.Spec) delivery.Target {
 	}
 	target, _, err := f.engine.Resolve(f.ctx, caller, s, nil)
 	require.NoError(t, err)
+	// What the provider does: the registration dates from before anything it creates.
+	target.RegisteredAt = time.Now().UTC().Add(-time.Second)
 	return target
 }
 
@@ -346,9 +355,27 @@ func TestCheckFindsEachDriftAndApplyRepairsIt(t *testing.T) {
 			return err
 		}, []delivery.DriftKind{delivery.TrailLinkedElsewhere}},
 		{"log group deleted", func(f *fixture, target delivery.Target) error {
-			_, err := f.aws.Logs.DeleteLogGroup(f.ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(target.LogGroupName)})
-			return err
+			return f.aws.DeleteLogGroup(f.ctx, target.LogGroupName)
 		}, []delivery.DriftKind{delivery.LogGroupMissing}},
+		{"deletion protection turned off", func(f *fixture, target delivery.Target) error {
+			_, err := f.aws.Logs.PutLogGroupDeletionProtection(f.ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
+				LogGroupIdentifier: aws.String(target.LogGroupName), DeletionProtectionEnabled: aws.Bool(false)})
+			return err
+		}, []delivery.DriftKind{delivery.DeletionProtectionOff}},
+		{"foreign key associated", func(f *fixture, target delivery.Target) error {
+			_, err := f.aws.Logs.AssociateKmsKey(f.ctx, &cloudwatchlogs.AssociateKmsKeyInput{LogGroupName: aws.String(target.LogGroupName),
+				KmsKeyId: aws.String(foreignKey)})
+			return err
+		}, []delivery.DriftKind{delivery.LogGroupKeyChanged}},
+		{"registered key replaced", func(f *fixture, target delivery.Target) error {
+			_, err := f.aws.Logs.AssociateKmsKey(f.ctx, &cloudwatchlogs.AssociateKmsKeyInput{LogGroupName: aws.String(target.LogGroupName),
+				KmsKeyId: aws.String(foreignKey)})
+			return err
+		}, []delivery.DriftKind{delivery.LogGroupKeyChanged}},
+		{"registered key removed", func(f *fixture, target delivery.Target) error {
+			_, err := f.aws.Logs.DisassociateKmsKey(f.ctx, &cloudwatchlogs.DisassociateKmsKeyInput{LogGroupName: aws.String(target.LogGroupName)})
+			return err
+		}, []delivery.DriftKind{delivery.LogGroupKeyChanged}},
 		{"retention changed", func(f *fixture, target delivery.Target) error {
 			_, err := f.aws.Logs.PutRetentionPolicy(f.ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(target.LogGroupName), RetentionInDays: aws.Int32(1)})
 			return err
@@ -375,6 +402,9 @@ func TestCheckFindsEachDriftAndApplyRepairsIt(t *testing.T) {
 			f := newFixture(t)
 			f.trail(t, "management-trail")
 			s := spec.Spec{TrailName: "management-trail", RetentionInDays: 90}
+			if strings.HasPrefix(tc.name, "registered key") {
+				s.KmsKeyID = ownKey
+			}
 			if strings.Contains(tc.name, "forever") {
 				// A group the team made, that keeps events forever, reused as it is.
 				_, err := f.aws.Logs.CreateLogGroup(f.ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("team-audit")})
@@ -568,8 +598,7 @@ func TestARecreatedLogGroupIsNotMarkedAsCreatedByTrailguard(t *testing.T) {
 	target := f.resolve(t, spec.Spec{TrailName: "management-trail", LogGroupName: "team-audit"})
 	_, err = f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
 	require.NoError(t, err)
-	_, err = f.aws.Logs.DeleteLogGroup(f.ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("team-audit")})
-	require.NoError(t, err)
+	require.NoError(t, f.aws.DeleteLogGroup(f.ctx, "team-audit"))
 
 	res, err := f.engine.Reconcile(f.ctx, target, delivery.AspectLogGroup)
 	require.NoError(t, err)

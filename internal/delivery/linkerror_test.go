@@ -5,7 +5,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -29,8 +28,7 @@ func TestUpdateTrailRefusalsThatCannotHealFailAtOnce(t *testing.T) {
 			nil, "a role ARN needs a log group ARN"},
 		"a log group that does not exist": {"InvalidCloudWatchLogsLogGroupArnException", "Log group does not exist.",
 			func(t *testing.T, f *fixture, target delivery.Target) {
-				_, err := f.aws.Logs.DeleteLogGroup(f.ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(target.LogGroupName)})
-				require.NoError(t, err)
+				require.NoError(t, f.aws.DeleteLogGroup(f.ctx, target.LogGroupName))
 			}, "does not exist"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -12,6 +13,8 @@ import (
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/trailguard/trailguard/internal/cis"
 )
 
 // Remove undoes the wiring: it gives the trail back the link it had before trailguard (or unlinks it), but only if
@@ -21,6 +24,14 @@ import (
 // skipped, so Remove is safe to run twice. It returns the write calls it made.
 func (e *Engine) Remove(ctx context.Context, t Target, deleteLogGroup bool) ([]string, error) {
 	var actions []string
+	if t.Pack.On() {
+		// The pack is trailguard's own, named after the trail: it goes first, while the log group is still there.
+		removed, err := e.RemovePack(ctx, t, cis.None, cis.None)
+		actions = append(actions, removed...)
+		if err != nil {
+			return actions, err
+		}
+	}
 	unlinked, err := e.unlink(ctx, t)
 	if err != nil {
 		return actions, err
@@ -78,11 +89,19 @@ func (e *Engine) deleteRolePolicy(ctx context.Context, t Target) (bool, error) {
 }
 
 // deleteLogGroupIfOurs deletes the log group, with its data, only if its tags say trailguard created it for this
-// trail: a group of the same name that someone else made since is kept.
+// trail and it was created after this registration: a tag can be put on any group by anyone with
+// logs:TagResource, and a record by whoever can write the registry, but a creation time is CloudWatch Logs' own.
+// Deletion protection, which trailguard keeps on, is turned off here and nowhere else, right before the delete.
 func (e *Engine) deleteLogGroupIfOurs(ctx context.Context, t Target) (bool, error) {
 	var nf *cwltypes.ResourceNotFoundException
-	if g, err := e.findLogGroup(ctx, t.LogGroupName); err != nil || g == nil {
+	g, err := e.findLogGroup(ctx, t.LogGroupName)
+	if err != nil || g == nil {
 		return false, err
+	}
+	if !createdBy(g, t) {
+		e.log.WarnContext(ctx, "kept log group: it is older than this registration, so this registration did not create it",
+			"trail", t.TrailARN, "log_group", t.LogGroupName, "created", g.Created.UTC(), "registered", t.RegisteredAt.UTC())
+		return false, nil
 	}
 	tags, err := e.c.Logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{
 		ResourceArn: aws.String(strings.TrimSuffix(t.LogGroupARN(), ":*")),
@@ -96,6 +115,11 @@ func (e *Engine) deleteLogGroupIfOurs(ctx context.Context, t Target) (bool, erro
 		e.log.InfoContext(ctx, "kept log group: trailguard did not create it for this trail", "trail", t.TrailARN,
 			"log_group", t.LogGroupName)
 		return false, nil
+	}
+	if g.Protected {
+		if err := e.setProtection(ctx, t, false); err != nil {
+			return false, err
+		}
 	}
 	_, err = e.c.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(t.LogGroupName)})
 	switch {
@@ -131,4 +155,12 @@ func (e *Engine) unlink(ctx context.Context, t Target) (bool, error) {
 	}
 	e.log.InfoContext(ctx, "unlinked trail from CloudWatch Logs", "trail", t.TrailARN, "log_group", t.LogGroupName)
 	return true, nil
+}
+
+// createdBy says whether the log group can have been created by the registration t: it was registered (RegisteredAt
+// is set only by the provider) no later than the group's creation. The registration time is truncated to the
+// second, so a second of clock difference between the function and CloudWatch Logs never keeps trailguard's own
+// group; a group someone else created in that same second before the registration is the residual case.
+func createdBy(g *logGroup, t Target) bool {
+	return !t.RegisteredAt.IsZero() && !g.Created.Before(t.RegisteredAt.Truncate(time.Second))
 }

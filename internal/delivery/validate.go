@@ -3,6 +3,9 @@ package delivery
 import (
 	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/trailguard/trailguard/internal/cis"
 
 	"github.com/trailguard/trailguard/internal/spec"
 )
@@ -21,11 +24,15 @@ func (t Target) Validate(region, account string, crossAccountKey bool) error {
 		fail("TrailArn", "%v", err)
 		return errors.Join(errs...)
 	}
-	if trail.Name != t.TrailName || trail.Region != t.HomeRegion || trail.Account != t.Account || trail.Partition != t.Partition {
+	if trail.Name != t.TrailName || trail.Region != t.HomeRegion || trail.Account != t.trailOwner() || trail.Partition != t.Partition {
 		fail("TrailArn", "%s does not match the record's trail name, home region, account and partition", t.TrailARN)
 	}
 	if t.HomeRegion != region {
 		fail("HomeRegion", "is %s; this remediator acts only in %s", t.HomeRegion, region)
+	}
+	if t.TrailAccount != "" && (t.OrgID == "" || t.TrailAccount == t.Account) {
+		fail("TrailAccount", "is %s; only an organization trail of the management account, wired from CloudTrail's delegated "+
+			"administrator, belongs to another account than the record's", t.TrailAccount)
 	}
 	if account != "" && t.Account != account {
 		fail("Account", "is %s; this remediator acts only for account %s", t.Account, account)
@@ -37,7 +44,7 @@ func (t Target) Validate(region, account string, crossAccountKey bool) error {
 		errs = append(errs, err)
 	}
 	if t.KmsKeyID != "" {
-		if err := spec.CheckKey(t.KmsKeyID, trail, crossAccountKey); err != nil {
+		if err := spec.CheckKey(t.KmsKeyID, trailOf(t), crossAccountKey); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -46,6 +53,13 @@ func (t Target) Validate(region, account string, crossAccountKey bool) error {
 	}
 	if want := PolicyName(t.HomeRegion, t.TrailName); t.PolicyName != want {
 		fail("PolicyName", "is %q, want %q: trailguard writes only its own per-trail policy", t.PolicyName, want)
+	}
+	if t.Pack.On() {
+		if !slices.Contains(cis.Sets, t.Pack.Set) {
+			fail("Pack", "set %q is not one of %v", t.Pack.Set, cis.Sets)
+		} else if _, err := (&Engine{}).packFor(t, t.Pack.Set, t.Pack.TopicARN); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if p := t.Previous; p != nil && p.Linked() {
 		if g, err := spec.ParseLogGroupARN(p.LogGroupARN); err != nil || g.Account != t.Account || g.Region != t.HomeRegion {

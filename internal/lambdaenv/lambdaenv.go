@@ -51,10 +51,21 @@ const (
 	AccountRetentionInDays = "TRAILGUARD_ACCOUNT_RETENTION_IN_DAYS"
 	AccountKmsKeyID        = "TRAILGUARD_ACCOUNT_KMS_KEY_ID"
 	AccountRemediation     = "TRAILGUARD_ACCOUNT_REMEDIATION"
+	// AccountDeletionProtection, "true" (default) or "false", is the account policy's DeletionProtection: whether
+	// an adopted trail's log group keeps CloudWatch Logs deletion protection on.
+	AccountDeletionProtection = "TRAILGUARD_ACCOUNT_DELETION_PROTECTION"
+	// AccountMonitoringPack and AccountAlarmTopicARN are the account policy's CIS monitoring pack for an adopted
+	// trail, with the MonitoringPack and AlarmTopicArn rules; empty: no pack, and the notification topic.
+	AccountMonitoringPack = "TRAILGUARD_ACCOUNT_MONITORING_PACK"
+	AccountAlarmTopicARN  = "TRAILGUARD_ACCOUNT_ALARM_TOPIC_ARN"
 	// DecisionEvents, "true" or "false" (default), makes the remediator put every decision a person is told of on
 	// its account's default event bus as well (notify.EventSender): an organization member's stack sets it and
 	// forwards those events to the central bus.
 	DecisionEvents = "TRAILGUARD_DECISION_EVENTS"
+	// ManagementAccountID is the organization's management account (12 digits), set when the provider stack is
+	// deployed in CloudTrail's delegated administrator account (CDK context trailguard:org:managementAccountId):
+	// both functions then wire and guard, by ARN, the organization trails of that account (delivery.WithManagementAccount).
+	ManagementAccountID = "TRAILGUARD_MANAGEMENT_ACCOUNT_ID"
 )
 
 // Settings are the names above that a deployed function reads: all but LocalRun, which only the demo and tests set.
@@ -62,7 +73,8 @@ const (
 var Settings = []string{
 	RegistryTable, TopicARN, DeliveryMaxAge, RepairLimit, RepairWindow, LogLevel, DeliveryRoleARN,
 	DeliveryBoundaryARN, BoundaryOrganizationID, AllowedStacks, AccountWide, AccountRetentionInDays, AccountKmsKeyID,
-	AccountRemediation, DecisionEvents,
+	AccountRemediation, DecisionEvents, AccountDeletionProtection, AccountMonitoringPack, AccountAlarmTopicARN,
+	ManagementAccountID,
 }
 
 // Logger returns the JSON logger on stdout, where Lambda sends it to CloudWatch Logs, and makes it the default.

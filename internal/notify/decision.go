@@ -41,6 +41,9 @@ const (
 	ActionConsentByName = "consent-by-name"
 	// ActionFinding: a trail registered (or updated) falls short of the CIS benchmark's trail audit; told once.
 	ActionFinding = "finding"
+	// ActionPostureAccepted: a stack's Update recorded a trail posture that lost something against the registered
+	// one (its archive moved since): accepted by the trail's owner, and told, never in silence.
+	ActionPostureAccepted = "posture-accepted"
 )
 
 // EventSweep is the EventName of a decision the periodic sweep made: no API call was seen.

@@ -160,6 +160,8 @@ func verb(action string) string {
 		return "asks to retag"
 	case ActionFinding:
 		return "has a finding on"
+	case ActionPostureAccepted:
+		return "recorded a narrower posture for"
 	}
 	return "checked"
 }
@@ -266,6 +268,8 @@ func explain(action string) string {
 		return "No stack declares this trail, and trailguard runs in account-wide mode: it now guards the trail with the account policy's desired state (below). To give it other settings, declare it in a stack; to leave it unguarded, tag it trailguard:opt-out=true before trailguard first sees it, or declare it with Remediation off."
 	case ActionOptedOut:
 		return "This trail is tagged trailguard:opt-out=true: account-wide mode does not guard it and will not tell you again. Remove the tag to have it adopted at the next sweep."
+	case ActionPostureAccepted:
+		return "An Update of the stack that owns this trail recorded the trail's current posture as its desired state, and that posture records or keeps less than the one it replaces (below). If nobody meant that, put the trail back and update the stack again."
 	case ActionFinding:
 		return "This trail, as registered, does not meet what the CIS AWS Foundations Benchmark audits (a multi-Region trail, logging, management events with ReadWriteType All). trailguard guards what the trail recorded when registered and does not change its scope; widen the trail if it should meet the benchmark. This is told once, not at every sweep."
 	case ActionConsentByName:

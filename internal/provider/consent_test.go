@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -132,4 +133,31 @@ func TestAnUpdateThatTakesFromTheGuardNeedsTheTrailsConsent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, registry.Owner{StackID: otherStack, LogicalResourceID: "TrailDelivery"}, rec.Owner)
 	assert.Equal(t, "report", string(rec.Spec.Remediation))
+}
+
+// Found in review of issue 19: a stack admitted by a name alone declares the link a trail already has (wired by
+// hand, before trailguard), so there is nothing to rewire, and deletes its resource. The Delete gives the trail back
+// its link as found, never unlinks it.
+func TestDeclaringATrailsOwnLinkThenDeletingDoesNotUnlinkIt(t *testing.T) {
+	f := newFixture(t)
+	trail, err := f.aws.CreateTrail(f.ctx, "team-trail", testbed.TrailOptions{})
+	require.NoError(t, err)
+	f.allowed = []string{"other-*"}
+	f.handler = f.provider(f.moto.Config(testbed.Region, testbed.WithRecorder(f.rec)), testbed.Region)
+	// The team wired it by hand to its group, through the delivery role, and nobody registered it.
+	link := "arn:aws:logs:us-east-1:123456789012:log-group:team-audit:*"
+	_, err = f.aws.Logs.CreateLogGroup(f.ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("team-audit")})
+	require.NoError(t, err)
+	_, err = f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(trail),
+		CloudWatchLogsLogGroupArn: aws.String(link), CloudWatchLogsRoleArn: aws.String(testbed.DeliveryRoleARN)})
+	require.NoError(t, err)
+
+	squat := asOther(trail, func(p map[string]any) { p["LogGroupName"], p["Remediation"] = "team-audit", "off" })
+	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "create", squat)).Body.Status, "the same link: nothing to rewire")
+	got := f.send(t, f.event(t, "delete", squat))
+	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
+	group, role, err := f.aws.TrailLink(f.ctx, trail)
+	require.NoError(t, err)
+	assert.Equal(t, link, group, "still delivering as before the stack came")
+	assert.Equal(t, testbed.DeliveryRoleARN, role)
 }

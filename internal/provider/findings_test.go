@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -43,4 +44,35 @@ func TestATrailShortOfTheCISAuditIsAFindingToldOnce(t *testing.T) {
 	got = f.send(t, f.event(t, "update", func(ev map[string]any) { mine(ev); props(ev)["RetentionInDays"] = "400" }))
 	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
 	assert.Len(t, f.notes.got, 1, "told once")
+}
+
+// Found in review of issue 19: a stack Update re-reads the trail's posture. After someone moved the archive, only
+// the trail's consented owner may accept the move by its Update, and a person is told; a stack admitted by a name
+// keeps the registered posture, so the move stays drift.
+func TestAnUpdateAcceptsALostPostureOnlyWithConsentAndSaysSo(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "create", nil)).Body.Status)
+	_, err := s3.NewFromConfig(f.moto.Config(testbed.Region)).CreateBucket(f.ctx, &s3.CreateBucketInput{Bucket: aws.String("elsewhere")})
+	require.NoError(t, err)
+	_, err = f.aws.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(testbed.TrailName), S3BucketName: aws.String("elsewhere")})
+	require.NoError(t, err)
+	keep := func(ev map[string]any) { delete(props(ev), "LogGroupName"); props(ev)["RetentionInDays"] = "400" }
+
+	// A name only: the registered posture is kept.
+	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, testbed.SampleStackName))
+	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "update", keep)).Body.Status)
+	rec, _, err := f.reg.Get(f.ctx, testbed.TrailARN)
+	require.NoError(t, err)
+	assert.Equal(t, testbed.TrailBucket(testbed.TrailName), rec.Target.Posture.S3BucketName)
+	assert.Empty(t, f.notes.got)
+
+	// The owner, by id: accepted, and said.
+	require.NoError(t, f.aws.TagTrail(f.ctx, testbed.TrailARN, delivery.TagManagedBy, stackID))
+	require.Equal(t, "SUCCESS", f.send(t, f.event(t, "update", keep)).Body.Status)
+	rec, _, err = f.reg.Get(f.ctx, testbed.TrailARN)
+	require.NoError(t, err)
+	assert.Equal(t, "elsewhere", rec.Target.Posture.S3BucketName)
+	require.Len(t, f.notes.got, 1)
+	assert.Equal(t, notify.ActionPostureAccepted, f.notes.got[0].Action)
+	assert.Contains(t, f.notes.got[0].Drift, "trail's S3BucketName changed from "+testbed.TrailBucket(testbed.TrailName)+" to elsewhere")
 }

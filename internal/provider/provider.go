@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/customresource"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/notify"
@@ -27,6 +28,7 @@ type Engine interface {
 	Reconcile(context.Context, delivery.Target, delivery.Aspect) (delivery.Result, error)
 	Remove(ctx context.Context, t delivery.Target, deleteLogGroup bool) ([]string, error)
 	ReleaseRole(ctx context.Context, t delivery.Target) ([]string, error)
+	RemovePack(ctx context.Context, t delivery.Target, keepFilters, keepAlarms cis.Set) ([]string, error)
 	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
 	UnmarkRegistered(ctx context.Context, t delivery.Target, stackID string) (bool, error)
 }
@@ -56,6 +58,7 @@ type Provider struct {
 	allowed []string
 	// stacks, when set, confirms each request's stack operation before any write (see checkStack).
 	stacks Stacks
+	now    func() time.Time
 }
 
 // Option configures a Provider.
@@ -66,6 +69,9 @@ func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } 
 
 // WithNotifier sets who is told when a Delete keeps a log group its stack asked to delete.
 func WithNotifier(n Notifier) Option { return func(p *Provider) { p.notifier = n } }
+
+// WithClock replaces time.Now, the clock of a registration's RegisteredAt.
+func WithClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
 
 // WithAllowedStacks admits stacks by name (see ParseAllowedStacks) to manage trails whose tags do not name them.
 func WithAllowedStacks(names []string) Option { return func(p *Provider) { p.allowed = names } }
@@ -87,7 +93,7 @@ func workContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // New returns a provider for trails whose home region is region. Every resource is registered: the registry is
 // what proves, at Delete, that a resource wired a trail, so a Delete without a registration changes nothing.
 func New(engine Engine, reg Registry, region string, opts ...Option) *Provider {
-	p := &Provider{engine: engine, reg: reg, region: region, log: slog.Default()}
+	p := &Provider{engine: engine, reg: reg, region: region, log: slog.Default(), now: time.Now}
 	for _, o := range opts {
 		o(p)
 	}
@@ -131,6 +137,8 @@ func (p *Provider) trailARN(who delivery.Caller, s spec.Spec) string {
 // relies on changes, registers the desired state, wires the trail and answers with its ARN. Every check comes
 // before the first write.
 func (p *Provider) apply(ctx context.Context, req customresource.Request) (customresource.Result, error) {
+	// Before anything is read: a log group this request creates is created after it.
+	registeredAt := p.now().UTC().Truncate(time.Millisecond)
 	s, err := spec.Parse(req.ResourceProperties)
 	if err != nil {
 		return customresource.Result{}, err
@@ -154,6 +162,11 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	if err != nil {
 		return customresource.Result{}, err
 	}
+	t.RegisteredAt = registeredAt
+	if prior != nil {
+		// The registration dates from the Create that made it: a log group created since is its own, one older is not.
+		t.RegisteredAt = prior.Target.RegisteredAt
+	}
 	consented, allowed := p.permitted(req.StackID, live.Tags)
 	if !consented && !allowed {
 		return customresource.Result{}, &NotPermittedError{Trail: t.TrailARN, Stack: stackName(req.StackID)}
@@ -163,6 +176,7 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 			return customresource.Result{}, &ConsentError{Trail: t.TrailARN, StackID: req.StackID, Rule: rule}
 		}
 	}
+	acceptedLoss := keepPosture(&t, prior, consented)
 	if t.Previous, err = previousLink(s, t, live, priorTarget, consented); err != nil {
 		return customresource.Result{}, err
 	}
@@ -194,13 +208,41 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 	p.log.InfoContext(ctx, "trail delivers to CloudWatch Logs", "request_type", req.RequestType, "trail", t.TrailARN,
 		"log_group", t.LogGroupName, "role", t.RoleName, "drift_found", describe(res.Found), "actions", res.Actions)
 	p.tellFindings(ctx, req, rec, prior)
+	p.tellAcceptedPosture(ctx, req, rec, acceptedLoss)
 	if prior != nil && prior.Target.TrailARN == t.TrailARN && prior.Target.RoleARN() != t.RoleARN() {
 		if _, err := p.engine.ReleaseRole(ctx, prior.Target); err != nil {
 			return customresource.Result{}, fmt.Errorf("trail %s now uses role %s; removing its policy from the old role %s: %w",
 				t.TrailARN, t.RoleName, prior.Target.RoleName, err)
 		}
 	}
+	if err := p.releasePack(ctx, prior, t); err != nil {
+		return customresource.Result{}, err
+	}
 	return customresource.Result{PhysicalResourceID: t.TrailARN, Data: data(t)}, nil
+}
+
+// releasePack removes what an Update no longer wants of the prior CIS monitoring pack: all of it when the pack is
+// switched off or moved to another log group, the controls the new set lacks when the set changes.
+func (p *Provider) releasePack(ctx context.Context, prior *registry.Record, t delivery.Target) error {
+	if prior == nil || prior.Target.TrailARN != t.TrailARN || !prior.Target.Pack.On() {
+		return nil
+	}
+	keepAlarms, keepFilters := t.Pack.Set, t.Pack.Set
+	if !t.Pack.On() {
+		keepAlarms, keepFilters = cis.None, cis.None
+	}
+	if prior.Target.LogGroupName != t.LogGroupName {
+		keepFilters = cis.None // the new log group has its own filters
+	}
+	if keepAlarms == prior.Target.Pack.Set && keepFilters == prior.Target.Pack.Set {
+		return nil
+	}
+	actions, err := p.engine.RemovePack(ctx, prior.Target, keepFilters, keepAlarms)
+	if err != nil {
+		return fmt.Errorf("trail %s: removing the CIS monitoring pack it no longer keeps: %w", t.TrailARN, err)
+	}
+	p.log.InfoContext(ctx, "removed CIS monitoring pack controls the update dropped", "trail", t.TrailARN, "actions", actions)
+	return nil
 }
 
 // prior reads this resource's registration of the trail, if any. Another owner's registration fails the request
@@ -232,8 +274,16 @@ func previousLink(s spec.Spec, t delivery.Target, live delivery.Live, prior *del
 		// give back on Delete.
 		return prior.Previous, nil
 	}
-	if !live.Link.Linked() || live.Link.Same(t.Link()) {
+	if !live.Link.Linked() {
 		return nil, nil
+	}
+	if live.Link.Same(t.Link()) {
+		// Already delivering here before this resource existed (wired by hand, or by the account policy): the
+		// link is not this resource's to take away, so Delete (and a failed Create's undo) gives it back as found
+		// instead of unlinking the trail. Without this a stack admitted by a name alone could unlink a trail it
+		// never wired, by declaring its current link and deleting the resource.
+		l := live.Link
+		return &l, nil
 	}
 	if !s.ReplaceExistingDelivery {
 		return nil, &spec.FieldError{Field: "ReplaceExistingDelivery", Rule: fmt.Sprintf("trail %s already delivers to %s via %s; "+
@@ -335,7 +385,7 @@ func (p *Provider) delete(ctx context.Context, req customresource.Request) (cust
 			return customresource.Result{}, err
 		}
 	}
-	deleteLogGroup, err := p.mayDeleteLogGroup(ctx, rec)
+	deleteLogGroup, err := p.mayDeleteLogGroup(ctx, rec, asksToDeleteLogGroup(req))
 	if err != nil {
 		return customresource.Result{}, err
 	}
@@ -354,10 +404,12 @@ func (p *Provider) delete(ctx context.Context, req customresource.Request) (cust
 }
 
 // mayDeleteLogGroup says whether a Delete may delete the log group, with its audit data: only when its stack asked
-// for it, this very registration created the group, and no other registration delivers to it. When the stack asked
-// but may not, the group is kept and a person is told why.
-func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record) (bool, error) {
-	if !rec.Spec.DeleteLogGroupOnDelete {
+// for it (in the Delete request's own properties, which CloudFormation sends, and in the registration), this very
+// registration created the group, and no other registration delivers to it. When the stack asked but may not, the
+// group is kept and a person is told why. The engine then also requires the group to be younger than the
+// registration (delivery.Engine.Remove), which neither a tag nor a registry record can fake.
+func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record, asked bool) (bool, error) {
+	if !rec.Spec.DeleteLogGroupOnDelete || !asked {
 		return false, nil
 	}
 	t := rec.Target
@@ -390,6 +442,14 @@ func (p *Provider) mayDeleteLogGroup(ctx context.Context, rec registry.Record) (
 		}
 	}
 	return false, nil
+}
+
+// asksToDeleteLogGroup says whether the Delete request's properties, CloudFormation's copy of the template, set
+// DeleteLogGroupOnDelete: a registry record alone never makes the provider delete a group. Properties that no longer
+// parse ask for nothing.
+func asksToDeleteLogGroup(req customresource.Request) bool {
+	s, err := spec.Parse(req.ResourceProperties)
+	return err == nil && s.DeleteLogGroupOnDelete
 }
 
 func data(t delivery.Target) map[string]any {

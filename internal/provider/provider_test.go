@@ -51,13 +51,15 @@ type fixture struct {
 	propagation time.Duration
 	// stacks is CloudFormation as the provider's stack check sees it.
 	stacks *stackServer
+	// clock is the provider's clock (time.Now unless a test sets it before the first request).
+	clock func() time.Time
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	m := testbed.StartMoto(t)
 	f := &fixture{ctx: context.Background(), moto: m, faults: testbed.NewFaults(), rec: &testbed.Recorder{},
-		s3: testbed.NewResponseServer(), logs: &bytes.Buffer{}, propagation: 2 * time.Second, stacks: newStackServer()}
+		s3: testbed.NewResponseServer(), logs: &bytes.Buffer{}, propagation: 2 * time.Second, stacks: newStackServer(), clock: time.Now}
 	t.Cleanup(f.s3.Close)
 	f.aws = testbed.NewAWS(m.Config(testbed.Region))
 	require.NoError(t, f.aws.CreateRegistryTable(f.ctx, testbed.RegistryTable))
@@ -88,7 +90,8 @@ func (f *fixture) provider(cfg aws.Config, homeRegion string) func(context.Conte
 	cfnCfg := cfg.Copy()
 	cfnCfg.HTTPClient = &http.Client{Transport: f.stacks}
 	p := provider.New(engine, f.reg, homeRegion, provider.WithLogger(log), provider.WithNotifier(&f.notes),
-		provider.WithAllowedStacks(f.allowed), provider.WithStackCheck(cloudformation.NewFromConfig(cfnCfg)))
+		provider.WithAllowedStacks(f.allowed), provider.WithStackCheck(cloudformation.NewFromConfig(cfnCfg)),
+		provider.WithClock(func() time.Time { return f.clock() }))
 	return customresource.Wrap(p.Handle, customresource.WithLogger(log), customresource.WithLoopbackResponseURL(true),
 		customresource.WithDeadlineMargin(500*time.Millisecond), customresource.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
 }

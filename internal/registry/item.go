@@ -3,6 +3,7 @@ package registry
 import (
 	"time"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/spec"
 )
@@ -43,6 +44,9 @@ type specItem struct {
 	ReplaceExistingDelivery bool   `dynamodbav:"ReplaceExistingDelivery,omitempty"`
 	AllowCrossAccountKey    bool   `dynamodbav:"AllowCrossAccountKey,omitempty"`
 	RepairPosture           bool   `dynamodbav:"RepairPosture,omitempty"`
+	DeletionProtectionOff   bool   `dynamodbav:"DeletionProtectionOff,omitempty"`
+	MonitoringPack          string `dynamodbav:"MonitoringPack,omitempty"`
+	AlarmTopicArn           string `dynamodbav:"AlarmTopicArn,omitempty"`
 }
 
 type targetItem struct {
@@ -51,6 +55,7 @@ type targetItem struct {
 	HomeRegion       string       `dynamodbav:"HomeRegion"`
 	Partition        string       `dynamodbav:"Partition"`
 	Account          string       `dynamodbav:"Account"`
+	TrailAccount     string       `dynamodbav:"TrailAccount,omitempty"`
 	OrgID            string       `dynamodbav:"OrgId,omitempty"`
 	LogGroupName     string       `dynamodbav:"LogGroupName"`
 	RetentionInDays  int32        `dynamodbav:"RetentionInDays,omitempty"`
@@ -66,6 +71,17 @@ type targetItem struct {
 	Previous         *linkItem    `dynamodbav:"Previous,omitempty"`
 	Posture          *postureItem `dynamodbav:"Posture,omitempty"`
 	RepairPosture    bool         `dynamodbav:"RepairPosture,omitempty"`
+	// DeletionProtectionOff is stored as the opt-out, so that a record written before it existed keeps the
+	// protection on. RegisteredAt is absent from records that prove no creation (see delivery.Target).
+	DeletionProtectionOff bool       `dynamodbav:"DeletionProtectionOff,omitempty"`
+	RegisteredAt          *time.Time `dynamodbav:"RegisteredAt,omitempty"`
+	Pack                  *packItem  `dynamodbav:"Pack,omitempty"`
+}
+
+// packItem is the CIS monitoring pack a target keeps (absent: none).
+type packItem struct {
+	Set      string `dynamodbav:"Set"`
+	TopicArn string `dynamodbav:"TopicArn"`
 }
 
 // postureItem is what the trail recorded and where it kept it when registered (delivery.Posture).
@@ -78,6 +94,8 @@ type postureItem struct {
 	ReadWriteType     string   `dynamodbav:"ReadWriteType,omitempty"`
 	ExcludedSources   []string `dynamodbav:"ExcludeManagementEventSources,omitempty"`
 	OnlySources       []string `dynamodbav:"OnlyManagementEventSources,omitempty"`
+	MaxEventSize      string   `dynamodbav:"MaxEventSize,omitempty"`
+	ContextKeys       []string `dynamodbav:"ContextKeySelectors,omitempty"`
 }
 
 type linkItem struct {
@@ -104,12 +122,17 @@ func toItem(r Record) item {
 			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleArn: s.RoleARN,
 			Remediation: string(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
 			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey,
-			RepairPosture: s.RepairPosture},
+			RepairPosture: s.RepairPosture, DeletionProtectionOff: s.DeletionProtectionOff},
 		Target: targetItem{TrailName: t.TrailName, TrailArn: t.TrailARN, HomeRegion: t.HomeRegion, Partition: t.Partition,
-			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
+			Account: t.Account, TrailAccount: t.TrailAccount, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
-			GlobalServices: t.GlobalServiceEvents, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture},
+			GlobalServices: t.GlobalServiceEvents, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture,
+			DeletionProtectionOff: t.DeletionProtectionOff},
+	}
+	if !t.RegisteredAt.IsZero() {
+		at := t.RegisteredAt
+		it.Target.RegisteredAt = &at
 	}
 	if p := t.Previous; p != nil {
 		it.Target.Previous = &linkItem{LogGroupArn: p.LogGroupARN, RoleArn: p.RoleARN}
@@ -118,6 +141,10 @@ func toItem(r Record) item {
 		pi := postureItem(*p)
 		it.Target.Posture = &pi
 	}
+	if t.Pack.On() {
+		it.Target.Pack = &packItem{Set: string(t.Pack.Set), TopicArn: t.Pack.TopicARN}
+	}
+	it.Spec.MonitoringPack, it.Spec.AlarmTopicArn = s.MonitoringPack, s.AlarmTopicARN
 	if l := r.LastRemediation; l != nil {
 		it.LastRemediation = &remediationItem{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,
 			Drift: l.Drift, Action: l.Action, Result: l.Result}
@@ -134,12 +161,16 @@ func (it item) record() Record {
 			RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, RoleName: s.RoleName, RoleARN: s.RoleArn,
 			Remediation: spec.Mode(s.Remediation), EnforceLogging: s.EnforceLogging, DeleteLogGroupOnDelete: s.DeleteLogGroupOnDelete,
 			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey,
-			RepairPosture: s.RepairPosture},
+			RepairPosture: s.RepairPosture, DeletionProtectionOff: s.DeletionProtectionOff},
 		Target: delivery.Target{TrailName: t.TrailName, TrailARN: t.TrailArn, HomeRegion: t.HomeRegion, Partition: t.Partition,
-			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
+			Account: t.Account, TrailAccount: t.TrailAccount, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
-			GlobalServiceEvents: t.GlobalServices, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture},
+			GlobalServiceEvents: t.GlobalServices, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture,
+			DeletionProtectionOff: t.DeletionProtectionOff},
+	}
+	if t.RegisteredAt != nil {
+		r.Target.RegisteredAt = *t.RegisteredAt
 	}
 	if p := t.Previous; p != nil {
 		r.Target.Previous = &delivery.Link{LogGroupARN: p.LogGroupArn, RoleARN: p.RoleArn}
@@ -148,6 +179,10 @@ func (it item) record() Record {
 		dp := delivery.Posture(*p)
 		r.Target.Posture = &dp
 	}
+	if p := t.Pack; p != nil {
+		r.Target.Pack = delivery.Pack{Set: cis.Set(p.Set), TopicARN: p.TopicArn}
+	}
+	r.Spec.MonitoringPack, r.Spec.AlarmTopicARN = s.MonitoringPack, s.AlarmTopicArn
 	if l := it.LastRemediation; l != nil {
 		r.LastRemediation = &Remediation{At: l.At, EventID: l.EventID, EventName: l.EventName, Actor: l.Actor,
 			Drift: l.Drift, Action: l.Action, Result: l.Result}

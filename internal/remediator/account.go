@@ -68,6 +68,39 @@ func NewAccountPolicy(trails TrailReader, retentionInDays, kmsKeyID, remediation
 	return &AccountPolicy{Defaults: s, Trails: trails}, nil
 }
 
+// SetDeletionProtection sets the account policy's DeletionProtection ("true", the default when empty, or "false"),
+// checked by the provider's parser so the setting is refused as the property would be.
+func (p *AccountPolicy) SetDeletionProtection(value string) error {
+	if value == "" {
+		return nil
+	}
+	s, err := spec.Parse(map[string]any{"TrailName": "account-policy", "DeletionProtection": value})
+	if err != nil {
+		return fmt.Errorf("account policy defaults: %w", err)
+	}
+	p.Defaults.DeletionProtectionOff = s.DeletionProtectionOff
+	return nil
+}
+
+// WithMonitoringPack sets the CIS monitoring pack the account policy keeps on an adopted trail's log group (set
+// "cis" or "cis-v5"; empty: none) and the topic its alarms notify (empty: the provider's notification topic),
+// checked by the provider's own parser.
+func (p *AccountPolicy) WithMonitoringPack(set, topic string) error {
+	props := map[string]any{"TrailName": "account-policy"}
+	if set != "" {
+		props["MonitoringPack"] = set
+	}
+	if topic != "" {
+		props["AlarmTopicArn"] = topic
+	}
+	s, err := spec.Parse(props)
+	if err != nil {
+		return fmt.Errorf("account policy defaults: %w", err)
+	}
+	p.Defaults.MonitoringPack, p.Defaults.AlarmTopicARN = s.MonitoringPack, s.AlarmTopicARN
+	return nil
+}
+
 // WithAccountPolicy turns account-wide mode on.
 func WithAccountPolicy(p *AccountPolicy) Option { return func(r *Remediator) { r.account = p } }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/registry"
@@ -40,6 +41,8 @@ type Engine interface {
 	// Resolve and MarkRegistered are account-wide mode's: it adopts a trail exactly as the provider registers one.
 	Resolve(ctx context.Context, who delivery.Caller, s spec.Spec, prior *delivery.Target) (delivery.Target, delivery.Live, error)
 	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
+	// CheckTrailOwner refuses a record whose trail belongs to another account than this deployment may act on.
+	CheckTrailOwner(t delivery.Target) error
 	// TrailTags reads a trail's tags: a re-created trail's consent.
 	TrailTags(ctx context.Context, trailARN string) (map[string]string, error)
 }
@@ -177,7 +180,11 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 	for _, rec := range recs {
 		work.run(sweepConcurrency, func() {
 			var err error
-			if verr := rec.Target.Validate(r.engine.Region(), account, rec.Spec.AllowCrossAccountKey); verr != nil {
+			verr := rec.Target.Validate(r.engine.Region(), account, rec.Spec.AllowCrossAccountKey)
+			if verr == nil {
+				verr = r.engine.CheckTrailOwner(rec.Target)
+			}
+			if verr != nil {
 				r.refuse(ctx, trig, rec, start, verr)
 			} else {
 				err = r.decide(ctx, trig, rec, start, read, sh)
@@ -320,7 +327,18 @@ func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) (recs [
 		both.run(2, func() { sh, _ = r.engine.Prefetch(ctx, trig.Trail) })
 		both.wait()
 		return recs, read, sh, lookupErr
+	case trigger.KindPack:
+		// A pack an Update has just turned on is not in a snapshot taken before: read the registry again rather
+		// than miss the event.
+		recs, read, err = r.cache.LookupOrRefresh(ctx, byPack(trig))
+		return recs, read, nil, err
 	case trigger.KindLogGroup:
+		if trig.Aspects == delivery.AspectPack {
+			recs, read, err = r.cache.LookupOrRefresh(ctx, func(rec registry.Record) bool {
+				return rec.Target.LogGroupName == trig.LogGroup && rec.Target.Pack.On()
+			})
+			return recs, read, nil, err
+		}
 		recs, read, err = r.cache.Lookup(ctx, registry.ByLogGroup(trig.LogGroup))
 		return recs, read, nil, err
 	case trigger.KindRole:
@@ -384,6 +402,7 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 		if err != nil {
 			return r.fail(ctx, trig, rec, start, fmt.Errorf("check trail %s: %w", rec.TrailARN, err))
 		}
+		found = append(found, destroyed(trig, rec)...)
 		if reread || (!consistent && (len(found) > 0 || rec.Status != registry.Compliant)) {
 			fresh, registered, err := r.reg.Get(ctx, rec.TrailARN)
 			if err != nil {
@@ -413,7 +432,7 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 			d, next, err = r.act(ctx, trig, rec, found, aspect)
 		}
 		d.Duration = r.now().Sub(start)
-		toldBefore := len(earlier.Repairs) > 0 && len(d.Repairs) == 0
+		toldBefore := len(earlier.Repairs) > 0 && d.Action == notify.ActionNone // nothing new since the person was told
 		if len(earlier.Repairs) > 0 {
 			carryWrites(&d, &next, earlier, r.now().UTC())
 		}
@@ -634,4 +653,19 @@ func carryWrites(d *notify.Decision, next *registry.Record, earlier notify.Decis
 	d.Result = earlier.Result + " (a concurrent invocation saved its decision first)"
 	next.LastRemediation = &registry.Remediation{At: now, EventID: d.EventID, EventName: d.EventName, Actor: d.Actor,
 		Drift: d.Drift, Action: d.Action, Result: d.Result}
+}
+
+// byPack keeps the trails whose CIS monitoring pack an event names: an alarm under the trail's own prefix, or the
+// topic its alarms notify. Alarms of other names are nobody trailguard guards.
+func byPack(trig trigger.Trigger) func(registry.Record) bool {
+	return func(rec registry.Record) bool {
+		if !rec.Target.Pack.On() {
+			return false
+		}
+		if trig.Topic != "" && trig.Topic == rec.Target.Pack.TopicARN {
+			return true
+		}
+		prefix := cis.NamesFor(rec.Target.TrailName).Prefix
+		return slices.ContainsFunc(trig.Alarms, func(a string) bool { return strings.HasPrefix(a, prefix) })
+	}
 }

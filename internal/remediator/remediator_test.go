@@ -38,6 +38,8 @@ const (
 	policy   = "trailguard-us-east-1-management-trail"
 	tamperer = "arn:aws:sts::123456789012:assumed-role/Admin/alice"
 	tamperIP = "203.0.113.45"
+	// foreignKey is another account's key, as an attacker would associate with the log group and then disable.
+	foreignKey = "arn:aws:kms:us-east-1:210987654321:key/22222222-2222-2222-2222-222222222222"
 )
 
 // fixture is a registered, wired trail, a remediator against moto whose calls are recorded and can be faulted,
@@ -208,12 +210,34 @@ var tamperings = []tampering{
 		return logging
 	}},
 	{"delete-log-group", func(f *fixture, t testing.TB) {
-		_, err := f.aws.Logs.DeleteLogGroup(f.ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(logGroup)})
+		// Only an attacker who may also turn deletion protection off gets this far.
+		require.NoError(t, f.aws.DeleteLogGroup(f.ctx, logGroup))
+	}, func(f *fixture, t testing.TB) bool {
+		g, found, err := f.aws.LogGroup(f.ctx, logGroup)
+		require.NoError(t, err)
+		return found && f.linked(t) && aws.ToBool(g.DeletionProtectionEnabled)
+	}},
+}
+
+// guardTamperings destroy or hide the audit events already in the log group without unlinking anything.
+var guardTamperings = []tampering{
+	{"put-log-group-deletion-protection", func(f *fixture, t testing.TB) {
+		_, err := f.aws.Logs.PutLogGroupDeletionProtection(f.ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
+			LogGroupIdentifier: aws.String(logGroup), DeletionProtectionEnabled: aws.Bool(false)})
 		require.NoError(t, err)
 	}, func(f *fixture, t testing.TB) bool {
-		_, found, err := f.aws.LogGroup(f.ctx, logGroup)
+		g, _, err := f.aws.LogGroup(f.ctx, logGroup)
 		require.NoError(t, err)
-		return found && f.linked(t)
+		return aws.ToBool(g.DeletionProtectionEnabled)
+	}},
+	{"associate-kms-key", func(f *fixture, t testing.TB) {
+		_, err := f.aws.Logs.AssociateKmsKey(f.ctx, &cloudwatchlogs.AssociateKmsKeyInput{LogGroupName: aws.String(logGroup),
+			KmsKeyId: aws.String(foreignKey)})
+		require.NoError(t, err)
+	}, func(f *fixture, t testing.TB) bool {
+		g, _, err := f.aws.LogGroup(f.ctx, logGroup)
+		require.NoError(t, err)
+		return aws.ToString(g.KmsKeyId) == ""
 	}},
 	{"delete-role-policy", func(f *fixture, t testing.TB) {
 		_, err := f.aws.IAM.DeleteRolePolicy(f.ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(policy)})
@@ -247,7 +271,8 @@ func TestEveryTamperingIsUndoneAndNotified(t *testing.T) {
 func TestOwnEventsAndMatchingStatesWriteNothing(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
 	for _, name := range []string{"update-trail-own", "update-trail-cleared", "stop-logging", "delete-log-group",
-		"put-retention-policy", "delete-role-policy", "update-assume-role-policy", "put-event-selectors", "sweep"} {
+		"put-retention-policy", "delete-role-policy", "update-assume-role-policy", "put-event-selectors",
+		"put-log-group-deletion-protection", "associate-kms-key", "disassociate-kms-key", "add-tags", "remove-tags", "sweep"} {
 		f.rec.Reset()
 		require.NoError(t, f.deliver(t, name))
 		assert.Empty(t, f.rec.Writes(), "%s: the live state matches, so nothing is written (no loop)", name)
@@ -284,8 +309,7 @@ func TestStopLoggingIsOnlyReportedWithoutEnforceLogging(t *testing.T) {
 
 func TestDeletedLogGroupIsRecreatedAndRelinked(t *testing.T) {
 	f := newFixture(t, spec.Spec{RetentionInDays: 90})
-	_, err := f.aws.Logs.DeleteLogGroup(f.ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(logGroup)})
-	require.NoError(t, err)
+	require.NoError(t, f.aws.DeleteLogGroup(f.ctx, logGroup))
 
 	require.NoError(t, f.deliver(t, "delete-log-group"))
 	g, found, err := f.aws.LogGroup(f.ctx, logGroup)
@@ -693,4 +717,24 @@ func TestADeleteUnderWayAfterTheSnapshotIsNotUndone(t *testing.T) {
 	assert.Empty(t, f.rec.Writes())
 	assert.False(t, f.linked(t))
 	assert.Equal(t, registry.Deleting, f.record(t).Status)
+}
+
+// A record that claims the trail of another account (TrailAccount, as a CloudTrail delegated administrator's
+// record of the management account's organization trail does) is refused and alerted unless the deployment names
+// that account as its management account: the registry cannot point the remediator at any account's trail.
+func TestARecordOfAnotherAccountsTrailIsRefusedUnlessItIsTheManagementAccounts(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	rec := f.record(t)
+	other := "arn:aws:cloudtrail:" + testbed.Region + ":210987654321:trail/" + testbed.TrailName
+	rec.TrailARN, rec.Target.TrailARN = other, other
+	rec.Target.TrailAccount, rec.Target.OrgID = "210987654321", "o-a1b2c3d4e5"
+	rec.Version = 0
+	require.NoError(t, f.reg.Claim(f.ctx, rec))
+	f.rec.Reset()
+
+	require.NoError(t, f.deliver(t, "sweep"))
+	assert.Empty(t, f.rec.ResourceWrites(), "nothing the forged record asks for is done")
+	got := f.notifications(t, 1)
+	assert.Contains(t, got[0].Subject, "REFUSED")
+	assert.Contains(t, got[0].Message, "TrailAccount")
 }

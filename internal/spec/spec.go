@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/trailguard/trailguard/internal/cis"
 )
 
 // Mode says what the remediator does when a trail drifts from its desired state.
@@ -55,10 +57,18 @@ type Spec struct {
 	// AllowCrossAccountKey accepts a KmsKeyId of another account (its key policy must let CloudWatch Logs of this
 	// account use it). The key's region must still be the trail's.
 	AllowCrossAccountKey bool
+	// DeletionProtectionOff is the property DeletionProtection set to "false": trailguard then leaves CloudWatch
+	// Logs deletion protection off the log group. It is on by default (the zero value), so that a group's
+	// DeleteLogGroup fails instead of taking every audit event with it.
+	DeletionProtectionOff bool
 	// RepairPosture makes the remediator also put back the trail's archive as registered (its S3 bucket and prefix,
 	// its KMS key, log file validation) when someone changes it. Off by default: the archive is the trail owner's,
 	// and a change of it is reported, so a person decides (docs/contract.md, "The remediator").
 	RepairPosture bool
+	// MonitoringPack is the CIS monitoring pack kept on the log group: "none" (default), "cis" or "cis-v5"
+	// (docs/cis.md). AlarmTopicARN is the SNS topic its alarms notify; empty: the provider stack's topic.
+	MonitoringPack string
+	AlarmTopicARN  string
 }
 
 // FieldError is a property that breaks a rule. It names both, so the message alone is enough to fix the template.
@@ -75,7 +85,8 @@ var ignored = map[string]bool{"ServiceToken": true, "ServiceTimeout": true}
 var known = []string{
 	"TrailName", "LogGroupName", "LogGroupArn", "RetentionInDays", "KmsKeyId", "RoleName", "RoleArn",
 	"Remediation", "EnforceLogging", "DeleteLogGroupOnDelete", "ReplaceExistingDelivery", "AllowCrossAccountKey",
-	"RepairPosture",
+	"DeletionProtection",
+	"RepairPosture", "MonitoringPack", "AlarmTopicArn",
 }
 
 // RetentionValues are the values CloudWatch Logs accepts for PutRetentionPolicy.
@@ -191,6 +202,7 @@ func Parse(props map[string]any) (Spec, error) {
 	s.DeleteLogGroupOnDelete = boolean("DeleteLogGroupOnDelete", false)
 	s.ReplaceExistingDelivery = boolean("ReplaceExistingDelivery", false)
 	s.AllowCrossAccountKey = boolean("AllowCrossAccountKey", false)
+	s.DeletionProtectionOff = !boolean("DeletionProtection", true)
 	s.RepairPosture = boolean("RepairPosture", false)
 
 	if r := str("RetentionInDays"); r != "" {
@@ -203,6 +215,17 @@ func Parse(props map[string]any) (Spec, error) {
 		default:
 			s.RetentionInDays = int32(n)
 		}
+	}
+	s.AlarmTopicARN = str("AlarmTopicArn")
+	switch p := cis.Set(strings.ToLower(str("MonitoringPack"))); {
+	case p == "" || p == cis.None:
+	case slices.Contains(cis.Sets, p):
+		s.MonitoringPack = string(p)
+	default:
+		fail("MonitoringPack", "must be one of %v, got %q", cis.Sets, p)
+	}
+	if s.AlarmTopicARN != "" && s.MonitoringPack == "" {
+		fail("AlarmTopicArn", "applies only with MonitoringPack cis or cis-v5")
 	}
 	if m := str("Remediation"); m != "" {
 		switch Mode(strings.ToLower(m)) {

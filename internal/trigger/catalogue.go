@@ -24,6 +24,9 @@ type Watched struct {
 	// OnlyIn is the one region whose EventBridge receives the call's events ("us-east-1" for IAM, a global
 	// service); "" means every region. The CDK app creates the rule only there.
 	OnlyIn string
+	// Destroys marks a call that destroys audit events no repair brings back (DeleteLogStream): every trail it
+	// affects is alerted at once, naming the actor and what was lost, whatever the live state says.
+	Destroys bool
 }
 
 // Catalogue lists every API call the remediator reacts to, and is the one place that does: the decoder classifies
@@ -35,6 +38,7 @@ var Catalogue = []Watched{
 	{Source: sourceCloudTrail, EventName: "DeleteTrail", Kind: KindTrail, Names: []string{"name"}, Aspects: delivery.AspectTrail},
 	{Source: sourceCloudTrail, EventName: "CreateTrail", Kind: KindTrail, Names: []string{"name"}, Aspects: delivery.AspectAll, Creates: true},
 	{Source: sourceCloudTrail, EventName: "PutEventSelectors", Kind: KindTrail, Names: []string{"trailName"}, Aspects: delivery.AspectSelectors},
+	{Source: sourceCloudTrail, EventName: "PutEventConfiguration", Kind: KindTrail, Names: []string{"trailName"}, Aspects: delivery.AspectSelectors},
 	{Source: sourceLogs, EventName: "DeleteLogGroup", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectLogGroup},
 	{Source: sourceLogs, EventName: "PutRetentionPolicy", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectLogGroup},
 	{Source: sourceLogs, EventName: "DeleteRetentionPolicy", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectLogGroup},
@@ -42,6 +46,23 @@ var Catalogue = []Watched{
 	{Source: sourceIAM, EventName: "DeleteRolePolicy", Kind: KindRole, Names: []string{"roleName", "policyName"}, Aspects: delivery.AspectRole, OnlyIn: iamEventRegion},
 	{Source: sourceIAM, EventName: "DeleteRole", Kind: KindRole, Names: []string{"roleName"}, Aspects: delivery.AspectRole, OnlyIn: iamEventRegion},
 	{Source: sourceIAM, EventName: "UpdateAssumeRolePolicy", Kind: KindRole, Names: []string{"roleName"}, Aspects: delivery.AspectRole, OnlyIn: iamEventRegion},
+	// What destroys or hides the audit events already delivered, without unlinking anything (issue 20).
+	{Source: sourceLogs, EventName: "DeleteLogStream", Kind: KindLogGroup, Names: []string{"logGroupName", "logStreamName"}, Aspects: delivery.AspectLogGroup, Destroys: true},
+	{Source: sourceLogs, EventName: "AssociateKmsKey", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectLogGroup},
+	{Source: sourceLogs, EventName: "DisassociateKmsKey", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectLogGroup},
+	{Source: sourceLogs, EventName: "PutLogGroupDeletionProtection", Kind: KindLogGroup, Names: []string{"logGroupIdentifier"}, Aspects: delivery.AspectLogGroup},
+	// The trail's tags are the owner's consent (trailguard:managed-by) and the registration mark
+	// (trailguard:registered-by): a change is checked again at once.
+	{Source: sourceCloudTrail, EventName: "AddTags", Kind: KindTrail, Names: []string{"resourceId"}, Aspects: delivery.AspectTrail},
+	{Source: sourceCloudTrail, EventName: "RemoveTags", Kind: KindTrail, Names: []string{"resourceId"}, Aspects: delivery.AspectTrail},
+	// The CIS monitoring pack (docs/cis.md): its filters on the log group, its alarms, their topic.
+	{Source: sourceLogs, EventName: "DeleteMetricFilter", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectPack},
+	{Source: sourceLogs, EventName: "PutMetricFilter", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectPack},
+	{Source: sourceCloudWatch, EventName: "DeleteAlarms", Kind: KindPack, Names: []string{"alarmNames"}, Aspects: delivery.AspectPack},
+	{Source: sourceCloudWatch, EventName: "PutMetricAlarm", Kind: KindPack, Names: []string{"alarmName"}, Aspects: delivery.AspectPack},
+	{Source: sourceCloudWatch, EventName: "DisableAlarmActions", Kind: KindPack, Names: []string{"alarmNames"}, Aspects: delivery.AspectPack},
+	{Source: sourceSNS, EventName: "DeleteTopic", Kind: KindPack, Names: []string{"topicArn"}, Aspects: delivery.AspectPack},
+	{Source: sourceSNS, EventName: "Unsubscribe", Kind: KindPack, Names: []string{"subscriptionArn"}, Aspects: delivery.AspectPack},
 }
 
 // iamEventRegion is where EventBridge receives the API-call events of IAM, a global service.
@@ -50,6 +71,9 @@ const iamEventRegion = "us-east-1"
 // EventBridgeSource is the EventBridge "source" of a service's API-call events ("aws.cloudtrail" for
 // cloudtrail.amazonaws.com).
 func EventBridgeSource(eventSource string) string {
+	if eventSource == sourceCloudWatch {
+		return "aws.cloudwatch" // CloudWatch signs as "monitoring" but its events come from aws.cloudwatch
+	}
 	return "aws." + strings.TrimSuffix(eventSource, ".amazonaws.com")
 }
 

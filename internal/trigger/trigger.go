@@ -37,6 +37,9 @@ const (
 	KindLogGroup Kind = "log-group"
 	// KindRole names an IAM role, and for a role policy event the inline policy.
 	KindRole Kind = "role"
+	// KindPack names CIS monitoring pack alarms (by name) or the pack's topic (by ARN): the trails whose pack
+	// they are are affected.
+	KindPack Kind = "cis-pack"
 )
 
 // EventBridge detail-types and sources the remediator subscribes to.
@@ -48,6 +51,8 @@ const (
 	sourceCloudTrail = "cloudtrail.amazonaws.com"
 	sourceLogs       = "logs.amazonaws.com"
 	sourceIAM        = "iam.amazonaws.com"
+	sourceCloudWatch = "monitoring.amazonaws.com"
+	sourceSNS        = "sns.amazonaws.com"
 )
 
 // SweepAspects are what the periodic sweep reads of every trail: the whole wiring and whether delivery works.
@@ -75,6 +80,10 @@ type Trigger struct {
 	// Policy is requestParameters.policyName for PutRolePolicy and DeleteRolePolicy: on a role shared by several
 	// trails, only the trail owning that inline policy is affected.
 	Policy string
+	// Alarms are requestParameters.alarmName or alarmNames (KindPack).
+	Alarms []string
+	// Topic is requestParameters.topicArn, or the topic of requestParameters.subscriptionArn (KindPack).
+	Topic string
 	// Actor is who made the call: detail.userIdentity.arn, or the invoking service for an AWS service call.
 	Actor string
 	// SourceIP is detail.sourceIPAddress (an IP address, or a service name for calls made by AWS services).
@@ -84,6 +93,10 @@ type Trigger struct {
 	Aspects delivery.Aspect
 	// Creates says the call creates the trail it names: a trail known to be gone is wired again.
 	Creates bool
+	// LogStream is requestParameters.logStreamName of DeleteLogStream.
+	LogStream string
+	// Destroys says the call destroyed audit events no repair brings back (the catalogue's Destroys).
+	Destroys bool
 }
 
 // IgnoredError reports a well-formed event that trailguard does not act on. It is not a failure: the caller logs
@@ -143,6 +156,16 @@ type record struct {
 		LogGroupName string `json:"logGroupName"`
 		RoleName     string `json:"roleName"`
 		PolicyName   string `json:"policyName"`
+		// LogGroupIdentifier is how PutLogGroupDeletionProtection names the group: a name or an ARN.
+		LogGroupIdentifier string `json:"logGroupIdentifier"`
+		LogStreamName      string `json:"logStreamName"`
+		// ResourceID is how AddTags and RemoveTags name the trail: its ARN.
+		ResourceID string `json:"resourceId"`
+		// AlarmName, AlarmNames, TopicArn and SubscriptionArn name the CIS pack's alarms and topic.
+		AlarmName       string   `json:"alarmName"`
+		AlarmNames      []string `json:"alarmNames"`
+		TopicArn        string   `json:"topicArn"`
+		SubscriptionArn string   `json:"subscriptionArn"`
 	} `json:"requestParameters"`
 }
 
@@ -228,7 +251,7 @@ func decodeAPICall(env events.CloudWatchEvent) (Trigger, error) {
 	if ignored != nil {
 		return t, ignored
 	}
-	t.Kind, t.Aspects, t.Creates = w.Kind, w.Aspects, w.Creates
+	t.Kind, t.Aspects, t.Creates, t.Destroys = w.Kind, w.Aspects, w.Creates, w.Destroys
 	required := w.Names
 	if rec.EventSource == sourceIAM {
 		t.Region = "" // IAM is global: every IAM record says us-east-1, whichever region the trail lives in
@@ -238,18 +261,42 @@ func decodeAPICall(env events.CloudWatchEvent) (Trigger, error) {
 		return t, &MalformedError{Field: "detail.requestParameters", Problem: fmt.Sprintf("missing or null, but %s always has %s",
 			rec.EventName, strings.Join(required, " and "))}
 	}
-	t.Trail, t.LogGroup, t.Role, t.Policy = p.Name, p.LogGroupName, p.RoleName, p.PolicyName
+	t.Trail, t.LogGroup, t.Role, t.Policy, t.LogStream = p.Name, p.LogGroupName, p.RoleName, p.PolicyName, p.LogStreamName
 	if t.Trail == "" {
 		t.Trail = p.TrailName
 	}
+	if t.Trail == "" {
+		t.Trail = p.ResourceID
+	}
+	if t.LogGroup == "" {
+		t.LogGroup = logGroupName(p.LogGroupIdentifier)
+	}
+	if p.AlarmName != "" {
+		t.Alarms = []string{p.AlarmName}
+	} else if len(p.AlarmNames) > 0 {
+		t.Alarms = p.AlarmNames
+	}
+	t.Topic = p.TopicArn
+	if i := strings.LastIndexByte(p.SubscriptionArn, ':'); t.Topic == "" && i > 0 {
+		t.Topic = p.SubscriptionArn[:i] // arn:aws:sns:REGION:ACCOUNT:TOPIC:SUBSCRIPTION-ID
+	}
 	given := map[string]string{"name": p.Name, "trailName": p.TrailName, "logGroupName": p.LogGroupName, "roleName": p.RoleName,
-		"policyName": p.PolicyName}
+		"policyName": p.PolicyName, "logGroupIdentifier": t.LogGroup, "logStreamName": p.LogStreamName, "resourceId": p.ResourceID,
+		"alarmName": p.AlarmName, "alarmNames": strings.Join(p.AlarmNames, ","), "topicArn": p.TopicArn, "subscriptionArn": p.SubscriptionArn}
 	for _, field := range required {
 		if given[field] == "" {
 			return t, &MalformedError{Field: "detail.requestParameters." + field, Problem: "missing or empty in a " + rec.EventName + " record"}
 		}
 	}
 	return t, nil
+}
+
+// logGroupName is the name in a log group identifier: a name, or an ARN with or without ":*".
+func logGroupName(identifier string) string {
+	if _, name, ok := strings.Cut(identifier, ":log-group:"); ok && strings.HasPrefix(identifier, "arn:") {
+		return strings.TrimSuffix(name, ":*")
+	}
+	return identifier
 }
 
 // classify finds an API call in the catalogue.

@@ -67,6 +67,9 @@ var decodeSamples = []struct {
 	{"put-event-selectors.json", trigger.Trigger{Kind: trigger.KindTrail, EventID: "e8a4c2f6-1b3d-4e9a-8f70-2c5d9b1a6e34",
 		EventName: "PutEventSelectors", Source: ctSource, Region: "us-east-1", Time: at("2025-03-14T10:22:41Z"),
 		Trail: "management-trail", Actor: alice, SourceIP: aliceIP}},
+	{"put-event-configuration.json", trigger.Trigger{Kind: trigger.KindTrail, EventID: "b52d8e1f-6c3a-4f9b-9e07-1a4c6d8f2b35",
+		EventName: "PutEventConfiguration", Source: ctSource, Region: "us-east-1", Time: at("2025-03-14T10:23:58Z"),
+		Trail: "management-trail", Actor: alice, SourceIP: aliceIP}},
 	{"delete-trail.json", trigger.Trigger{Kind: trigger.KindTrail, EventID: "ec66a787-95e7-41d1-b731-af10506bf2ef",
 		EventName: "DeleteTrail", Source: ctSource, Region: "us-east-1", Time: at("2025-03-14T10:25:33Z"),
 		Trail: "management-trail", Actor: alice, SourceIP: aliceIP}},
@@ -95,6 +98,49 @@ var decodeSamples = []struct {
 	{"update-assume-role-policy.json", trigger.Trigger{Kind: trigger.KindRole, EventID: "7f1b103c-df15-42b0-aab4-77d26415479c",
 		EventName: "UpdateAssumeRolePolicy", Source: iamSource, Time: at("2025-03-14T11:26:15Z"),
 		Role: role, Actor: alice, SourceIP: aliceIP}},
+	{"delete-log-stream.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "3c9e7b21-4a5d-4e6f-8b90-1c2d3e4f5a6b",
+		EventName: "DeleteLogStream", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:10:02Z"),
+		LogGroup: logGroup, LogStream: "123456789012_CloudTrail_us-east-1", Destroys: true, Actor: alice, SourceIP: aliceIP}},
+	{"associate-kms-key.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d",
+		EventName: "AssociateKmsKey", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:12:40Z"),
+		LogGroup: logGroup, Actor: alice, SourceIP: aliceIP}},
+	{"disassociate-kms-key.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f0a",
+		EventName: "DisassociateKmsKey", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:13:55Z"),
+		LogGroup: logGroup, Actor: alice, SourceIP: aliceIP}},
+	// PutLogGroupDeletionProtection names the group by logGroupIdentifier, a name or an ARN.
+	{"put-log-group-deletion-protection.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "1e2f3a4b-5c6d-4e7f-9a0b-1c2d3e4f5a6b",
+		EventName: "PutLogGroupDeletionProtection", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:15:21Z"),
+		LogGroup: logGroup, Actor: alice, SourceIP: aliceIP}},
+	// AddTags and RemoveTags name the trail by resourceId, its ARN.
+	{"add-tags.json", trigger.Trigger{Kind: trigger.KindTrail, EventID: "8f9a0b1c-2d3e-4f5a-9b6c-7d8e9f0a1b2c",
+		EventName: "AddTags", Source: ctSource, Region: "us-east-1", Time: at("2025-03-14T10:44:18Z"),
+		Trail: trailARN, Actor: alice, SourceIP: aliceIP}},
+	{"remove-tags.json", trigger.Trigger{Kind: trigger.KindTrail, EventID: "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+		EventName: "RemoveTags", Source: ctSource, Region: "us-east-1", Time: at("2025-03-14T10:46:02Z"),
+		Trail: trailARN, Actor: alice, SourceIP: aliceIP}},
+	// The CIS monitoring pack: filters by their log group, alarms by name, the topic by ARN.
+	{"delete-metric-filter.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "562aad11-4000-51bf-ab5d-904cca6106c0",
+		EventName: "DeleteMetricFilter", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:40:02Z"),
+		LogGroup: logGroup, Actor: alice, SourceIP: aliceIP}},
+	{"put-metric-filter.json", trigger.Trigger{Kind: trigger.KindLogGroup, EventID: "2f7e26d4-6a34-5ce5-8f81-c90fd22ac0d0",
+		EventName: "PutMetricFilter", Source: logSource, Region: "us-east-1", Time: at("2025-03-14T11:41:37Z"),
+		LogGroup: logGroup, Actor: alice, SourceIP: aliceIP}},
+	{"delete-alarms.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "e16f595b-6dfc-582e-8b62-da3d96de76f7",
+		EventName: "DeleteAlarms", Source: "monitoring.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:43:12Z"),
+		Alarms: []string{"trailguard-cis-management-trail-root-usage"}, Actor: alice, SourceIP: aliceIP}},
+	{"put-metric-alarm.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "d497f39f-7960-5507-aa6c-01c1b4c67e82",
+		EventName: "PutMetricAlarm", Source: "monitoring.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:44:50Z"),
+		Alarms: []string{"trailguard-cis-management-trail-iam-policy-changes"}, Actor: alice, SourceIP: aliceIP}},
+	{"disable-alarm-actions.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "8f0e9580-3d36-5399-81c1-fadb3f2650e7",
+		EventName: "DisableAlarmActions", Source: "monitoring.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:46:21Z"),
+		Alarms: []string{"trailguard-cis-management-trail-cloudtrail-changes", "trailguard-cis-management-trail-iam-policy-changes"},
+		Actor:  alice, SourceIP: aliceIP}},
+	{"delete-topic.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "42379247-05bd-5a16-93ed-95f7a58ac949",
+		EventName: "DeleteTopic", Source: "sns.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:48:05Z"),
+		Topic: "arn:aws:sns:us-east-1:123456789012:trailguard-notifications", Actor: alice, SourceIP: aliceIP}},
+	{"unsubscribe.json", trigger.Trigger{Kind: trigger.KindPack, EventID: "b74b9c30-4b41-5d9e-9573-ba3972c15bcb",
+		EventName: "Unsubscribe", Source: "sns.amazonaws.com", Region: "us-east-1", Time: at("2025-03-14T11:49:33Z"),
+		Topic: "arn:aws:sns:us-east-1:123456789012:trailguard-notifications", Actor: alice, SourceIP: aliceIP}},
 	{"sweep.json", trigger.Trigger{Kind: trigger.KindSweep, EventID: "230d977e-e225-4159-8720-771f8ca81811",
 		Source: "aws.events", Time: at("2025-03-14T11:30:00Z")}},
 }
@@ -148,6 +194,17 @@ func TestEveryWatchedCallHasASample(t *testing.T) {
 		assert.True(t, expected[filepath.Base(f)], "%s has no expectation: add it to decodeSamples or ignoredSamples", f)
 	}
 	assert.Len(t, expected, len(files), "decodeSamples and ignoredSamples name samples that are not in events/remediator")
+}
+
+// PutLogGroupDeletionProtection may name the group by ARN, with or without ":*": the trigger carries its name, as
+// every other log group event does.
+func TestALogGroupIdentifierByARNBecomesTheGroupsName(t *testing.T) {
+	for _, id := range []string{"arn:aws:logs:us-east-1:123456789012:log-group:" + logGroup, "arn:aws:logs:us-east-1:123456789012:log-group:" + logGroup + ":*"} {
+		raw := edit(t, "put-log-group-deletion-protection.json", "requestParameters", map[string]any{"logGroupIdentifier": id, "deletionProtectionEnabled": false})
+		got, err := trigger.Decode(raw)
+		require.NoError(t, err)
+		assert.Equal(t, logGroup, got.LogGroup, id)
+	}
 }
 
 func TestDecodeIgnored(t *testing.T) {
@@ -307,7 +364,8 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"iam.amazonaws.com","eventName":"DeleteRole","eventID":"x","requestParameters":{"roleName":1}}}`))
-	known := map[trigger.Kind]bool{trigger.KindSweep: true, trigger.KindTrail: true, trigger.KindLogGroup: true, trigger.KindRole: true}
+	known := map[trigger.Kind]bool{trigger.KindSweep: true, trigger.KindTrail: true, trigger.KindLogGroup: true, trigger.KindRole: true,
+		trigger.KindPack: true}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		got, err := trigger.Decode(raw)
 		if err != nil {
@@ -324,7 +382,8 @@ func FuzzDecode(f *testing.F) {
 		if got.EventID == "" {
 			t.Fatal("nil error without an event id")
 		}
-		if got.Kind != trigger.KindSweep && got.Trail == "" && got.LogGroup == "" && got.Role == "" {
+		if got.Kind != trigger.KindSweep && got.Trail == "" && got.LogGroup == "" && got.Role == "" &&
+			len(got.Alarms) == 0 && got.Topic == "" {
 			t.Fatalf("nil error for %s naming no resource", got.Kind)
 		}
 		if bytes.Contains(raw, []byte("errorCode")) && got.Kind != trigger.KindSweep {

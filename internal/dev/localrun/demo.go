@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
@@ -135,8 +136,13 @@ func (d *demo) steps() []Step {
 		{"trail delivers to CloudWatch Logs", d.delivering},
 		{"attacker (alice) unlinks the trail and stops logging", d.attack},
 		{"remediator on UpdateTrail and StopLogging", d.repair},
-		{"attacker deletes the log group; remediator on DeleteLogGroup", d.deleteLogGroup},
+		{"attacker deletes the log group: refused outright (deletion protection)", d.deleteRefused},
+		{"attacker turns protection off and deletes the log group; remediator on DeleteLogGroup", d.deleteLogGroup},
 		{"attacker deletes the role policy, the event is lost; sweep", d.sweep},
+		{"provider Update: the CIS monitoring pack", d.packWired},
+		{"cis-check (CloudTrail.1, .5, CloudWatch.1-14, CIS 4.15)", d.cisCheck},
+		{"attacker deletes an alarm and edits a filter; remediator", d.packAttack},
+		{"cis-check again", d.cisCheck},
 		{"provider Delete", d.delete},
 	}
 }
@@ -434,10 +440,26 @@ func (d *demo) repair(ctx context.Context) (Outcome, error) {
 	}, nil
 }
 
+// deleteRefused shows the attack failing, not repaired afterwards: the provider created the group with deletion
+// protection, so CloudWatch Logs refuses the attacker's DeleteLogGroup and no audit event is lost.
+func (d *demo) deleteRefused(ctx context.Context) (Outcome, error) {
+	name := d.data("LogGroupName")
+	_, err := d.s.AWS().Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(name)})
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "ValidationException" {
+		return Outcome{}, fmt.Errorf("DeleteLogGroup of the guarded group %s was not refused (error: %v)", name, err)
+	}
+	if _, found, err := d.s.AWS().LogGroup(ctx, name); err != nil || !found {
+		return Outcome{}, fmt.Errorf("log group %s gone although its delete was refused (err %v)", name, err)
+	}
+	return Outcome{Summary: "refused (" + api.ErrorCode() + "): the group and its events are intact",
+		Details: []string{"CloudWatch Logs answered: " + api.ErrorMessage()}}, nil
+}
+
 func (d *demo) deleteLogGroup(ctx context.Context) (Outcome, error) {
 	name := d.data("LogGroupName")
-	if _, err := d.s.AWS().Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(name)}); err != nil {
-		return Outcome{}, fmt.Errorf("delete log group %s: %w", name, err)
+	if err := d.s.AWS().DeleteLogGroup(ctx, name); err != nil {
+		return Outcome{}, err
 	}
 	if _, found, err := d.s.AWS().LogGroup(ctx, name); err != nil || found {
 		return Outcome{}, fmt.Errorf("log group %s still there after DeleteLogGroup (err %v)", name, err)
@@ -502,13 +524,16 @@ func (d *demo) delete(ctx context.Context) (Outcome, error) {
 	if _, err := d.wantLogGroup(ctx); err != nil {
 		return Outcome{}, fmt.Errorf("the log group must be kept: %w", err)
 	}
+	if err := d.packRemoved(ctx); err != nil {
+		return Outcome{}, err
+	}
 	if _, err := d.s.AWS().RolePolicy(ctx, d.data("RoleName"), d.data("PolicyName")); err == nil {
 		return Outcome{}, fmt.Errorf("policy %s is still on role %s", d.data("PolicyName"), d.data("RoleName"))
 	} else if !isNoSuchEntity(err) {
 		return Outcome{}, err
 	}
 	return Outcome{
-		Summary: "SUCCESS: trail unlinked, role policy removed, log group kept",
+		Summary: "SUCCESS: trail unlinked, role policy and CIS pack removed, log group kept",
 		Details: append([]string{"CloudFormation received at the ResponseURL:"}, ShowCFNResponse(got)...),
 	}, nil
 }

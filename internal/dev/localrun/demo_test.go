@@ -80,10 +80,10 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	t.Log("\n" + out.String())
 
 	require.True(t, sum.OK(), "every step passes: %v", sum.Err())
-	require.Len(t, sum.Results, 10)
+	require.Len(t, sum.Results, 15)
 	lines, results := stepLines(out.String()), resultLines(out.String())
-	require.Len(t, lines, 10, "one line per step, when it starts")
-	require.Len(t, results, 10, "one result line per step, when it ends")
+	require.Len(t, lines, 15, "one line per step, when it starts")
+	require.Len(t, results, 15, "one result line per step, when it ends")
 	for i, l := range lines {
 		m := stepLine.FindStringSubmatch(l)
 		require.NotNil(t, m, "step line %q: [n/of] title …", l)
@@ -104,7 +104,15 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (UpdateTrail by alice?)")
 	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (StopLogging by alice?)")
 	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (DeleteLogGroup by alice?)")
+	assert.Contains(t, text, "CloudWatch Logs answered: Cannot delete log group with deletion protection enabled",
+		"one attack fails outright, before any repair")
 	assert.Contains(t, text, "(Sweep)")
+	assert.Contains(t, results[11], "all 17 controls PASSED")
+	assert.Contains(t, text, "cis-check while attacked: CloudWatch.1 FAILED, CloudWatch.14 FAILED")
+	assert.Contains(t, text, "Subject: trailguard repaired trail management-trail (DeleteAlarms by alice?)")
+	assert.Contains(t, text, "drifted: CIS alarms deleted: trailguard-cis-management-trail-root-usage")
+	assert.Contains(t, text, "trailguard-cis-management-trail-vpc-changes", "the edited filter, repaired at the same event")
+	assert.Contains(t, results[13], "all 17 controls PASSED")
 	assert.NotContains(t, text, "X-Amz-Signature", "no pre-signed URL is shown")
 
 	for _, fn := range []string{"provider", "remediator"} {
@@ -121,7 +129,7 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	}
 	var summary bytes.Buffer
 	localrun.PrintSummary(&summary, "demo", sum)
-	assert.Regexp(t, `^demo: all 10 steps passed in \d+`, summary.String())
+	assert.Regexp(t, `^demo: all 15 steps passed in \d+`, summary.String())
 	assertMotoStopped(t, text)
 }
 
@@ -152,15 +160,15 @@ func TestAFailedCheckFailsTheRun(t *testing.T) {
 		assert.ErrorIs(t, r.Err, localrun.ErrSkipped, "step %d builds on step 5", r.N)
 	}
 	lines, results := stepLines(out.String()), resultLines(out.String())
-	require.Len(t, lines, 10)
+	require.Len(t, lines, 15)
 	require.Len(t, results, 5, "the steps that ran")
-	assert.Equal(t, "[5/10] trail delivers to CloudWatch Logs …", lines[4])
+	assert.Equal(t, "[5/15] trail delivers to CloudWatch Logs …", lines[4])
 	assert.Regexp(t, `^  ✗ FAILED: check "trail not linked"`, results[4])
-	assert.Equal(t, "[6/10] attacker (alice) unlinks the trail and stops logging → skipped", lines[5])
+	assert.Equal(t, "[6/15] attacker (alice) unlinks the trail and stops logging → skipped", lines[5])
 	assertFits(t, out.String())
 	var summary bytes.Buffer
 	localrun.PrintSummary(&summary, "demo", sum)
-	assert.Contains(t, summary.String(), "demo FAILED: 4 of 10 steps passed")
+	assert.Contains(t, summary.String(), "demo FAILED: 4 of 15 steps passed")
 	assertMotoStopped(t, out.String())
 }
 

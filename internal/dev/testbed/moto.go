@@ -157,16 +157,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 // passing it on would leave a window in which another process, such as a second test run's moto, takes it, and this
 // run would then talk to that one's moto until it stops.
 func startMoto(ctx context.Context, bin string, boosted bool) (*motoProcess, error) {
-	var boot string
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
-	cmd.Env = motoEnv(os.Environ())
-	if boosted {
-		var err error
-		if boot, err = writeMotoBoot(); err != nil {
-			return nil, fmt.Errorf("start moto_server: %w", err)
-		}
-		cmd.Env = withPythonPath(cmd.Env, boot)
+	boot, err := writeMotoBoot(boosted)
+	if err != nil {
+		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
+	cmd.Env = withPythonPath(motoEnv(os.Environ()), boot)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so stop also ends the workers moto may fork
 	// moto logs every request to stderr: a pipe drained for the server's whole life, echoed with TRAILGUARD_MOTO_LOG.
 	r, w, err := os.Pipe()
@@ -227,41 +223,78 @@ var motoBoot []byte
 
 const bootTookEffect = "trailguard-testbed: moto sped up"
 
-// writeMotoBoot writes motoBoot into dist/motoboot/<its hash>/ in the checkout (build output, ignored by git), once
-// for each content, and returns that folder for the server's PYTHONPATH. It is never removed and never in the OS
-// temp directory: a process killed before its cleanup (TestMotoDiesWithItsParent kills one on purpose) leaves
-// nothing behind there, and servers started at once share it. The file is written to a temporary name beside it
-// and renamed, so a server never reads half of it.
-func writeMotoBoot() (string, error) {
+// awsGaps adds to moto what AWS does and moto 5.2.1 does not (log group deletion protection, AssociateKmsKey), in
+// one place, for every moto_server the test bed starts, sped up or not: see the file, and awsgaps_test.go.
+//
+//go:embed motoboot/awsgaps.py
+var awsGaps []byte
+
+// writeMotoBoot writes the emulation of AWS's missing behaviour and a sitecustomize.py that loads it and, when
+// boosted, speeds moto up, into dist/motoboot/<hash of the files>/ in the checkout (build output, ignored by git),
+// and returns that folder for the server's PYTHONPATH. It is never removed and never in the OS temp directory: a
+// process killed before its cleanup (TestMotoDiesWithItsParent kills one on purpose) leaves nothing behind, and
+// servers started at once share it. The files are written into a staging folder beside it that is renamed into
+// place, so a server never reads half of them.
+func writeMotoBoot(boosted bool) (string, error) {
 	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(motoBoot)
-	dir := filepath.Join(root, "dist", "motoboot", hex.EncodeToString(sum[:8]))
-	path := filepath.Join(dir, "sitecustomize.py")
-	if got, err := os.ReadFile(path); err == nil && bytes.Equal(got, motoBoot) {
+	parent := filepath.Join(root, "dist", "motoboot")
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	stage, err := os.MkdirTemp(parent, ".staging-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(stage) // gone after the rename, or left unused
+	site := []byte("import trailguard_awsgaps  # noqa: F401 (what AWS does and moto lacks)\n" +
+		"import emulate_put_metric_filter, emulate_alarm_actions  # noqa: F401 (the CIS pack's: emulate_metric_filters.go)\n")
+	if boosted {
+		site = append(site, motoBoot...)
+	}
+	for name, body := range map[string][]byte{"trailguard_awsgaps.py": awsGaps, "sitecustomize.py": site} {
+		if err := os.WriteFile(filepath.Join(stage, name), body, 0o644); err != nil {
+			return "", err
+		}
+	}
+	if err := writeEmulations(stage); err != nil {
+		return "", err
+	}
+	sum, err := folderHash(stage)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(parent, sum)
+	if _, err := os.Stat(filepath.Join(dir, "sitecustomize.py")); err == nil {
 		return dir, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.CreateTemp(dir, ".sitecustomize-*")
-	if err != nil {
-		return "", err
-	}
-	_, err = tmp.Write(motoBoot)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := os.Rename(stage, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, "sitecustomize.py")); serr == nil {
+			return dir, nil // another server put the same files there first
+		}
 		return "", err
 	}
 	return dir, nil
+}
+
+// folderHash names a folder's files and contents: 16 hex digits of their SHA-256.
+func folderHash(dir string) (string, error) {
+	entries, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, e := range entries {
+		body, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", e.Name(), len(body))
+		h.Write(body)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // withPythonPath puts dir first on env's PYTHONPATH, keeping what was there.

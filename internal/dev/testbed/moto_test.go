@@ -48,7 +48,7 @@ func TestMotoRunsWithTheServiceListReadOnce(t *testing.T) {
 	s, err := Launch(context.Background())
 	require.NoError(t, err)
 	assert.True(t, s.SpedUp(), "moto_server did not say that sitecustomize.py took effect")
-	boot, err := writeMotoBoot()
+	boot, err := writeMotoBoot(true)
 	require.NoError(t, err)
 	root, err := ModuleRoot()
 	require.NoError(t, err)

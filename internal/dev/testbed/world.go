@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -82,6 +83,7 @@ type AWS struct {
 	S3            *s3.Client
 	DynamoDB      *dynamodb.Client
 	SNS           *sns.Client
+	CloudWatch    *cloudwatch.Client
 }
 
 // NewAWS builds the clients from one configuration.
@@ -95,6 +97,7 @@ func NewAWS(cfg aws.Config) *AWS {
 		S3:            s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
 		DynamoDB:      dynamodb.NewFromConfig(cfg),
 		SNS:           sns.NewFromConfig(cfg),
+		CloudWatch:    cloudwatch.NewFromConfig(cfg),
 	}
 }
 
@@ -252,4 +255,17 @@ func (a *AWS) DeliveryBoundaryStreams(ctx context.Context) ([]string, error) {
 		}
 	}
 	return streams, nil
+}
+
+// DeleteLogGroup deletes a log group as an attacker who holds both logs:PutLogGroupDeletionProtection and
+// logs:DeleteLogGroup would: deletion protection off first, then the delete.
+func (a *AWS) DeleteLogGroup(ctx context.Context, name string) error {
+	if _, err := a.Logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
+		LogGroupIdentifier: aws.String(name), DeletionProtectionEnabled: aws.Bool(false)}); err != nil {
+		return fmt.Errorf("turn deletion protection of log group %s off: %w", name, err)
+	}
+	if _, err := a.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(name)}); err != nil {
+		return fmt.Errorf("delete log group %s: %w", name, err)
+	}
+	return nil
 }
