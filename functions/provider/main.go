@@ -33,6 +33,7 @@ func main() {
 		delivery.WithDeliveryRole(os.Getenv(lambdaenv.DeliveryRoleARN)),
 		delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)),
 		delivery.WithBoundaryOrganization(os.Getenv(lambdaenv.BoundaryOrganizationID)),
+		delivery.WithManagementAccount(os.Getenv(lambdaenv.ManagementAccountID)),
 		delivery.WithPackTopic(os.Getenv(lambdaenv.TopicARN)))
 	opts := []provider.Option{provider.WithLogger(log), provider.WithAllowedStacks(allowed)}
 	if !lambdaenv.Bool(lambdaenv.LocalRun) {

@@ -44,7 +44,8 @@ func main() {
 		opts = append(opts, remediator.WithEvents(notify.NewEventSender(eventbridge.NewFromConfig(cfg))))
 	}
 	clients := delivery.NewRepairClients(cfg)
-	engineOpts := []delivery.Option{delivery.WithLogger(log), delivery.WithMaxDeliveryAge(maxAge)}
+	engineOpts := []delivery.Option{delivery.WithLogger(log), delivery.WithMaxDeliveryAge(maxAge),
+		delivery.WithManagementAccount(os.Getenv(lambdaenv.ManagementAccountID))}
 	if accountWide {
 		// Adoption resolves trails as the provider does: the Organizations client (an organization trail of this
 		// account), the default delivery role and the boundary every role must carry.

@@ -67,6 +67,9 @@ type Config struct {
 	// account's own (ACCOUNT_CloudTrail_*). Never a wildcard: a role capped at o-*_* could write the streams
 	// named after any organization.
 	OrganizationID string
+	// ManagementAccountID, when set, deploys the standalone stack in CloudTrail's delegated administrator account
+	// (CtxOrgManagementAccountID).
+	ManagementAccountID string
 	// Org, when the organization context is set, adds the organization deployment (BuildOrg).
 	Org *OrgSettings
 }
@@ -146,6 +149,9 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	if c.OrganizationID, err = organizationIDFromContext(app); err != nil {
 		return Config{}, err
 	}
+	if c.ManagementAccountID, err = managementAccountFromContext(app, c.OrganizationID); err != nil {
+		return Config{}, err
+	}
 	if c.Org, err = orgFromContext(app, c.OrganizationID); err != nil {
 		return Config{}, err
 	}
@@ -160,15 +166,16 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		StackProps: awscdk.StackProps{
 			Description: jsii.String("trailguard: keeps CloudTrail trails delivering to CloudWatch Logs"),
 		},
-		AssetDir:           c.AssetDir,
-		SweepInterval:      c.SweepInterval,
-		NotificationEmail:  c.NotificationEmail,
-		ServiceTokenExport: c.ServiceTokenExport,
-		LogLevel:           c.LogLevel,
-		AllowedStacks:      c.AllowedStacks,
-		AccountWide:        c.AccountWide,
-		OrganizationID:     c.OrganizationID,
-		CustomerManagedKey: c.CustomerManagedKey,
+		AssetDir:            c.AssetDir,
+		SweepInterval:       c.SweepInterval,
+		NotificationEmail:   c.NotificationEmail,
+		ServiceTokenExport:  c.ServiceTokenExport,
+		LogLevel:            c.LogLevel,
+		AllowedStacks:       c.AllowedStacks,
+		AccountWide:         c.AccountWide,
+		OrganizationID:      c.OrganizationID,
+		ManagementAccountID: c.ManagementAccountID,
+		CustomerManagedKey:  c.CustomerManagedKey,
 		AccountDefaults: map[string]string{lambdaenv.AccountRetentionInDays: c.AccountRetentionInDays,
 			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation,
 			lambdaenv.AccountDeletionProtection: c.AccountDeletionProtection,

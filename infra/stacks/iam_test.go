@@ -106,7 +106,7 @@ func assertGrants(t *testing.T, m tmpl, withKey bool) {
 	p := want["Provider"]
 	p["Trails"] = allow([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
 		"cloudtrail:StartLogging", "cloudtrail:ListTags", "cloudtrail:AddTags", "cloudtrail:RemoveTags",
-		"cloudtrail:GetEventSelectors"}, trails, nil)
+		"cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"}, trails, nil)
 	p["Describe"] = allow([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "organizations:DescribeOrganization"}, "*", nil)
 	p["LogGroups"] = allow([]string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
 		"logs:ListTagsForResource"}, logGroups, nil)
@@ -122,7 +122,7 @@ func assertGrants(t *testing.T, m tmpl, withKey bool) {
 
 	r := want["Remediator"]
 	r["Trails"] = allow([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
-		"cloudtrail:StartLogging", "cloudtrail:ListTags", "cloudtrail:GetEventSelectors"}, trails, nil)
+		"cloudtrail:StartLogging", "cloudtrail:ListTags", "cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"}, trails, nil)
 	r["Describe"] = allow([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups"}, "*", nil)
 	r["LogGroups"] = allow([]string{"logs:CreateLogGroup", "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
 		"logs:DeleteRetentionPolicy"}, logGroups, nil)

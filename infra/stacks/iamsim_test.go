@@ -68,6 +68,9 @@ var functionClients = map[string][]apiClient{
 	},
 }
 
+// delegatedAdministrators is the client the provider asks, in CloudTrail's delegated administrator account only.
+var delegatedAdministrators = clientOf[delivery.AdministratorsAPI]("organizations")
+
 // decisionEvents is the client a remediator calls through when its template turns decision events on.
 var decisionEvents = clientOf[notify.EventPutter]("events")
 
@@ -120,7 +123,8 @@ func requestsFor(action string, a arns) []simRequest {
 	switch {
 	case action == "logs:DescribeMetricFilters":
 		return []simRequest{{action, group, nil}}
-	case strings.HasPrefix(name, "Describe") && (service == "cloudtrail" || service == "logs" || service == "organizations"):
+	case strings.HasPrefix(name, "Describe") && (service == "cloudtrail" || service == "logs" || service == "organizations"),
+		action == "organizations:ListDelegatedAdministrators":
 		return []simRequest{{action, "*", nil}}
 	case action == "logs:DeleteLogGroup":
 		return []simRequest{{action, group, map[string]any{"aws:ResourceTag/trailguard:created-by": "trailguard"}}}
@@ -403,6 +407,9 @@ func functionEvaluations(t *testing.T, m tmpl) []evaluation {
 		_, f := m.one(t, "AWS::Lambda::Function", fn)
 		if props(f)["Environment"].(map[string]any)["Variables"].(map[string]any)[lambdaenv.DecisionEvents] == "true" {
 			clients = append(clients, decisionEvents)
+		}
+		if fn == "Provider" && props(f)["Environment"].(map[string]any)["Variables"].(map[string]any)[lambdaenv.ManagementAccountID] != nil {
+			clients = append(clients, delegatedAdministrators)
 		}
 		calls := callsOf(fn, clients)
 		if a.key == "" { // an unencrypted topic: Publish implies no KMS call, and no KMS key is usable at all

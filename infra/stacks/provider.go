@@ -90,6 +90,9 @@ type ProviderStackProps struct {
 	// OrganizationID (o-...), when set, lets the delivery boundary admit an organization trail's log streams,
 	// o-ORGID_*; see Config.OrganizationID. A member stack takes it from ParamOrganizationID instead.
 	OrganizationID string
+	// ManagementAccountID (12 digits), with OrganizationID, deploys the stack in CloudTrail's delegated
+	// administrator account: see CtxOrgManagementAccountID. Standalone stack only.
+	ManagementAccountID string
 	// AccountDefaults are the account policy's defaults, by environment variable (lambdaenv.AccountRetentionInDays,
 	// AccountKmsKeyID, AccountRemediation); empty values are left out. Standalone stack only.
 	AccountDefaults map[string]string
@@ -101,8 +104,8 @@ type ProviderStackProps struct {
 	// Member, when true, builds the member template of the organization StackSet (org.go) instead of a stack
 	// deployed with `cdk deploy`: the function code, the notification topic, the sweep interval, the log level and
 	// the allow-list come from the template's parameters (MemberParameters), not from AssetDir and the fields
-	// above; the template references no CDK bootstrap resource (it is synthesized without assets); and the
-	// delivery role and its boundary are retained when the stack is deleted. The standalone stack is unchanged.
+	// above; and the template references no CDK bootstrap resource (it is synthesized without assets). Both
+	// shapes retain the delivery role and its boundary when the stack is deleted.
 	Member bool
 }
 
@@ -126,6 +129,8 @@ type ProviderStack struct {
 	// notifyTopicARN and notifyKeyARN are where the functions publish: the stack's own topic and key, or in a
 	// member stack the organization's central topic and its key, from the parameters.
 	notifyTopicARN, notifyKeyARN *string
+	// managementAccount is ProviderStackProps.ManagementAccountID.
+	managementAccount string
 }
 
 // NewProviderStack builds the provider stack. It fails when a function zip is missing or a setting is invalid.
@@ -157,6 +162,15 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	}
 	if p.OrganizationID != "" { // the delivery boundary's o-ORGID_* would admit other organizations' streams
 		if err := checkOrganizationID(p.OrganizationID); err != nil {
+			return nil, err
+		}
+	}
+	if p.ManagementAccountID != "" {
+		if p.Member {
+			return nil, fmt.Errorf("management account %s: a member stack cannot be CloudTrail's delegated administrator's "+
+				"(deploy the standalone stack there)", p.ManagementAccountID)
+		}
+		if err := checkManagementAccount(p.ManagementAccountID, p.OrganizationID); err != nil {
 			return nil, err
 		}
 	}
@@ -194,14 +208,15 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	} else if p.OrganizationID == "" {
 		orgID = nil
 	}
+	s.managementAccount = p.ManagementAccountID
 	s.newDeliveryRole(orgID)
-	if p.Member {
-		// Deleting a member stack (an account leaving the StackSet's targets, or the StackSet deleted) must not
-		// stop the delivery of the trails wired with this role: the role, its per-trail policies and its
-		// boundary stay, and the account's owner removes them after rewiring the trails.
-		s.DeliveryRole.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
-		s.DeliveryBoundary.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
-	}
+	// Deleting the stack (make destroy, an account leaving the StackSet's targets, the StackSet deleted) must not
+	// stop the delivery of the trails wired with this role: a trail adopted account-wide has no consumer stack
+	// whose import would block the delete, and its delivery would stop silently. The role, its per-trail
+	// policies and its boundary stay, in both shapes; docs/rollback.md says how the owner removes them after
+	// handing the trails back.
+	s.DeliveryRole.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+	s.DeliveryBoundary.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
 
 	// The function roles exist before the table, whose resource policy names them.
 	providerRole, remediatorRole := functionRole(stack, "Provider"), functionRole(stack, "Remediator")
@@ -264,6 +279,9 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	}
 	if orgID != nil {
 		shared[lambdaenv.BoundaryOrganizationID] = *orgID
+	}
+	if s.managementAccount != "" {
+		shared[lambdaenv.ManagementAccountID] = s.managementAccount
 	}
 	with := func(extra map[string]string) map[string]string {
 		out := map[string]string{}
@@ -413,6 +431,15 @@ func (s *ProviderStack) newDeliveryRole(orgID *string) {
 		appliesTo = append(appliesTo, nagStreams(name+"_*"))
 		orgStreams = "the organization trail's o-ORGID_* of this organization only"
 	}
+	trustAccounts := any(account)
+	if m := s.managementAccount; m != "" {
+		// CloudTrail's delegated administrator: the management account's organization trail names its own events'
+		// streams after that account, in this account's log group, and CloudTrail may act for that account.
+		resources = append(resources, streams(m+"_CloudTrail_*"))
+		appliesTo = append(appliesTo, nagStreams(m+"_CloudTrail_*"))
+		orgStreams += ", and the management account " + m + "'s MANAGEMENT_CloudTrail_* of its organization trail"
+		trustAccounts = []any{account, m}
+	}
 	s.DeliveryBoundary = awsiam.NewManagedPolicy(s.Stack, jsii.String("DeliveryBoundary"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("trailguard: permissions boundary of every role trailguard writes (CloudTrail log streams only)"),
 		Path:        jsii.String(delivery.RolePath),
@@ -437,7 +464,7 @@ func (s *ProviderStack) newDeliveryRole(orgID *string) {
 			"puts one inline policy per trail on it"),
 		Path: jsii.String(delivery.RolePath),
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("cloudtrail.amazonaws.com"), nil).WithConditions(
-			&map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account}}),
+			&map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": trustAccounts}}),
 		PermissionsBoundary: s.DeliveryBoundary,
 	})
 }
@@ -508,9 +535,18 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 		return both
 	}
 
+	trailResources := []*string{trails}
+	if m := s.managementAccount; m != "" {
+		// The organization trails of the management account, which this account configures as CloudTrail's
+		// delegated administrator (by ARN).
+		trailResources = append(trailResources, jsii.String(fmt.Sprintf("arn:%s:cloudtrail:%s:%s:trail/*", partition, region, m)))
+		if isProvider {
+			allow("DelegatedAdministrator", []string{"organizations:ListDelegatedAdministrators"}, []*string{anything}, nil)
+		}
+	}
 	allow("Trails", append(pick([]string{"cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:UpdateTrail",
 		"cloudtrail:StartLogging", "cloudtrail:ListTags"}, "cloudtrail:AddTags", "cloudtrail:RemoveTags"),
-		"cloudtrail:GetEventSelectors"), []*string{trails}, nil)
+		"cloudtrail:GetEventSelectors", "cloudtrail:GetEventConfiguration"), trailResources, nil)
 	// DescribeTrails (a shadow copy's home region), DescribeLogGroups and DescribeOrganization (an organization
 	// trail's id) support no resource-level permissions.
 	allow("Describe", pick([]string{"cloudtrail:DescribeTrails", "logs:DescribeLogGroups"},
@@ -574,6 +610,22 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 	})
 	fn.Node().AddDependency(writes)
 
+	defaultApplies := []any{
+		"Resource::*",
+		"Resource::arn:<AWS::Partition>:cloudtrail:<AWS::Region>:<AWS::AccountId>:trail/*",
+		"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",
+		"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
+		"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/*",
+		"Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:" + cis.NamePrefix + "*",
+		"Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:*",
+	}
+	delegated := ""
+	if m := s.managementAccount; m != "" {
+		defaultApplies = append(defaultApplies, "Resource::arn:<AWS::Partition>:cloudtrail:<AWS::Region>:"+m+":trail/*")
+		delegated = " As CloudTrail's delegated administrator: trail/* of the management account " + m + " in this " +
+			"region (its organization trails, named by ARN), and organizations:ListDelegatedAdministrators (Resource *, " +
+			"no resource-level permissions) for the provider's check that this account is the administrator."
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(role.Node().FindChild(jsii.String("DefaultPolicy")), &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Wildcards only where the service or the input requires them: Resource * for " +
@@ -585,16 +637,8 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 			"cloudformation:Describe* confirmation that a request comes from the stack it names (any consumer stack); " +
 			"alarm:" + cis.NamePrefix + "* for the CIS monitoring pack's alarms (its names only); sns:*:ACCOUNT:* of this " +
 			"region for sns:ListSubscriptionsByTopic, read-only, of the topic a stack names for the pack's alarms. " +
-			"This policy holds no IAM write; role writes are in the RoleWrites policy."),
-		AppliesTo: &[]any{
-			"Resource::*",
-			"Resource::arn:<AWS::Partition>:cloudtrail:<AWS::Region>:<AWS::AccountId>:trail/*",
-			"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",
-			"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
-			"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/*",
-			"Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:" + cis.NamePrefix + "*",
-			"Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:*",
-		},
+			"This policy holds no IAM write; role writes are in the RoleWrites policy." + delegated),
+		AppliesTo: &defaultApplies,
 	}}, nil)
 	cdknag.NagSuppressions_AddResourceSuppressions(writes, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),

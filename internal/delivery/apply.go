@@ -154,7 +154,7 @@ func aspectOf(k DriftKind) Aspect {
 		return AspectLogging
 	case DeliveryFailing, DeliveryStale:
 		return AspectDelivery
-	case SelectorsChanged:
+	case SelectorsChanged, NoisySelectors:
 		return AspectSelectors
 	}
 	if _, known := packRepairs(k); known {
@@ -244,8 +244,8 @@ func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions [
 	}
 	if has(LoggingStopped) && t.EnforceLogging {
 		// By name: in the trail's home region and account the name is unambiguous, and moto, unlike AWS, accepts
-		// nothing else here.
-		if _, err := e.c.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(t.TrailName)}); err != nil {
+		// nothing else here. From the delegated administrator only the ARN finds the trail.
+		if _, err := e.c.CloudTrail.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(t.trailID())}); err != nil {
 			return actions, nil, fmt.Errorf("start logging of trail %s: %w", t.TrailARN, err)
 		}
 		e.log.InfoContext(ctx, "started logging", "trail", t.TrailARN)

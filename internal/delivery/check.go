@@ -32,7 +32,8 @@ const (
 	// AspectDelivery is whether CloudTrail actually delivers: no delivery error, a recent delivery
 	// (GetTrailStatus, read once with AspectLogging).
 	AspectDelivery
-	// AspectSelectors is whether the trail still records management write events (GetEventSelectors).
+	// AspectSelectors is what the trail records: its event selectors (GetEventSelectors) and, for a trail whose
+	// posture is recorded, its event configuration (GetEventConfiguration).
 	AspectSelectors
 	// AspectAll is every aspect of the wiring, in dependency order.
 	AspectAll = AspectTrail | AspectLogging | AspectLogGroup | AspectRole | AspectSelectors | AspectPack
@@ -153,6 +154,24 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 	if aspects&AspectRole != 0 {
 		reads.run(func() (err error) { role, err = e.checkRole(ctx, t, sh); return err })
 	}
+	var config []Drift
+	if aspects&AspectSelectors != 0 && t.Posture != nil {
+		reads.run(func() error {
+			live := *t.Posture
+			err := e.eventConfiguration(ctx, t.TrailARN, &live)
+			var nf *cttypes.TrailNotFoundException
+			switch {
+			case errors.As(err, &nf):
+				config, err = []Drift{{Kind: TrailMissing, Want: t.TrailARN}}, nil
+			case err == nil:
+				want := *t.Posture
+				want.ReadWriteType, want.ExcludedSources, want.OnlySources = "", nil, nil // compared with the selectors
+				live.ReadWriteType, live.ExcludedSources, live.OnlySources = "", nil, nil
+				config = postureLoss(want, live, true)
+			}
+			return err
+		})
+	}
 	if aspects&AspectSelectors != 0 && (t.ManagementEvents || t.Posture != nil) {
 		reads.run(func() error {
 			out, err := e.getSelectors(ctx, t)
@@ -165,9 +184,14 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 				selectors = []Drift{{Kind: SelectorsChanged, Want: "management write events", Got: describeSelectors(out)}}
 			}
 			if err == nil && t.Posture != nil && selectors == nil {
-				live := *t.Posture
+				want, live := *t.Posture, *t.Posture
+				want.MaxEventSize, want.ContextKeys = "", nil // compared with the event configuration
+				live.MaxEventSize, live.ContextKeys = "", nil
 				live.ReadWriteType, live.ExcludedSources, live.OnlySources = managementScope(out.EventSelectors, out.AdvancedEventSelectors)
-				selectors = postureLoss(*t.Posture, live, true)
+				selectors = postureLoss(want, live, true)
+			}
+			if err == nil && out != nil && aspects&AspectDelivery != 0 { // out is nil for a trail that is gone
+				selectors = append(selectors, noisy(out)...) // a sweep's finding (pack.go)
 			}
 			return err
 		})
@@ -182,7 +206,7 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 		return nil, err
 	}
 	var drifts []Drift
-	for _, d := range [][]Drift{group, role, link, selectors, status, pack} {
+	for _, d := range [][]Drift{group, role, link, selectors, config, status, pack} {
 		if slices.ContainsFunc(d, func(d Drift) bool { return d.Kind == TrailMissing }) {
 			return []Drift{{Kind: TrailMissing, Want: t.TrailARN}}, nil
 		}
@@ -194,7 +218,8 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 // readTrail reads the trail's configuration, from the sweep's shared DescribeTrails when there is one. nil means
 // the trail does not exist.
 func (e *Engine) readTrail(ctx context.Context, t Target, sh *Shared) (*cttypes.Trail, error) {
-	if sh != nil {
+	if sh != nil && t.TrailAccount == "" {
+		// A delegated administrator's organization trail is not among this account's trails: read by ARN.
 		return sh.trails[t.TrailARN], nil
 	}
 	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(t.TrailARN)})

@@ -29,6 +29,7 @@ type CloudTrailAPI interface {
 	UpdateTrail(context.Context, *cloudtrail.UpdateTrailInput, ...func(*cloudtrail.Options)) (*cloudtrail.UpdateTrailOutput, error)
 	StartLogging(context.Context, *cloudtrail.StartLoggingInput, ...func(*cloudtrail.Options)) (*cloudtrail.StartLoggingOutput, error)
 	GetEventSelectors(context.Context, *cloudtrail.GetEventSelectorsInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetEventSelectorsOutput, error)
+	GetEventConfiguration(context.Context, *cloudtrail.GetEventConfigurationInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetEventConfigurationOutput, error)
 	ListTags(context.Context, *cloudtrail.ListTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.ListTagsOutput, error)
 	AddTags(context.Context, *cloudtrail.AddTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.AddTagsOutput, error)
 	RemoveTags(context.Context, *cloudtrail.RemoveTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.RemoveTagsOutput, error)
@@ -69,6 +70,9 @@ type Clients struct {
 	Logs          LogsAPI
 	IAM           IAMAPI
 	Organizations OrganizationsAPI
+	// Administrators is called only by a deployment in CloudTrail's delegated administrator account
+	// (WithManagementAccount), the only one granted it.
+	Administrators AdministratorsAPI
 	// MetricFilters, Alarms and Topics serve the CIS monitoring pack (pack.go).
 	MetricFilters MetricFiltersAPI
 	Alarms        AlarmsAPI
@@ -86,7 +90,8 @@ func NewRepairClients(cfg aws.Config) Clients {
 // NewClients builds every client the engine can call, Resolve's included.
 func NewClients(cfg aws.Config) Clients {
 	c := NewRepairClients(cfg)
-	c.Organizations = organizations.NewFromConfig(cfg)
+	org := organizations.NewFromConfig(cfg)
+	c.Organizations, c.Administrators = org, org
 	return c
 }
 
@@ -105,6 +110,9 @@ type Engine struct {
 	deliveryRole, boundary string
 	// boundaryOrg is the organization whose o-ORGID_* log streams the boundary admits; empty: none.
 	boundaryOrg string
+	// managementAccount is the organization's management account whose organization trails this account wires as
+	// CloudTrail's delegated administrator (WithManagementAccount); empty: none.
+	managementAccount string
 	// packTopic is the SNS topic a CIS pack's alarms notify when the resource names none.
 	packTopic string
 }

@@ -117,12 +117,11 @@ func (e *Engine) checkPack(ctx context.Context, t Target) ([]Drift, error) {
 	controls := cis.Of(t.Pack.Set)
 	var filters map[string][]cwltypes.MetricFilter
 	var alarms map[string]cwtypes.MetricAlarm
-	var topic, noisy []Drift
+	var topic []Drift
 	var reads parallel
 	reads.run(func() (err error) { filters, err = e.packFilters(ctx, t, names); return err })
 	reads.run(func() (err error) { alarms, err = e.packAlarms(ctx, names); return err })
 	reads.run(func() (err error) { topic, err = e.checkTopic(ctx, t); return err })
-	reads.run(func() (err error) { noisy, err = e.checkNoisy(ctx, t); return err })
 	if err := reads.wait(); err != nil {
 		return nil, err
 	}
@@ -152,7 +151,7 @@ func (e *Engine) checkPack(ctx context.Context, t Target) ([]Drift, error) {
 	add(PackFilterChanged, changedF)
 	add(PackAlarmMissing, missingA)
 	add(PackAlarmChanged, changedA)
-	return append(append(drifts, topic...), noisy...), nil
+	return append(drifts, topic...), nil
 }
 
 // packFilters reads the log group's filters of this trail's pack, by name (a name can come back twice from an
@@ -254,16 +253,13 @@ func ConfirmedSubscriptions(ctx context.Context, c TopicsAPI, topicARN string) (
 	}
 }
 
-// checkNoisy reports selectors that send data events or network-activity events to CloudWatch Logs.
-func (e *Engine) checkNoisy(ctx context.Context, t Target) ([]Drift, error) {
-	out, err := e.c.CloudTrail.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(t.TrailARN)})
-	if err != nil {
-		return nil, fmt.Errorf("read event selectors of trail %s: %w", t.TrailARN, err)
-	}
+// noisy is the sweep's finding on a guarded trail whose selectors send data events or network-activity events to
+// CloudWatch Logs (read with AspectSelectors): the usual cause of a surprise ingestion bill, named by selector.
+func noisy(out *cloudtrail.GetEventSelectorsOutput) []Drift {
 	if got := noisySelectors(out); got != "" {
-		return []Drift{{Kind: NoisySelectors, Want: "management events only", Got: got}}, nil
+		return []Drift{{Kind: NoisySelectors, Want: "management events only", Got: got}}
 	}
-	return nil, nil
+	return nil
 }
 
 // packRepairs says whether a kind of pack drift is repaired: filters and alarms are, the topic and selectors are not.

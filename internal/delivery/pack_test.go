@@ -170,9 +170,12 @@ func TestPackTopicAndNoisySelectorsAreReported(t *testing.T) {
 		EventSelectors: []cttypes.EventSelector{{IncludeManagementEvents: aws.Bool(true), ReadWriteType: cttypes.ReadWriteTypeAll,
 			DataResources: []cttypes.DataResource{{Type: aws.String("AWS::S3::Object"), Values: []string{"arn:aws:s3"}}}}}})
 	require.NoError(t, err)
-	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack)
+	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack|delivery.AspectSelectors|delivery.AspectDelivery)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []delivery.DriftKind{delivery.PackTopicUnsubscribed, delivery.NoisySelectors}, kinds(drifts))
+	events, err := f.engine.Check(f.ctx, target, delivery.AspectSelectors)
+	require.NoError(t, err)
+	assert.Empty(t, events, "the selectors finding is the sweep's (AspectDelivery), not every selector event's")
 	for _, d := range drifts {
 		assert.False(t, target.Repairs(d.Kind), d.Kind)
 	}
@@ -234,4 +237,35 @@ func TestValidateRefusesAForeignPack(t *testing.T) {
 	unknown.Pack.Set = "cis-v9"
 	assert.ErrorContains(t, unknown.Validate(region, testbed.Account, false), "Pack")
 	_ = f
+}
+
+// Any guarded trail, pack or not, that sends data events or network-activity events to CloudWatch Logs is a sweep
+// finding naming the selector; reported, never repaired.
+func TestNoisySelectorsAreASweepFindingForEveryGuardedTrail(t *testing.T) {
+	f := newFixture(t)
+	f.trail(t, "management-trail")
+	target := f.resolve(t, spec.Spec{TrailName: "management-trail"})
+	_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
+	require.NoError(t, err)
+	sweep := delivery.AspectAll | delivery.AspectDelivery
+	drifts, err := f.engine.Check(f.ctx, target, sweep)
+	require.NoError(t, err)
+	assert.Empty(t, drifts, "management events only: no finding")
+
+	_, err = f.aws.CloudTrail.PutEventSelectors(f.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(target.TrailARN),
+		AdvancedEventSelectors: []cttypes.AdvancedEventSelector{
+			{Name: aws.String("management"), FieldSelectors: []cttypes.AdvancedFieldSelector{{Field: aws.String("eventCategory"), Equals: []string{"Management"}}}},
+			{Name: aws.String("lambda-invokes"), FieldSelectors: []cttypes.AdvancedFieldSelector{
+				{Field: aws.String("eventCategory"), Equals: []string{"Data"}},
+				{Field: aws.String("resources.type"), Equals: []string{"AWS::Lambda::Function"}}}},
+		}})
+	require.NoError(t, err)
+	drifts, err = f.engine.Check(f.ctx, target, sweep)
+	require.NoError(t, err)
+	require.Equal(t, []delivery.DriftKind{delivery.NoisySelectors}, kinds(drifts))
+	assert.Contains(t, drifts[0].String(), `"lambda-invokes"`)
+	assert.False(t, target.Repairs(delivery.NoisySelectors))
+	res, err := f.engine.Repair(f.ctx, target, drifts, sweep)
+	require.NoError(t, err)
+	assert.Empty(t, res.Actions, "nothing is written for a finding")
 }

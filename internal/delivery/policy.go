@@ -78,11 +78,12 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// StreamResources are the log stream ARNs CloudTrail writes for this trail: ACCOUNT_CloudTrail_REGION*, and for an
-// organization trail also o-ORGID_*.
+// StreamResources are the log stream ARNs CloudTrail writes for this trail: ACCOUNT_CloudTrail_REGION*, ACCOUNT
+// being the trail's owner (the management account for an organization trail wired from the delegated
+// administrator, whose log group it is), and for an organization trail also o-ORGID_*.
 func (t Target) StreamResources() []string {
 	prefix := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:log-stream:", t.Partition, t.HomeRegion, t.Account, t.LogGroupName)
-	res := []string{prefix + t.Account + "_CloudTrail_" + t.HomeRegion + "*"}
+	res := []string{prefix + t.trailOwner() + "_CloudTrail_" + t.HomeRegion + "*"}
 	if t.OrgID != "" {
 		res = append(res, prefix+t.OrgID+"_*")
 	}

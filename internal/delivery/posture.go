@@ -32,6 +32,28 @@ type Posture struct {
 	// OnlySources, when set, are the only management event sources kept (advanced eventSource Equals or
 	// StartsWith): every other source is left out.
 	OnlySources []string
+	// MaxEventSize and ContextKeys are the trail's event configuration (PutEventConfiguration, added in 2025):
+	// "Large" keeps events up to 1 MB whole where "Standard" keeps 256 KB, and each context key selector
+	// ("TagContext:team") adds those keys to every event. Going back to Standard, or dropping a key, makes the
+	// events recorded from then on say less.
+	MaxEventSize string
+	ContextKeys  []string
+}
+
+// eventConfiguration reads the trail's event configuration into p.
+func (e *Engine) eventConfiguration(ctx context.Context, trailARN string, p *Posture) error {
+	out, err := e.c.CloudTrail.GetEventConfiguration(ctx, &cloudtrail.GetEventConfigurationInput{TrailName: aws.String(trailARN)})
+	if err != nil {
+		return fmt.Errorf("read event configuration of trail %s: %w", trailARN, err)
+	}
+	p.MaxEventSize, p.ContextKeys = string(out.MaxEventSize), nil
+	for _, s := range out.ContextKeySelectors {
+		for _, k := range s.Equals {
+			p.ContextKeys = append(p.ContextKeys, string(s.Type)+":"+k)
+		}
+	}
+	slices.Sort(p.ContextKeys)
+	return nil
 }
 
 // PostureChanged means the trail records less than its recorded posture (an organization trail narrowed, fewer
@@ -157,6 +179,12 @@ func postureLoss(want, got Posture, selectors bool) []Drift {
 	}
 	if !selectors {
 		return out
+	}
+	if want.MaxEventSize == string(cttypes.MaxEventSizeLarge) && got.MaxEventSize != want.MaxEventSize {
+		lost("MaxEventSize", want.MaxEventSize, orNone(got.MaxEventSize))
+	}
+	if len(without(want.ContextKeys, got.ContextKeys)) > 0 {
+		lost("ContextKeySelectors", list(want.ContextKeys), list(got.ContextKeys))
 	}
 	if !coversReadWrite(got.ReadWriteType, want.ReadWriteType) {
 		lost("ReadWriteType", orNone(want.ReadWriteType), orNone(got.ReadWriteType))

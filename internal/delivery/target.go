@@ -29,7 +29,13 @@ type Target struct {
 	TrailARN   string
 	HomeRegion string
 	Partition  string
-	Account    string
+	// Account is the account of the log group and the role, the account trailguard runs in: the trail's own, except
+	// for an organization trail wired from the CloudTrail delegated administrator account (TrailAccount).
+	Account string
+	// TrailAccount is set only when the trail belongs to another account than Account: an organization trail,
+	// owned by the organization's management account, wired from the CloudTrail delegated administrator account
+	// (docs/organizations.md). Its calls name the trail by ARN; its own events are in streams TRAILACCOUNT_CloudTrail_*.
+	TrailAccount string
 	// OrgID is set for an organization trail: its log streams are also named o-ORGID_*.
 	OrgID string
 
@@ -130,10 +136,13 @@ func (e *ShadowTrailError) Error() string {
 // TrailNotFoundError means no trail of that name or ARN exists in the region.
 type TrailNotFoundError struct {
 	Trail, Region string
+	// Hint says what else the name may have meant (an organization trail named by name from the delegated
+	// administrator); empty when there is nothing to add.
+	Hint string
 }
 
 func (e *TrailNotFoundError) Error() string {
-	return fmt.Sprintf("trail %s not found in %s: it must exist before it can deliver to CloudWatch Logs", e.Trail, e.Region)
+	return fmt.Sprintf("trail %s not found in %s: it must exist before it can deliver to CloudWatch Logs%s", e.Trail, e.Region, e.Hint)
 }
 
 // Resolve reads the trail named in s and settles every name and ARN of its desired delivery, and what the trail is
@@ -159,15 +168,20 @@ func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior 
 	if a.Region != e.region {
 		return Target{}, Live{}, &ShadowTrailError{Trail: trailARN, Region: e.region, HomeRegion: a.Region}
 	}
+	account := a.Account
 	if caller.Account != "" && a.Account != caller.Account {
-		if aws.ToBool(tr.IsOrganizationTrail) {
-			return Target{}, Live{}, fmt.Errorf("trail %s is an organization trail owned by account %s: only the management account "+
-				"(or a delegated administrator, through the API) can configure it, not account %s", trailARN, a.Account, caller.Account)
+		if !aws.ToBool(tr.IsOrganizationTrail) {
+			return Target{}, Live{}, fmt.Errorf("trail %s belongs to account %s, not to this account %s", trailARN, a.Account, caller.Account)
 		}
-		return Target{}, Live{}, fmt.Errorf("trail %s belongs to account %s, not to this account %s", trailARN, a.Account, caller.Account)
+		// An organization trail of the management account, wired from the CloudTrail delegated administrator: the
+		// log group and the role are this account's.
+		if err := e.checkDelegatedAdministrator(ctx, a, caller.Account); err != nil {
+			return Target{}, Live{}, err
+		}
+		account = caller.Account
 	}
 
-	t, err := e.targetFor(a, s)
+	t, err := e.targetFor(a, account, s)
 	if err != nil {
 		return Target{}, Live{}, err
 	}
@@ -182,6 +196,11 @@ func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior 
 			return Target{}, Live{}, fmt.Errorf("trail %s is an organization trail; reading the organization id for its log stream names: %w", trailARN, err)
 		}
 		t.OrgID = aws.ToString(org.Organization.Id)
+		if t.TrailAccount != "" && aws.ToString(org.Organization.MasterAccountId) != t.TrailAccount {
+			return Target{}, Live{}, &DelegatedAdministratorError{Trail: trailARN, Account: t.Account, Reason: fmt.Sprintf(
+				"it belongs to account %s, which is not the management account (%s) of organization %s", t.TrailAccount,
+				aws.ToString(org.Organization.MasterAccountId), t.OrgID)}
+		}
 		if e.boundary != "" && t.OrgID != e.boundaryOrg {
 			return Target{}, Live{}, &BoundaryOrganizationError{Trail: trailARN, OrgID: t.OrgID, Admitted: e.boundaryOrg}
 		}
@@ -195,12 +214,17 @@ func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior 
 	if err := e.checkExistingRole(ctx, &t, s); err != nil {
 		return Target{}, Live{}, err
 	}
-	sel, err := e.getSelectors(ctx, t)
-	if err != nil {
+	var sel *cloudtrail.GetEventSelectorsOutput
+	var config Posture
+	var reads parallel
+	reads.run(func() (err error) { sel, err = e.getSelectors(ctx, t); return err })
+	reads.run(func() error { return e.eventConfiguration(ctx, trailARN, &config) })
+	if err := reads.wait(); err != nil {
 		return Target{}, Live{}, err
 	}
 	t.ManagementEvents = recordsManagementWrites(sel.EventSelectors, sel.AdvancedEventSelectors)
 	p := postureOf(tr, sel)
+	p.MaxEventSize, p.ContextKeys = config.MaxEventSize, config.ContextKeys
 	t.Posture = &p
 	return t, live, nil
 }
@@ -219,7 +243,12 @@ func (e *Engine) readTrailToResolve(ctx context.Context, name string) (*cttypes.
 	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(name)})
 	var nf *cttypes.TrailNotFoundException
 	if errors.As(err, &nf) {
-		return nil, e.notFound(ctx, name)
+		err := e.notFound(ctx, name)
+		var missing *TrailNotFoundError
+		if errors.As(err, &missing) {
+			missing.Hint = e.byARNHint(name)
+		}
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read trail %s: %w", name, err)
@@ -263,15 +292,18 @@ func (e *Engine) notFound(ctx context.Context, name string) error {
 
 // targetFor settles a spec's names and ARNs for a known trail without calling AWS. A role given by name is placed
 // at the path Resolve finds; an organization trail's id is left for Resolve to read.
-func (e *Engine) targetFor(trail spec.TrailARN, s spec.Spec) (Target, error) {
+func (e *Engine) targetFor(trail spec.TrailARN, account string, s spec.Spec) (Target, error) {
 	t := Target{
 		TrailName: trail.Name, TrailARN: trail.String(), HomeRegion: trail.Region, Partition: trail.Partition,
-		Account: trail.Account, RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, EnforceLogging: s.EnforceLogging,
+		Account: account, RetentionInDays: s.RetentionInDays, KmsKeyID: s.KmsKeyID, EnforceLogging: s.EnforceLogging,
 		RepairPosture: s.RepairPosture, DeletionProtectionOff: s.DeletionProtectionOff,
 		PolicyName: PolicyName(trail.Region, trail.Name),
 	}
+	if account != trail.Account {
+		t.TrailAccount = trail.Account
+	}
 	if s.KmsKeyID != "" {
-		if err := spec.CheckKey(s.KmsKeyID, trail, s.AllowCrossAccountKey); err != nil {
+		if err := spec.CheckKey(s.KmsKeyID, trailOf(t), s.AllowCrossAccountKey); err != nil {
 			return Target{}, err
 		}
 	}
@@ -420,7 +452,8 @@ func (e *Engine) checkCreatedForTrail(ctx context.Context, t *Target) error {
 		"retention, key and subscriptions), or delete it", t.LogGroupName, t.TrailName)}
 }
 
-// trailOf is the parsed ARN of the target's trail.
+// trailOf is the target's trail as the log group's account holds it: the account whose keys, log groups and roles
+// the trail's delivery may use (for a delegated administrator's organization trail, the administrator's).
 func trailOf(t Target) spec.TrailARN {
 	return spec.TrailARN{Partition: t.Partition, Region: t.HomeRegion, Account: t.Account, Name: t.TrailName}
 }

@@ -24,11 +24,15 @@ func (t Target) Validate(region, account string, crossAccountKey bool) error {
 		fail("TrailArn", "%v", err)
 		return errors.Join(errs...)
 	}
-	if trail.Name != t.TrailName || trail.Region != t.HomeRegion || trail.Account != t.Account || trail.Partition != t.Partition {
+	if trail.Name != t.TrailName || trail.Region != t.HomeRegion || trail.Account != t.trailOwner() || trail.Partition != t.Partition {
 		fail("TrailArn", "%s does not match the record's trail name, home region, account and partition", t.TrailARN)
 	}
 	if t.HomeRegion != region {
 		fail("HomeRegion", "is %s; this remediator acts only in %s", t.HomeRegion, region)
+	}
+	if t.TrailAccount != "" && (t.OrgID == "" || t.TrailAccount == t.Account) {
+		fail("TrailAccount", "is %s; only an organization trail of the management account, wired from CloudTrail's delegated "+
+			"administrator, belongs to another account than the record's", t.TrailAccount)
 	}
 	if account != "" && t.Account != account {
 		fail("Account", "is %s; this remediator acts only for account %s", t.Account, account)
@@ -40,7 +44,7 @@ func (t Target) Validate(region, account string, crossAccountKey bool) error {
 		errs = append(errs, err)
 	}
 	if t.KmsKeyID != "" {
-		if err := spec.CheckKey(t.KmsKeyID, trail, crossAccountKey); err != nil {
+		if err := spec.CheckKey(t.KmsKeyID, trailOf(t), crossAccountKey); err != nil {
 			errs = append(errs, err)
 		}
 	}

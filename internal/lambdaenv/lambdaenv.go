@@ -67,6 +67,10 @@ const (
 	// its account's default event bus as well (notify.EventSender): an organization member's stack sets it and
 	// forwards those events to the central bus.
 	DecisionEvents = "TRAILGUARD_DECISION_EVENTS"
+	// ManagementAccountID is the organization's management account (12 digits), set when the provider stack is
+	// deployed in CloudTrail's delegated administrator account (CDK context trailguard:org:managementAccountId):
+	// both functions then wire and guard, by ARN, the organization trails of that account (delivery.WithManagementAccount).
+	ManagementAccountID = "TRAILGUARD_MANAGEMENT_ACCOUNT_ID"
 )
 
 // Settings are the names above that a deployed function reads: all but LocalRun, which only the demo and tests set.
@@ -75,6 +79,7 @@ var Settings = []string{
 	RegistryTable, TopicARN, DeliveryMaxAge, RepairLimit, RepairWindow, LogLevel, DeliveryRoleARN,
 	DeliveryBoundaryARN, BoundaryOrganizationID, AllowedStacks, AccountWide, AccountRetentionInDays, AccountKmsKeyID,
 	AccountRemediation, DecisionEvents, AccountDeletionProtection, AccountMonitoringPack, AccountAlarmTopicARN,
+	ManagementAccountID,
 }
 
 // Logger returns the JSON logger on stdout, where Lambda sends it to CloudWatch Logs, and makes it the default.

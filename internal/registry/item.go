@@ -55,6 +55,7 @@ type targetItem struct {
 	HomeRegion       string       `dynamodbav:"HomeRegion"`
 	Partition        string       `dynamodbav:"Partition"`
 	Account          string       `dynamodbav:"Account"`
+	TrailAccount     string       `dynamodbav:"TrailAccount,omitempty"`
 	OrgID            string       `dynamodbav:"OrgId,omitempty"`
 	LogGroupName     string       `dynamodbav:"LogGroupName"`
 	RetentionInDays  int32        `dynamodbav:"RetentionInDays,omitempty"`
@@ -93,6 +94,8 @@ type postureItem struct {
 	ReadWriteType     string   `dynamodbav:"ReadWriteType,omitempty"`
 	ExcludedSources   []string `dynamodbav:"ExcludeManagementEventSources,omitempty"`
 	OnlySources       []string `dynamodbav:"OnlyManagementEventSources,omitempty"`
+	MaxEventSize      string   `dynamodbav:"MaxEventSize,omitempty"`
+	ContextKeys       []string `dynamodbav:"ContextKeySelectors,omitempty"`
 }
 
 type linkItem struct {
@@ -121,7 +124,7 @@ func toItem(r Record) item {
 			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey,
 			RepairPosture: s.RepairPosture, DeletionProtectionOff: s.DeletionProtectionOff},
 		Target: targetItem{TrailName: t.TrailName, TrailArn: t.TrailARN, HomeRegion: t.HomeRegion, Partition: t.Partition,
-			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
+			Account: t.Account, TrailAccount: t.TrailAccount, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
 			GlobalServices: t.GlobalServiceEvents, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture,
@@ -160,7 +163,7 @@ func (it item) record() Record {
 			ReplaceExistingDelivery: s.ReplaceExistingDelivery, AllowCrossAccountKey: s.AllowCrossAccountKey,
 			RepairPosture: s.RepairPosture, DeletionProtectionOff: s.DeletionProtectionOff},
 		Target: delivery.Target{TrailName: t.TrailName, TrailARN: t.TrailArn, HomeRegion: t.HomeRegion, Partition: t.Partition,
-			Account: t.Account, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
+			Account: t.Account, TrailAccount: t.TrailAccount, OrgID: t.OrgID, LogGroupName: t.LogGroupName, RetentionInDays: t.RetentionInDays,
 			KmsKeyID: t.KmsKeyID, CreatedLogGroup: t.CreatedLogGroup, RoleName: t.RoleName, RolePath: t.RolePath,
 			PolicyName: t.PolicyName, EnforceLogging: t.EnforceLogging, ManagementEvents: t.ManagementEvents,
 			GlobalServiceEvents: t.GlobalServices, MultiRegion: t.MultiRegion, RepairPosture: t.RepairPosture,

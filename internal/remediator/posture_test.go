@@ -171,3 +171,25 @@ func TestARedirectedArchiveIsPutBackWhenTheResourceOptsIn(t *testing.T) {
 	assert.Contains(t, got[0].Message, "trail's S3BucketName changed from "+testbed.TrailBucket(testbed.TrailName)+" to attacker-archive")
 	assert.Equal(t, registry.Compliant, f.record(t).Status)
 }
+
+// Issue 19: the event configuration CloudTrail added in 2025 is part of the posture. Back to Standard-size events
+// and a context key dropped (PutEventConfiguration) is alerted at its event, naming each field.
+func TestAnEventConfigurationThatSaysLessIsAlerted(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	_, err := f.aws.CloudTrail.PutEventConfiguration(f.ctx, &cloudtrail.PutEventConfigurationInput{TrailName: aws.String(testbed.TrailName),
+		MaxEventSize: cttypes.MaxEventSizeLarge, ContextKeySelectors: []cttypes.ContextKeySelector{{Type: cttypes.TypeTagContext, Equals: []string{"team"}}}})
+	require.NoError(t, err)
+	f.registerAgain(t)
+	require.Equal(t, "Large", f.record(t).Target.Posture.MaxEventSize, "recorded at registration")
+
+	_, err = f.aws.CloudTrail.PutEventConfiguration(f.ctx, &cloudtrail.PutEventConfigurationInput{TrailName: aws.String(testbed.TrailName),
+		MaxEventSize: cttypes.MaxEventSizeStandard})
+	require.NoError(t, err)
+	f.rec.Reset()
+	require.NoError(t, f.deliver(t, "put-event-configuration"))
+	assert.Empty(t, f.rec.ResourceWrites())
+	got := f.notifications(t, 1)
+	require.Len(t, got, 1)
+	assert.Contains(t, got[0].Message, "trail's MaxEventSize changed from Large to Standard")
+	assert.Contains(t, got[0].Message, "trail's ContextKeySelectors changed from TagContext:team to none")
+}

@@ -41,6 +41,8 @@ type Engine interface {
 	// Resolve and MarkRegistered are account-wide mode's: it adopts a trail exactly as the provider registers one.
 	Resolve(ctx context.Context, who delivery.Caller, s spec.Spec, prior *delivery.Target) (delivery.Target, delivery.Live, error)
 	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
+	// CheckTrailOwner refuses a record whose trail belongs to another account than this deployment may act on.
+	CheckTrailOwner(t delivery.Target) error
 	// TrailTags reads a trail's tags: a re-created trail's consent.
 	TrailTags(ctx context.Context, trailARN string) (map[string]string, error)
 }
@@ -178,7 +180,11 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 	for _, rec := range recs {
 		work.run(sweepConcurrency, func() {
 			var err error
-			if verr := rec.Target.Validate(r.engine.Region(), account, rec.Spec.AllowCrossAccountKey); verr != nil {
+			verr := rec.Target.Validate(r.engine.Region(), account, rec.Spec.AllowCrossAccountKey)
+			if verr == nil {
+				verr = r.engine.CheckTrailOwner(rec.Target)
+			}
+			if verr != nil {
 				r.refuse(ctx, trig, rec, start, verr)
 			} else {
 				err = r.decide(ctx, trig, rec, start, read, sh)

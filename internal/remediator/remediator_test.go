@@ -718,3 +718,23 @@ func TestADeleteUnderWayAfterTheSnapshotIsNotUndone(t *testing.T) {
 	assert.False(t, f.linked(t))
 	assert.Equal(t, registry.Deleting, f.record(t).Status)
 }
+
+// A record that claims the trail of another account (TrailAccount, as a CloudTrail delegated administrator's
+// record of the management account's organization trail does) is refused and alerted unless the deployment names
+// that account as its management account: the registry cannot point the remediator at any account's trail.
+func TestARecordOfAnotherAccountsTrailIsRefusedUnlessItIsTheManagementAccounts(t *testing.T) {
+	f := newFixture(t, spec.Spec{})
+	rec := f.record(t)
+	other := "arn:aws:cloudtrail:" + testbed.Region + ":210987654321:trail/" + testbed.TrailName
+	rec.TrailARN, rec.Target.TrailARN = other, other
+	rec.Target.TrailAccount, rec.Target.OrgID = "210987654321", "o-a1b2c3d4e5"
+	rec.Version = 0
+	require.NoError(t, f.reg.Claim(f.ctx, rec))
+	f.rec.Reset()
+
+	require.NoError(t, f.deliver(t, "sweep"))
+	assert.Empty(t, f.rec.ResourceWrites(), "nothing the forged record asks for is done")
+	got := f.notifications(t, 1)
+	assert.Contains(t, got[0].Subject, "REFUSED")
+	assert.Contains(t, got[0].Message, "TrailAccount")
+}

@@ -38,6 +38,7 @@ var Catalogue = []Watched{
 	{Source: sourceCloudTrail, EventName: "DeleteTrail", Kind: KindTrail, Names: []string{"name"}, Aspects: delivery.AspectTrail},
 	{Source: sourceCloudTrail, EventName: "CreateTrail", Kind: KindTrail, Names: []string{"name"}, Aspects: delivery.AspectAll, Creates: true},
 	{Source: sourceCloudTrail, EventName: "PutEventSelectors", Kind: KindTrail, Names: []string{"trailName"}, Aspects: delivery.AspectSelectors},
+	{Source: sourceCloudTrail, EventName: "PutEventConfiguration", Kind: KindTrail, Names: []string{"trailName"}, Aspects: delivery.AspectSelectors},
 	{Source: sourceLogs, EventName: "DeleteLogGroup", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectLogGroup},
 	{Source: sourceLogs, EventName: "PutRetentionPolicy", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectLogGroup},
 	{Source: sourceLogs, EventName: "DeleteRetentionPolicy", Kind: KindLogGroup, Names: []string{"logGroupName"}, Aspects: delivery.AspectLogGroup},

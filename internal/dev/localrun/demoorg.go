@@ -129,6 +129,7 @@ type orgDemo struct {
 	seen       int // central notifications already shown
 	orgTrail   string
 	orgTrailTr []byte // the organization trail's description, as GetTrail gives it in the management account
+	admin      *adminDemo
 }
 
 func (d *orgDemo) steps() []Step {
@@ -141,6 +142,9 @@ func (d *orgDemo) steps() []Step {
 		{"attacker unlinks analytics' trail (eu-west-1); repaired, reported to the central topic", d.attack},
 		{"organization trail: the management account's provider wires it with both prefixes", d.orgTrailStep},
 		{"a member's view of the organization trail: left to its owner, no alert", d.memberView},
+		{"CloudTrail delegated administrator: its stack wires an organization trail by ARN", d.delegatedAdmin},
+		{"an unlink in the management account: the administrator's sweep repairs it", d.adminRepair},
+		{"Delete in the administrator's account hands the organization trail back", d.adminDelete},
 	}
 }
 
@@ -535,7 +539,7 @@ func (d *orgDemo) functions(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	details = append(details, fmt.Sprintf("management %s: the standalone provider (StackSets never deploy to the management account)",
-		OrgRegions[0]), "log lines in "+d.s.logDir+"/<account>-<region>-<function>.log",
+		OrgRegions[0]), "log lines in "+ShowPath(filepath.Join(d.s.logDir, "<account>-<region>-<function>.log")),
 		"moto matches a schedule rule to every event put on a bus and cannot invoke Lambda: the story removes the "+
 			"sweep schedule's target (it plays the schedule itself), so the remediators' decision events reach the "+
 			"forwarding rules")

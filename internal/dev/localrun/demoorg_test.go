@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,14 +21,15 @@ import (
 func TestDemoOrgTellsTheOrganizationStory(t *testing.T) {
 	testbed.NeedMoto(t)
 	var out bytes.Buffer
-	sum := localrun.DemoOrg(context.Background(), &out, localrun.WithLogDir(t.TempDir()))
+	// Deeper than a line may be wide: the output must not depend on where the run keeps its logs.
+	sum := localrun.DemoOrg(context.Background(), &out, localrun.WithLogDir(filepath.Join(t.TempDir(), strings.Repeat("deep-folder/", 10))))
 	t.Log("\n" + out.String())
 
 	require.True(t, sum.OK(), "every step passes: %v", sum.Err())
-	require.Len(t, sum.Results, 8)
+	require.Len(t, sum.Results, 11)
 	lines, results := stepLines(out.String()), resultLines(out.String())
-	require.Len(t, lines, 8, "one line per step, when it starts")
-	require.Len(t, results, 8, "one result line per step, when it ends")
+	require.Len(t, lines, 11, "one line per step, when it starts")
+	require.Len(t, results, 11, "one result line per step, when it ends")
 	text := out.String()
 	assertFits(t, text)
 	accounts := regexp.MustCompile(`member (payments|analytics) +(\d{12}) in OU workloads`).FindAllStringSubmatch(text, -1)
@@ -55,12 +57,21 @@ func TestDemoOrgTellsTheOrganizationStory(t *testing.T) {
 	assert.Regexp(t, `log streams 123456789012_CloudTrail_us-east-1\* and o-[a-z0-9]+_\*`, text)
 	assert.Regexp(t, `under the boundary \S+: 123456789012_CloudTrail_\* and\s+o-[a-z0-9]+_\*\s+\(this\s+organization's only`, text)
 	assert.Contains(t, results[7], "org-trail left to account 123456789012, no write, no record, no notification")
+	// CloudTrail's delegated administrator: by ARN only, both prefixes, a repair of the management account's
+	// unlink by the sweep, and the trail handed back by Delete.
+	admin := regexp.MustCompile(`account security (\d{12}), outside the OU`).FindStringSubmatch(text)
+	require.Len(t, admin, 2)
+	assert.Contains(t, results[8], "SUCCESS: org-trail-security of 123456789012 linked by ARN from "+admin[1])
+	assert.Regexp(t, `by name: FAILED: an organization trail of the management account 123456789012 must be named by\s+its ARN here`, text)
+	assert.Regexp(t, `in\s+`+admin[1]+`:\s+log streams 123456789012_CloudTrail_us-east-1\* and o-[a-z0-9]+_\*`, text)
+	assert.Contains(t, text, "Subject: trailguard repaired trail org-trail-security (Sweep) in "+admin[1]+" us-east-1")
+	assert.Contains(t, results[10], "SUCCESS: org-trail-security handed back unlinked, still the organization's trail")
 	assertMotoStopped(t, text)
 
 	var summary bytes.Buffer
 	localrun.PrintSummary(&summary, "demo-org", sum)
-	assert.Regexp(t, `^demo-org: all 8 steps passed in \d+`, summary.String())
-	assert.Less(t, strings.Count(text, "\n"), 200, "the story stays readable")
+	assert.Regexp(t, `^demo-org: all 11 steps passed in \d+`, summary.String())
+	assert.Less(t, strings.Count(text, "\n"), 240, "the story stays readable")
 }
 
 func TestDemoOrgFailsAtTheStepWhoseCheckFails(t *testing.T) {

@@ -5,7 +5,8 @@
 #   - log group deletion protection (PutLogGroupDeletionProtection; deletionProtectionEnabled on CreateLogGroup and
 #     in DescribeLogGroups; DeleteLogGroup of a protected group fails with a ValidationException whose message is
 #     the one the CloudWatch Logs user guide gives, "Protecting log groups from deletion");
-#   - AssociateKmsKey and DisassociateKmsKey on a log group (the key shows in DescribeLogGroups' kmsKeyId).
+#   - AssociateKmsKey and DisassociateKmsKey on a log group (the key shows in DescribeLogGroups' kmsKeyId);
+#   - and, from CloudTrail, a trail's event configuration (GetEventConfiguration, PutEventConfiguration), at the end.
 #
 # The state lives on moto's own LogGroup objects, so moto's reset (POST /moto-api/reset) clears it with them, and a
 # group deleted and created again starts unprotected, as on AWS. Not emulated: KMS itself (AWS checks that the key
@@ -94,3 +95,37 @@ try:
     print("trailguard-testbed: AWS gaps emulated", file=sys.stderr, flush=True)
 except Exception as e:  # another moto version: the tests that need the emulation fail and say so
     print(f"trailguard-testbed: AWS gaps not emulated: {e!r}", file=sys.stderr, flush=True)
+
+
+# CloudTrail's event configuration (testbed.TestEventConfigurationAnswersAsAWSDocuments checks it): moto 5.2.1 has no
+# PutEventConfiguration/GetEventConfiguration, which CloudTrail added in 2025 and trailguard records as part of a
+# trail's posture. As the AWS CloudTrail API Reference documents them for a trail (TrailName, a name or ARN):
+# GetEventConfiguration answers TrailARN, MaxEventSize ("Standard" until set) and ContextKeySelectors (none until
+# set); PutEventConfiguration sets both and answers the same; an unknown trail is TrailNotFoundException. The
+# configuration lives on moto's trail object, so a reset or a deleted trail forgets it, as AWS would.
+try:
+    import json as _json
+
+    from moto.cloudtrail.responses import CloudTrailResponse as _CloudTrailResponse
+
+    def _configured_trail(self):
+        return self.cloudtrail_backend.get_trail(_json.loads(self.body or "{}").get("TrailName", ""))
+
+    def _answer(trail):
+        config = getattr(trail, "trailguard_event_configuration", {"MaxEventSize": "Standard", "ContextKeySelectors": []})
+        return _json.dumps({"TrailARN": trail.arn, **config})
+
+    def _put_event_configuration(self):
+        params = _json.loads(self.body or "{}")
+        trail = _configured_trail(self)
+        trail.trailguard_event_configuration = {"MaxEventSize": params.get("MaxEventSize", "Standard"),
+                                                "ContextKeySelectors": params.get("ContextKeySelectors", [])}
+        return _answer(trail)
+
+    def _get_event_configuration(self):
+        return _answer(_configured_trail(self))
+
+    _CloudTrailResponse.put_event_configuration = _put_event_configuration
+    _CloudTrailResponse.get_event_configuration = _get_event_configuration
+except Exception as e:
+    print(f"trailguard-testbed: no event configuration emulation: {e!r}", file=sys.stderr, flush=True)
