@@ -26,7 +26,7 @@ const (
 	CtxServiceTokenExport = "trailguard:serviceTokenExport" // default "trailguard-ServiceToken"
 	CtxLogLevel           = "trailguard:logLevel"           // default "info"
 	CtxAssetDir           = "trailguard:assetDir"           // default "dist"
-	CtxAllowedStacks      = "trailguard:allowedStacks"      // default none; see provider.ParseAllowedStacks
+	CtxAllowedStacks      = "trailguard:allowedStacks"      // default none; see spec.ParseAllowedStacks
 	CtxAccountWide        = "trailguard:accountWide"        // default false: guard every trail of the account and region
 	// CtxCustomerManagedKey, true, encrypts the notification topic and the failure queue with a customer managed
 	// KMS key ($1 a month per account and region); default false: the queue with SQS-managed keys, the topic
@@ -114,7 +114,7 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 		allowed = strings.Join(items, ",")
 	}
 	if allowed != nil {
-		if c.AllowedStacks, err = provider.ParseAllowedStacks(fmt.Sprint(allowed)); err != nil {
+		if c.AllowedStacks, err = spec.ParseAllowedStacks(fmt.Sprint(allowed)); err != nil {
 			return Config{}, fmt.Errorf("context %s: %w", CtxAllowedStacks, err)
 		}
 	}

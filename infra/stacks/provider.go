@@ -82,7 +82,7 @@ type ProviderStackProps struct {
 	// LogLevel is the functions' TRAILGUARD_LOG_LEVEL; default info.
 	LogLevel string
 	// AllowedStacks are the stack names (a trailing * matches a prefix) that may manage a trail whose tags do not
-	// name them; empty by default. See provider.ParseAllowedStacks.
+	// name them; empty by default. See spec.ParseAllowedStacks.
 	AllowedStacks []string
 	// AccountWide turns the remediator's account-wide mode on (TRAILGUARD_ACCOUNT_WIDE): it guards every trail of
 	// its account and region, adopting those no stack declares, and is granted what adoption calls.
@@ -157,7 +157,7 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	if err := checkEmail(p.NotificationEmail); err != nil {
 		return nil, err
 	}
-	if _, err := provider.ParseAllowedStacks(strings.Join(p.AllowedStacks, ",")); err != nil {
+	if _, err := spec.ParseAllowedStacks(strings.Join(p.AllowedStacks, ",")); err != nil {
 		return nil, err
 	}
 	if p.OrganizationID != "" { // the delivery boundary's o-ORGID_* would admit other organizations' streams
