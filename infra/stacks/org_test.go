@@ -22,7 +22,7 @@ import (
 	"github.com/trailguard/trailguard/infra/snapshot"
 	"github.com/trailguard/trailguard/infra/stacks"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
-	"github.com/trailguard/trailguard/internal/provider"
+	"github.com/trailguard/trailguard/internal/spec"
 )
 
 const orgID = "o-a1b2c3d4e5"

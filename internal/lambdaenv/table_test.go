@@ -79,7 +79,6 @@ func TestOutOfRangeValuesAreRefusedNamingTheSetting(t *testing.T) {
 		lambdaenv.AccountRemediation:        {"off", "OFF", "sometimes"},
 		lambdaenv.AccountDeletionProtection: {"maybe"},
 		lambdaenv.AccountMonitoringPack:     {"cis-v9"},
-		lambdaenv.AccountAlarmTopicARN:      {"not-an-arn"},
 	}
 	for env, values := range bad {
 		s, ok := lambdaenv.Lookup(env)
