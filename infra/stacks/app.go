@@ -161,6 +161,29 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	return c, nil
 }
 
+// FunctionSetting is the value the app deploys for the function setting env (a row of lambdaenv.Table): the
+// field it is read into, else its context value, else the row's default. The StackSet passes a member parameter
+// by it.
+func (c Config) FunctionSetting(env string) string {
+	switch env {
+	case lambdaenv.AllowedStacks:
+		return strings.Join(c.AllowedStacks, ",")
+	case lambdaenv.LogLevel:
+		return c.LogLevel
+	case lambdaenv.AccountWide:
+		return strconv.FormatBool(c.AccountWide)
+	case lambdaenv.BoundaryOrganizationID:
+		return c.OrganizationID
+	case lambdaenv.ManagementAccountID:
+		return c.ManagementAccountID
+	}
+	if v := c.Settings[env]; v != "" {
+		return v
+	}
+	row, _ := lambdaenv.Lookup(env)
+	return row.Default
+}
+
 // contextString reads a context value as a setting's text: a JSON list in cdk.json is joined with commas.
 func contextString(app awscdk.App, key string) (string, bool) {
 	v := app.Node().TryGetContext(jsii.String(key))

@@ -297,6 +297,11 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		values[lambdaenv.ManagementAccountID] = s.managementAccount
 	}
 	if p.Member {
+		for _, row := range lambdaenv.Table { // the settings a member takes from the StackSet
+			if row.Param != "" {
+				values[row.Env] = *s.Params[row.Param].ValueAsString()
+			}
+		}
 		values[lambdaenv.DecisionEvents] = "true" // forwarded to the central bus (orgcentral.go)
 	}
 	code := func(fn string) awslambda.Code {
