@@ -20,6 +20,7 @@ func escapes() []struct {
 	denied bool
 } {
 	role := func(name string) string { return "arn:aws:iam::" + account + ":role/" + name }
+	boundary := "arn:aws:iam::" + account + ":policy/trailguard/trailguard-DeliveryBoundary-9I0J"
 	function := "arn:aws:lambda:us-east-1:" + account + ":function:StackSet-trailguard-0a1b-Remediator1A2B-3C4D"
 	functionTags := map[string]string{guardrail.FunctionTag: "remediator"}
 	policy := "arn:aws:organizations::999988887777:policy/o-a1b2c3d4e5/service_control_policy/p-12345678"
@@ -42,6 +43,9 @@ func escapes() []struct {
 			tagKeys: []string{guardrail.FunctionTag}},
 		{name: "delete trailguard's function", action: "lambda:DeleteFunction", resource: function, tags: functionTags},
 		{name: "throttle trailguard's function to 0", action: "lambda:PutFunctionConcurrency", resource: function, tags: functionTags},
+		// widen the delivery roles' permissions boundary, a managed policy under /trailguard/
+		{name: "rewrite trailguard's delivery boundary", action: "iam:CreatePolicyVersion", resource: boundary},
+		{name: "switch trailguard's delivery boundary to an older version", action: "iam:SetDefaultPolicyVersion", resource: boundary},
 		// step out from under the policy
 		{name: "leave the organization", action: "organizations:LeaveOrganization", resource: "*"},
 		{name: "detach the guardrail (a delegated administrator)", action: "organizations:DetachPolicy", resource: policy, tags: policyTags},
@@ -66,6 +70,9 @@ func escapes() []struct {
 	// CloudTrail, and an administrator's own roles and functions.
 	for _, c := range []call{
 		{name: "StackSets creates a role under /trailguard/", action: "iam:CreateRole", resource: remediator, principal: stackSets},
+		{name: "StackSets updates the delivery boundary", action: "iam:CreatePolicyVersion", resource: boundary, principal: stackSets},
+		{name: "an administrator's own managed policy", action: "iam:CreatePolicyVersion",
+			resource: "arn:aws:iam::" + account + ":policy/app/web", principal: attacker},
 		{name: "StackSets passes a function's role", action: "iam:PassRole", resource: remediator, principal: stackSets},
 		{name: "StackSets updates trailguard's function", action: "lambda:UpdateFunctionCode", resource: function, tags: functionTags, principal: stackSets},
 		{name: "StackSets retags trailguard's function", action: "lambda:TagResource", resource: function, tags: functionTags,

@@ -152,6 +152,10 @@ var RoleWrites = []string{"iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeR
 	"iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
 	"iam:DeleteRolePermissionsBoundary", "iam:UpdateRole", "iam:TagRole", "iam:UntagRole", "iam:PassRole"}
 
+// PolicyWrites are the IAM calls that would change a managed policy under /trailguard/ (the delivery roles'
+// permissions boundary, the ceiling of what CloudTrail may do with them and of the roles the provider may write).
+var PolicyWrites = []string{"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy"}
+
 // FunctionWrites are the Lambda calls on a function tagged FunctionTag that would run other code as its exempt role
 // (code, configuration: layers, handler, environment, role), stop it guarding (delete, concurrency 0), or take
 // the mark off. Invoking it stays free: the functions check their own input (docs/security.md).
@@ -202,6 +206,7 @@ func Policy(s Settings) map[string]any {
 			with(map[string]any{"ForAnyValue:StringEquals": map[string]any{"aws:TagKeys": []string{delivery.TagRegisteredBy}}})),
 		// Whoever could create, re-trust or pass one of these roles would be exempt, or could write trailguard's.
 		deny("ProtectedRoles", RoleWrites, s.ProtectedRoles(), notDeployer),
+		deny("TrailguardPolicies", PolicyWrites, []string{"arn:*:iam::*:policy" + delivery.RolePath + "*"}, notDeployer),
 		deny("TrailguardFunctions", FunctionWrites, []string{"*"},
 			map[string]any{"ArnNotLike": notDeployer["ArnNotLike"], "Null": map[string]any{"aws:ResourceTag/" + FunctionTag: "false"}}),
 		deny("LeaveOrganization", []string{"organizations:LeaveOrganization"}, []string{"*"}, notExempt),
