@@ -18,24 +18,29 @@ endef
 
 bootstrap-org: $(CDK_BIN) build ## CDK-bootstrap the deploying account in every region the org stacks use (once)
 	$(org-check)
-	$(CDK) bootstrap $(CDK_FLAGS)
+	@echo "cdk bootstrap: the deploying account, in every region the org stacks use"
+	@$(CDK) bootstrap $(CDK_FLAGS)
 
 synth-org: $(CDK_BIN) build ## synthesize the org stacks and the member template (no credentials needed)
 	$(org-check)
-	$(CDK) synth $(ORG_STACK) --quiet $(CDK_FLAGS)
+	@echo "cdk synth $(ORG_STACK)"
+	@$(CDK) synth $(ORG_STACK) --quiet $(CDK_FLAGS)
 	@ls $(CDK_OUT)/$(ORG_STACK)*.template.json $(CDK_OUT)/assembly-$(ORG_STACK)-member/*.template.json
 
 diff-org: $(CDK_BIN) build ## compare the org stacks with what is deployed
 	$(org-check)
-	$(CDK) diff $(ORG_STACK) '$(ORG_STACK)-assets-*' $(CDK_FLAGS)
+	@echo "cdk diff $(ORG_STACK)"
+	@$(CDK) diff $(ORG_STACK) '$(ORG_STACK)-assets-*' $(CDK_FLAGS)
 
 deploy-org: $(CDK_BIN) build ## deploy code buckets, central topic and StackSet; StackSets rolls out to every account
 	$(org-check)
-	$(CDK) deploy $(ORG_STACK) --require-approval broadening $(CDK_FLAGS)
+	@echo "cdk deploy $(ORG_STACK)"
+	@$(CDK) deploy $(ORG_STACK) --require-approval broadening $(CDK_FLAGS)
 
 destroy-org: $(CDK_BIN) ## delete the StackSet (every stack instance; delivery roles, tables, keys stay) and topic
 	$(org-check)
-	$(CDK) destroy $(ORG_STACK) $(CDK_FLAGS)
+	@echo "cdk destroy $(ORG_STACK)"
+	@$(CDK) destroy $(ORG_STACK) $(CDK_FLAGS)
 	@echo "The code bucket stacks $(ORG_STACK)-assets-* are kept (their buckets are retained anyway):" \
 	      "make destroy STACKS='$(ORG_STACK)-assets-*' removes the stacks."
 

@@ -31,7 +31,7 @@ func run() int {
 	out := flag.String("out", "", "report path (default BENCHMARKS.md at the module root; with -quick, dist/BENCHMARKS-quick.md)")
 	quick := flag.Bool("quick", false, "few runs, no 0 ms run, one burst of 50 of each kind: proves the harness works (CI), not for comparison")
 	flag.Parse()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log := slog.New(newLineHandler(os.Stderr))
 
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -73,7 +73,10 @@ func run() int {
 		log.Error("cannot write the report", "error", werr.Error())
 		return 1
 	}
-	fmt.Println("wrote", path)
+	for _, l := range summary(rep.Markdown()) {
+		fmt.Println(l)
+	}
+	fmt.Println("wrote", localrun.ShowPath(path))
 	if err != nil {
 		log.Error("some benchmark steps did not work", "error", err.Error())
 		return 1

@@ -3,6 +3,10 @@
 // that failed outside any test (a build error, a TestMain that could not start), and one closing line counting
 // the tests that passed, failed and were skipped. It exits 1 if anything failed.
 //
+// As each package ends it prints a progress line ("progress: ..."): how many packages are done, how many of them
+// came from Go's test cache, and which are still running, so a long run is never silent (.ci/stages shows the
+// latest one while the stage runs).
+//
 //	go test -json -count=1 ./internal/... | go run ./cmd/testsum
 package main
 
@@ -12,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -27,6 +32,8 @@ type event struct {
 // Counts is what a run did.
 type Counts struct {
 	Passed, Failed, Skipped, Packages, FailedPackages int
+	// Cached counts the packages whose result came from Go's test cache.
+	Cached int
 	// SkipReasons counts the skipped tests by the reason they gave (the first line of their skip message).
 	SkipReasons map[string]int
 }
@@ -47,6 +54,7 @@ func main() {
 func summarize(in io.Reader, out io.Writer) (Counts, error) {
 	c := Counts{SkipReasons: map[string]int{}}
 	outputs := map[string][]string{} // package + "\x00" + test → its output lines; test "" is the package's own
+	var running []string             // packages started and not yet ended, in start order
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -61,6 +69,17 @@ func summarize(in io.Reader, out io.Writer) (Counts, error) {
 			pkg = ev.ImportPath
 		}
 		key := pkg + "\x00" + ev.Test
+		if ev.Test == "" {
+			switch ev.Action {
+			case "start":
+				running = append(running, pkg)
+			case "output":
+				if strings.HasPrefix(ev.Output, "ok") && strings.Contains(ev.Output, "(cached)") {
+					c.Cached++
+				}
+			}
+		}
+		ended := ev.Test == "" && (ev.Action == "pass" || ev.Action == "skip" || ev.Action == "fail")
 		switch ev.Action {
 		case "output", "build-output":
 			outputs[key] = append(outputs[key], ev.Output)
@@ -90,9 +109,38 @@ func summarize(in io.Reader, out io.Writer) (Counts, error) {
 			}
 			delete(outputs, key)
 		}
+		if ended {
+			running = slices.DeleteFunc(running, func(p string) bool { return p == pkg })
+			fmt.Fprintln(out, progress(c, running))
+		}
 	}
 	return c, sc.Err()
 }
+
+// progressWidth is the most columns a progress line takes.
+const progressWidth = 100
+
+// progress is the line printed as a package ends: "progress: 12 packages done (5 cached); running: a, b".
+func progress(c Counts, running []string) string {
+	s := fmt.Sprintf("progress: %d packages done (%d cached)", c.Packages, c.Cached)
+	if c.Failed > 0 || c.FailedPackages > 0 {
+		s += fmt.Sprintf(", %d tests FAILED", c.Failed)
+	}
+	if len(running) > 0 {
+		names := make([]string, len(running))
+		for i, p := range running {
+			names[i] = strings.TrimPrefix(p, modulePrefix)
+		}
+		s += "; running: " + strings.Join(names, ", ")
+	}
+	if len(s) > progressWidth {
+		s = s[:progressWidth-3] + "..."
+	}
+	return s
+}
+
+// modulePrefix is left out of the package names a progress line shows.
+const modulePrefix = "github.com/trailguard/trailguard/"
 
 // skipReason is the message of a test's t.Skip, without the file:line prefix.
 func skipReason(lines []string) string {
@@ -125,7 +173,11 @@ func (c Counts) Line() string {
 			}
 		}
 	}
-	return s + fmt.Sprintf(" in %d packages", c.Packages)
+	s += fmt.Sprintf(" in %d packages", c.Packages)
+	if c.Cached > 0 {
+		s += fmt.Sprintf(" (%d from Go's test cache)", c.Cached)
+	}
+	return s
 }
 
 func firstWords(s string) string {

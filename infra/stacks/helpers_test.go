@@ -23,6 +23,13 @@ var distDir string
 // TestMain writes provider.zip and remediator.zip, each holding a placeholder bootstrap, so the infra tests do not
 // depend on `make build` having run.
 func TestMain(m *testing.M) {
+	// jsii unpacks the CDK's libraries into a package cache, ~/.cache by default (about 160 MB): into the checkout's
+	// ignored .cache/ instead, where the Makefile puts it too, also when the tests run without make.
+	if os.Getenv("JSII_RUNTIME_PACKAGE_CACHE_ROOT") == "" {
+		if root, err := filepath.Abs(filepath.Join("..", "..", ".cache", "jsii")); err == nil {
+			_ = os.Setenv("JSII_RUNTIME_PACKAGE_CACHE_ROOT", root)
+		}
+	}
 	dir, err := os.MkdirTemp("", "trailguard-infra-dist")
 	if err != nil {
 		panic(err)

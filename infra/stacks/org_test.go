@@ -375,15 +375,18 @@ func TestMemberFunctionsPublishToTheCentralTopicWithMemberSettings(t *testing.T)
 	assert.EqualValues(t, stacks.MaxSweepMinutes, p["MaxValue"])
 }
 
-// Removing trailguard from an account (the account leaves the targets, or the StackSet is deleted) must not stop a
-// trail's delivery: the role CloudTrail delivers with, and its boundary, stay.
-func TestMemberKeepsTheDeliveryRoleWhenDeleted(t *testing.T) {
+// Removing trailguard (make destroy of the standalone stack, an account leaving the StackSet's targets, the
+// StackSet deleted) must not stop a trail's delivery: the role CloudTrail delivers with, and its boundary, stay,
+// also when CloudFormation replaces them.
+func TestBothShapesKeepTheDeliveryRoleWhenDeleted(t *testing.T) {
 	_, ts := orgTemplates(t)
+	shapes := map[string]tmpl{"member": ts["member"], "standalone": mustTemplate(t)}
 	for _, c := range []struct{ typ, prefix string }{{"AWS::IAM::Role", "DeliveryRole"}, {"AWS::IAM::ManagedPolicy", "DeliveryBoundary"}} {
-		_, r := ts["member"].one(t, c.typ, c.prefix)
-		assert.Equal(t, "Retain", r["DeletionPolicy"], c.prefix)
-		_, standalone := mustTemplate(t).one(t, c.typ, c.prefix)
-		assert.NotContains(t, standalone, "DeletionPolicy", "the standalone stack is unchanged")
+		for shape, m := range shapes {
+			_, r := m.one(t, c.typ, c.prefix)
+			assert.Equal(t, "Retain", r["DeletionPolicy"], "%s %s", shape, c.prefix)
+			assert.Equal(t, "Retain", r["UpdateReplacePolicy"], "%s %s", shape, c.prefix)
+		}
 	}
 }
 

@@ -99,8 +99,8 @@ type ProviderStackProps struct {
 	// Member, when true, builds the member template of the organization StackSet (org.go) instead of a stack
 	// deployed with `cdk deploy`: the function code, the notification topic, the sweep interval, the log level and
 	// the allow-list come from the template's parameters (MemberParameters), not from AssetDir and the fields
-	// above; the template references no CDK bootstrap resource (it is synthesized without assets); and the
-	// delivery role and its boundary are retained when the stack is deleted. The standalone stack is unchanged.
+	// above; and the template references no CDK bootstrap resource (it is synthesized without assets). Both
+	// shapes retain the delivery role and its boundary when the stack is deleted.
 	Member bool
 }
 
@@ -215,13 +215,13 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	}
 	s.managementAccount = p.ManagementAccountID
 	s.newDeliveryRole(orgID)
-	if p.Member {
-		// Deleting a member stack (an account leaving the StackSet's targets, or the StackSet deleted) must not
-		// stop the delivery of the trails wired with this role: the role, its per-trail policies and its
-		// boundary stay, and the account's owner removes them after rewiring the trails.
-		s.DeliveryRole.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
-		s.DeliveryBoundary.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
-	}
+	// Deleting the stack (make destroy, an account leaving the StackSet's targets, the StackSet deleted) must not
+	// stop the delivery of the trails wired with this role: a trail adopted account-wide has no consumer stack
+	// whose import would block the delete, and its delivery would stop silently. The role, its per-trail
+	// policies and its boundary stay, in both shapes; docs/rollback.md says how the owner removes them after
+	// handing the trails back.
+	s.DeliveryRole.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+	s.DeliveryBoundary.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
 
 	// The function roles exist before the table, whose resource policy names them.
 	providerRole, remediatorRole := functionRole(stack, "Provider"), functionRole(stack, "Remediator")

@@ -82,7 +82,7 @@ func tell(ctx context.Context, out io.Writer, name string, opts []Option, steps 
 				fmt.Fprintln(out, f)
 			}
 		}
-		fmt.Fprintf(out, "the functions' logs are in %s\n", o.logDir)
+		fmt.Fprintf(out, "the functions' logs are in %s\n", ShowPath(o.logDir))
 	}
 	return sum
 }
@@ -185,7 +185,7 @@ func (d *demo) functions(context.Context) (Outcome, error) {
 		if err != nil {
 			return Outcome{}, err
 		}
-		details = append(details, fmt.Sprintf("%s: log lines in %s", name, l.LogPath))
+		details = append(details, fmt.Sprintf("%s: log lines in %s", name, ShowPath(l.LogPath)))
 	}
 	// A function missing a setting exits at once: give it a moment to do so, rather than fail in a later step.
 	time.Sleep(200 * time.Millisecond)

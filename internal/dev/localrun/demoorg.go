@@ -539,7 +539,7 @@ func (d *orgDemo) functions(ctx context.Context) (Outcome, error) {
 		return Outcome{}, err
 	}
 	details = append(details, fmt.Sprintf("management %s: the standalone provider (StackSets never deploy to the management account)",
-		OrgRegions[0]), "log lines in "+d.s.logDir+"/<account>-<region>-<function>.log",
+		OrgRegions[0]), "log lines in "+ShowPath(filepath.Join(d.s.logDir, "<account>-<region>-<function>.log")),
 		"moto matches a schedule rule to every event put on a bus and cannot invoke Lambda: the story removes the "+
 			"sweep schedule's target (it plays the schedule itself), so the remediators' decision events reach the "+
 			"forwarding rules")

@@ -187,7 +187,7 @@ func Invoke(ctx context.Context, out io.Writer, o InvokeOptions) (InvokeResult, 
 			printIndented(out, ShowMessage(m, true))
 		}
 	}
-	fmt.Fprintf(out, "log %s, last %d lines (level, message, fields):\n", l.LogPath, len(res.LogTail))
+	fmt.Fprintf(out, "log %s\nits last %d lines (level, message, fields):\n", ShowPath(l.LogPath), len(res.LogTail))
 	for _, line := range res.LogTail {
 		fmt.Fprintf(out, "  %s\n", LogLine(line, Width-2))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +20,10 @@ import (
 func TestInvokeLocalSweep(t *testing.T) {
 	testbed.NeedMoto(t)
 	var out bytes.Buffer
+	// A log folder deeper than any line may be wide: what is printed must not depend on where the run keeps it.
+	logDir := filepath.Join(t.TempDir(), strings.Repeat("deep-folder/", 10))
 	res, err := localrun.Invoke(context.Background(), &out, localrun.InvokeOptions{
-		Function: "remediator", EventPath: "events/remediator/sweep.json", LogDir: t.TempDir(),
+		Function: "remediator", EventPath: "events/remediator/sweep.json", LogDir: logDir,
 		Getenv: func(string) string { return "" },
 	})
 	t.Log("\n" + out.String())
@@ -44,7 +47,7 @@ func TestInvokeLocalSweep(t *testing.T) {
 	assert.Equal(t, "arn:aws:cloudtrail:us-east-1:123456789012:trail/management-trail", decision["trail_arn"])
 	assert.Equal(t, "none", decision["action"])
 	assert.Contains(t, out.String(), "set up: trail wired and registered by the provider")
-	assert.Contains(t, out.String(), res.LogPath)
+	assert.Contains(t, out.String(), localrun.ShowPath(res.LogPath))
 	assert.Contains(t, out.String(), "\nremediator sweep → ok; nothing changed in AWS (", "the one-line summary comes first")
 	assert.NotContains(t, out.String(), "null")
 	for _, l := range strings.Split(out.String(), "\n") {

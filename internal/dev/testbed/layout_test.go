@@ -33,7 +33,7 @@ func moduleFiles(t *testing.T) []goFile {
 		}
 		if d.IsDir() {
 			switch d.Name() {
-			case "node_modules", "cdk.out", "dist", "testdata", ".git":
+			case "node_modules", "cdk.out", "dist", "testdata", ".git", ".cache":
 				return filepath.SkipDir
 			}
 			return nil

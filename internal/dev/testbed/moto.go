@@ -7,7 +7,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -71,8 +73,6 @@ type motoProcess struct {
 	url  string
 	cmd  *exec.Cmd
 	done chan struct{}
-	// boot is the folder of the sitecustomize.py the process runs with, removed by stop.
-	boot string
 	// spedUp is whether moto said that sitecustomize.py took effect.
 	spedUp atomic.Bool
 	// forward sends a call routed to this process on to it.
@@ -167,7 +167,6 @@ func startMoto(ctx context.Context, bin string, boosted bool) (*motoProcess, err
 	// moto logs every request to stderr: a pipe drained for the server's whole life, echoed with TRAILGUARD_MOTO_LOG.
 	r, w, err := os.Pipe()
 	if err != nil {
-		os.RemoveAll(boot)
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
 	cmd.Stdout, cmd.Stderr = w, w
@@ -175,10 +174,9 @@ func startMoto(ctx context.Context, bin string, boosted bool) (*motoProcess, err
 	w.Close()
 	if err != nil {
 		r.Close()
-		os.RemoveAll(boot)
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	p := &motoProcess{cmd: cmd, done: make(chan struct{}), boot: boot}
+	p := &motoProcess{cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	urls := make(chan string, 1)
 	go p.readOutput(r, urls, os.Getenv("TRAILGUARD_MOTO_LOG") != "")
@@ -187,7 +185,6 @@ func startMoto(ctx context.Context, bin string, boosted bool) (*motoProcess, err
 	select {
 	case p.url = <-urls:
 	case <-p.done:
-		os.RemoveAll(boot)
 		return nil, errors.New("moto_server exited before it said which port it listens on (set TRAILGUARD_MOTO_LOG=1 to see why)")
 	case <-ctx.Done():
 		p.stop()
@@ -232,29 +229,72 @@ const bootTookEffect = "trailguard-testbed: moto sped up"
 //go:embed motoboot/awsgaps.py
 var awsGaps []byte
 
-// writeMotoBoot writes, into a new folder for the server's PYTHONPATH, the emulation of AWS's missing behaviour
-// and a sitecustomize.py that loads it and, when boosted, speeds moto up.
+// writeMotoBoot writes the emulation of AWS's missing behaviour and a sitecustomize.py that loads it and, when
+// boosted, speeds moto up, into dist/motoboot/<hash of the files>/ in the checkout (build output, ignored by git),
+// and returns that folder for the server's PYTHONPATH. It is never removed and never in the OS temp directory: a
+// process killed before its cleanup (TestMotoDiesWithItsParent kills one on purpose) leaves nothing behind, and
+// servers started at once share it. The files are written into a staging folder beside it that is renamed into
+// place, so a server never reads half of them.
 func writeMotoBoot(boosted bool) (string, error) {
-	dir, err := os.MkdirTemp("", "trailguard-motoboot-")
+	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
 	}
+	parent := filepath.Join(root, "dist", "motoboot")
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	stage, err := os.MkdirTemp(parent, ".staging-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(stage) // gone after the rename, or left unused
 	site := []byte("import trailguard_awsgaps  # noqa: F401 (what AWS does and moto lacks)\n" +
 		"import emulate_put_metric_filter, emulate_alarm_actions  # noqa: F401 (the CIS pack's: emulate_metric_filters.go)\n")
 	if boosted {
 		site = append(site, motoBoot...)
 	}
 	for name, body := range map[string][]byte{"trailguard_awsgaps.py": awsGaps, "sitecustomize.py": site} {
-		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
-			os.RemoveAll(dir)
+		if err := os.WriteFile(filepath.Join(stage, name), body, 0o644); err != nil {
 			return "", err
 		}
 	}
-	if err := writeEmulations(dir); err != nil {
-		os.RemoveAll(dir)
+	if err := writeEmulations(stage); err != nil {
+		return "", err
+	}
+	sum, err := folderHash(stage)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(parent, sum)
+	if _, err := os.Stat(filepath.Join(dir, "sitecustomize.py")); err == nil {
+		return dir, nil
+	}
+	if err := os.Rename(stage, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, "sitecustomize.py")); serr == nil {
+			return dir, nil // another server put the same files there first
+		}
 		return "", err
 	}
 	return dir, nil
+}
+
+// folderHash names a folder's files and contents: 16 hex digits of their SHA-256.
+func folderHash(dir string) (string, error) {
+	entries, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, e := range entries {
+		body, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", e.Name(), len(body))
+		h.Write(body)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // withPythonPath puts dir first on env's PYTHONPATH, keeping what was there.
@@ -383,7 +423,6 @@ func (p *motoProcess) stop() {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
-	os.RemoveAll(p.boot)
 }
 
 // ConfigOption adds test plumbing to a Config.

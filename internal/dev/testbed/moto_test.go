@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,19 +40,24 @@ func TestMotoIgnoresTheCallersAWSEnvironment(t *testing.T) {
 }
 
 // moto_server runs with the test bed's sitecustomize.py, which reads moto's service list once instead of twice a
-// request (about 40 % of its time for a call), the caller's PYTHONPATH still after it; Stop removes its folder.
+// request (about 40 % of its time for a call), the caller's PYTHONPATH still after it. The file lives in the
+// checkout's dist/, never in the temp directory, which a killed process could not clean.
 func TestMotoRunsWithTheServiceListReadOnce(t *testing.T) {
 	NeedMoto(t)
 	t.Setenv("PYTHONPATH", "/opt/callers/python")
 	s, err := Launch(context.Background())
 	require.NoError(t, err)
 	assert.True(t, s.SpedUp(), "moto_server did not say that sitecustomize.py took effect")
-	boot := s.procs[0].boot
+	boot, err := writeMotoBoot(true)
+	require.NoError(t, err)
+	root, err := ModuleRoot()
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(boot, filepath.Join(root, "dist")+string(filepath.Separator)), boot)
+	assert.FileExists(t, filepath.Join(boot, "sitecustomize.py"))
 	assert.Contains(t, withPythonPath(motoEnv(os.Environ()), boot), "PYTHONPATH="+boot+":/opt/callers/python")
 	require.NoError(t, NewAWS(s.Config(Region)).CreateRegistryTable(context.Background(), "t"), "moto answers as before")
 	assert.Empty(t, s.Failures())
 	s.Stop()
-	assert.NoDirExists(t, boot)
 }
 
 // With SplitServices each group of services has a moto_server of its own behind the one endpoint: a call reaches

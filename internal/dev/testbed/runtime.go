@@ -244,6 +244,16 @@ func buildPackage(pkg, name string) (string, error) {
 	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", tmp.Name(), "./"+pkg)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if os.Getenv("GOTMPDIR") == "" {
+		// go's work folder (go-build*, tens of MB) in the checkout rather than the OS temp directory: a build cut
+		// short by Ctrl-C leaves it behind. The Makefile exports the same folder.
+		work := filepath.Join(root, GoTmpDir)
+		if err := os.MkdirAll(work, 0o755); err != nil {
+			os.Remove(tmp.Name())
+			return "", fmt.Errorf("build %s: %w", pkg, err)
+		}
+		cmd.Env = append(cmd.Env, "GOTMPDIR="+work)
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp.Name())
 		return "", fmt.Errorf("build %s: %w\n%s", pkg, err, out)
@@ -254,6 +264,10 @@ func buildPackage(pkg, name string) (string, error) {
 	}
 	return path, nil
 }
+
+// GoTmpDir is where go keeps its work folders for the builds the test bed starts, relative to the module root
+// (ignored by git); the Makefile's GOTMPDIR.
+const GoTmpDir = ".cache/go-tmp"
 
 // lambdaFlagsFile holds the go build flags of every Lambda function, one a line; the Makefile reads it too.
 const lambdaFlagsFile = "functions/lambda.flags"

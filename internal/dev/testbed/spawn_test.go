@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/dev/testbed"
@@ -42,8 +43,10 @@ func TestMotoDiesWithItsParent(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("Pdeathsig is Linux-only")
 	}
+	// The helper gets a TMPDIR of its own, which must be empty after it was killed: it ran no cleanup.
+	tmp := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	cmd.Env = append(os.Environ(), helperEnv+"=1", "TMPDIR="+tmp)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -67,6 +70,9 @@ func TestMotoDiesWithItsParent(t *testing.T) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		t.Fatalf("moto (pid %d) outlived its SIGKILLed parent by 30 s", pid)
 	}
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, left, "a killed helper leaves nothing in its TMPDIR")
 }
 
 // alive says whether pid is a running process (a zombie waiting for its reaper counts as dead).
