@@ -28,6 +28,10 @@ const (
 	CtxAssetDir           = "trailguard:assetDir"           // default "dist"
 	CtxAllowedStacks      = "trailguard:allowedStacks"      // default none; see provider.ParseAllowedStacks
 	CtxAccountWide        = "trailguard:accountWide"        // default false: guard every trail of the account and region
+	// CtxCustomerManagedKey, true, encrypts the notification topic and the failure queue with a customer managed
+	// KMS key ($1 a month per account and region); default false: the queue with SQS-managed keys, the topic
+	// without server-side encryption (docs/security.md, "Cost cuts").
+	CtxCustomerManagedKey = "trailguard:customerManagedKey"
 	// The account policy's defaults for adopted trails (standalone stack only); empty: the provider's defaults.
 	CtxAccountRetentionInDays = "trailguard:accountWide:retentionInDays"
 	CtxAccountKmsKeyID        = "trailguard:accountWide:kmsKeyId"
@@ -52,7 +56,9 @@ type Config struct {
 	AssetDir           string
 	AllowedStacks      []string
 	// AccountWide and the Account* defaults are account-wide mode (see ProviderStackProps).
-	AccountWide                                                 bool
+	AccountWide bool
+	// CustomerManagedKey: see CtxCustomerManagedKey and ProviderStackProps.CustomerManagedKey.
+	CustomerManagedKey                                          bool
 	AccountRetentionInDays, AccountKmsKeyID, AccountRemediation string
 	AccountDeletionProtection                                   string
 	AccountMonitoringPack, AccountAlarmTopicArn                 string
@@ -118,6 +124,12 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("context %s=%q: want true or false", CtxAccountWide, aw)
 	}
+	switch k := str(CtxCustomerManagedKey, "false"); k {
+	case "true", "false":
+		c.CustomerManagedKey = k == "true"
+	default:
+		return Config{}, fmt.Errorf("context %s=%q: want true or false", CtxCustomerManagedKey, k)
+	}
 	c.AccountRetentionInDays = str(CtxAccountRetentionInDays, "")
 	c.AccountKmsKeyID = str(CtxAccountKmsKeyID, "")
 	c.AccountRemediation = str(CtxAccountRemediation, "")
@@ -163,6 +175,7 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		AccountWide:         c.AccountWide,
 		OrganizationID:      c.OrganizationID,
 		ManagementAccountID: c.ManagementAccountID,
+		CustomerManagedKey:  c.CustomerManagedKey,
 		AccountDefaults: map[string]string{lambdaenv.AccountRetentionInDays: c.AccountRetentionInDays,
 			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation,
 			lambdaenv.AccountDeletionProtection: c.AccountDeletionProtection,

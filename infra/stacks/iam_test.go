@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trailguard/trailguard/infra/stacks"
 )
 
 // statements returns a role's policy statements by Sid, from every AWS::IAM::Policy attached to it.
@@ -44,7 +46,18 @@ func strs(v any) []string {
 // TestIAMGrantsOnlyTheCallsEachFunctionMakes pins every statement of both function roles: the calls
 // internal/delivery, internal/registry and the notifier make, and nothing else. infra/README.md tabulates them.
 func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
-	_, m := providerTemplate(t)
+	t.Run("default", func(t *testing.T) {
+		_, m := providerTemplate(t)
+		assertGrants(t, m, false)
+	})
+	// With trailguard:customerManagedKey, each function may use the stack's key for what it sends, nothing more.
+	t.Run("customer managed key", func(t *testing.T) {
+		_, m := toTemplate(t, build(t, map[string]any{stacks.CtxCustomerManagedKey: "true"}).provider.Stack)
+		assertGrants(t, m, true)
+	})
+}
+
+func assertGrants(t *testing.T, m tmpl, withKey bool) {
 	trails := join("arn:", partition, ":cloudtrail:", region, ":", account, ":trail/*")
 	logGroups := join("arn:", partition, ":logs:", region, ":", account, ":log-group:*")
 	anyRole := join("arn:", partition, ":iam::", account, ":role/*")
@@ -55,7 +68,6 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 	bounded := map[string]any{"StringEquals": map[string]any{"iam:PermissionsBoundary": boundary}}
 	toCloudTrail := map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "cloudtrail.amazonaws.com"}}
 	table := getAtt(mustID(t, m, "AWS::DynamoDB::Table", "Registry"), "Arn")
-	key := getAtt(mustID(t, m, "AWS::KMS::Key", "Key"), "Arn")
 	topic := ref(mustID(t, m, "AWS::SNS::Topic", "Notifications"))
 
 	type grant struct {
@@ -77,7 +89,6 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 		"RoleRead":             allow(roleReads, anyRole, nil),
 		"PassRoleToCloudTrail": allow([]string{"iam:PassRole"}, anyRole, toCloudTrail),
 		"Notify":               allow([]string{"sns:Publish"}, topic, nil),
-		"NotifyKey":            allow([]string{"kms:GenerateDataKey", "kms:Decrypt"}, key, nil),
 		"DenyIAMEscalation":    deny(escalation, nil),
 		"DenyUnboundedRolePolicyWrites": deny([]string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"},
 			map[string]any{"StringNotEquals": map[string]any{"iam:PermissionsBoundary": boundary}}),
@@ -121,7 +132,13 @@ func TestIAMGrantsOnlyTheCallsEachFunctionMakes(t *testing.T) {
 	r["PackAlarms"] = allow([]string{"cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"}, packAlarms, nil)
 	r["PackTopic"] = allow([]string{"sns:ListSubscriptionsByTopic"}, topics, nil)
 	r["OnFailureQueue"] = allow([]string{"sqs:SendMessage"}, getAtt(mustID(t, m, "AWS::SQS::Queue", "RemediatorFailures"), "Arn"), nil)
-	r["OnFailureQueueKey"] = allow([]string{"kms:GenerateDataKey", "kms:Decrypt"}, key, nil)
+	if withKey {
+		key := getAtt(mustID(t, m, "AWS::KMS::Key", "Key"), "Arn")
+		r["OnFailureQueueKey"] = allow([]string{"kms:GenerateDataKey", "kms:Decrypt"}, key, nil)
+		for _, g := range want {
+			g["NotifyKey"] = allow([]string{"kms:GenerateDataKey", "kms:Decrypt"}, key, nil)
+		}
+	}
 
 	for fn, grants := range want {
 		t.Run(fn, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -95,7 +96,7 @@ var notCalled = map[string]map[string]string{
 var impliedCalls = map[string][]string{
 	// UpdateTrail with CloudWatchLogsRoleArn passes the role to CloudTrail.
 	"cloudtrail:UpdateTrail": {"iam:PassRole"},
-	// The topic is encrypted with the stack's key: Publish needs the key.
+	// An encrypted topic (trailguard:customerManagedKey, or a member's central topic): Publish needs the key.
 	"sns:Publish": {"kms:GenerateDataKey", "kms:Decrypt"},
 	// The CIS pack's alarms are created with tags.
 	"cloudwatch:PutMetricAlarm": {"cloudwatch:TagResource"},
@@ -335,13 +336,22 @@ func templateARNs(t *testing.T, m tmpl) arns {
 	return arns{
 		table:        arnOf(t, m, mustID(t, m, "AWS::DynamoDB::Table", "Registry")),
 		topic:        arnOf(t, m, mustID(t, m, "AWS::SNS::Topic", "Notifications")),
-		key:          arnOf(t, m, mustID(t, m, "AWS::KMS::Key", "Key")),
+		key:          keyARN(t, m),
 		boundary:     arnOf(t, m, mustID(t, m, "AWS::IAM::ManagedPolicy", "DeliveryBoundary")),
 		deliveryRole: arnOf(t, m, mustID(t, m, "AWS::IAM::Role", "DeliveryRole")),
 		queue:        arnOf(t, m, mustID(t, m, "AWS::SQS::Queue", "RemediatorFailures")),
 		bus:          fmt.Sprintf("arn:%s:events:%s:%s:event-bus/default", simPartition, simRegion, simAccount),
 		policies:     resourcePolicies(t, m),
 	}
+}
+
+// keyARN is the stack's customer managed key, or "" when it has none (trailguard:customerManagedKey unset): the
+// topic is then unencrypted and Publish implies no KMS call.
+func keyARN(t *testing.T, m tmpl) string {
+	if len(m.resources("AWS::KMS::Key")) == 0 {
+		return ""
+	}
+	return arnOf(t, m, mustID(t, m, "AWS::KMS::Key", "Key"))
 }
 
 // resourcePolicies returns the resource policy of each resource of m that has one, by the resource's ARN.
@@ -402,6 +412,12 @@ func functionEvaluations(t *testing.T, m tmpl) []evaluation {
 			clients = append(clients, delegatedAdministrators)
 		}
 		calls := callsOf(fn, clients)
+		if a.key == "" { // an unencrypted topic: Publish implies no KMS call, and no KMS key is usable at all
+			calls = slices.DeleteFunc(calls, func(c string) bool { return strings.HasPrefix(c, "kms:") })
+			anyKey := fmt.Sprintf("arn:%s:kms:%s:%s:key/0f3c5a40-8f2b-11ef-9f3a-0a1b2c3d4e5f", simPartition, simRegion, simAccount)
+			ask("without a customer managed key must not use a KMS key:", simRequest{"kms:Decrypt", anyKey, nil}, "denied")
+			ask("without a customer managed key must not use a KMS key:", simRequest{"kms:GenerateDataKey", anyKey, nil}, "denied")
+		}
 		if fn == "Remediator" {
 			calls = append(calls, "sqs:SendMessage") // the on-failure destination, sent by Lambda with the role
 		}
@@ -504,11 +520,17 @@ func judge(t *testing.T, evals []evaluation) {
 
 // TestAnIndependentEvaluatorAllowsEveryCallAndNoEscalation evaluates the account-wide provider template with an
 // organization id (the remediator's widest standalone shape: adoption on, the boundary admitting o-ORGID_* streams).
+// It does so without and with the customer managed key (trailguard:customerManagedKey).
 func TestAnIndependentEvaluatorAllowsEveryCallAndNoEscalation(t *testing.T) {
-	s := build(t, map[string]any{stacks.CtxAccountWide: "true", stacks.CtxOrgOrganizationID: simOrgID})
-	_, m := toTemplate(t, s.provider.Stack)
-	evals := functionEvaluations(t, m)
-	evals = append(evals, deliveryEvaluations(t, m, false)...)
-	evals = append(evals, deliveryEvaluations(t, m, true)...)
-	judge(t, evals)
+	for _, key := range []string{"false", "true"} {
+		t.Run("customerManagedKey="+key, func(t *testing.T) {
+			s := build(t, map[string]any{stacks.CtxAccountWide: "true", stacks.CtxOrgOrganizationID: simOrgID,
+				stacks.CtxCustomerManagedKey: key})
+			_, m := toTemplate(t, s.provider.Stack)
+			evals := functionEvaluations(t, m)
+			evals = append(evals, deliveryEvaluations(t, m, false)...)
+			evals = append(evals, deliveryEvaluations(t, m, true)...)
+			judge(t, evals)
+		})
+	}
 }

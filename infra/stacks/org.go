@@ -108,6 +108,7 @@ func BuildOrg(app awscdk.App, c Config) (*Org, error) {
 			Description: jsii.String("trailguard (organization member): keeps CloudTrail trails delivering to CloudWatch Logs"),
 		},
 		ServiceTokenExport: c.ServiceTokenExport,
+		CustomerManagedKey: c.CustomerManagedKey,
 		Member:             true,
 	})
 	if err != nil {

@@ -38,9 +38,10 @@ import (
 	"github.com/trailguard/trailguard/internal/trigger"
 )
 
-// Function settings. 128 MB: both functions are I/O-bound SDK callers whose binaries are a few MB.
+// Function settings. The memory size, which sets the CPU share, is lambdaenv.MemoryMB: chosen by measurement under
+// that share (BENCHMARKS.md, "Under Lambda's CPU share").
 const (
-	memoryMB = 128
+	memoryMB = lambdaenv.MemoryMB
 	// ProviderTimeout stays below the construct's ServiceTimeout (trailguard.DefaultServiceTimeout), so the
 	// provider's own FAILED-before-deadline response reaches CloudFormation before CloudFormation gives up.
 	ProviderTimeout = 5 * time.Minute
@@ -96,6 +97,11 @@ type ProviderStackProps struct {
 	// AccountDefaults are the account policy's defaults, by environment variable (lambdaenv.AccountRetentionInDays,
 	// AccountKmsKeyID, AccountRemediation); empty values are left out. Standalone stack only.
 	AccountDefaults map[string]string
+	// CustomerManagedKey, when true, encrypts the topic and the failure queue with a customer managed KMS key
+	// (Key); otherwise the queue uses SQS-managed keys and the topic has no server-side encryption: CloudWatch
+	// alarms can publish only to a topic whose key policy lets them, which an AWS-managed key cannot, and the key
+	// was $1.00 of a $1.31 monthly bill (issue 24; docs/security.md, "Cost cuts").
+	CustomerManagedKey bool
 	// Member, when true, builds the member template of the organization StackSet (org.go) instead of a stack
 	// deployed with `cdk deploy`: the function code, the notification topic, the sweep interval, the log level and
 	// the allow-list come from the template's parameters (MemberParameters), not from AssetDir and the fields
@@ -112,7 +118,8 @@ type ProviderStack struct {
 	Table        awsdynamodb.Table
 	Topic        awssns.Topic
 	FailureQueue awssqs.Queue
-	Key          awskms.Key
+	// Key is the customer managed key, nil unless ProviderStackProps.CustomerManagedKey.
+	Key awskms.Key
 	// DeliveryBoundary is the permissions boundary every role trailguard writes must carry; DeliveryRole is the
 	// CloudTrail delivery role created at deploy time (see newDeliveryRole).
 	DeliveryBoundary awsiam.ManagedPolicy
@@ -192,20 +199,9 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		settings = s.memberParameters()
 	}
 
-	// One customer-managed key for the topic and the failure queue: CloudWatch alarms can only publish to a topic
-	// whose key policy lets cloudwatch.amazonaws.com use the key, which an AWS-managed key cannot grant.
-	s.Key = awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String("trailguard: encrypts the notification topic and the failure queue"),
-		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-	})
-	s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AlarmsPublishToEncryptedTopic"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
-		Resources:  jsii.Strings("*"), // in a key policy, "*" means this key
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()}},
-	}), nil)
+	if p.CustomerManagedKey {
+		s.newKey()
+	}
 
 	orgID := jsii.String(p.OrganizationID)
 	if p.Member {
@@ -237,28 +233,37 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		ResourcePolicy: registryPolicy(providerRole, remediatorRole),
 	})
 
-	s.Topic = awssns.NewTopic(stack, jsii.String("Notifications"), &awssns.TopicProps{
-		DisplayName: jsii.String("trailguard"),
-		MasterKey:   s.Key,
-		EnforceSSL:  jsii.Bool(true),
-	})
+	topicProps := &awssns.TopicProps{DisplayName: jsii.String("trailguard"), EnforceSSL: jsii.Bool(true)}
+	queueProps := &awssqs.QueueProps{Encryption: awssqs.QueueEncryption_SQS_MANAGED, EnforceSSL: jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14))}
+	if s.Key != nil {
+		topicProps.MasterKey = s.Key
+		queueProps.Encryption, queueProps.EncryptionMasterKey = awssqs.QueueEncryption_KMS, s.Key
+	}
+	s.Topic = awssns.NewTopic(stack, jsii.String("Notifications"), topicProps)
+	if s.Key == nil {
+		cdknag.NagSuppressions_AddResourceSuppressions(s.Topic, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-SNS2"),
+			Reason: jsii.String("Without trailguard:customerManagedKey the topic has no server-side encryption: CloudWatch " +
+				"alarms cannot publish to a topic under an AWS-managed key, and a customer managed key costs more " +
+				"than the rest of the stack; messages name trails and accounts, no secret (docs/security.md, Cost cuts)."),
+		}}, nil)
+	}
 	if p.NotificationEmail != "" {
 		s.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(p.NotificationEmail), nil))
 	}
 
-	s.FailureQueue = awssqs.NewQueue(stack, jsii.String("RemediatorFailures"), &awssqs.QueueProps{
-		Encryption:          awssqs.QueueEncryption_KMS,
-		EncryptionMasterKey: s.Key,
-		EnforceSSL:          jsii.Bool(true),
-		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(14)),
-	})
+	s.FailureQueue = awssqs.NewQueue(stack, jsii.String("RemediatorFailures"), queueProps)
 	cdknag.NagSuppressions_AddResourceSuppressions(s.FailureQueue, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SQS3"),
 		Reason: jsii.String("This queue is itself the remediator's on-failure destination (a dead-letter queue for " +
 			"asynchronous invocations); its depth alarm notifies a person, and messages are kept 14 days."),
 	}}, nil)
 
-	s.notifyTopicARN, s.notifyKeyARN = s.Topic.TopicArn(), s.Key.KeyArn()
+	s.notifyTopicARN = s.Topic.TopicArn()
+	if s.Key != nil {
+		s.notifyKeyARN = s.Key.KeyArn()
+	}
 	if p.Member {
 		s.notifyTopicARN, s.notifyKeyARN = s.Params[ParamCentralTopicARN].ValueAsString(), s.Params[ParamCentralTopicKeyARN].ValueAsString()
 	}
@@ -584,7 +589,9 @@ func (s *ProviderStack) grant(fn awslambda.Function, role awsiam.Role, isProvide
 	allow("PackTopic", []string{"sns:ListSubscriptionsByTopic"}, []*string{jsii.String(fmt.Sprintf("arn:%s:sns:%s:%s:*", partition, region, account))}, nil)
 	// Topic.GrantPublish would add kms:GenerateDataKey*; publishing to an encrypted topic needs these two actions.
 	allow("Notify", []string{"sns:Publish"}, []*string{s.notifyTopicARN}, nil)
-	allow("NotifyKey", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []*string{s.notifyKeyARN}, nil)
+	if s.notifyKeyARN != nil { // an encrypted topic: the stack's key, or a member's central topic's
+		allow("NotifyKey", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []*string{s.notifyKeyARN}, nil)
+	}
 
 	deny("DenyIAMEscalation", escalation, nil)
 	deny("DenyUnboundedRolePolicyWrites", []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy"},
@@ -768,6 +775,24 @@ func (s *ProviderStack) regionCondition(region string) awscdk.CfnCondition {
 	})
 }
 
+// newKey makes the customer managed key of the topic and the failure queue (ProviderStackProps.CustomerManagedKey):
+// CloudWatch alarms can only publish to a topic whose key policy lets cloudwatch.amazonaws.com use the key, which an
+// AWS-managed key cannot grant.
+func (s *ProviderStack) newKey() {
+	s.Key = awskms.NewKey(s.Stack, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("trailguard: encrypts the notification topic and the failure queue"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	s.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AlarmsPublishToEncryptedTopic"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"), // in a key policy, "*" means this key
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": s.Stack.Account()}},
+	}), nil)
+}
+
 // alarms notify the topic when the failure queue holds a message or either function errs. It returns their ARNs:
 // a member forwards their state changes to the central bus, and names its alarms STACK-ID so that the ARNs are
 // known without a reference to the alarms (moto's CloudFormation, which the organization story runs on, does not
@@ -808,7 +833,7 @@ func (s *ProviderStack) alarms() []*string {
 	return arns
 }
 
-// queueDestination is an on-failure destination to a KMS-encrypted queue. CDK's SqsDestination grants the action
+// queueDestination is an on-failure destination to a queue, KMS-encrypted when key is set. CDK's SqsDestination grants the action
 // families kms:ReEncrypt* and kms:GenerateDataKey*; sending to an encrypted queue needs only these four actions.
 type queueDestination struct {
 	queue awssqs.Queue
@@ -822,11 +847,13 @@ func (d *queueDestination) Bind(_ constructs.Construct, fn awslambda.IFunction, 
 		Actions:   jsii.Strings("sqs:SendMessage"),
 		Resources: &[]*string{d.queue.QueueArn()},
 	}))
-	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("OnFailureQueueKey"),
-		Actions:   jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
-		Resources: &[]*string{d.key.KeyArn()},
-	}))
+	if d.key != nil { // SQS-managed encryption needs no permission
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("OnFailureQueueKey"),
+			Actions:   jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
+			Resources: &[]*string{d.key.KeyArn()},
+		}))
+	}
 	return &awslambda.DestinationConfig{Destination: d.queue.QueueArn()}
 }
 

@@ -52,7 +52,7 @@ func TestFunctionsRunGoOnArm64WithJSONLogsInTheirOwnLogGroups(t *testing.T) {
 			assert.Equal(t, "provided.al2023", p["Runtime"])
 			assert.Equal(t, []any{"arm64"}, p["Architectures"])
 			assert.Equal(t, "bootstrap", p["Handler"])
-			assert.EqualValues(t, 128, p["MemorySize"])
+			assert.EqualValues(t, lambdaenv.MemoryMB, p["MemorySize"])
 			assert.EqualValues(t, timeout, p["Timeout"])
 			logsID, lg := m.one(t, "AWS::Logs::LogGroup", name+"Logs")
 			assert.EqualValues(t, 365, props(lg)["RetentionInDays"])
@@ -86,16 +86,23 @@ func TestFunctionsRunGoOnArm64WithJSONLogsInTheirOwnLogGroups(t *testing.T) {
 }
 
 func TestRemediatorFailuresGoToAnEncryptedQueue(t *testing.T) {
-	_, m := providerTemplate(t)
+	at, m := providerTemplate(t)
 	_, cfg := m.one(t, "AWS::Lambda::EventInvokeConfig", "RemediatorEventInvokeConfig")
 	fnID, _ := m.one(t, "AWS::Lambda::Function", "Remediator")
 	queueID, q := m.one(t, "AWS::SQS::Queue", "RemediatorFailures")
-	keyID, _ := m.one(t, "AWS::KMS::Key", "Key")
 	p := props(cfg)
 	assert.Equal(t, ref(fnID), p["FunctionName"])
 	assert.EqualValues(t, stacks.RemediatorRetryAttempts, p["MaximumRetryAttempts"])
 	assert.EqualValues(t, stacks.RemediatorMaxEventAge.Seconds(), p["MaximumEventAgeInSeconds"])
 	assert.Equal(t, map[string]any{"OnFailure": map[string]any{"Destination": getAtt(queueID, "Arn")}}, p["DestinationConfig"])
+	// By default SQS-managed keys (free), and no customer managed key in the stack (issue 24: $1 of $1.31).
+	assert.Equal(t, true, props(q)["SqsManagedSseEnabled"])
+	assert.NotContains(t, props(q), "KmsMasterKeyId")
+	at.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(0))
+
+	_, withKey := toTemplate(t, build(t, map[string]any{stacks.CtxCustomerManagedKey: "true"}).provider.Stack)
+	keyID, _ := withKey.one(t, "AWS::KMS::Key", "Key")
+	_, q = withKey.one(t, "AWS::SQS::Queue", "RemediatorFailures")
 	assert.Equal(t, getAtt(keyID, "Arn"), props(q)["KmsMasterKeyId"])
 
 	_, qp := m.one(t, "AWS::SQS::QueuePolicy", "RemediatorFailuresPolicy")
@@ -161,16 +168,22 @@ func TestRegistryTableIsOnDemandWithPITRAndRetained(t *testing.T) {
 	assert.Equal(t, "Retain", table["UpdateReplacePolicy"])
 }
 
-func TestTopicIsEncryptedAndTLSOnly(t *testing.T) {
+// TestTopicIsTLSOnlyAndEncryptedWithTheCustomerManagedKeyWhenAsked: the topic refuses plain HTTP always; it is
+// encrypted with the stack's key only with trailguard:customerManagedKey (docs/security.md, "Cost cuts").
+func TestTopicIsTLSOnlyAndEncryptedWithTheCustomerManagedKeyWhenAsked(t *testing.T) {
 	at, m := providerTemplate(t)
 	topicID, topic := m.one(t, "AWS::SNS::Topic", "Notifications")
-	keyID, key := m.one(t, "AWS::KMS::Key", "Key")
-	assert.Equal(t, getAtt(keyID, "Arn"), props(topic)["KmsMasterKeyId"])
-	assert.Equal(t, true, props(key)["EnableKeyRotation"])
+	assert.NotContains(t, props(topic), "KmsMasterKeyId")
 	_, tp := m.one(t, "AWS::SNS::TopicPolicy", "NotificationsPolicy")
 	assert.Equal(t, []any{ref(topicID)}, props(tp)["Topics"])
 	assertDeniesInsecureTransport(t, props(tp)["PolicyDocument"], "sns:Publish")
 	at.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(0))
+
+	_, m = toTemplate(t, build(t, map[string]any{stacks.CtxCustomerManagedKey: "true", stacks.CtxExampleStackName: ""}).provider.Stack)
+	_, topic = m.one(t, "AWS::SNS::Topic", "Notifications")
+	keyID, key := m.one(t, "AWS::KMS::Key", "Key")
+	assert.Equal(t, getAtt(keyID, "Arn"), props(topic)["KmsMasterKeyId"])
+	assert.Equal(t, true, props(key)["EnableKeyRotation"])
 
 	// CloudWatch alarms publish to the encrypted topic only if the key policy lets the service use the key.
 	var found bool
@@ -359,9 +372,10 @@ func TestConfigFromContext(t *testing.T) {
 	assert.Equal(t, "debug", c.LogLevel)
 	assert.Equal(t, "tg", c.ProviderStackName)
 	assert.Equal(t, "audit", c.ExampleTrailName)
+	assert.False(t, c.CustomerManagedKey, "the customer managed key is opt-in (issue 24)")
 
 	for key, bad := range map[string]any{stacks.CtxSweepMinutes: "0", stacks.CtxLogLevel: "loud", stacks.CtxProviderStackName: "",
-		stacks.CtxAllowedStacks: "audit,team_b"} {
+		stacks.CtxAllowedStacks: "audit,team_b", stacks.CtxCustomerManagedKey: "yes"} {
 		_, err := stacks.ConfigFromContext(newApp(map[string]any{key: bad}))
 		require.Error(t, err, key)
 		assert.Contains(t, err.Error(), key)

@@ -47,7 +47,7 @@ const (
 
 // Counts are what one trail's pack of a set costs in resources: CloudWatch bills alarms (a standard-resolution
 // alarm is $0.10 a month in most regions), metric filters are free, and the metrics they publish are custom
-// metrics only once they have data points. The cost model (issue 24) reads it.
+// metrics only once they have data points. The cost model (internal/dev/cost, which holds the prices) reads it.
 type Counts struct {
 	MetricFilters, Alarms, CustomMetrics int
 }
@@ -57,9 +57,6 @@ func CountsOf(s Set) Counts {
 	n := len(Of(s))
 	return Counts{MetricFilters: n, Alarms: n, CustomMetrics: n}
 }
-
-// AlarmMonthlyUSD is the price of one standard-resolution metric alarm a month (us-east-1, CloudWatch pricing).
-const AlarmMonthlyUSD = 0.10
 
 // NamePrefix starts the name of every filter, metric and alarm of every pack: the functions' permissions on alarms
 // are limited to it (infra/stacks/provider.go).

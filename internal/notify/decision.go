@@ -203,20 +203,33 @@ type emfMetric struct {
 	Unit string `json:"Unit"`
 }
 
+// MetricNames are the remediator's metrics in namespace "trailguard", dimension Trail (the cost model counts them).
+var MetricNames = []string{"DriftDetected", "Repaired", "RepairFailed", "Contested"}
+
+// Counted says whether a decision has anything for the metrics to count: drift, a repair, a failure or a contest.
+// A compliant check has not.
+func Counted(d Decision) bool {
+	r := newMetricsRecord(d)
+	return r.DriftDetected+r.Repaired+r.RepairFailed+r.Contested > 0
+}
+
 // WriteMetrics writes the decision's metrics as one embedded-metric-format JSON line, in namespace "trailguard"
 // with dimension Trail: DriftDetected, Repaired, RepairFailed and Contested, each 0 or 1, so that alarms can sum
-// them and a missing 1 is a real 0 rather than missing data.
+// them. It writes nothing for a decision that counts nothing (a compliant check): CloudWatch bills a custom
+// metric $0.30 a month prorated by the hours it receives data, and a line at every sweep kept every trail's four
+// metrics receiving data every hour, $1.20 a month per trail, most of what trailguard cost (issue 24). An alarm on
+// these metrics must therefore treat missing data as not breaching; the decision's log line is still written.
 func WriteMetrics(w io.Writer, at time.Time, d Decision) error {
+	if !Counted(d) {
+		return nil
+	}
 	line := emfLine{
 		AWS: emfMetadata{
 			Timestamp: at.UnixMilli(),
 			CloudWatchMetrics: []emfDirective{{
 				Namespace:  Namespace,
 				Dimensions: [][]string{{"Trail"}},
-				Metrics: []emfMetric{
-					{Name: "DriftDetected", Unit: "Count"}, {Name: "Repaired", Unit: "Count"},
-					{Name: "RepairFailed", Unit: "Count"}, {Name: "Contested", Unit: "Count"},
-				},
+				Metrics:    emfMetrics(),
 			}},
 		},
 		metricsRecord: newMetricsRecord(d),
@@ -231,6 +244,14 @@ func WriteMetrics(w io.Writer, at time.Time, d Decision) error {
 		return fmt.Errorf("write metrics of trail %s: %w", trail, err)
 	}
 	return nil
+}
+
+func emfMetrics() []emfMetric {
+	out := make([]emfMetric, len(MetricNames))
+	for i, n := range MetricNames {
+		out[i] = emfMetric{Name: n, Unit: "Count"}
+	}
+	return out
 }
 
 func flag(b bool) int {

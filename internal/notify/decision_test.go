@@ -85,7 +85,6 @@ func TestWriteMetrics(t *testing.T) {
 		drift                              bool
 		drifted, repair, failed, contested int
 	}{
-		{"none", false, 0, 0, 0, 0},
 		{"repaired", true, 1, 1, 0, 0},
 		{"reported", true, 1, 0, 0, 0},
 		{"contested", true, 1, 0, 0, 1},
@@ -130,6 +129,16 @@ func TestWriteMetrics(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNoMetricsForACompliantCheck: a check that found nothing writes no metric line (issue 24: every trail's four
+// metrics receiving data at every sweep cost $1.20 a month per trail), and nothing else either.
+func TestNoMetricsForACompliantCheck(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, notify.WriteMetrics(&buf, time.Now(), notify.Decision{Trail: "management-trail", TrailARN: trailARN, Action: "none"}))
+	assert.Empty(t, buf.String())
+	assert.False(t, notify.Counted(notify.Decision{Action: "none"}))
+	assert.True(t, notify.Counted(notify.Decision{Action: "none", Drift: []string{"logging stopped"}}), "drift left as is still counts")
 }
 
 func TestWriteMetricsEmptyTrail(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/trailguard/trailguard/internal/dev/cost"
 	"github.com/trailguard/trailguard/internal/dev/localrun"
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
@@ -142,6 +143,7 @@ func Run(ctx context.Context, opts ...Option) (*Report, error) {
 	defer func() { rep.Took, rep.LoadEnd = time.Since(rep.Started), loadAvg() }()
 
 	h.step("sizes", func() error { return h.sizes(root) })
+	h.step("cost", func() (err error) { rep.Cost, err = cost.Table(root); return err })
 	if err := h.start(ctx); err != nil {
 		rep.fail("start", err)
 		h.close()
@@ -150,6 +152,7 @@ func Run(ctx context.Context, opts ...Option) (*Report, error) {
 	defer h.close()
 	h.step("cold start", func() error { return h.coldStarts(ctx) })
 	h.step("paths", func() error { return h.paths(ctx) })
+	h.step("cpu quota", func() error { return h.quota(ctx) })
 	h.step("peak RSS", h.peakRSS)
 	h.step("burst", func() error { return h.runBurst(ctx) })
 	return rep, rep.Err()

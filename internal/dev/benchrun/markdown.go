@@ -6,12 +6,15 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/trailguard/trailguard/internal/lambdaenv"
 )
 
 // Section titles of BENCHMARKS.md, in order; tests check that each is present.
 var Sections = []string{
 	"## Machine", "## How to regenerate", "## Goals", "## Package size", "## Cold start", "## Paths",
-	"## AWS calls per path", "## Peak memory", "## Burst",
+	"## AWS calls per path", "## Peak memory", "## Burst", "## Under Lambda's CPU share",
+	"## Cost per account and region per month",
 }
 
 // Markdown renders the report as BENCHMARKS.md.
@@ -182,6 +185,15 @@ func (r *Report) Markdown() []byte {
 		p("| remediator | largest of the bursts' processes | %s |", mib(rss))
 	}
 	r.burst(p)
+	r.quotaSection(p, lambdaenv.MemoryMB)
+	p("")
+	p("## Cost per account and region per month")
+	p("")
+	if len(r.Cost) == 0 {
+		p("Not computed: the step did not work (see the problems above).")
+	} else {
+		b.Write(r.Cost)
+	}
 	return b.Bytes()
 }
 

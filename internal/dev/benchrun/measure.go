@@ -138,9 +138,8 @@ type path struct {
 // invoker is a remediator process, warm or fresh.
 type invoker func(ctx context.Context, payload []byte) error
 
-// paths times every path at each latency, one untimed run first on a warm process, then counts each path's AWS
-// calls and round trips at testbed.RoundTripLatency.
-func (h *harness) paths(ctx context.Context) error {
+// pathDefs are the measured paths, in report order.
+func (h *harness) pathDefs(ctx context.Context) []path {
 	t := h.trails[0]
 	created := false
 	unlinkAll := func() error {
@@ -151,7 +150,7 @@ func (h *harness) paths(ctx context.Context) error {
 		}
 		return nil
 	}
-	paths := []path{
+	return []path{
 		{
 			name: "provider Create", function: localrun.Provider,
 			note: "wire a new trail: log group, role, policy, UpdateTrail, registry; the Delete between runs is untimed",
@@ -203,6 +202,12 @@ func (h *harness) paths(ctx context.Context) error {
 			act:  func(remed invoker) error { return h.remediate(ctx, remed, "sweep", t) },
 		},
 	}
+}
+
+// paths times every path at each latency, one untimed run first on a warm process, then counts each path's AWS
+// calls and round trips at testbed.RoundTripLatency.
+func (h *harness) paths(ctx context.Context) error {
+	paths := h.pathDefs(ctx)
 	for _, p := range paths {
 		h.rep.Paths = append(h.rep.Paths, Path{Name: p.name, Function: p.function, Note: p.note, Fresh: p.fresh})
 	}

@@ -43,7 +43,12 @@ type Report struct {
 	RSS                []RSS
 	// Burst is the burst with throttling injected; Baseline the same burst without faults.
 	Burst, Baseline Burst
-	Problems        []Problem
+	// Quota is each QuotaSizes run under that memory size's CPU share; QuotaSkipped says why there is none.
+	Quota        []QuotaRun
+	QuotaSkipped string
+	// Cost is internal/dev/cost's table for the templates as synthesized at this commit.
+	Cost     []byte
+	Problems []Problem
 }
 
 // Machine describes where the numbers come from.
