@@ -100,11 +100,12 @@ type ProviderStackProps struct {
 	// alarms can publish only to a topic whose key policy lets them, which an AWS-managed key cannot, and the key
 	// was $1.00 of a $1.31 monthly bill (issue 24; docs/security.md, "Cost cuts").
 	CustomerManagedKey bool
-	// Member, when true, builds the member template of the organization StackSet (org.go) instead of a stack
-	// deployed with `cdk deploy`: the function code, the notification topic, the sweep interval, the log level and
-	// the allow-list come from the template's parameters (MemberParameters), not from AssetDir and the fields
-	// above; and the template references no CDK bootstrap resource (it is synthesized without assets). Both
-	// shapes retain the delivery role and its boundary when the stack is deleted.
+	// Member, when true, builds the member template of the organization StackSet (org.go; newMemberStack) instead
+	// of a stack deployed with `cdk deploy` (newStandaloneStack): the function code, the notification topic, the
+	// sweep interval and the settings with a member parameter (lambdaenv.Table's Param) come from the template's
+	// parameters (MemberParameters), not from AssetDir and the fields above; and the template references no CDK
+	// bootstrap resource (it is synthesized without assets). Both shapes retain the delivery role and its boundary
+	// when the stack is deleted.
 	Member bool
 }
 
