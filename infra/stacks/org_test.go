@@ -3,6 +3,7 @@ package stacks_test
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,7 +23,7 @@ import (
 	"github.com/trailguard/trailguard/infra/snapshot"
 	"github.com/trailguard/trailguard/infra/stacks"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
-	"github.com/trailguard/trailguard/internal/provider"
+	"github.com/trailguard/trailguard/internal/spec"
 )
 
 const orgID = "o-a1b2c3d4e5"
@@ -612,13 +613,13 @@ func TestCdkJSONDeclaresTheOrganizationKeysWithoutEnablingThem(t *testing.T) {
 	assert.Nil(t, cfg.Org)
 }
 
-// The member template's AllowedPattern for the allow-list restates provider.ParseAllowedStacks; both must agree on
+// The member template's AllowedPattern for the allow-list restates spec.ParseAllowedStacks; both must agree on
 // every entry.
 func TestAllowedStacksPatternAgreesWithTheProvider(t *testing.T) {
 	re := regexp.MustCompile(stacks.AllowedStacksPattern)
 	for _, entry := range []string{"security-*", "platform-trails", "a", "A1-b2", "*", "-x", "1abc", "a_b", "a*b",
 		"a**", "audit-", strings.Repeat("a", 128), strings.Repeat("a", 129), strings.Repeat("a", 128) + "*"} {
-		_, err := provider.ParseAllowedStacks(entry)
+		_, err := spec.ParseAllowedStacks(entry)
 		assert.Equal(t, err == nil, re.MatchString(entry), "%q: provider says %v", entry, err)
 	}
 	assert.True(t, re.MatchString(""), "an empty allow-list")
@@ -662,4 +663,44 @@ func TestTheGuardrailIsInTheOrganizationTemplateAttachedToTheTargets(t *testing.
 		_, err := stacks.ConfigFromContext(newApp(bad))
 		assert.ErrorContains(t, err, stacks.CtxOrgGuardrail, key)
 	}
+
+	// A policy AWS Organizations would refuse is refused at synth, naming the settings that make it large.
+	large := map[string]any{}
+	for k, v := range orgContext {
+		large[k] = v
+	}
+	var prefixes []any
+	for i := range 60 {
+		prefixes = append(prefixes, fmt.Sprintf("/team-%02d/audit-logs-", i))
+	}
+	large[stacks.CtxOrgGuardrailLogGroupPrefixes] = prefixes
+	_, err = stacks.ConfigFromContext(newApp(large))
+	assert.ErrorIs(t, err, guardrail.ErrTooLarge)
+	assert.ErrorContains(t, err, stacks.CtxOrgGuardrailLogGroupPrefixes)
+	assert.ErrorContains(t, err, stacks.CtxOrgGuardrailTrailPrefixes)
+}
+
+// trailguard's functions carry guardrail.FunctionTag in every template (the guardrail denies others changing a
+// function so tagged), and the guardrail policy carries guardrail.PolicyTag.
+func TestTrailguardsFunctionsAndTheGuardrailCarryTheGuardrailsTags(t *testing.T) {
+	_, ts := orgTemplates(t)
+	for _, name := range []string{"member"} {
+		n := 0
+		for id, res := range ts[name].resources("AWS::Lambda::Function") {
+			tags := map[string]any{}
+			if list, ok := props(res)["Tags"].([]any); ok {
+				for _, tag := range list {
+					kv := tag.(map[string]any)
+					tags[kv["Key"].(string)] = kv["Value"]
+				}
+			}
+			if strings.HasPrefix(id, "Provider") || strings.HasPrefix(id, "Remediator") {
+				assert.Contains(t, tags, guardrail.FunctionTag, "%s %s", name, id)
+				n++
+			}
+		}
+		assert.Equal(t, 2, n, "%s: both functions", name)
+	}
+	_, res := ts["org"].one(t, "AWS::Organizations::Policy", "Guardrail")
+	assert.Contains(t, props(res)["Tags"], map[string]any{"Key": guardrail.PolicyTag, "Value": guardrail.Strict})
 }
