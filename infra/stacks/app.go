@@ -133,7 +133,7 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	c.AccountRetentionInDays = str(CtxAccountRetentionInDays, "")
 	c.AccountKmsKeyID = str(CtxAccountKmsKeyID, "")
 	c.AccountRemediation = str(CtxAccountRemediation, "")
-	policy, err := remediator.NewAccountPolicy(nil, c.AccountRetentionInDays, c.AccountKmsKeyID, c.AccountRemediation)
+	policy, err := remediator.NewAccountPolicy(c.AccountRetentionInDays, c.AccountKmsKeyID, c.AccountRemediation)
 	if err != nil {
 		return Config{}, fmt.Errorf("context %s, %s, %s: %w", CtxAccountRetentionInDays, CtxAccountKmsKeyID, CtxAccountRemediation, err)
 	}

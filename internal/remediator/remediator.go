@@ -43,8 +43,10 @@ type Engine interface {
 	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
 	// CheckTrailOwner refuses a record whose trail belongs to another account than this deployment may act on.
 	CheckTrailOwner(t delivery.Target) error
-	// TrailTags reads a trail's tags: a re-created trail's consent.
+	// TrailTags reads a trail's tags: a re-created trail's consent, an adoption candidate's opt-out.
 	TrailTags(ctx context.Context, trailARN string) (map[string]string, error)
+	// ReadCandidate reads a trail account-wide mode may adopt: where it lives, whose it is, where it delivers.
+	ReadCandidate(ctx context.Context, trail string) (delivery.Candidate, error)
 }
 
 // Registry is the part of the registry the remediator reads and writes.
