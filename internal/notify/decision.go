@@ -21,7 +21,7 @@ const (
 	ActionNone      = "none"      // the live state matched the desired state: nothing written
 	ActionRepaired  = "repaired"  // drift found and repaired
 	ActionReported  = "reported"  // drift found and left alone (report mode, or nothing trailguard may repair)
-	ActionContested = "contested" // repaired too often: trailguard stopped repairing
+	ActionContested = "contested" // repaired repair.Policy.Limit times within its window: events hold, every sweep still repairs
 	ActionGone      = "gone"      // the trail was deleted: it cannot be recreated without its bucket
 	ActionFailed    = "failed"    // the check or the repair failed; Lambda retries the event
 	// ActionInvalid: the registry record breaks the provider's rules (someone wrote the registry directly); nothing

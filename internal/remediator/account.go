@@ -194,7 +194,7 @@ func (r *Remediator) adopt(ctx context.Context, trig trigger.Trigger, trail stri
 	}
 
 	// Decide on its drift at once, in the same decision: a person hears "adopted" with what was repaired.
-	found, err := r.engine.CheckShared(ctx, t, delivery.AspectAll, sh)
+	found, err := r.engine.Check(ctx, t, delivery.AspectAll, sh)
 	if err != nil {
 		return r.fail(ctx, trig, rec, start, fmt.Errorf("check trail %s: %w", t.TrailARN, err))
 	}

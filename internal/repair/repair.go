@@ -16,7 +16,8 @@ const (
 	DefaultWindow = time.Hour
 )
 
-// Policy is the contested rule: more than Limit repairs within Window.
+// Policy is the contested rule: once a trail was repaired Limit times within Window, events stop repairing it (the
+// sweep still does) until the window holds fewer.
 type Policy struct {
 	Limit  int
 	Window time.Duration
