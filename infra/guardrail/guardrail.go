@@ -87,7 +87,7 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// Actions the guardrail denies on guarded log groups and their streams.
+// LogGroupActions are the actions the guardrail denies on guarded log groups and their streams.
 var LogGroupActions = []string{"logs:DeleteLogGroup", "logs:PutLogGroupDeletionProtection", "logs:AssociateKmsKey",
 	"logs:DisassociateKmsKey", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:DeleteLogStream"}
 

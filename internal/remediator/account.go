@@ -15,7 +15,7 @@ import (
 	"github.com/trailguard/trailguard/internal/trigger"
 )
 
-// TagOptOut, set to "true" on a trail, keeps account-wide mode from adopting it. It counts when trailguard first
+// TagOptOut is the tag that, set to "true" on a trail, keeps account-wide mode from adopting it. It counts when trailguard first
 // sees the trail (or while the trail is still unguarded), never against a trail already adopted: otherwise whoever
 // may tag a trail could switch its protection off and then unlink it. To stop guarding an adopted trail, declare
 // it in a stack with Remediation off.
