@@ -503,19 +503,14 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 		SameAsLastReport: rec.Status == registry.Drifted && last != nil && last.Action == notify.ActionReported &&
 			slices.Equal(last.Drift, d.Drift),
 	})
+	// The verdict says what to store and what to tell; only a repair that fails departs from it (v.Failed).
+	next.Status, d.Action = registry.Status(v.Status), v.Tell
 	if v.Action == repair.Nothing {
-		next.Status = registry.Compliant
-		if v.Contested {
-			next.Status = registry.Contested // until the window passes without repairs
-		}
 		return d, next, nil
 	}
 	next.LastRemediation = &registry.Remediation{At: now, EventID: trig.EventID, EventName: d.EventName, Actor: trig.Actor, Drift: d.Drift}
 	switch v.Action {
-	case repair.Gone:
-		d.Action, next.Status = notify.ActionGone, registry.Gone
 	case repair.Report:
-		d.Action, next.Status = notify.ActionReported, registry.Drifted
 		if v.Repeated {
 			// Told already: the sweep finds the same drift every interval until someone acts.
 			d.Repeated, d.Result = true, "reported before, at "+last.At.Format(time.RFC3339)+"; not notifying again"
@@ -523,26 +518,24 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 			return d, next, nil
 		}
 	case repair.Hold:
-		d.Action, next.Status = notify.ActionContested, registry.Contested
 		d.Result = fmt.Sprintf("repaired %d times within %s: events no longer repair it, the next sweep will; find who keeps changing it",
 			len(next.Repairs), r.policy.Window)
 	case repair.Repair:
 		res, err := r.engine.Repair(ctx, t, found, aspect)
 		d.Repairs = res.Actions
 		if err != nil {
-			next.Status = registry.Drifted
-			d.Action, d.Result = notify.ActionFailed, err.Error()
+			f := v.Failed()
+			next.Status, d.Action, d.Result = registry.Status(f.Status), f.Tell, err.Error()
 			next.LastRemediation.Action, next.LastRemediation.Result = d.Action, d.Result
 			return d, next, fmt.Errorf("repair trail %s: %w", t.TrailARN, err)
 		}
-		d.Action, next.Status = notify.ActionRepaired, registry.Compliant
 		next.Repairs = append(next.Repairs, now)
-		if v.Contested {
-			d.Action, next.Status = notify.ActionContested, registry.Contested
+		if v.Status == repair.StatusContested {
 			d.Result = fmt.Sprintf("repaired by the sweep, %d repairs within %s: someone keeps changing it", len(next.Repairs), r.policy.Window)
 		}
 		if !res.Converged(t) {
-			next.Status, d.Action = registry.Drifted, notify.ActionFailed
+			f := v.Failed()
+			next.Status, d.Action = registry.Status(f.Status), f.Tell
 			d.Result = "still drifting after the repair: " + strings.Join(delivery.Describe(res.Remaining), "; ")
 		} else if len(res.Remaining) > 0 {
 			d.Result = "repaired; still reported: " + strings.Join(delivery.Describe(res.Remaining), "; ")
