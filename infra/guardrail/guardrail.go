@@ -8,6 +8,7 @@
 package guardrail
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -52,16 +53,43 @@ type Settings struct {
 // Exempt are the principal ARN patterns the policy never applies to: trailguard's roles (path /trailguard/: both
 // functions, the delivery role, the forwarding role), and the break-glass role.
 func (s Settings) Exempt() []string {
-	out := []string{"arn:*:iam::*:role" + delivery.RolePath + "*"}
+	out := []string{trailguardRoles}
 	if s.BreakGlassRole != "" {
-		out = append(out, "arn:*:iam::*:role/"+strings.Trim(s.BreakGlassRole, "/"))
+		out = append(out, s.breakGlassARN())
 	}
 	return out
 }
 
-// StackSetsExecutionRole is the role service-managed StackSets create trailguard's member stacks with: it must
-// keep creating and updating the roles under /trailguard/.
+func (s Settings) breakGlassARN() string {
+	return "arn:*:iam::*:role/" + strings.Trim(s.BreakGlassRole, "/")
+}
+
+// trailguardRoles are the roles under trailguard's path, in every account.
+const trailguardRoles = "arn:*:iam::*:role" + delivery.RolePath + "*"
+
+// StackSetsExecutionRole is the role service-managed StackSets create trailguard's member stacks with (created in
+// each member account by StackSets' service-linked role, which no SCP applies to): it must keep creating and
+// updating the roles under /trailguard/.
 const StackSetsExecutionRole = "arn:*:iam::*:role/stacksets-exec-*"
+
+// ProtectedRoles are the roles whoever controls is exempt from the policy, or may write trailguard's roles: the
+// roles under /trailguard/, the StackSets execution roles and the break-glass role. Nobody else may create, re-trust,
+// re-permission, untag or pass them (to a function of their own, whose code would run as an exempt principal).
+func (s Settings) ProtectedRoles() []string {
+	out := []string{trailguardRoles, StackSetsExecutionRole}
+	if s.BreakGlassRole != "" {
+		out = append(out, s.breakGlassARN())
+	}
+	return out
+}
+
+// FunctionTag marks trailguard's Lambda functions (the stacks put it on both): nobody but an exempt principal may
+// change their code or configuration, which run as trailguard's exempt roles, nor take the mark off.
+const FunctionTag = "trailguard:function"
+
+// PolicyTag marks the guardrail policy itself: a delegated administrator for Organizations policies in a member
+// account may not detach, change or delete it (the management account can: no SCP applies to it).
+const PolicyTag = "trailguard:guardrail"
 
 var (
 	nameRule   = regexp.MustCompile(`^[\w+=,.@/-]{1,512}$`)
@@ -84,7 +112,28 @@ func (s Settings) Validate() error {
 	if s.Level != Off && len(s.LogGroupPrefixes) == 0 {
 		return fmt.Errorf("no log group prefix: give at least one (default %s)", DefaultLogGroupPrefix)
 	}
+	if n := Size(s); n > MaxSize {
+		return fmt.Errorf("%w: %d characters with %d log group prefixes, %d trail prefixes and break-glass role %q: "+
+			"give fewer or shorter prefixes", ErrTooLarge, n, len(s.LogGroupPrefixes), len(s.TrailPrefixes), s.BreakGlassRole)
+	}
 	return nil
+}
+
+// ErrTooLarge is Validate's error for settings whose policy AWS Organizations would refuse (over MaxSize).
+var ErrTooLarge = fmt.Errorf("the guardrail policy is larger than AWS Organizations' limit of %d characters for a service control policy", MaxSize)
+
+// Size is the length of s's policy as the organization stack writes it (compact JSON), the length AWS
+// Organizations counts; 0 when off.
+func Size(s Settings) int {
+	doc := Policy(s)
+	if doc == nil {
+		return 0
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil { // maps of strings: cannot happen
+		panic(err)
+	}
+	return len(raw)
 }
 
 // LogGroupActions are the actions the guardrail denies on guarded log groups and their streams.
@@ -97,11 +146,26 @@ var (
 	StrictTrailActions = []string{"cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors"}
 )
 
-// roleWrites are the IAM calls that could make a role under /trailguard/ someone else's: anyone who could create
-// or take over such a role would be exempt from the policy.
-var roleWrites = []string{"iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
+// RoleWrites are the IAM calls that could make a protected role (ProtectedRoles) someone else's, or run someone
+// else's code as it (PassRole): anyone who could would be exempt from the policy.
+var RoleWrites = []string{"iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
 	"iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
-	"iam:DeleteRolePermissionsBoundary", "iam:UpdateRole", "iam:TagRole", "iam:UntagRole"}
+	"iam:DeleteRolePermissionsBoundary", "iam:UpdateRole", "iam:TagRole", "iam:UntagRole", "iam:PassRole"}
+
+// PolicyWrites are the IAM calls that would change a managed policy under /trailguard/ (the delivery roles'
+// permissions boundary, the ceiling of what CloudTrail may do with them and of the roles the provider may write).
+var PolicyWrites = []string{"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy"}
+
+// FunctionWrites are the Lambda calls on a function tagged FunctionTag that would run other code as its exempt role
+// (code, configuration: layers, handler, environment, role), stop it guarding (delete, concurrency 0), or take
+// the mark off. Invoking it stays free: the functions check their own input (docs/security.md).
+var FunctionWrites = []string{"lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:DeleteFunction",
+	"lambda:PutFunctionConcurrency", "lambda:TagResource", "lambda:UntagResource"}
+
+// OrganizationWrites are the calls that would take a member account out from under the policy: leaving the
+// organization, and a delegated administrator's detaching, changing or deleting the policy tagged PolicyTag.
+var OrganizationWrites = []string{"organizations:DetachPolicy", "organizations:UpdatePolicy", "organizations:DeletePolicy",
+	"organizations:UntagResource", "organizations:TagResource"}
 
 // Policy is the service control policy document for s; nil at the Off level.
 func Policy(s Settings) map[string]any {
@@ -109,6 +173,8 @@ func Policy(s Settings) map[string]any {
 		return nil
 	}
 	notExempt := map[string]any{"ArnNotLike": map[string]any{"aws:PrincipalArn": s.Exempt()}}
+	// The StackSets execution role also deploys trailguard's roles and functions into each member account.
+	notDeployer := map[string]any{"ArnNotLike": map[string]any{"aws:PrincipalArn": append(s.Exempt(), StackSetsExecutionRole)}}
 	with := func(extra map[string]any) map[string]any {
 		c := map[string]any{"ArnNotLike": notExempt["ArnNotLike"]}
 		for k, v := range extra {
@@ -138,8 +204,13 @@ func Policy(s Settings) map[string]any {
 		deny("GuardedTrailsByTag", trailActions, []string{"*"}, tagged(delivery.TagRegisteredBy)),
 		deny("TrailRegistrationTag", []string{"cloudtrail:AddTags", "cloudtrail:RemoveTags"}, []string{"*"},
 			with(map[string]any{"ForAnyValue:StringEquals": map[string]any{"aws:TagKeys": []string{delivery.TagRegisteredBy}}})),
-		deny("TrailguardRoles", roleWrites, []string{"arn:*:iam::*:role" + delivery.RolePath + "*"},
-			map[string]any{"ArnNotLike": map[string]any{"aws:PrincipalArn": append(s.Exempt(), StackSetsExecutionRole)}}),
+		// Whoever could create, re-trust or pass one of these roles would be exempt, or could write trailguard's.
+		deny("ProtectedRoles", RoleWrites, s.ProtectedRoles(), notDeployer),
+		deny("TrailguardPolicies", PolicyWrites, []string{"arn:*:iam::*:policy" + delivery.RolePath + "*"}, notDeployer),
+		deny("TrailguardFunctions", FunctionWrites, []string{"*"},
+			map[string]any{"ArnNotLike": notDeployer["ArnNotLike"], "Null": map[string]any{"aws:ResourceTag/" + FunctionTag: "false"}}),
+		deny("LeaveOrganization", []string{"organizations:LeaveOrganization"}, []string{"*"}, notExempt),
+		deny("GuardrailPolicy", OrganizationWrites, []string{"*"}, tagged(PolicyTag)),
 	}
 	if len(s.TrailPrefixes) > 0 {
 		var trails []string

@@ -235,6 +235,8 @@ func (org *Org) guardrail(o *OrgSettings) {
 		Type:      jsii.String("SERVICE_CONTROL_POLICY"),
 		Content:   doc,
 		TargetIds: jsii.Strings(o.TargetOUs...),
+		// The policy denies a member account's delegated administrator detaching or changing a policy so tagged.
+		Tags: &[]*awscdk.CfnTag{{Key: jsii.String(guardrail.PolicyTag), Value: jsii.String(o.Guardrail.Level)}},
 	})
 	org.Guardrail.AddDependency(org.StackSet)
 }

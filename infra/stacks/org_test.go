@@ -3,6 +3,7 @@ package stacks_test
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -662,4 +663,44 @@ func TestTheGuardrailIsInTheOrganizationTemplateAttachedToTheTargets(t *testing.
 		_, err := stacks.ConfigFromContext(newApp(bad))
 		assert.ErrorContains(t, err, stacks.CtxOrgGuardrail, key)
 	}
+
+	// A policy AWS Organizations would refuse is refused at synth, naming the settings that make it large.
+	large := map[string]any{}
+	for k, v := range orgContext {
+		large[k] = v
+	}
+	var prefixes []any
+	for i := range 60 {
+		prefixes = append(prefixes, fmt.Sprintf("/team-%02d/audit-logs-", i))
+	}
+	large[stacks.CtxOrgGuardrailLogGroupPrefixes] = prefixes
+	_, err = stacks.ConfigFromContext(newApp(large))
+	assert.ErrorIs(t, err, guardrail.ErrTooLarge)
+	assert.ErrorContains(t, err, stacks.CtxOrgGuardrailLogGroupPrefixes)
+	assert.ErrorContains(t, err, stacks.CtxOrgGuardrailTrailPrefixes)
+}
+
+// trailguard's functions carry guardrail.FunctionTag in every template (the guardrail denies others changing a
+// function so tagged), and the guardrail policy carries guardrail.PolicyTag.
+func TestTrailguardsFunctionsAndTheGuardrailCarryTheGuardrailsTags(t *testing.T) {
+	_, ts := orgTemplates(t)
+	for _, name := range []string{"member"} {
+		n := 0
+		for id, res := range ts[name].resources("AWS::Lambda::Function") {
+			tags := map[string]any{}
+			if list, ok := props(res)["Tags"].([]any); ok {
+				for _, tag := range list {
+					kv := tag.(map[string]any)
+					tags[kv["Key"].(string)] = kv["Value"]
+				}
+			}
+			if strings.HasPrefix(id, "Provider") || strings.HasPrefix(id, "Remediator") {
+				assert.Contains(t, tags, guardrail.FunctionTag, "%s %s", name, id)
+				n++
+			}
+		}
+		assert.Equal(t, 2, n, "%s: both functions", name)
+	}
+	_, res := ts["org"].one(t, "AWS::Organizations::Policy", "Guardrail")
+	assert.Contains(t, props(res)["Tags"], map[string]any{"Key": guardrail.PolicyTag, "Value": guardrail.Strict})
 }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -227,7 +228,10 @@ func (o *OrgSettings) validate() error {
 		return fmt.Errorf("context %s=%q: want lower-case letters, digits and hyphens, 2 to 47 characters "+
 			"(the bucket name PREFIX-REGION must stay within 63)", CtxOrgAssetBucketPrefix, o.AssetBucketPrefix)
 	}
-	if err := o.Guardrail.Validate(); err != nil {
+	if err := o.Guardrail.Validate(); errors.Is(err, guardrail.ErrTooLarge) {
+		return fmt.Errorf("context %s, %s and %s: %w", CtxOrgGuardrailLogGroupPrefixes, CtxOrgGuardrailTrailPrefixes,
+			CtxOrgGuardrailBreakGlassRole, err)
+	} else if err != nil {
 		return fmt.Errorf("context %s: %w", CtxOrgGuardrail, err)
 	}
 	for key, v := range map[string]string{CtxOrgStackName: o.StackName, CtxOrgStackSetName: o.StackSetName} {

@@ -28,6 +28,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/trailguard/trailguard/infra/guardrail"
 	"github.com/trailguard/trailguard/infra/trailguard"
 	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
@@ -399,7 +400,10 @@ func (s *ProviderStack) function(id string, role awsiam.Role, code awslambda.Cod
 	props.LogGroup = logs
 	props.Role = role
 	props.Environment = &vars
-	return awslambda.NewFunction(s.Stack, jsii.String(id), &props)
+	fn := awslambda.NewFunction(s.Stack, jsii.String(id), &props)
+	// The organization guardrail denies others changing a function so tagged: its code runs as an exempt role.
+	awscdk.Tags_Of(fn).Add(jsii.String(guardrail.FunctionTag), jsii.String(strings.ToLower(id)), nil)
+	return fn
 }
 
 // newDeliveryRole creates at deploy time what the seed's procedure created at run time: the role CloudTrail assumes

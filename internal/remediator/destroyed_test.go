@@ -72,8 +72,7 @@ func TestADeletedLogStreamIsAlertedAtOnceNamingActorGroupStreamAndTrail(t *testi
 	const stream = "123456789012_CloudTrail_us-east-1"
 	_, err := f.aws.Logs.CreateLogStream(f.ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(logGroup), LogStreamName: aws.String(stream)})
 	require.NoError(t, err)
-	_, err = f.aws.Logs.DeleteLogStream(f.ctx, &cloudwatchlogs.DeleteLogStreamInput{LogGroupName: aws.String(logGroup), LogStreamName: aws.String(stream)})
-	require.NoError(t, err)
+	require.NoError(t, f.aws.DeleteLogStream(f.ctx, logGroup, stream))
 
 	f.rec.Reset()
 	require.NoError(t, f.deliver(t, "delete-log-stream"))
@@ -127,8 +126,7 @@ func TestBinaryUndoesAndAlertsWhatDestroysAuditData(t *testing.T) {
 	const stream = "123456789012_CloudTrail_us-east-1"
 	_, err = f.aws.Logs.CreateLogStream(f.ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(logGroup), LogStreamName: aws.String(stream)})
 	require.NoError(t, err)
-	_, err = f.aws.Logs.DeleteLogStream(f.ctx, &cloudwatchlogs.DeleteLogStreamInput{LogGroupName: aws.String(logGroup), LogStreamName: aws.String(stream)})
-	require.NoError(t, err)
+	require.NoError(t, f.aws.DeleteLogStream(f.ctx, logGroup, stream))
 	invoke("delete-log-stream")
 
 	got := f.notifications(t, len(guardTamperings)+1)

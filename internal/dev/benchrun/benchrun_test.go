@@ -100,6 +100,27 @@ func TestQuickRun(t *testing.T) {
 	_, ok = rep.BurstRatio()
 	assert.True(t, ok, "the throttled burst is compared with the baseline")
 
+	// Under each memory size's CPU share (root with a CPU cgroup controller, as here and in CI): the quota held,
+	// every bootstrap started and every quota path ran, and no group is left behind.
+	assert.NotEmpty(t, rep.Cost, "the cost table is computed from the templates")
+	if rep.QuotaSkipped == "" {
+		require.Len(t, rep.Quota, len(benchrun.QuotaSizes))
+		for _, q := range rep.Quota {
+			assert.LessOrEqual(t, q.Measured, q.Share*1.5, "%d MB: the busy loop got more than the quota", q.MemoryMB)
+			assert.Positive(t, q.Throttled, "%d MB: the kernel never throttled the group", q.MemoryMB)
+			assert.Len(t, q.Cold, 3, "%d MB", q.MemoryMB)
+			require.Len(t, q.Paths, 4, "%d MB", q.MemoryMB)
+			for _, p := range q.Paths {
+				assert.Equal(t, 3, p.Stats.N, "%d MB %s", q.MemoryMB, p.Name)
+			}
+		}
+		left, err := filepath.Glob("/sys/fs/cgroup/cpu/trailguard-bench-*")
+		require.NoError(t, err)
+		assert.Empty(t, left, "the bench left CPU cgroups behind")
+	} else if os.Getenv("CI") != "" {
+		t.Errorf("CI runs as root with cgroups, yet the quota step was skipped: %s", rep.QuotaSkipped)
+	}
+
 	md := string(rep.Markdown())
 	for _, s := range benchrun.Sections {
 		assert.Contains(t, md, "\n"+s+"\n", "section %q", s)

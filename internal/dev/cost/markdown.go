@@ -28,7 +28,7 @@ func Table(root string) ([]byte, error) {
 	p("equal to `make synth` by the infra snapshot tests) and this modelled month: %d registered trails, %.0f watched changes", tr.Trails, tr.EventsPerDay)
 	p("a day, %.0f repair or alert a month, a sweep billed %.0f s and an event %.1f s, %.0f bytes of log per trail checked and %.0f", tr.RepairsPerMonth,
 		tr.SweepSeconds, tr.EventSeconds, tr.LogBytesPerTrail, tr.LogBytesPerInvocation)
-	p("per invocation. List prices for us-east-1 read %s, each written once with its source in", Read)
+	p("per invocation. List prices for us-east-1 as recorded %s (not re-checked live), each written once with its source in", Read)
 	p("`internal/dev/cost/prices.go`; free tiers left out. A template resource the model does not price fails its test.")
 	for _, stack := range Templates {
 		t, err := LoadTemplate(TemplatePath(root, stack))

@@ -7,12 +7,12 @@ type Price struct {
 	Source string
 }
 
-// Read is when the prices below were taken from their pages (us-east-1, on-demand, without free tiers: in an
+// Read is when the prices below were last written down (us-east-1, on-demand, without free tiers: in an
 // organization with consolidated billing the free tiers are shared by every account, so at hundreds of accounts
-// they round to nothing). This machine has no internet access: the figures are the pages' as recorded on that date
-// in docs/organizations.md (2026-11-26), re-read against the stored copies this session could search. Check them
-// before budgeting.
-const Read = "2026-12-07"
+// they round to nothing). This machine has no internet access: the figures are the list prices as recorded in
+// docs/organizations.md on 2026-11-26, not re-checked against the live pages (the stored copy of the CloudWatch
+// page searched on 2026-12-07 lists the tiers but not the figures). Check them before budgeting.
+const Read = "2026-11-26"
 
 const (
 	lambdaPricing      = "https://aws.amazon.com/lambda/pricing/"

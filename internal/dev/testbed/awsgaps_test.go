@@ -63,9 +63,24 @@ func TestTheTestBedEmulatesLogGroupDeletionProtectionAsAWSDocuments(t *testing.T
 		describeGroup(t, logs, g) // still there
 	}
 
+	// A stream of a protected group: protection "blocks all deletion operations" (API reference), and AWS's model
+	// gives DeleteLogStream a ValidationException, as DeleteLogGroup; the stream's message is undocumented.
+	const stream = testbed.Account + "_CloudTrail_" + testbed.Region
+	_, err = logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(name), LogStreamName: aws.String(stream)})
+	require.NoError(t, err)
+	_, err = logs.DeleteLogStream(ctx, &cloudwatchlogs.DeleteLogStreamInput{LogGroupName: aws.String(name), LogStreamName: aws.String(stream)})
+	var api smithy.APIError
+	require.True(t, errors.As(err, &api), "a protected group's stream delete fails: %v", err)
+	assert.Equal(t, "ValidationException", api.ErrorCode())
+	streams, err := logs.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String(name)})
+	require.NoError(t, err)
+	require.Len(t, streams.LogStreams, 1, "the stream is still there")
+
 	_, err = logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
 		LogGroupIdentifier: aws.String(name), DeletionProtectionEnabled: aws.Bool(false)})
 	require.NoError(t, err)
+	_, err = logs.DeleteLogStream(ctx, &cloudwatchlogs.DeleteLogStreamInput{LogGroupName: aws.String(name), LogStreamName: aws.String(stream)})
+	require.NoError(t, err, "a stream is deletable once protection is off")
 	_, err = logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(name)})
 	require.NoError(t, err, "deletable once protection is off")
 

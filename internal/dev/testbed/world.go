@@ -257,6 +257,28 @@ func (a *AWS) DeliveryBoundaryStreams(ctx context.Context) ([]string, error) {
 	return streams, nil
 }
 
+// DeleteLogStream deletes a log stream as an attacker who holds logs:PutLogGroupDeletionProtection and
+// logs:DeleteLogStream would: deletion protection blocks a protected group's streams too (awsgaps.py), so it is
+// turned off first, and turned back on after, so that only the stream's deletion is left to notice.
+func (a *AWS) DeleteLogStream(ctx context.Context, group, stream string) error {
+	protect := func(on bool) error {
+		_, err := a.Logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
+			LogGroupIdentifier: aws.String(group), DeletionProtectionEnabled: aws.Bool(on)})
+		if err != nil {
+			return fmt.Errorf("turn deletion protection of log group %s to %t: %w", group, on, err)
+		}
+		return nil
+	}
+	if err := protect(false); err != nil {
+		return err
+	}
+	if _, err := a.Logs.DeleteLogStream(ctx, &cloudwatchlogs.DeleteLogStreamInput{LogGroupName: aws.String(group),
+		LogStreamName: aws.String(stream)}); err != nil {
+		return fmt.Errorf("delete log stream %s of %s: %w", stream, group, err)
+	}
+	return protect(true)
+}
+
 // DeleteLogGroup deletes a log group as an attacker who holds both logs:PutLogGroupDeletionProtection and
 // logs:DeleteLogGroup would: deletion protection off first, then the delete.
 func (a *AWS) DeleteLogGroup(ctx context.Context, name string) error {

@@ -4,7 +4,11 @@
 #
 #   - log group deletion protection (PutLogGroupDeletionProtection; deletionProtectionEnabled on CreateLogGroup and
 #     in DescribeLogGroups; DeleteLogGroup of a protected group fails with a ValidationException whose message is
-#     the one the CloudWatch Logs user guide gives, "Protecting log groups from deletion");
+#     the one the CloudWatch Logs user guide gives, "Protecting log groups from deletion"; DeleteLogStream in a
+#     protected group fails with a ValidationException too: the API reference says protection "blocks all deletion
+#     operations", and AWS's service model (aws-sdk-go-v2 cloudwatchlogs v1.87.0) lists ValidationException for
+#     exactly the two calls that delete archived log events, DeleteLogGroup and DeleteLogStream, and for no other
+#     Delete*; no page gives the stream's message, so the test bed's own says so and nothing may depend on it);
 #   - AssociateKmsKey and DisassociateKmsKey on a log group (the key shows in DescribeLogGroups' kmsKeyId);
 #   - and, from CloudTrail, a trail's event configuration (GetEventConfiguration, PutEventConfiguration), at the end.
 #
@@ -61,6 +65,20 @@ try:
         return _delete_group(self, log_group_name)
 
     _models.LogsBackend.delete_log_group = delete_log_group
+
+    # The user guide gives no message for a stream (only for the group): this one is the test bed's.
+    PROTECTED_STREAM_DELETE = (
+        "Cannot delete a log stream of a log group with deletion protection enabled (trailguard test bed wording)."
+    )
+    _delete_stream = _models.LogsBackend.delete_log_stream
+
+    def delete_log_stream(self, log_group_name, log_stream_name):
+        group = self.groups.get(log_group_name)
+        if group is not None and getattr(group, "deletion_protection_enabled", False):
+            raise ValidationException(PROTECTED_STREAM_DELETE)
+        return _delete_stream(self, log_group_name, log_stream_name)
+
+    _models.LogsBackend.delete_log_stream = delete_log_stream
 
     def create_log_group(self):
         name = self._get_param("logGroupName")
