@@ -18,16 +18,18 @@ import (
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/provider"
 	"github.com/trailguard/trailguard/internal/registry"
+	"github.com/trailguard/trailguard/internal/spec"
 )
 
 func main() {
 	log, cfg := lambdaenv.Init()
+	lambdaenv.ExitOnError(log, lambdaenv.CheckEnvironment(lambdaenv.Provider))
 	table := os.Getenv(lambdaenv.RegistryTable)
 	if table == "" {
 		lambdaenv.ExitOnError(log, errors.New(lambdaenv.RegistryTable+" is not set: every resource is registered, "+
 			"because the registration is what proves at Delete that a resource wired a trail"))
 	}
-	allowed, err := provider.ParseAllowedStacks(os.Getenv(lambdaenv.AllowedStacks))
+	allowed, err := spec.ParseAllowedStacks(os.Getenv(lambdaenv.AllowedStacks))
 	lambdaenv.ExitOnError(log, err)
 	engine := delivery.New(delivery.NewClients(cfg), cfg.Region, delivery.WithLogger(log),
 		delivery.WithDeliveryRole(os.Getenv(lambdaenv.DeliveryRoleARN)),

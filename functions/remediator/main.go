@@ -22,15 +22,16 @@ import (
 
 func main() {
 	log, cfg := lambdaenv.Init()
+	lambdaenv.ExitOnError(log, lambdaenv.CheckEnvironment(lambdaenv.Remediator))
 	table := os.Getenv(lambdaenv.RegistryTable)
 	if table == "" {
 		lambdaenv.ExitOnError(log, errors.New(lambdaenv.RegistryTable+" is not set: the remediator repairs registered trails only"))
 	}
-	maxAge, err := lambdaenv.Duration(lambdaenv.DeliveryMaxAge, delivery.DefaultMaxDeliveryAge)
+	maxAge, err := lambdaenv.Duration(lambdaenv.DeliveryMaxAge)
 	lambdaenv.ExitOnError(log, err)
-	limit, err := lambdaenv.Int(lambdaenv.RepairLimit, repair.DefaultLimit)
+	limit, err := lambdaenv.Int(lambdaenv.RepairLimit)
 	lambdaenv.ExitOnError(log, err)
-	window, err := lambdaenv.Duration(lambdaenv.RepairWindow, repair.DefaultWindow)
+	window, err := lambdaenv.Duration(lambdaenv.RepairWindow)
 	lambdaenv.ExitOnError(log, err)
 	accountWide, err := lambdaenv.StrictBool(lambdaenv.AccountWide)
 	lambdaenv.ExitOnError(log, err)

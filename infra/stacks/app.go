@@ -12,8 +12,7 @@ import (
 
 	"github.com/trailguard/trailguard/infra/trailguard"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
-	"github.com/trailguard/trailguard/internal/provider"
-	"github.com/trailguard/trailguard/internal/remediator"
+	"github.com/trailguard/trailguard/internal/spec"
 )
 
 // Context keys (cdk.json "context", or `cdk synth -c key=value`). Each one is documented in infra/README.md.
@@ -26,7 +25,7 @@ const (
 	CtxServiceTokenExport = "trailguard:serviceTokenExport" // default "trailguard-ServiceToken"
 	CtxLogLevel           = "trailguard:logLevel"           // default "info"
 	CtxAssetDir           = "trailguard:assetDir"           // default "dist"
-	CtxAllowedStacks      = "trailguard:allowedStacks"      // default none; see provider.ParseAllowedStacks
+	CtxAllowedStacks      = "trailguard:allowedStacks"      // default none; see spec.ParseAllowedStacks
 	CtxAccountWide        = "trailguard:accountWide"        // default false: guard every trail of the account and region
 	// CtxCustomerManagedKey, true, encrypts the notification topic and the failure queue with a customer managed
 	// KMS key ($1 a month per account and region); default false: the queue with SQS-managed keys, the topic
@@ -72,6 +71,9 @@ type Config struct {
 	ManagementAccountID string
 	// Org, when the organization context is set, adds the organization deployment (BuildOrg).
 	Org *OrgSettings
+	// Settings are the function settings given in context (a row of lambdaenv.Table with a Context key), by
+	// environment variable, each checked by its row's rule; nil when none is given. The stack writes them.
+	Settings map[string]string
 }
 
 // ConfigFromContext reads the app's settings, applying the defaults, and fails on a value it cannot use.
@@ -83,7 +85,24 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 		}
 		return fmt.Sprint(v)
 	}
-	c := Config{
+	c := Config{}
+	for _, row := range lambdaenv.Table {
+		if row.Context == "" {
+			continue
+		}
+		v, ok := contextString(app, row.Context)
+		if !ok {
+			continue
+		}
+		if err := row.Validate(v); err != nil {
+			return Config{}, fmt.Errorf("context %s: %w", row.Context, err)
+		}
+		if c.Settings == nil {
+			c.Settings = map[string]string{}
+		}
+		c.Settings[row.Env] = v
+	}
+	c = Config{Settings: c.Settings,
 		ProviderStackName:  str(CtxProviderStackName, "trailguard"),
 		ExampleStackName:   str(CtxExampleStackName, "trailguard-example"),
 		NotificationEmail:  str(CtxNotificationEmail, ""),
@@ -97,24 +116,11 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 		return Config{}, fmt.Errorf("context %s=%q: want a whole number of minutes, at least 1", CtxSweepMinutes, str(CtxSweepMinutes, ""))
 	}
 	c.SweepInterval = time.Duration(minutes) * time.Minute
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return Config{}, fmt.Errorf("context %s=%q: want debug, info, warn or error", CtxLogLevel, c.LogLevel)
-	}
 	if c.ProviderStackName == "" {
 		return Config{}, fmt.Errorf("context %s is empty: name the provider stack", CtxProviderStackName)
 	}
-	allowed := app.Node().TryGetContext(jsii.String(CtxAllowedStacks))
-	if list, ok := allowed.([]any); ok { // a JSON list in cdk.json
-		items := make([]string, len(list))
-		for i, v := range list {
-			items[i] = fmt.Sprint(v)
-		}
-		allowed = strings.Join(items, ",")
-	}
-	if allowed != nil {
-		if c.AllowedStacks, err = provider.ParseAllowedStacks(fmt.Sprint(allowed)); err != nil {
+	if allowed, ok := contextString(app, CtxAllowedStacks); ok {
+		if c.AllowedStacks, err = spec.ParseAllowedStacks(allowed); err != nil {
 			return Config{}, fmt.Errorf("context %s: %w", CtxAllowedStacks, err)
 		}
 	}
@@ -133,18 +139,15 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	c.AccountRetentionInDays = str(CtxAccountRetentionInDays, "")
 	c.AccountKmsKeyID = str(CtxAccountKmsKeyID, "")
 	c.AccountRemediation = str(CtxAccountRemediation, "")
-	policy, err := remediator.NewAccountPolicy(c.AccountRetentionInDays, c.AccountKmsKeyID, c.AccountRemediation)
-	if err != nil {
-		return Config{}, fmt.Errorf("context %s, %s, %s: %w", CtxAccountRetentionInDays, CtxAccountKmsKeyID, CtxAccountRemediation, err)
-	}
 	c.AccountDeletionProtection = str(CtxAccountDeletionProtection, "")
-	if err := policy.SetDeletionProtection(c.AccountDeletionProtection); err != nil {
-		return Config{}, fmt.Errorf("context %s: %w", CtxAccountDeletionProtection, err)
-	}
 	c.AccountMonitoringPack = str(CtxAccountMonitoringPack, "")
 	c.AccountAlarmTopicArn = str(CtxAccountAlarmTopicArn, "")
-	if err := policy.WithMonitoringPack(c.AccountMonitoringPack, c.AccountAlarmTopicArn); err != nil {
-		return Config{}, fmt.Errorf("context %s, %s: %w", CtxAccountMonitoringPack, CtxAccountAlarmTopicArn, err)
+	// Each is checked alone by its row above; an alarm topic applies only with a pack, the property's rule.
+	if c.AccountAlarmTopicArn != "" {
+		if _, err := spec.Parse(map[string]any{"TrailName": "account-policy", "MonitoringPack": c.AccountMonitoringPack,
+			"AlarmTopicArn": c.AccountAlarmTopicArn}); err != nil {
+			return Config{}, fmt.Errorf("context %s, %s: %w", CtxAccountMonitoringPack, CtxAccountAlarmTopicArn, err)
+		}
 	}
 	if c.OrganizationID, err = organizationIDFromContext(app); err != nil {
 		return Config{}, err
@@ -156,6 +159,45 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// FunctionSetting is the value the app deploys for the function setting env (a row of lambdaenv.Table): the
+// field it is read into, else its context value, else the row's default. The StackSet passes a member parameter
+// by it.
+func (c Config) FunctionSetting(env string) string {
+	switch env {
+	case lambdaenv.AllowedStacks:
+		return strings.Join(c.AllowedStacks, ",")
+	case lambdaenv.LogLevel:
+		return c.LogLevel
+	case lambdaenv.AccountWide:
+		return strconv.FormatBool(c.AccountWide)
+	case lambdaenv.BoundaryOrganizationID:
+		return c.OrganizationID
+	case lambdaenv.ManagementAccountID:
+		return c.ManagementAccountID
+	}
+	if v := c.Settings[env]; v != "" {
+		return v
+	}
+	row, _ := lambdaenv.Lookup(env)
+	return row.Default
+}
+
+// contextString reads a context value as a setting's text: a JSON list in cdk.json is joined with commas.
+func contextString(app awscdk.App, key string) (string, bool) {
+	v := app.Node().TryGetContext(jsii.String(key))
+	if v == nil {
+		return "", false
+	}
+	if list, ok := v.([]any); ok {
+		items := make([]string, len(list))
+		for i, item := range list {
+			items[i] = fmt.Sprint(item)
+		}
+		return strings.Join(items, ","), true
+	}
+	return fmt.Sprint(v), true
 }
 
 // Build adds the provider stack and, unless its name is empty, the example stack to app, and applies the cdk-nag
@@ -176,10 +218,7 @@ func Build(app awscdk.App, c Config) (*ProviderStack, *ExampleStack, error) {
 		OrganizationID:      c.OrganizationID,
 		ManagementAccountID: c.ManagementAccountID,
 		CustomerManagedKey:  c.CustomerManagedKey,
-		AccountDefaults: map[string]string{lambdaenv.AccountRetentionInDays: c.AccountRetentionInDays,
-			lambdaenv.AccountKmsKeyID: c.AccountKmsKeyID, lambdaenv.AccountRemediation: c.AccountRemediation,
-			lambdaenv.AccountDeletionProtection: c.AccountDeletionProtection,
-			lambdaenv.AccountMonitoringPack:     c.AccountMonitoringPack, lambdaenv.AccountAlarmTopicARN: c.AccountAlarmTopicArn},
+		Settings:            c.Settings,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("provider stack %s: %w", c.ProviderStackName, err)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -23,6 +22,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/trailguard/trailguard/infra/guardrail"
+	"github.com/trailguard/trailguard/internal/lambdaenv"
 )
 
 // The organization deployment (docs/organizations.md): one `make deploy-org` from the management account or a
@@ -152,11 +152,12 @@ func BuildOrg(app awscdk.App, c Config) (*Org, error) {
 		ParamAssetBucketPrefix:  prefix,
 		ParamProviderCodeKey:    jsii.String(org.CodeKeys["provider"]),
 		ParamRemediatorCodeKey:  jsii.String(org.CodeKeys["remediator"]),
-		ParamAllowedStacks:      jsii.String(strings.Join(c.AllowedStacks, ",")),
 		ParamSweepMinutes:       jsii.String(sweepMinutes(c.SweepInterval)),
-		ParamLogLevel:           jsii.String(c.LogLevel),
-		ParamAccountWide:        jsii.String(strconv.FormatBool(c.AccountWide)),
-		ParamOrganizationID:     jsii.String(o.OrganizationID),
+	}
+	for _, row := range lambdaenv.Table { // the function settings a member takes as parameters
+		if row.Param != "" {
+			values[row.Param] = jsii.String(c.FunctionSetting(row.Env))
+		}
 	}
 	params := make([]any, len(MemberParameters))
 	for i, name := range MemberParameters {

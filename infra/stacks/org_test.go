@@ -23,7 +23,7 @@ import (
 	"github.com/trailguard/trailguard/infra/snapshot"
 	"github.com/trailguard/trailguard/infra/stacks"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
-	"github.com/trailguard/trailguard/internal/provider"
+	"github.com/trailguard/trailguard/internal/spec"
 )
 
 const orgID = "o-a1b2c3d4e5"
@@ -613,13 +613,13 @@ func TestCdkJSONDeclaresTheOrganizationKeysWithoutEnablingThem(t *testing.T) {
 	assert.Nil(t, cfg.Org)
 }
 
-// The member template's AllowedPattern for the allow-list restates provider.ParseAllowedStacks; both must agree on
+// The member template's AllowedPattern for the allow-list restates spec.ParseAllowedStacks; both must agree on
 // every entry.
 func TestAllowedStacksPatternAgreesWithTheProvider(t *testing.T) {
 	re := regexp.MustCompile(stacks.AllowedStacksPattern)
 	for _, entry := range []string{"security-*", "platform-trails", "a", "A1-b2", "*", "-x", "1abc", "a_b", "a*b",
 		"a**", "audit-", strings.Repeat("a", 128), strings.Repeat("a", 129), strings.Repeat("a", 128) + "*"} {
-		_, err := provider.ParseAllowedStacks(entry)
+		_, err := spec.ParseAllowedStacks(entry)
 		assert.Equal(t, err == nil, re.MatchString(entry), "%q: provider says %v", entry, err)
 	}
 	assert.True(t, re.MatchString(""), "an empty allow-list")

@@ -50,7 +50,7 @@ var MemberParameters = []string{ParamCentralTopicARN, ParamCentralTopicKeyARN, P
 
 // AllowedStacksPattern is the parameter-level guard of the allow-list: comma-separated stack names (a letter, then
 // letters, digits or hyphens, at most 128 characters) each with an optional trailing *, or nothing. It restates
-// provider.ParseAllowedStacks' rule (orgmember_test.go checks that both agree) so that a StackSet parameter
+// spec.ParseAllowedStacks' rule (orgmember_test.go checks that both agree) so that a StackSet parameter
 // override with a bad list fails in CloudFormation, before any function starts with it.
 const AllowedStacksPattern = `^([A-Za-z][A-Za-z0-9-]{0,127}\*?(,[A-Za-z][A-Za-z0-9-]{0,127}\*?)*)?$`
 

@@ -33,8 +33,7 @@ import (
 	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
-	"github.com/trailguard/trailguard/internal/provider"
-	"github.com/trailguard/trailguard/internal/repair"
+	"github.com/trailguard/trailguard/internal/spec"
 	"github.com/trailguard/trailguard/internal/trigger"
 )
 
@@ -83,7 +82,7 @@ type ProviderStackProps struct {
 	// LogLevel is the functions' TRAILGUARD_LOG_LEVEL; default info.
 	LogLevel string
 	// AllowedStacks are the stack names (a trailing * matches a prefix) that may manage a trail whose tags do not
-	// name them; empty by default. See provider.ParseAllowedStacks.
+	// name them; empty by default. See spec.ParseAllowedStacks.
 	AllowedStacks []string
 	// AccountWide turns the remediator's account-wide mode on (TRAILGUARD_ACCOUNT_WIDE): it guards every trail of
 	// its account and region, adopting those no stack declares, and is granted what adoption calls.
@@ -94,9 +93,10 @@ type ProviderStackProps struct {
 	// ManagementAccountID (12 digits), with OrganizationID, deploys the stack in CloudTrail's delegated
 	// administrator account: see CtxOrgManagementAccountID. Standalone stack only.
 	ManagementAccountID string
-	// AccountDefaults are the account policy's defaults, by environment variable (lambdaenv.AccountRetentionInDays,
-	// AccountKmsKeyID, AccountRemediation); empty values are left out. Standalone stack only.
-	AccountDefaults map[string]string
+	// Settings are further function settings by environment variable (rows of lambdaenv.Table with a CDK context
+	// key: the repair limit and window, the delivery age, the account policy's defaults), each checked by its
+	// row's rule; empty values are left out. Standalone stack only: a member takes its settings from parameters.
+	Settings map[string]string
 	// CustomerManagedKey, when true, encrypts the topic and the failure queue with a customer managed KMS key
 	// (Key); otherwise the queue uses SQS-managed keys and the topic has no server-side encryption: CloudWatch
 	// alarms can publish only to a topic whose key policy lets them, which an AWS-managed key cannot, and the key
@@ -155,10 +155,13 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 	if p.LogLevel == "" {
 		p.LogLevel = "info"
 	}
+	if err := checkSettings(p.Settings); err != nil {
+		return nil, err
+	}
 	if err := checkEmail(p.NotificationEmail); err != nil {
 		return nil, err
 	}
-	if _, err := provider.ParseAllowedStacks(strings.Join(p.AllowedStacks, ",")); err != nil {
+	if _, err := spec.ParseAllowedStacks(strings.Join(p.AllowedStacks, ",")); err != nil {
 		return nil, err
 	}
 	if p.OrganizationID != "" { // the delivery boundary's o-ORGID_* would admit other organizations' streams
@@ -268,30 +271,39 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		s.notifyTopicARN, s.notifyKeyARN = s.Params[ParamCentralTopicARN].ValueAsString(), s.Params[ParamCentralTopicKeyARN].ValueAsString()
 	}
 
-	// Both functions read the same settings: the remediator re-validates every record against the rules the
-	// provider applied, and the provider notifies when it keeps a log group it was asked to delete.
-	shared := map[string]string{
+	// The functions' environment ranges over lambdaenv.Table: each row's value, from the stack's own resources,
+	// the props (or a member's parameters), or its default when the row is always written.
+	values := map[string]string{}
+	if !p.Member {
+		for k, v := range p.Settings {
+			values[k] = v
+		}
+	}
+	// The typed props (or a member's parameters) and the stack's own resources win over Settings.
+	for k, v := range map[string]string{
 		lambdaenv.RegistryTable:       *s.Table.TableName(),
 		lambdaenv.TopicARN:            *s.notifyTopicARN,
 		lambdaenv.DeliveryRoleARN:     *s.DeliveryRole.RoleArn(),
 		lambdaenv.DeliveryBoundaryARN: *s.DeliveryBoundary.ManagedPolicyArn(),
 		lambdaenv.AllowedStacks:       *settings.allowedStacks,
 		lambdaenv.LogLevel:            *settings.logLevel,
+		lambdaenv.AccountWide:         *settings.accountWide,
+	} {
+		values[k] = v
 	}
 	if orgID != nil {
-		shared[lambdaenv.BoundaryOrganizationID] = *orgID
+		values[lambdaenv.BoundaryOrganizationID] = *orgID
 	}
 	if s.managementAccount != "" {
-		shared[lambdaenv.ManagementAccountID] = s.managementAccount
+		values[lambdaenv.ManagementAccountID] = s.managementAccount
 	}
-	with := func(extra map[string]string) map[string]string {
-		out := map[string]string{}
-		for _, m := range []map[string]string{shared, extra} {
-			for k, v := range m {
-				out[k] = v
+	if p.Member {
+		for _, row := range lambdaenv.Table { // the settings a member takes from the StackSet
+			if row.Param != "" {
+				values[row.Env] = *s.Params[row.Param].ValueAsString()
 			}
 		}
-		return out
+		values[lambdaenv.DecisionEvents] = "true" // forwarded to the central bus (orgcentral.go)
 	}
 	code := func(fn string) awslambda.Code {
 		if p.Member {
@@ -299,23 +311,9 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		}
 		return awslambda.Code_FromAsset(jsii.String(zips[fn]), nil)
 	}
-	s.Provider = s.function("Provider", providerRole, code("provider"), ProviderTimeout, with(nil),
+	s.Provider = s.function("Provider", providerRole, code("provider"), ProviderTimeout, functionEnv(lambdaenv.Provider, values),
 		"trailguard provider: the Custom::CloudTrailCloudWatchLogs resource", nil)
-	remediatorEnv := map[string]string{
-		lambdaenv.DeliveryMaxAge: delivery.DefaultMaxDeliveryAge.String(),
-		lambdaenv.RepairLimit:    strconv.Itoa(repair.DefaultLimit),
-		lambdaenv.RepairWindow:   repair.DefaultWindow.String(),
-		lambdaenv.AccountWide:    *settings.accountWide,
-	}
-	for k, v := range p.AccountDefaults {
-		if v != "" && !p.Member {
-			remediatorEnv[k] = v
-		}
-	}
-	if p.Member {
-		remediatorEnv[lambdaenv.DecisionEvents] = "true" // forwarded to the central bus (orgcentral.go)
-	}
-	s.Remediator = s.function("Remediator", remediatorRole, code("remediator"), RemediatorTimeout, with(remediatorEnv), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
+	s.Remediator = s.function("Remediator", remediatorRole, code("remediator"), RemediatorTimeout, functionEnv(lambdaenv.Remediator, values), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
 		RetryAttempts: jsii.Number(RemediatorRetryAttempts),
 		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(RemediatorMaxEventAge.Seconds())),
 		OnFailure:     &queueDestination{queue: s.FailureQueue, key: s.Key},
@@ -354,6 +352,37 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		Value:       s.DeliveryBoundary.ManagedPolicyArn(),
 	})
 	return s, nil
+}
+
+// functionEnv is the environment of fn: every row of lambdaenv.Table deployed to it that has a value, and the
+// rows always written with their default when they have none.
+func functionEnv(fn lambdaenv.Function, values map[string]string) map[string]string {
+	env := map[string]string{}
+	for _, row := range lambdaenv.Table {
+		v := values[row.Env]
+		if v == "" && row.Always {
+			v = row.Default
+		}
+		if row.For&fn != 0 && (v != "" || row.Always) {
+			env[row.Env] = v
+		}
+	}
+	return env
+}
+
+// checkSettings refuses a setting that is not a CDK setting of lambdaenv.Table, or a value its row's rule
+// refuses, naming the variable: at synth, not at the function's first start.
+func checkSettings(settings map[string]string) error {
+	for k, v := range settings {
+		row, ok := lambdaenv.Lookup(k)
+		if !ok || row.Context == "" {
+			return fmt.Errorf("setting %s: not a function setting the app may set (lambdaenv.Table)", k)
+		}
+		if err := row.Validate(v); err != nil {
+			return fmt.Errorf("setting %s (context %s): %w", k, row.Context, err)
+		}
+	}
+	return nil
 }
 
 // functionRole is a function's execution role, under /trailguard/: trusted by Lambda only, with no AWS-managed policy (and so without

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -74,15 +73,6 @@ const (
 	ManagementAccountID = "TRAILGUARD_MANAGEMENT_ACCOUNT_ID"
 )
 
-// Settings are the names above that a deployed function reads: all but LocalRun, which only the demo and tests set.
-// `make invoke TARGET=aws` passes exactly these on from the caller's environment.
-var Settings = []string{
-	RegistryTable, TopicARN, DeliveryMaxAge, RepairLimit, RepairWindow, LogLevel, DeliveryRoleARN,
-	DeliveryBoundaryARN, BoundaryOrganizationID, AllowedStacks, AccountWide, AccountRetentionInDays, AccountKmsKeyID,
-	AccountRemediation, DecisionEvents, AccountDeletionProtection, AccountMonitoringPack, AccountAlarmTopicARN,
-	ManagementAccountID,
-}
-
 // Logger returns the JSON logger on stdout, where Lambda sends it to CloudWatch Logs, and makes it the default.
 func Logger() *slog.Logger {
 	var level slog.Level
@@ -123,32 +113,6 @@ func StrictBool(name string) (bool, error) {
 		return false, fmt.Errorf("%s=%q: want true or false", name, v)
 	}
 	return b, nil
-}
-
-// Duration reads a Go duration ("24h"); unset is def, unparsable or not positive is an error naming the variable.
-func Duration(name string, def time.Duration) (time.Duration, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s=%q: want a positive Go duration such as 24h", name, v)
-	}
-	return d, nil
-}
-
-// Int reads a positive whole number; unset is def, anything else is an error naming the variable.
-func Int(name string, def int) (int, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%s=%q: want a positive whole number", name, v)
-	}
-	return n, nil
 }
 
 // Init is the init phase every trailguard Lambda shares: the JSON logger and the SDK configuration.

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -63,41 +62,4 @@ func stackName(stackID string) string {
 		return stackID
 	}
 	return parts[1]
-}
-
-// isStackPattern says whether s is a CloudFormation stack name (a letter, then letters, digits and hyphens, at
-// most 128 characters), optionally ending in * to match a prefix.
-func isStackPattern(s string) bool {
-	s = strings.TrimSuffix(s, "*")
-	if s == "" || len(s) > 128 || !('a' <= s[0]|0x20 && s[0]|0x20 <= 'z') {
-		return false
-	}
-	for _, c := range s {
-		if !('a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// ParseAllowedStacks reads the provider's stack allow-list: comma-separated stack names, each optionally ending in
-// * to admit every stack whose name starts with the rest. Blanks around names and empty items are dropped; an empty
-// list admits no stack beyond those a trail's tags name. A bare * is refused: it would admit every stack in the
-// account and turn ownership checks off.
-func ParseAllowedStacks(s string) ([]string, error) {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		item = strings.TrimSpace(item)
-		switch {
-		case item == "":
-			continue
-		case item == "*":
-			return nil, errors.New(`allowed stack "*" would admit every stack in the account: name the stacks, or a prefix such as "audit-*"`)
-		case !isStackPattern(item):
-			return nil, fmt.Errorf("allowed stack %q: want a CloudFormation stack name (a letter, then letters, digits "+
-				"or hyphens, at most 128 characters), optionally ending in * to match a prefix", item)
-		}
-		out = append(out, item)
-	}
-	return out, nil
 }

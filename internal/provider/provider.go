@@ -73,7 +73,7 @@ func WithNotifier(n Notifier) Option { return func(p *Provider) { p.notifier = n
 // WithClock replaces time.Now, the clock of a registration's RegisteredAt.
 func WithClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
 
-// WithAllowedStacks admits stacks by name (see ParseAllowedStacks) to manage trails whose tags do not name them.
+// WithAllowedStacks admits stacks by name (see spec.ParseAllowedStacks) to manage trails whose tags do not name them.
 func WithAllowedStacks(names []string) Option { return func(p *Provider) { p.allowed = names } }
 
 // undoReserve is the time kept back from the work of a Create for its undo, so that a Create that runs out of time

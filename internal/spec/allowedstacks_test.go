@@ -1,4 +1,4 @@
-package provider_test
+package spec_test
 
 import (
 	"strings"
@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/trailguard/trailguard/internal/provider"
+	"github.com/trailguard/trailguard/internal/spec"
 )
 
 func TestParseAllowedStacks(t *testing.T) {
@@ -18,7 +18,7 @@ func TestParseAllowedStacks(t *testing.T) {
 		"security, audit-* ,Team-B": {"security", "audit-*", "Team-B"},
 		strings.Repeat("a", 128):    {strings.Repeat("a", 128)},
 	} {
-		got, err := provider.ParseAllowedStacks(in)
+		got, err := spec.ParseAllowedStacks(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
@@ -32,7 +32,7 @@ func TestParseAllowedStacks(t *testing.T) {
 		"two words":              `"two words"`,
 		strings.Repeat("a", 129): "at most 128 characters",
 	} {
-		_, err := provider.ParseAllowedStacks(in)
+		_, err := spec.ParseAllowedStacks(in)
 		require.Error(t, err, in)
 		assert.Contains(t, err.Error(), why, in)
 	}
