@@ -8,7 +8,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailguard/trailguard/internal/lambdaenv"
 )
 
 // The member template's parameters: everything a member stack takes from outside itself. The organization stack
@@ -57,14 +60,10 @@ const AllowedStacksPattern = `^([A-Za-z][A-Za-z0-9-]{0,127}\*?(,[A-Za-z][A-Za-z0
 // MaxSweepMinutes bounds the sweep interval: a day, the longest a tampering may stay unnoticed when events are lost.
 const MaxSweepMinutes = 24 * 60
 
-// settings are the values the functions and rules read that are synthesized into the standalone stack but are
-// parameters of a member stack.
+// settings are what the member template's parameters give the rules and grants: the sweep's schedule and the
+// condition that grants what adoption calls.
 type settings struct {
-	logLevel, allowedStacks *string
-	schedule                awsevents.Schedule
-	// accountWide is "true" or "false"; accountWideOn, in a member stack, is the condition that grants what
-	// adoption calls (nil in the standalone stack, which grants it only when the mode is on).
-	accountWide   *string
+	schedule      awsevents.Schedule
 	accountWideOn awscdk.CfnCondition
 }
 
@@ -140,10 +139,7 @@ func (s *ProviderStack) memberParameters() settings {
 	schedule := awscdk.Fn_ConditionIf(everyMinute.LogicalId(), jsii.String("rate(1 minute)"),
 		awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("rate("), minutes, jsii.String(" minutes)")}))
 	return settings{
-		logLevel:      s.Params[ParamLogLevel].ValueAsString(),
-		allowedStacks: s.Params[ParamAllowedStacks].ValueAsString(),
 		schedule:      awsevents.Schedule_Expression(awscdk.Token_AsString(schedule, nil)),
-		accountWide:   accountWide,
 		accountWideOn: accountWideOn,
 	}
 }
@@ -165,3 +161,32 @@ func AssetBucketName(prefix, region *string) *string {
 
 // sweepMinutes renders a sweep interval as the SweepMinutes parameter value.
 func sweepMinutes(d time.Duration) string { return fmt.Sprint(int(d / time.Minute)) }
+
+// newMemberStack is the member template of the organization StackSet (org.go): the function code, the central
+// topic, the sweep interval and the settings a member takes from the StackSet are parameters; it references no
+// CDK bootstrap resource; the remediator puts its decisions on the account's default bus, forwarded to the
+// central bus with the alarms' state changes; adoption is granted under the AccountWideOn condition.
+func newMemberStack(scope constructs.Construct, id string, p ProviderStackProps) *ProviderStack {
+	memberStackProps(&p.StackProps)
+	s := &ProviderStack{Stack: awscdk.NewStack(scope, jsii.String(id), &p.StackProps)}
+	settings := s.memberParameters()
+	// The remediator's decisions go to the default bus, forwarded to the central bus (orgcentral.go); the other
+	// settings a member takes from the StackSet.
+	values := map[string]string{lambdaenv.DecisionEvents: "true"}
+	for _, row := range lambdaenv.Table {
+		if row.Param != "" {
+			values[row.Env] = *s.Params[row.Param].ValueAsString()
+		}
+	}
+	remediatorRole, alarms := s.core(p, shape{
+		code:           s.memberCode,
+		values:         values,
+		orgID:          s.Params[ParamOrganizationID].ValueAsString(),
+		schedule:       settings.schedule,
+		notifyTopicARN: s.Params[ParamCentralTopicARN].ValueAsString(),
+		notifyKeyARN:   s.Params[ParamCentralTopicKeyARN].ValueAsString(),
+	})
+	s.grantAdoption(remediatorRole, settings.accountWideOn)
+	s.forwardToCentralBus(remediatorRole, alarms)
+	return s
+}

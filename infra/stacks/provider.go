@@ -5,9 +5,7 @@ package stacks
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
+	"maps"
 	"strings"
 	"time"
 
@@ -102,11 +100,12 @@ type ProviderStackProps struct {
 	// alarms can publish only to a topic whose key policy lets them, which an AWS-managed key cannot, and the key
 	// was $1.00 of a $1.31 monthly bill (issue 24; docs/security.md, "Cost cuts").
 	CustomerManagedKey bool
-	// Member, when true, builds the member template of the organization StackSet (org.go) instead of a stack
-	// deployed with `cdk deploy`: the function code, the notification topic, the sweep interval, the log level and
-	// the allow-list come from the template's parameters (MemberParameters), not from AssetDir and the fields
-	// above; and the template references no CDK bootstrap resource (it is synthesized without assets). Both
-	// shapes retain the delivery role and its boundary when the stack is deleted.
+	// Member, when true, builds the member template of the organization StackSet (org.go; newMemberStack) instead
+	// of a stack deployed with `cdk deploy` (newStandaloneStack): the function code, the notification topic, the
+	// sweep interval and the settings with a member parameter (lambdaenv.Table's Param) come from the template's
+	// parameters (MemberParameters), not from AssetDir and the fields above; and the template references no CDK
+	// bootstrap resource (it is synthesized without assets). Both shapes retain the delivery role and its boundary
+	// when the stack is deleted.
 	Member bool
 }
 
@@ -134,12 +133,25 @@ type ProviderStack struct {
 	managementAccount string
 }
 
-// NewProviderStack builds the provider stack. It fails when a function zip is missing or a setting is invalid.
+// NewProviderStack builds the provider stack in the shape props asks for: the standalone stack (newStandaloneStack)
+// or the member template of the organization StackSet (newMemberStack). Both build the same core (core). It fails
+// when a function zip is missing or a setting is invalid.
 func NewProviderStack(scope constructs.Construct, id string, props *ProviderStackProps) (*ProviderStack, error) {
 	if props == nil {
 		props = &ProviderStackProps{}
 	}
 	p := *props
+	if err := p.defaultsAndCheck(); err != nil {
+		return nil, err
+	}
+	if p.Member {
+		return newMemberStack(scope, id, p), nil
+	}
+	return newStandaloneStack(scope, id, p)
+}
+
+// defaultsAndCheck applies the documented defaults and refuses an invalid setting, for either shape.
+func (p *ProviderStackProps) defaultsAndCheck() error {
 	if p.AssetDir == "" {
 		p.AssetDir = "dist"
 	}
@@ -147,7 +159,7 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		p.SweepInterval = DefaultSweepInterval
 	}
 	if p.SweepInterval < time.Minute || p.SweepInterval%time.Minute != 0 {
-		return nil, fmt.Errorf("sweep interval %s: want whole minutes, at least 1m", p.SweepInterval)
+		return fmt.Errorf("sweep interval %s: want whole minutes, at least 1m", p.SweepInterval)
 	}
 	if p.ServiceTokenExport == "" {
 		p.ServiceTokenExport = trailguard.DefaultServiceTokenExport
@@ -156,64 +168,56 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 		p.LogLevel = "info"
 	}
 	if err := checkSettings(p.Settings); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkEmail(p.NotificationEmail); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := spec.ParseAllowedStacks(strings.Join(p.AllowedStacks, ",")); err != nil {
-		return nil, err
+		return err
 	}
 	if p.OrganizationID != "" { // the delivery boundary's o-ORGID_* would admit other organizations' streams
 		if err := checkOrganizationID(p.OrganizationID); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if p.ManagementAccountID != "" {
 		if p.Member {
-			return nil, fmt.Errorf("management account %s: a member stack cannot be CloudTrail's delegated administrator's "+
+			return fmt.Errorf("management account %s: a member stack cannot be CloudTrail's delegated administrator's "+
 				"(deploy the standalone stack there)", p.ManagementAccountID)
 		}
 		if err := checkManagementAccount(p.ManagementAccountID, p.OrganizationID); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	zips := map[string]string{}
-	for _, fn := range []string{"provider", "remediator"} {
-		if p.Member {
-			break // a member stack's code is in the organization's asset buckets (org.go), named by parameters
-		}
-		path := filepath.Join(p.AssetDir, fn+".zip")
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("function package %s: %w (run `make build` first)", path, err)
-		}
-		zips[fn] = path
-	}
-	if p.Member {
-		memberStackProps(&p.StackProps)
-	}
+	return nil
+}
 
-	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
-	s := &ProviderStack{Stack: stack}
-	settings := settings{logLevel: jsii.String(p.LogLevel), allowedStacks: jsii.String(strings.Join(p.AllowedStacks, ",")),
-		schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(p.SweepInterval.Minutes()))),
-		accountWide: jsii.String(strconv.FormatBool(p.AccountWide))}
-	if p.Member {
-		settings = s.memberParameters()
-	}
+// shape is what the standalone stack and a member stack give the core: where the functions' code, settings and
+// notifications come from.
+type shape struct {
+	// code is the code of the function "provider" or "remediator".
+	code func(fn string) awslambda.Code
+	// values are the functions' settings by environment variable (rows of lambdaenv.Table), beyond the stack's
+	// own resources, which the core adds.
+	values map[string]string
+	// orgID is the organization (o-...) whose streams the delivery boundary admits; nil: only the account's own.
+	orgID *string
+	// schedule is the sweep's.
+	schedule awsevents.Schedule
+	// notifyTopicARN and notifyKeyARN are where the functions publish; nil: the stack's own topic and key.
+	notifyTopicARN, notifyKeyARN *string
+}
 
+// core builds what every provider stack has: the delivery role and its boundary (retained), the function roles,
+// the registry, the topic, the failure queue, both functions with their settings and grants, the rules, the
+// alarms and the outputs. It returns the remediator's role and the alarms' ARNs for the shape to extend.
+func (s *ProviderStack) core(p ProviderStackProps, sh shape) (remediatorRole awsiam.Role, alarms []*string) {
+	stack := s.Stack
 	if p.CustomerManagedKey {
 		s.newKey()
 	}
-
-	orgID := jsii.String(p.OrganizationID)
-	if p.Member {
-		orgID = s.Params[ParamOrganizationID].ValueAsString()
-	} else if p.OrganizationID == "" {
-		orgID = nil
-	}
-	s.managementAccount = p.ManagementAccountID
-	s.newDeliveryRole(orgID)
+	s.newDeliveryRole(sh.orgID)
 	// Deleting the stack (make destroy, an account leaving the StackSet's targets, the StackSet deleted) must not
 	// stop the delivery of the trails wired with this role: a trail adopted account-wide has no consumer stack
 	// whose import would block the delete, and its delivery would stop silently. The role, its per-trail
@@ -263,95 +267,59 @@ func NewProviderStack(scope constructs.Construct, id string, props *ProviderStac
 			"asynchronous invocations); its depth alarm notifies a person, and messages are kept 14 days."),
 	}}, nil)
 
-	s.notifyTopicARN = s.Topic.TopicArn()
-	if s.Key != nil {
-		s.notifyKeyARN = s.Key.KeyArn()
-	}
-	if p.Member {
-		s.notifyTopicARN, s.notifyKeyARN = s.Params[ParamCentralTopicARN].ValueAsString(), s.Params[ParamCentralTopicKeyARN].ValueAsString()
+	s.notifyTopicARN, s.notifyKeyARN = sh.notifyTopicARN, sh.notifyKeyARN
+	if s.notifyTopicARN == nil {
+		s.notifyTopicARN = s.Topic.TopicArn()
+		if s.Key != nil {
+			s.notifyKeyARN = s.Key.KeyArn()
+		}
 	}
 
-	// The functions' environment ranges over lambdaenv.Table: each row's value, from the stack's own resources,
-	// the props (or a member's parameters), or its default when the row is always written.
-	values := map[string]string{}
-	if !p.Member {
-		for k, v := range p.Settings {
-			values[k] = v
-		}
+	// The functions' environment ranges over lambdaenv.Table: the shape's values and the stack's own resources,
+	// or a row's default when it is always written (functionEnv).
+	values := maps.Clone(sh.values)
+	values[lambdaenv.RegistryTable] = *s.Table.TableName()
+	values[lambdaenv.TopicARN] = *s.notifyTopicARN
+	values[lambdaenv.DeliveryRoleARN] = *s.DeliveryRole.RoleArn()
+	values[lambdaenv.DeliveryBoundaryARN] = *s.DeliveryBoundary.ManagedPolicyArn()
+	if sh.orgID != nil {
+		values[lambdaenv.BoundaryOrganizationID] = *sh.orgID
 	}
-	// The typed props (or a member's parameters) and the stack's own resources win over Settings.
-	for k, v := range map[string]string{
-		lambdaenv.RegistryTable:       *s.Table.TableName(),
-		lambdaenv.TopicARN:            *s.notifyTopicARN,
-		lambdaenv.DeliveryRoleARN:     *s.DeliveryRole.RoleArn(),
-		lambdaenv.DeliveryBoundaryARN: *s.DeliveryBoundary.ManagedPolicyArn(),
-		lambdaenv.AllowedStacks:       *settings.allowedStacks,
-		lambdaenv.LogLevel:            *settings.logLevel,
-		lambdaenv.AccountWide:         *settings.accountWide,
-	} {
-		values[k] = v
-	}
-	if orgID != nil {
-		values[lambdaenv.BoundaryOrganizationID] = *orgID
-	}
-	if s.managementAccount != "" {
-		values[lambdaenv.ManagementAccountID] = s.managementAccount
-	}
-	if p.Member {
-		for _, row := range lambdaenv.Table { // the settings a member takes from the StackSet
-			if row.Param != "" {
-				values[row.Env] = *s.Params[row.Param].ValueAsString()
-			}
-		}
-		values[lambdaenv.DecisionEvents] = "true" // forwarded to the central bus (orgcentral.go)
-	}
-	code := func(fn string) awslambda.Code {
-		if p.Member {
-			return s.memberCode(fn)
-		}
-		return awslambda.Code_FromAsset(jsii.String(zips[fn]), nil)
-	}
-	s.Provider = s.function("Provider", providerRole, code("provider"), ProviderTimeout, functionEnv(lambdaenv.Provider, values),
+	s.Provider = s.function("Provider", providerRole, sh.code("provider"), ProviderTimeout, functionEnv(lambdaenv.Provider, values),
 		"trailguard provider: the Custom::CloudTrailCloudWatchLogs resource", nil)
-	s.Remediator = s.function("Remediator", remediatorRole, code("remediator"), RemediatorTimeout, functionEnv(lambdaenv.Remediator, values), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
+	s.Remediator = s.function("Remediator", remediatorRole, sh.code("remediator"), RemediatorTimeout, functionEnv(lambdaenv.Remediator, values), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
 		RetryAttempts: jsii.Number(RemediatorRetryAttempts),
 		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(RemediatorMaxEventAge.Seconds())),
 		OnFailure:     &queueDestination{queue: s.FailureQueue, key: s.Key},
 	})
 	s.grant(s.Provider, providerRole, true)
 	s.grant(s.Remediator, remediatorRole, false)
-	if p.AccountWide || p.Member {
-		s.grantAdoption(remediatorRole, settings.accountWideOn)
-	}
 
-	s.rules(settings.schedule)
-	alarms := s.alarms()
-	if p.Member {
-		s.forwardToCentralBus(remediatorRole, alarms)
-	}
+	s.rules(sh.schedule)
+	alarms = s.alarms()
 
-	awscdk.NewCfnOutput(stack, jsii.String("ServiceToken"), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(s.Stack, jsii.String("ServiceToken"), &awscdk.CfnOutputProps{
 		Description: jsii.String("ServiceToken of Custom::CloudTrailCloudWatchLogs (the provider function's ARN)"),
 		Value:       s.Provider.FunctionArn(),
 		ExportName:  jsii.String(p.ServiceTokenExport),
 	})
-	awscdk.NewCfnOutput(stack, jsii.String("TopicArn"), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(s.Stack, jsii.String("TopicArn"), &awscdk.CfnOutputProps{
 		Description: jsii.String("SNS topic of repairs, alerts and alarms"),
 		Value:       s.Topic.TopicArn(),
 	})
-	awscdk.NewCfnOutput(stack, jsii.String("RegistryTableName"), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(s.Stack, jsii.String("RegistryTableName"), &awscdk.CfnOutputProps{
 		Description: jsii.String("DynamoDB registry of desired states"),
 		Value:       s.Table.TableName(),
 	})
-	awscdk.NewCfnOutput(stack, jsii.String("DeliveryRoleArn"), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(s.Stack, jsii.String("DeliveryRoleArn"), &awscdk.CfnOutputProps{
 		Description: jsii.String("CloudTrail delivery role used when a trail's resource names none"),
 		Value:       s.DeliveryRole.RoleArn(),
 	})
-	awscdk.NewCfnOutput(stack, jsii.String("DeliveryBoundaryArn"), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(s.Stack, jsii.String("DeliveryBoundaryArn"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Permissions boundary an existing role named by RoleName/RoleArn must carry"),
 		Value:       s.DeliveryBoundary.ManagedPolicyArn(),
 	})
-	return s, nil
+	return remediatorRole, alarms
 }
 
 // functionEnv is the environment of fn: every row of lambdaenv.Table deployed to it that has a value, and the
