@@ -108,10 +108,10 @@ func TestADelegatedAdministratorWiresTheOrganizationTrailByARN(t *testing.T) {
 	_, err = f.mgmt.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(f.orgTrail),
 		CloudWatchLogsLogGroupArn: aws.String(""), CloudWatchLogsRoleArn: aws.String("")})
 	require.NoError(t, err)
-	sh, err := engine.Share(f.ctx)
+	sh, err := engine.ShareRegion(f.ctx)
 	require.NoError(t, err)
 	assert.NotContains(t, sh.TrailARNs(), f.orgTrail, "the administrator's DescribeTrails does not list it")
-	drifts, err := engine.CheckShared(f.ctx, target, delivery.AspectAll, sh)
+	drifts, err := engine.Check(f.ctx, target, delivery.AspectAll, sh)
 	require.NoError(t, err)
 	require.Len(t, drifts, 1)
 	assert.Equal(t, delivery.TrailUnlinked, drifts[0].Kind)
@@ -124,7 +124,7 @@ func TestADelegatedAdministratorWiresTheOrganizationTrailByARN(t *testing.T) {
 	// Stopped logging is restarted by ARN (the name is not found from the administrator).
 	_, err = f.mgmt.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String("org-trail")})
 	require.NoError(t, err)
-	drifts, err = engine.CheckShared(f.ctx, target, delivery.AspectAll, nil)
+	drifts, err = engine.Check(f.ctx, target, delivery.AspectAll, nil)
 	require.NoError(t, err)
 	_, err = engine.Repair(f.ctx, target, drifts, delivery.AspectAll)
 	require.NoError(t, err)
