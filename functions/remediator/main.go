@@ -54,7 +54,7 @@ func main() {
 		engineOpts = append(engineOpts, delivery.WithDeliveryRole(os.Getenv(lambdaenv.DeliveryRoleARN)),
 			delivery.WithPermissionsBoundary(os.Getenv(lambdaenv.DeliveryBoundaryARN)),
 			delivery.WithBoundaryOrganization(os.Getenv(lambdaenv.BoundaryOrganizationID)), delivery.WithPackTopic(topic))
-		policy, err := remediator.NewAccountPolicy(clients.CloudTrail, os.Getenv(lambdaenv.AccountRetentionInDays),
+		policy, err := remediator.NewAccountPolicy(os.Getenv(lambdaenv.AccountRetentionInDays),
 			os.Getenv(lambdaenv.AccountKmsKeyID), os.Getenv(lambdaenv.AccountRemediation))
 		lambdaenv.ExitOnError(log, err)
 		lambdaenv.ExitOnError(log, errWithVar(lambdaenv.AccountDeletionProtection,

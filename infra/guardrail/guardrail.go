@@ -136,7 +136,7 @@ func Size(s Settings) int {
 	return len(raw)
 }
 
-// Actions the guardrail denies on guarded log groups and their streams.
+// LogGroupActions are the actions the guardrail denies on guarded log groups and their streams.
 var LogGroupActions = []string{"logs:DeleteLogGroup", "logs:PutLogGroupDeletionProtection", "logs:AssociateKmsKey",
 	"logs:DisassociateKmsKey", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:DeleteLogStream"}
 

@@ -21,7 +21,6 @@ import (
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/provider"
 	"github.com/trailguard/trailguard/internal/registry"
-	"github.com/trailguard/trailguard/internal/remediator"
 )
 
 // The grants are held to the calls here by an evaluator that is not ours: @cloud-copilot/iam-simulate (npm, pinned
@@ -57,12 +56,11 @@ var functionClients = map[string][]apiClient{
 		clientOf[registry.API]("dynamodb"), clientOf[notify.Publisher]("sns"), clientOf[provider.Stacks]("cloudformation"),
 		clientOf[delivery.MetricFiltersAPI]("logs"), clientOf[delivery.AlarmsAPI]("cloudwatch"), clientOf[delivery.TopicsAPI]("sns"),
 	},
-	// The remediator of the account-wide template: it also adopts (TrailReader, Organizations) and, with decision
+	// The remediator of the account-wide template: it also adopts (through the engine: CloudTrailAPI, Organizations) and, with decision
 	// events on, puts events on its bus.
 	"Remediator": {
 		clientOf[delivery.CloudTrailAPI]("cloudtrail"), clientOf[delivery.LogsAPI]("logs"),
 		clientOf[delivery.IAMAPI]("iam"), clientOf[delivery.OrganizationsAPI]("organizations"),
-		clientOf[remediator.TrailReader]("cloudtrail"),
 		clientOf[registry.API]("dynamodb"), clientOf[notify.Publisher]("sns"),
 		clientOf[delivery.MetricFiltersAPI]("logs"), clientOf[delivery.AlarmsAPI]("cloudwatch"), clientOf[delivery.TopicsAPI]("sns"),
 	},

@@ -2,10 +2,11 @@ package stacks
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/trailguard/trailguard/internal/spec"
 )
 
 // CtxOrgManagementAccountID names the organization's management account when the standalone provider stack is
@@ -20,8 +21,6 @@ import (
 //     this account is CloudTrail's delegated administrator before it wires anything;
 //   - tell both functions the account (lambdaenv.ManagementAccountID).
 const CtxOrgManagementAccountID = "trailguard:org:managementAccountId"
-
-var accountIDRule = regexp.MustCompile(`^[0-9]{12}$`)
 
 // managementAccountFromContext reads CtxOrgManagementAccountID: "" when unset or empty, else a checked account id
 // that comes with an organization id.
@@ -41,8 +40,8 @@ func managementAccountFromContext(app awscdk.App, orgID string) (string, error) 
 // CloudTrail assume the delivery role for any account, and the functions act on any account's trails), and only
 // with the organization's id, whose o-ORGID_* streams the organization trail also writes.
 func checkManagementAccount(id, orgID string) error {
-	if !accountIDRule.MatchString(id) {
-		return fmt.Errorf("management account %q: want an account id, 12 digits", id)
+	if err := spec.CheckAccountID(id); err != nil {
+		return fmt.Errorf("management %w", err)
 	}
 	if orgID == "" {
 		return fmt.Errorf("management account %s needs the organization's id as well (%s=o-...)", id, CtxOrgOrganizationID)

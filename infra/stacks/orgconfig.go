@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/trailguard/trailguard/infra/guardrail"
+	"github.com/trailguard/trailguard/internal/spec"
 )
 
 // Organization context keys (infra/README.md, docs/organizations.md). The organization stacks are built only when
@@ -98,10 +99,7 @@ func organizationIDFromContext(app awscdk.App) (string, error) {
 // checkOrganizationID applies the rule of an organization id: anything else (o-*, *) in a condition would admit
 // other organizations' principals or trail streams.
 func checkOrganizationID(id string) error {
-	if !orgIDRule.MatchString(id) {
-		return fmt.Errorf("organization id %q: want o- and 10 to 32 lower-case letters or digits", id)
-	}
-	return nil
+	return spec.CheckOrganizationID(id)
 }
 
 // orgFromContext reads the organization settings for the organization id orgID (organizationIDFromContext); nil

@@ -57,6 +57,7 @@ type TrailCloudWatchLogsProps struct {
 	RetentionInDays int
 	// KmsKeyId is the KMS key ARN for a log group the provider creates. It must be a key of the trail's own account
 	// and home region unless AllowCrossAccountKey is set.
+	//lint:ignore ST1003 the property's CloudFormation spelling, as LogGroupArn beside it: renaming the construct's API would break its users.
 	KmsKeyId string
 	// AllowCrossAccountKey lets KmsKeyId name a key of another account (still in the trail's home region, where the
 	// log group lives). Off by default: a foreign key hands the ability to make the logs unreadable to its owner.

@@ -59,7 +59,7 @@ type Result struct {
 	Reason  string `json:"reason"`
 }
 
-// CloudTrailAPI, LogsAPI, AlarmsAPI and TopicsAPI are the reads the evaluation makes.
+// CloudTrailAPI is the evaluation's CloudTrail reads; LogsAPI, AlarmsAPI and TopicsAPI are its other reads.
 type CloudTrailAPI interface {
 	DescribeTrails(context.Context, *cloudtrail.DescribeTrailsInput, ...func(*cloudtrail.Options)) (*cloudtrail.DescribeTrailsOutput, error)
 	GetTrailStatus(context.Context, *cloudtrail.GetTrailStatusInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetTrailStatusOutput, error)

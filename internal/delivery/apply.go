@@ -51,7 +51,7 @@ func (r Result) Converged(t Target) bool {
 	return !slices.ContainsFunc(r.Remaining, func(d Drift) bool { return t.Repairs(d.Kind) })
 }
 
-// Repairs says whether Apply repairs this kind of drift for t. A deleted trail cannot be recreated without its
+// Repairs says whether Repair repairs this kind of drift for t. A deleted trail cannot be recreated without its
 // bucket and settings, failing delivery has a cause only a person can find, and logging is restarted only when the
 // target enforces it.
 //
@@ -76,7 +76,7 @@ func (t Target) Repairs(k DriftKind) bool {
 // Reconcile checks the aspects, repairs what drifted in dependency order, and checks again. When nothing drifted it
 // makes only the reads of Check.
 func (e *Engine) Reconcile(ctx context.Context, t Target, aspects Aspect) (Result, error) {
-	found, err := e.Check(ctx, t, aspects)
+	found, err := e.Check(ctx, t, aspects, nil)
 	if err != nil {
 		return Result{}, err
 	}
@@ -103,7 +103,7 @@ func (e *Engine) Repair(ctx context.Context, t Target, found []Drift, aspects As
 		again = trailDrifts(t, linked)
 	}
 	if verify != 0 {
-		d, err := e.Check(ctx, t, verify)
+		d, err := e.Check(ctx, t, verify, nil)
 		if err != nil {
 			return res, fmt.Errorf("verify repair of trail %s: %w", t.TrailARN, err)
 		}
@@ -163,14 +163,9 @@ func aspectOf(k DriftKind) Aspect {
 	return AspectTrail // TrailMissing, TrailUnlinked, TrailLinkedElsewhere, TrailNarrowed
 }
 
-// Apply repairs the given drift in dependency order: log group, role policy, trail link, logging. It writes only
-// what the drift needs, and every write is safe to repeat.
-func (e *Engine) Apply(ctx context.Context, t Target, drifts []Drift) ([]string, error) {
-	actions, _, err := e.apply(ctx, t, drifts)
-	return actions, err
-}
-
-// apply is Apply, also returning the trail as UpdateTrail answered when it relinked it.
+// apply repairs the given drift in dependency order: log group, role policy, trail link, logging. It writes only
+// what the drift needs, and every write is safe to repeat. linked is the trail as UpdateTrail answered when it
+// relinked it.
 func (e *Engine) apply(ctx context.Context, t Target, drifts []Drift) (actions []string, linked *cttypes.Trail, err error) {
 	has := func(kinds ...DriftKind) bool {
 		return slices.ContainsFunc(drifts, func(d Drift) bool { return slices.Contains(kinds, d.Kind) })
@@ -342,9 +337,18 @@ func (e *Engine) linkTo(ctx context.Context, t Target, l Link) (*cloudtrail.Upda
 func linkError(t Target, err error) error {
 	var home *cttypes.InvalidHomeRegionException
 	if errors.As(err, &home) {
-		return fmt.Errorf("link trail %s: CloudTrail says this region is not the trail's home region: update it from its home region: %w", t.TrailARN, err)
+		return fmt.Errorf("link trail %s: %w", t.TrailARN, homeRegionHint(err))
 	}
 	return fmt.Errorf("link trail %s to log group %s via role %s: %w", t.TrailARN, t.LogGroupName, t.RoleARN(), err)
+}
+
+// homeRegionHint says what to do when CloudTrail refuses an update from outside the trail's home region.
+func homeRegionHint(err error) error {
+	var home *cttypes.InvalidHomeRegionException
+	if errors.As(err, &home) {
+		return fmt.Errorf("CloudTrail says this region is not the trail's home region: update it from its home region: %w", err)
+	}
+	return err
 }
 
 // hasTime says whether the context leaves more than d before its deadline.

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"golang.org/x/sync/errgroup"
 )
 
 // Aspect is a part of the delivery that Check reads. The remediator reads only the aspects an event can have
@@ -124,21 +125,17 @@ func orNone(s string) string {
 
 // Check reads the given aspects of the live state and returns every drift from t, in repair order. It writes
 // nothing. The aspects are read concurrently, so a check costs one round trip whatever it reads. A missing trail is
-// reported as TrailMissing alone.
-func (e *Engine) Check(ctx context.Context, t Target, aspects Aspect) ([]Drift, error) {
-	return e.CheckShared(ctx, t, aspects, nil)
-}
-
-// CheckShared is Check with reads shared between the trails of one sweep (nil shares nothing): the trail's
-// configuration comes from the sweep's one DescribeTrails, and a role several trails use is read once.
-func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *Shared) ([]Drift, error) {
+// reported as TrailMissing alone. sh shares reads between the trails of one sweep or event (nil shares nothing): the
+// trail's configuration comes from ShareRegion's one DescribeTrails or ShareTrail's GetTrail, and a role several
+// trails use is read once.
+func (e *Engine) Check(ctx context.Context, t Target, aspects Aspect, sh *Shared) ([]Drift, error) {
 	if t.HomeRegion != e.region {
 		return nil, &ShadowTrailError{Trail: t.TrailARN, Region: e.region, HomeRegion: t.HomeRegion}
 	}
 	var link, group, role, selectors, status, pack []Drift
-	var reads parallel
+	var reads errgroup.Group
 	if aspects&AspectTrail != 0 {
-		reads.run(func() (err error) {
+		reads.Go(func() (err error) {
 			trail, err := e.readTrail(ctx, t, sh)
 			if err == nil && trail != nil {
 				link = trailDrifts(t, trail)
@@ -149,14 +146,14 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 		})
 	}
 	if aspects&AspectLogGroup != 0 {
-		reads.run(func() (err error) { group, err = e.checkLogGroup(ctx, t); return err })
+		reads.Go(func() (err error) { group, err = e.checkLogGroup(ctx, t); return err })
 	}
 	if aspects&AspectRole != 0 {
-		reads.run(func() (err error) { role, err = e.checkRole(ctx, t, sh); return err })
+		reads.Go(func() (err error) { role, err = e.checkRole(ctx, t, sh); return err })
 	}
 	var config []Drift
 	if aspects&AspectSelectors != 0 && t.Posture != nil {
-		reads.run(func() error {
+		reads.Go(func() error {
 			live := *t.Posture
 			err := e.eventConfiguration(ctx, t.TrailARN, &live)
 			var nf *cttypes.TrailNotFoundException
@@ -173,7 +170,7 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 		})
 	}
 	if aspects&AspectSelectors != 0 && (t.ManagementEvents || t.Posture != nil) {
-		reads.run(func() error {
+		reads.Go(func() error {
 			out, err := e.getSelectors(ctx, t)
 			var nf *cttypes.TrailNotFoundException
 			switch {
@@ -197,12 +194,12 @@ func (e *Engine) CheckShared(ctx context.Context, t Target, aspects Aspect, sh *
 		})
 	}
 	if aspects&AspectPack != 0 && t.Pack.On() {
-		reads.run(func() (err error) { pack, err = e.checkPack(ctx, t); return err })
+		reads.Go(func() (err error) { pack, err = e.checkPack(ctx, t); return err })
 	}
 	if aspects&(AspectLogging|AspectDelivery) != 0 {
-		reads.run(func() (err error) { status, err = e.checkStatus(ctx, t, aspects); return err })
+		reads.Go(func() (err error) { status, err = e.checkStatus(ctx, t, aspects); return err })
 	}
-	if err := reads.wait(); err != nil {
+	if err := reads.Wait(); err != nil {
 		return nil, err
 	}
 	var drifts []Drift
@@ -371,13 +368,13 @@ func (e *Engine) checkRole(ctx context.Context, t Target, sh *Shared) ([]Drift, 
 	var role *iamtypes.Role
 	var pol *iam.GetRolePolicyOutput
 	var roleErr, polErr error
-	var reads parallel
-	reads.run(func() error { role, roleErr = sh.role(ctx, e.c.IAM, t.RoleName); return nil })
-	reads.run(func() error {
+	var reads errgroup.Group
+	reads.Go(func() error { role, roleErr = sh.role(ctx, e.c.IAM, t.RoleName); return nil })
+	reads.Go(func() error {
 		pol, polErr = e.c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(t.RoleName), PolicyName: aws.String(t.PolicyName)})
 		return nil
 	})
-	_ = reads.wait()
+	_ = reads.Wait()
 	var nse *iamtypes.NoSuchEntityException
 	if errors.As(roleErr, &nse) {
 		// Its policy went with it; nothing can be put back until a person recreates the role.

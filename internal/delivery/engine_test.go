@@ -244,7 +244,7 @@ func TestAHardenedTrustPolicyIsKept(t *testing.T) {
 	_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
 	require.NoError(t, err)
 
-	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectRole)
+	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectRole, nil)
 	require.NoError(t, err)
 	assert.Empty(t, drifts, "a trust policy that still lets CloudTrail assume the role for this trail is not drift")
 	role, err := f.aws.IAM.GetRole(f.ctx, &iam.GetRoleInput{RoleName: aws.String("AppDelivery")})
@@ -416,14 +416,14 @@ func TestCheckFindsEachDriftAndApplyRepairsIt(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, tc.tamper(f, target))
 
-			drifts, err := f.engine.Check(f.ctx, target, delivery.AspectAll)
+			drifts, err := f.engine.Check(f.ctx, target, delivery.AspectAll, nil)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, kinds(drifts))
 
 			res, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
 			require.NoError(t, err)
 			assert.Empty(t, res.Remaining, "repair must converge")
-			after, err := f.engine.Check(f.ctx, target, delivery.AspectAll)
+			after, err := f.engine.Check(f.ctx, target, delivery.AspectAll, nil)
 			require.NoError(t, err)
 			assert.Empty(t, after)
 		})
@@ -499,7 +499,7 @@ func TestRetentionOfAReusedLogGroupIsNeverShortened(t *testing.T) {
 	assert.Equal(t, int32(400), aws.ToInt32(g.RetentionInDays))
 
 	require.NoError(t, f.shortenRetention(kept, 3653))
-	drifts, err := f.engine.Check(f.ctx, kept, delivery.AspectLogGroup)
+	drifts, err := f.engine.Check(f.ctx, kept, delivery.AspectLogGroup, nil)
 	require.NoError(t, err)
 	assert.Empty(t, drifts, "a longer retention than desired loses nothing")
 }
@@ -565,7 +565,7 @@ func TestSelectorsThatStopRecordingManagementWritesAreReportedNotRepaired(t *tes
 		_, err := f.aws.CloudTrail.PutEventSelectors(f.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("management-trail"),
 			EventSelectors: []cttypes.EventSelector{{IncludeManagementEvents: aws.Bool(true), ReadWriteType: cttypes.ReadWriteTypeWriteOnly}}})
 		require.NoError(t, err)
-		drifts, err := f.engine.Check(f.ctx, target, delivery.AspectSelectors)
+		drifts, err := f.engine.Check(f.ctx, target, delivery.AspectSelectors, nil)
 		require.NoError(t, err)
 		// Management writes are still recorded, but the reads the trail recorded when registered are not: a loss
 		// of its posture (issue 19), not of its management writes.

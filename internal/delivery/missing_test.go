@@ -24,7 +24,7 @@ func TestASweepOverADeletedTrailReportsItGone(t *testing.T) {
 	_, err = f.aws.CloudTrail.DeleteTrail(f.ctx, &cloudtrail.DeleteTrailInput{Name: aws.String("doomed")})
 	require.NoError(t, err)
 
-	drifts, err := f.engine.CheckShared(f.ctx, target, delivery.AspectAll|delivery.AspectDelivery, nil)
+	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectAll|delivery.AspectDelivery, nil)
 	require.NoError(t, err)
 	require.NotEmpty(t, drifts)
 	for _, d := range drifts {

@@ -111,10 +111,10 @@ func TestADelegatedAdministratorWiresTheOrganizationTrailByARN(t *testing.T) {
 	_, err = f.mgmt.CloudTrail.UpdateTrail(f.ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(f.orgTrail),
 		CloudWatchLogsLogGroupArn: aws.String(""), CloudWatchLogsRoleArn: aws.String("")})
 	require.NoError(t, err)
-	sh, err := engine.Share(f.ctx)
+	sh, err := engine.ShareRegion(f.ctx)
 	require.NoError(t, err)
 	assert.NotContains(t, sh.TrailARNs(), f.orgTrail, "the administrator's DescribeTrails does not list it")
-	drifts, err := engine.CheckShared(f.ctx, target, delivery.AspectAll, sh)
+	drifts, err := engine.Check(f.ctx, target, delivery.AspectAll, sh)
 	require.NoError(t, err)
 	require.Len(t, drifts, 1)
 	assert.Equal(t, delivery.TrailUnlinked, drifts[0].Kind)
@@ -127,7 +127,7 @@ func TestADelegatedAdministratorWiresTheOrganizationTrailByARN(t *testing.T) {
 	// Stopped logging is restarted by ARN (the name is not found from the administrator).
 	_, err = f.mgmt.CloudTrail.StopLogging(f.ctx, &cloudtrail.StopLoggingInput{Name: aws.String("org-trail")})
 	require.NoError(t, err)
-	drifts, err = engine.CheckShared(f.ctx, target, delivery.AspectAll, nil)
+	drifts, err = engine.Check(f.ctx, target, delivery.AspectAll, nil)
 	require.NoError(t, err)
 	_, err = engine.Repair(f.ctx, target, drifts, delivery.AspectAll)
 	require.NoError(t, err)
@@ -282,7 +282,7 @@ func TestPacksOfTwoTrailsOfOneNameDoNotCollide(t *testing.T) {
 		require.True(t, res.Converged(target), "remaining: %v", res.Remaining)
 	}
 	for _, target := range []delivery.Target{org, mine} {
-		drifts, err := engine.Check(f.ctx, target, delivery.AspectPack)
+		drifts, err := engine.Check(f.ctx, target, delivery.AspectPack, nil)
 		require.NoError(t, err)
 		assert.Empty(t, drifts, "%s: each pack is whole and its own", target.TrailARN)
 	}
@@ -292,7 +292,7 @@ func TestPacksOfTwoTrailsOfOneNameDoNotCollide(t *testing.T) {
 
 	_, err = engine.RemovePack(f.ctx, org, cis.None, cis.None)
 	require.NoError(t, err)
-	drifts, err := engine.Check(f.ctx, mine, delivery.AspectPack)
+	drifts, err := engine.Check(f.ctx, mine, delivery.AspectPack, nil)
 	require.NoError(t, err)
 	assert.Empty(t, drifts, "removing the organization trail's pack leaves the own trail's whole")
 	alarms, err = f.admin.CloudWatch.DescribeAlarms(f.ctx, &cloudwatch.DescribeAlarmsInput{})

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/spec"
@@ -134,12 +135,12 @@ func (e *Engine) checkPack(ctx context.Context, t Target) ([]Drift, error) {
 	var filters map[string][]cwltypes.MetricFilter
 	var alarms map[string]cwtypes.MetricAlarm
 	var topic, foreign []Drift
-	var reads parallel
-	reads.run(func() (err error) { filters, err = e.packFilters(ctx, t, names); return err })
-	reads.run(func() (err error) { alarms, err = e.packAlarms(ctx, names); return err })
-	reads.run(func() (err error) { topic, err = e.checkTopic(ctx, t); return err })
-	reads.run(func() (err error) { foreign, err = e.foreignPublishers(ctx, t, names, controls); return err })
-	if err := reads.wait(); err != nil {
+	var reads errgroup.Group
+	reads.Go(func() (err error) { filters, err = e.packFilters(ctx, t, names); return err })
+	reads.Go(func() (err error) { alarms, err = e.packAlarms(ctx, names); return err })
+	reads.Go(func() (err error) { topic, err = e.checkTopic(ctx, t); return err })
+	reads.Go(func() (err error) { foreign, err = e.foreignPublishers(ctx, t, names, controls); return err })
+	if err := reads.Wait(); err != nil {
 		return nil, err
 	}
 	var missingF, changedF, missingA, changedA []string

@@ -85,7 +85,7 @@ func TestPackIsWiredAsSecurityHubDocumentsIt(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, tags.Tags, cwtypes.Tag{Key: aws.String(delivery.TagTrail), Value: aws.String(target.TrailARN)})
 
-	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectAll)
+	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectAll, nil)
 	require.NoError(t, err)
 	assert.Empty(t, drifts, "a wired pack is compliant")
 }
@@ -117,7 +117,7 @@ func TestPackDriftIsRepairedAndForeignOnesUntouched(t *testing.T) {
 	_, err = f.aws.CloudWatch.DisableAlarmActions(f.ctx, &cloudwatch.DisableAlarmActionsInput{AlarmNames: []string{names.Alarm(vpc)}})
 	require.NoError(t, err)
 
-	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack)
+	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack, nil)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []delivery.Drift{
 		{Kind: delivery.PackFilterChanged, Want: names.Filter(vpc)},
@@ -170,10 +170,10 @@ func TestPackTopicAndNoisySelectorsAreReported(t *testing.T) {
 		EventSelectors: []cttypes.EventSelector{{IncludeManagementEvents: aws.Bool(true), ReadWriteType: cttypes.ReadWriteTypeAll,
 			DataResources: []cttypes.DataResource{{Type: aws.String("AWS::S3::Object"), Values: []string{"arn:aws:s3"}}}}}})
 	require.NoError(t, err)
-	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack|delivery.AspectSelectors|delivery.AspectDelivery)
+	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack|delivery.AspectSelectors|delivery.AspectDelivery, nil)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []delivery.DriftKind{delivery.PackTopicUnsubscribed, delivery.NoisySelectors}, kinds(drifts))
-	events, err := f.engine.Check(f.ctx, target, delivery.AspectSelectors)
+	events, err := f.engine.Check(f.ctx, target, delivery.AspectSelectors, nil)
 	require.NoError(t, err)
 	assert.Empty(t, events, "the selectors finding is the sweep's (AspectDelivery), not every selector event's")
 	for _, d := range drifts {
@@ -183,7 +183,7 @@ func TestPackTopicAndNoisySelectorsAreReported(t *testing.T) {
 
 	_, err = f.aws.SNS.DeleteTopic(f.ctx, &sns.DeleteTopicInput{TopicArn: aws.String(target.Pack.TopicARN)})
 	require.NoError(t, err)
-	drifts, err = f.engine.Check(f.ctx, target, delivery.AspectPack)
+	drifts, err = f.engine.Check(f.ctx, target, delivery.AspectPack, nil)
 	require.NoError(t, err)
 	assert.Contains(t, kinds(drifts), delivery.PackTopicMissing)
 }
@@ -248,7 +248,7 @@ func TestNoisySelectorsAreASweepFindingForEveryGuardedTrail(t *testing.T) {
 	_, err := f.engine.Reconcile(f.ctx, target, delivery.AspectAll)
 	require.NoError(t, err)
 	sweep := delivery.AspectAll | delivery.AspectDelivery
-	drifts, err := f.engine.Check(f.ctx, target, sweep)
+	drifts, err := f.engine.Check(f.ctx, target, sweep, nil)
 	require.NoError(t, err)
 	assert.Empty(t, drifts, "management events only: no finding")
 
@@ -260,7 +260,7 @@ func TestNoisySelectorsAreASweepFindingForEveryGuardedTrail(t *testing.T) {
 				{Field: aws.String("resources.type"), Equals: []string{"AWS::Lambda::Function"}}}},
 		}})
 	require.NoError(t, err)
-	drifts, err = f.engine.Check(f.ctx, target, sweep)
+	drifts, err = f.engine.Check(f.ctx, target, sweep, nil)
 	require.NoError(t, err)
 	require.Equal(t, []delivery.DriftKind{delivery.NoisySelectors}, kinds(drifts))
 	assert.Contains(t, drifts[0].String(), `"lambda-invokes"`)

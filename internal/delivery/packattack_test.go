@@ -54,7 +54,7 @@ func TestPackNeuteredFilterOrAlarmIsDrift(t *testing.T) {
 	require.NotEmpty(t, fl.MetricFilters[0].MetricTransformations[0].Dimensions, "the test bed keeps the dimension")
 	require.Equal(t, cwtypes.StandardUnitSeconds, f.alarms(t)[names.Alarm(vpc)].Unit, "the test bed keeps the unit")
 
-	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack)
+	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack, nil)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []delivery.Drift{
 		{Kind: delivery.PackFilterChanged, Want: names.Filter(root) + " " + names.Filter(nacl)},
@@ -63,7 +63,7 @@ func TestPackNeuteredFilterOrAlarmIsDrift(t *testing.T) {
 	res, err := f.engine.Repair(f.ctx, target, drifts, delivery.AspectPack)
 	require.NoError(t, err)
 	assert.Empty(t, res.Remaining)
-	drifts, err = f.engine.Check(f.ctx, target, delivery.AspectPack)
+	drifts, err = f.engine.Check(f.ctx, target, delivery.AspectPack, nil)
 	require.NoError(t, err)
 	assert.Empty(t, drifts, "the repair puts the whole desired state back")
 	assert.Empty(t, f.alarms(t)[names.Alarm(vpc)].Unit)
@@ -79,7 +79,7 @@ func TestPackTopicSubscriberFilteredToNothingIsDrift(t *testing.T) {
 	_, err = f.aws.SNS.SetSubscriptionAttributes(f.ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: subs.Subscriptions[0].SubscriptionArn,
 		AttributeName: aws.String("FilterPolicy"), AttributeValue: aws.String(`{"never":["matches"]}`)})
 	require.NoError(t, err)
-	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack)
+	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack, nil)
 	require.NoError(t, err)
 	require.Equal(t, []delivery.DriftKind{delivery.PackTopicUnsubscribed}, kinds(drifts))
 	assert.Contains(t, drifts[0].String(), "filter policy")
@@ -89,7 +89,7 @@ func TestPackTopicSubscriberFilteredToNothingIsDrift(t *testing.T) {
 	_, err = f.aws.SNS.Subscribe(f.ctx, &sns.SubscribeInput{TopicArn: aws.String(target.Pack.TopicARN), Protocol: aws.String("email"),
 		Endpoint: aws.String("oncall@example.com")})
 	require.NoError(t, err)
-	drifts, err = f.engine.Check(f.ctx, target, delivery.AspectPack)
+	drifts, err = f.engine.Check(f.ctx, target, delivery.AspectPack, nil)
 	require.NoError(t, err)
 	assert.Empty(t, drifts)
 }
@@ -105,7 +105,7 @@ func TestPackTopicCloudWatchCannotUseIsDrift(t *testing.T) {
 		require.NoError(t, err)
 	}
 	check := func() []delivery.Drift {
-		drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack)
+		drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack, nil)
 		require.NoError(t, err)
 		return drifts
 	}
@@ -167,7 +167,7 @@ func TestPackMetricCancelledByAForeignFilterIsReported(t *testing.T) {
 				MetricNamespace: aws.String(cis.Namespace), MetricValue: aws.String("-1")}}})
 		require.NoError(t, err)
 	}
-	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack)
+	drifts, err := f.engine.Check(f.ctx, target, delivery.AspectPack, nil)
 	require.NoError(t, err)
 	require.Equal(t, []delivery.Drift{{Kind: delivery.PackMetricForeign, Want: names.Metric(root) + " " + names.Metric(vpc),
 		Got: target.LogGroupName + ":ops-dedupe, elsewhere:ops-dedupe"}}, drifts)

@@ -151,7 +151,7 @@ func (e *Engine) unlink(ctx context.Context, t Target) (bool, error) {
 	if _, err := e.c.CloudTrail.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{
 		Name: aws.String(t.TrailARN), CloudWatchLogsLogGroupArn: aws.String(""), CloudWatchLogsRoleArn: aws.String(""),
 	}); err != nil {
-		return false, fmt.Errorf("unlink trail %s from CloudWatch Logs: %w", t.TrailARN, linkError(t, err))
+		return false, fmt.Errorf("unlink trail %s from CloudWatch Logs: %w", t.TrailARN, homeRegionHint(err))
 	}
 	e.log.InfoContext(ctx, "unlinked trail from CloudWatch Logs", "trail", t.TrailARN, "log_group", t.LogGroupName)
 	return true, nil

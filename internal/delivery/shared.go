@@ -28,8 +28,8 @@ type roleRead struct {
 	err  error
 }
 
-// Share reads every trail of the region with one DescribeTrails, for a sweep's checks.
-func (e *Engine) Share(ctx context.Context) (*Shared, error) {
+// ShareRegion reads every trail of the region with one DescribeTrails, for a sweep's checks.
+func (e *Engine) ShareRegion(ctx context.Context) (*Shared, error) {
 	out, err := e.c.CloudTrail.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(false)})
 	if err != nil {
 		return nil, fmt.Errorf("list trails: %w", err)
@@ -43,7 +43,7 @@ func (e *Engine) Share(ctx context.Context) (*Shared, error) {
 	return sh, nil
 }
 
-// TrailARNs lists the trails Share found.
+// TrailARNs lists the trails ShareRegion found.
 func (sh *Shared) TrailARNs() []string {
 	out := make([]string, 0, len(sh.trails))
 	for arn := range sh.trails {
@@ -75,33 +75,9 @@ func (sh *Shared) role(ctx context.Context, c IAMAPI, name string) (*iamtypes.Ro
 	return r.role, r.err
 }
 
-// parallel runs independent reads at once and joins their errors: a check costs one round trip, not one per read.
-type parallel struct {
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	errs []error
-}
-
-func (p *parallel) run(f func() error) {
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		if err := f(); err != nil {
-			p.mu.Lock()
-			p.errs = append(p.errs, err)
-			p.mu.Unlock()
-		}
-	}()
-}
-
-func (p *parallel) wait() error {
-	p.wg.Wait()
-	return errors.Join(p.errs...)
-}
-
-// Prefetch reads one trail, by name or ARN, for the checks of the event that names it: the read then overlaps with
+// ShareTrail reads one trail, by name or ARN, for the checks of the event that names it: the read then overlaps with
 // the registry lookup instead of following it. A trail that does not exist is shared as missing.
-func (e *Engine) Prefetch(ctx context.Context, trail string) (*Shared, error) {
+func (e *Engine) ShareTrail(ctx context.Context, trail string) (*Shared, error) {
 	sh := &Shared{trails: map[string]*cttypes.Trail{}, roles: map[string]*roleRead{}}
 	out, err := e.c.CloudTrail.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(trail)})
 	var nf *cttypes.TrailNotFoundException

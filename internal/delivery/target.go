@@ -14,6 +14,7 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/spec"
@@ -219,10 +220,10 @@ func (e *Engine) Resolve(ctx context.Context, caller Caller, s spec.Spec, prior 
 	}
 	var sel *cloudtrail.GetEventSelectorsOutput
 	var config Posture
-	var reads parallel
-	reads.run(func() (err error) { sel, err = e.getSelectors(ctx, t); return err })
-	reads.run(func() error { return e.eventConfiguration(ctx, trailARN, &config) })
-	if err := reads.wait(); err != nil {
+	var reads errgroup.Group
+	reads.Go(func() (err error) { sel, err = e.getSelectors(ctx, t); return err })
+	reads.Go(func() error { return e.eventConfiguration(ctx, trailARN, &config) })
+	if err := reads.Wait(); err != nil {
 		return Target{}, Live{}, err
 	}
 	t.ManagementEvents = recordsManagementWrites(sel.EventSelectors, sel.AdvancedEventSelectors)

@@ -19,7 +19,8 @@ const MemoryMB = 256
 
 // Environment variable names, set by the CDK app (and by the demo and tests for local runs).
 const (
-	// RegistryTable is the DynamoDB table holding desired states; empty disables registration.
+	// RegistryTable is the DynamoDB table holding desired states. Both functions require it: they refuse to start
+	// without it (every resource is registered; the remediator repairs registered trails only).
 	RegistryTable = "TRAILGUARD_REGISTRY_TABLE"
 	// TopicARN is the SNS topic for notifications; empty disables them.
 	TopicARN = "TRAILGUARD_TOPIC_ARN"

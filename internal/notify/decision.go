@@ -14,16 +14,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/trailguard/trailguard/internal/printable"
+	"github.com/trailguard/trailguard/internal/repair"
 )
 
-// Actions a Decision can report.
+// Actions a Decision can report. The outcomes of a repair decision are the repair policy's words (repair.Told...):
+// what a person is told a rule did is decided there.
 const (
-	ActionNone      = "none"      // the live state matched the desired state: nothing written
-	ActionRepaired  = "repaired"  // drift found and repaired
-	ActionReported  = "reported"  // drift found and left alone (report mode, or nothing trailguard may repair)
-	ActionContested = "contested" // repaired too often: trailguard stopped repairing
-	ActionGone      = "gone"      // the trail was deleted: it cannot be recreated without its bucket
-	ActionFailed    = "failed"    // the check or the repair failed; Lambda retries the event
+	ActionNone      = repair.ToldNone      // the live state matched the desired state: nothing written
+	ActionRepaired  = repair.ToldRepaired  // drift found and repaired
+	ActionReported  = repair.ToldReported  // drift found and left alone (report mode, or nothing trailguard may repair)
+	ActionContested = repair.ToldContested // repaired repair.Policy.Limit times within its window: events hold, every sweep still repairs
+	ActionGone      = repair.ToldGone      // the trail was deleted: it cannot be recreated without its bucket
+	ActionFailed    = repair.ToldFailed    // the check or the repair failed; Lambda retries the event
 	// ActionInvalid: the registry record breaks the provider's rules (someone wrote the registry directly); nothing
 	// it asks for is done.
 	ActionInvalid = "invalid"

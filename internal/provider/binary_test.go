@@ -53,7 +53,7 @@ func TestBinaryCreateAndDeleteThroughTheRuntimeAPI(t *testing.T) {
 		got, err := f.s3.WaitFor(5 * time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
-		assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceId)
+		assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceID)
 		assert.Equal(t, "PUT", got.Method)
 		assert.True(t, got.HasContentType && got.ContentType == "")
 		if name == "create" {

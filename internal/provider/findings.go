@@ -58,12 +58,12 @@ func (p *Provider) tellAcceptedPosture(ctx context.Context, req customresource.R
 		return
 	}
 	t := rec.Target
-	p.log.WarnContext(ctx, "an Update accepted the trail's current posture", "trail", t.TrailARN, "accepted", describe(loss))
+	p.log.WarnContext(ctx, "an Update accepted the trail's current posture", "trail", t.TrailARN, "accepted", delivery.Describe(loss))
 	if p.notifier == nil {
 		return
 	}
 	d := notify.Decision{Trail: t.TrailName, TrailARN: t.TrailARN, Mode: string(rec.Spec.Remediation), Actor: req.StackID,
-		ActorConfirmed: true, EventName: req.RequestType, Action: notify.ActionPostureAccepted, Drift: describe(loss),
+		ActorConfirmed: true, EventName: req.RequestType, Action: notify.ActionPostureAccepted, Drift: delivery.Describe(loss),
 		Result: "the stack's Update recorded the trail's current posture as its desired state"}
 	if err := p.notifier.Notify(ctx, d); err != nil {
 		p.log.ErrorContext(ctx, "notification failed", "trail", t.TrailARN, "error", err.Error())

@@ -206,7 +206,7 @@ func (p *Provider) apply(ctx context.Context, req customresource.Request) (custo
 		return customresource.Result{}, err
 	}
 	p.log.InfoContext(ctx, "trail delivers to CloudWatch Logs", "request_type", req.RequestType, "trail", t.TrailARN,
-		"log_group", t.LogGroupName, "role", t.RoleName, "drift_found", describe(res.Found), "actions", res.Actions)
+		"log_group", t.LogGroupName, "role", t.RoleName, "drift_found", delivery.Describe(res.Found), "actions", res.Actions)
 	p.tellFindings(ctx, req, rec, prior)
 	p.tellAcceptedPosture(ctx, req, rec, acceptedLoss)
 	if prior != nil && prior.Target.TrailARN == t.TrailARN && prior.Target.RoleARN() != t.RoleARN() {
@@ -325,7 +325,7 @@ func (p *Provider) wire(ctx context.Context, req customresource.Request, t deliv
 	}
 	res, err := p.engine.Reconcile(ctx, t, aspectsFor(t))
 	if err == nil && !res.Converged(t) {
-		err = fmt.Errorf("trail %s still drifts after the repair: %s", t.TrailARN, describe(res.Remaining))
+		err = fmt.Errorf("trail %s still drifts after the repair: %s", t.TrailARN, delivery.Describe(res.Remaining))
 	}
 	return res, err
 }
@@ -462,14 +462,6 @@ func data(t delivery.Target) map[string]any {
 		"RoleArn":      t.RoleARN(),
 		"PolicyName":   t.PolicyName,
 	}
-}
-
-func describe(drifts []delivery.Drift) []string {
-	out := make([]string, len(drifts))
-	for i, d := range drifts {
-		out[i] = d.String()
-	}
-	return out
 }
 
 func errString(err error) string {

@@ -136,7 +136,7 @@ func TestCreateWiresTheTrailAndRegistersIt(t *testing.T) {
 	assert.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
 	assert.Equal(t, "PUT", got.Method)
 	assert.True(t, got.HasContentType && got.ContentType == "", "pre-signed S3 URLs need an empty Content-Type")
-	assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceId)
+	assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceID)
 	assert.Equal(t, map[string]any{
 		"TrailArn": testbed.TrailARN, "HomeRegion": testbed.Region,
 		"LogGroupName": "aws-cloudtrail-logs-123456789012-management-trail",
@@ -173,7 +173,7 @@ func TestUpdateToAnotherLogGroupRelinksAndKeepsTheOldGroup(t *testing.T) {
 
 	got := f.send(t, f.event(t, "update", nil))
 	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
-	assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceId, "same trail: same physical id, no replacement")
+	assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceID, "same trail: same physical id, no replacement")
 	group, _, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.Equal(t, got.Body.Data["LogGroupArn"], group)
@@ -192,7 +192,7 @@ func TestUpdateOfTheTrailReplacesTheResource(t *testing.T) {
 
 	got := f.send(t, f.event(t, "update", func(ev map[string]any) { props(ev)["TrailName"] = "second-trail" }))
 	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
-	assert.Equal(t, "arn:aws:cloudtrail:us-east-1:123456789012:trail/second-trail", got.Body.PhysicalResourceId)
+	assert.Equal(t, "arn:aws:cloudtrail:us-east-1:123456789012:trail/second-trail", got.Body.PhysicalResourceID)
 }
 
 func TestDeleteUnwiresAndKeepsTheLogGroup(t *testing.T) {
@@ -202,7 +202,7 @@ func TestDeleteUnwiresAndKeepsTheLogGroup(t *testing.T) {
 
 	got := f.send(t, f.event(t, "delete", nil))
 	require.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
-	assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceId)
+	assert.Equal(t, testbed.TrailARN, got.Body.PhysicalResourceID)
 	group, role, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.Empty(t, group)
@@ -230,7 +230,7 @@ func TestDeleteOfAnIDNeverIssuedTouchesNothing(t *testing.T) {
 		f.rec.Reset()
 		got := f.send(t, f.event(t, "delete", func(ev map[string]any) { ev["PhysicalResourceId"] = id }))
 		assert.Equal(t, "SUCCESS", got.Body.Status, got.Body.Reason)
-		assert.Equal(t, id, got.Body.PhysicalResourceId)
+		assert.Equal(t, id, got.Body.PhysicalResourceID)
 		assert.Empty(t, f.rec.Writes(), id)
 	}
 }
@@ -245,7 +245,7 @@ func TestASecondStackCannotClaimTheSameTrail(t *testing.T) {
 	assert.Contains(t, got.Body.Reason, "trailguard-example", "the reason names the owner")
 
 	// Its rollback Delete must not unwire the first stack's trail.
-	f.send(t, f.event(t, "delete", func(ev map[string]any) { ev["StackId"] = other; ev["PhysicalResourceId"] = got.Body.PhysicalResourceId }))
+	f.send(t, f.event(t, "delete", func(ev map[string]any) { ev["StackId"] = other; ev["PhysicalResourceId"] = got.Body.PhysicalResourceID }))
 	group, _, err := f.aws.TrailLink(f.ctx, testbed.TrailARN)
 	require.NoError(t, err)
 	assert.NotEmpty(t, group)
@@ -299,7 +299,7 @@ func TestBadInputFailsNamingTheFieldAndChangesNothing(t *testing.T) {
 			got := f.send(t, f.event(t, "create", func(ev map[string]any) { c.edit(props(ev)) }))
 			assert.Equal(t, "FAILED", got.Body.Status)
 			assert.Contains(t, got.Body.Reason, c.field)
-			assert.True(t, customresource.IsFallbackID(got.Body.PhysicalResourceId), got.Body.PhysicalResourceId)
+			assert.True(t, customresource.IsFallbackID(got.Body.PhysicalResourceID), got.Body.PhysicalResourceID)
 			assert.Empty(t, f.rec.Writes(), "bad input changes nothing")
 		})
 	}

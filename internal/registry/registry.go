@@ -18,6 +18,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/repair"
 	"github.com/trailguard/trailguard/internal/spec"
 )
 
@@ -27,11 +28,12 @@ const KeyAttribute = "TrailArn"
 // Status is what the remediator last concluded about a trail.
 type Status string
 
+// The statuses a remediator's decision stores are the repair policy's (repair.Status): what a rule does lives there.
 const (
-	Compliant Status = "compliant"
-	Drifted   Status = "drifted"
-	Contested Status = "contested"
-	Gone      Status = "gone"
+	Compliant = Status(repair.StatusCompliant)
+	Drifted   = Status(repair.StatusDrifted)
+	Contested = Status(repair.StatusContested)
+	Gone      = Status(repair.StatusGone)
 	// Deleting marks a record whose resource's Delete has begun: the remediator leaves the trail alone, so a Delete
 	// that fails half-way is not undone while CloudFormation retries it.
 	Deleting Status = "deleting"

@@ -8,10 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/registry"
@@ -19,18 +15,11 @@ import (
 	"github.com/trailguard/trailguard/internal/trigger"
 )
 
-// TagOptOut, set to "true" on a trail, keeps account-wide mode from adopting it. It counts when trailguard first
+// TagOptOut is the tag that, set to "true" on a trail, keeps account-wide mode from adopting it. It counts when trailguard first
 // sees the trail (or while the trail is still unguarded), never against a trail already adopted: otherwise whoever
 // may tag a trail could switch its protection off and then unlink it. To stop guarding an adopted trail, declare
 // it in a stack with Remediation off.
 const TagOptOut = "trailguard:opt-out"
-
-// TrailReader reads what adoption must know before it resolves a trail: where the trail lives, whom it belongs to,
-// where it delivers now, and its tags. The CloudTrail client satisfies it.
-type TrailReader interface {
-	GetTrail(context.Context, *cloudtrail.GetTrailInput, ...func(*cloudtrail.Options)) (*cloudtrail.GetTrailOutput, error)
-	ListTags(context.Context, *cloudtrail.ListTagsInput, ...func(*cloudtrail.Options)) (*cloudtrail.ListTagsOutput, error)
-}
 
 // AccountPolicy is account-wide mode: the remediator guards every trail of its account and region, declared or
 // not. A trail no stack registered gets Defaults as its desired state, resolved by the same engine.Resolve and
@@ -39,13 +28,12 @@ type AccountPolicy struct {
 	// Defaults is the desired state of an adopted trail; TrailName is set per trail. Only the retention, the key
 	// and the mode are meant to be set (NewAccountPolicy checks them).
 	Defaults spec.Spec
-	Trails   TrailReader
 }
 
 // NewAccountPolicy checks the account policy's defaults with the provider's own parser, so a default the provider
 // would refuse in a template is refused here, naming the property. Remediation off would adopt trails only to
 // leave them alone, so it is refused too.
-func NewAccountPolicy(trails TrailReader, retentionInDays, kmsKeyID, remediation string) (*AccountPolicy, error) {
+func NewAccountPolicy(retentionInDays, kmsKeyID, remediation string) (*AccountPolicy, error) {
 	props := map[string]any{"TrailName": "account-policy"}
 	if retentionInDays != "" {
 		props["RetentionInDays"] = retentionInDays
@@ -65,7 +53,7 @@ func NewAccountPolicy(trails TrailReader, retentionInDays, kmsKeyID, remediation
 			"(off would adopt every trail only to leave it alone; turn account-wide mode off instead)")
 	}
 	s.TrailName = ""
-	return &AccountPolicy{Defaults: s, Trails: trails}, nil
+	return &AccountPolicy{Defaults: s}, nil
 }
 
 // SetDeletionProtection sets the account policy's DeletionProtection ("true", the default when empty, or "false"),
@@ -140,50 +128,41 @@ func (r *Remediator) adoptCandidates(recs []registry.Record, sh *delivery.Shared
 func (r *Remediator) adopt(ctx context.Context, trig trigger.Trigger, trail string, prior *registry.Record, account string,
 	sh *delivery.Shared, start time.Time) error {
 	p := r.account
-	out, err := p.Trails.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(trail)})
-	var nf *cttypes.TrailNotFoundException
+	c, err := r.engine.ReadCandidate(ctx, trail)
+	var nf *delivery.TrailNotFoundError
 	if errors.As(err, &nf) {
 		r.log.InfoContext(ctx, "account policy: trail not found, nothing to adopt", "trail", trail, "event_id", trig.EventID)
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("account policy: read trail %s: %w", trail, err)
+		return fmt.Errorf("account policy: %w", err)
 	}
-	tr := out.Trail
-	trailARN := aws.ToString(tr.TrailARN)
+	trailARN := c.TrailARN
 	a, err := spec.ParseTrailARN(trailARN)
 	if err != nil {
 		return fmt.Errorf("account policy: trail %s: CloudTrail returned an unexpected ARN: %w", trail, err)
 	}
-	home := aws.ToString(tr.HomeRegion)
 	switch {
-	case home != "" && home != r.engine.Region() || a.Region != r.engine.Region():
-		r.log.InfoContext(ctx, "account policy: a shadow copy, left to its home region", "trail", trailARN, "home_region", home)
+	case c.HomeRegion != "" && c.HomeRegion != r.engine.Region() || a.Region != r.engine.Region():
+		r.log.InfoContext(ctx, "account policy: a shadow copy, left to its home region", "trail", trailARN, "home_region", c.HomeRegion)
 		return nil
 	case a.Account != account:
 		r.log.InfoContext(ctx, "account policy: a trail of another account, left to its owner", "trail", trailARN,
-			"owner_account", a.Account, "organization_trail", aws.ToBool(tr.IsOrganizationTrail))
+			"owner_account", a.Account, "organization_trail", c.OrganizationTrail)
 		return nil
 	}
-	tags, err := p.Trails.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{trailARN}})
+	tags, err := r.engine.TrailTags(ctx, trailARN)
 	if err != nil {
-		return fmt.Errorf("account policy: read tags of trail %s: %w", trailARN, err)
+		return fmt.Errorf("account policy: %w", err)
 	}
-	optOut := false
-	for _, rt := range tags.ResourceTagList {
-		for _, tag := range rt.TagsList {
-			if aws.ToString(tag.Key) == TagOptOut && strings.EqualFold(strings.TrimSpace(aws.ToString(tag.Value)), "true") {
-				optOut = true
-			}
-		}
-	}
+	optOut := strings.EqualFold(strings.TrimSpace(tags[TagOptOut]), "true")
 	if optOut {
 		return r.leaveUnguarded(ctx, trig, a, prior, notify.ActionOptedOut, "tagged "+TagOptOut+"=true: not guarded", start)
 	}
 
 	s := p.Defaults
 	s.TrailName = trailARN
-	current := delivery.Link{LogGroupARN: aws.ToString(tr.CloudWatchLogsLogGroupArn), RoleARN: aws.ToString(tr.CloudWatchLogsRoleArn)}
+	current := c.Current
 	if current.Linked() {
 		// Kept as it is: its own log group, role, retention and key become the desired state.
 		s.LogGroupARN, s.RoleARN = strings.TrimSuffix(current.LogGroupARN, ":*"), current.RoleARN
@@ -215,7 +194,7 @@ func (r *Remediator) adopt(ctx context.Context, trig trigger.Trigger, trail stri
 	}
 
 	// Decide on its drift at once, in the same decision: a person hears "adopted" with what was repaired.
-	found, err := r.engine.CheckShared(ctx, t, delivery.AspectAll, sh)
+	found, err := r.engine.Check(ctx, t, delivery.AspectAll, sh)
 	if err != nil {
 		return r.fail(ctx, trig, rec, start, fmt.Errorf("check trail %s: %w", t.TrailARN, err))
 	}

@@ -57,7 +57,7 @@ func newAccountFixture(t testing.TB, retention, key, mode string, opts ...remedi
 		delivery.WithPropagationBackoff(time.Millisecond, 5*time.Millisecond, 2*time.Second),
 		delivery.WithDeliveryRole(testbed.DeliveryRoleARN), delivery.WithPermissionsBoundary(testbed.DeliveryBoundaryARN))
 	f.reg = registry.New(dynamodb.NewFromConfig(cfg), testbed.RegistryTable)
-	policy, err := remediator.NewAccountPolicy(clients.CloudTrail, retention, key, mode)
+	policy, err := remediator.NewAccountPolicy(retention, key, mode)
 	require.NoError(t, err)
 	opts = append([]remediator.Option{remediator.WithLogger(log), remediator.WithMetrics(f.metrics),
 		remediator.WithClock(func() time.Time { return f.now }), remediator.WithAccountPolicy(policy)}, opts...)
@@ -126,10 +126,10 @@ func TestAccountPolicyDefaultsFollowTheProvidersRules(t *testing.T) {
 		{"", "", "sometimes", "Remediation"},
 		{"", "", "off", "Remediation"},
 	} {
-		_, err := remediator.NewAccountPolicy(nil, tc.retention, tc.key, tc.mode)
+		_, err := remediator.NewAccountPolicy(tc.retention, tc.key, tc.mode)
 		assert.ErrorContains(t, err, "property "+tc.want, tc)
 	}
-	p, err := remediator.NewAccountPolicy(nil, "", "", "")
+	p, err := remediator.NewAccountPolicy("", "", "")
 	require.NoError(t, err)
 	assert.Equal(t, spec.Enforce, p.Defaults.Remediation, "the provider's defaults")
 	assert.True(t, p.Defaults.EnforceLogging)

@@ -157,7 +157,7 @@ func TestAnAdoptedTrailsLogGroupIsProtectedUnlessThePolicyOptsOut(t *testing.T) 
 	assert.True(t, aws.ToBool(g.DeletionProtectionEnabled))
 	assert.Contains(t, f.rec.ResourceWrites(), "CloudWatch Logs.PutLogGroupDeletionProtection")
 
-	p, err := remediator.NewAccountPolicy(nil, "", "", "")
+	p, err := remediator.NewAccountPolicy("", "", "")
 	require.NoError(t, err)
 	assert.False(t, p.Defaults.DeletionProtectionOff, "on by default")
 	require.NoError(t, p.SetDeletionProtection("false"))

@@ -180,11 +180,10 @@ func TestBinaryRepairsThePack(t *testing.T) {
 // Account-wide mode with the account policy's pack: an adopted trail gets the pack, its alarms notifying the
 // policy's topic.
 func TestAccountPolicyAdoptsWithThePack(t *testing.T) {
-	policy, err := remediator.NewAccountPolicy(nil, "", "", "")
+	policy, err := remediator.NewAccountPolicy("", "", "")
 	require.NoError(t, err)
 	require.NoError(t, policy.WithMonitoringPack("cis", packTopic))
 	f := newAccountFixture(t, "", "", "", remediator.WithAccountPolicy(policy))
-	policy.Trails = f.aws.CloudTrail
 	require.NoError(t, f.deliver(t, "sweep"))
 	rec := f.record(t)
 	assert.Equal(t, cis.SecurityHub, rec.Target.Pack.Set)

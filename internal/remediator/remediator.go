@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/notify"
@@ -31,10 +32,10 @@ import (
 // Engine is the part of the delivery engine the remediator drives.
 type Engine interface {
 	Region() string
-	CheckShared(ctx context.Context, t delivery.Target, aspects delivery.Aspect, sh *delivery.Shared) ([]delivery.Drift, error)
+	Check(ctx context.Context, t delivery.Target, aspects delivery.Aspect, sh *delivery.Shared) ([]delivery.Drift, error)
 	Repair(ctx context.Context, t delivery.Target, found []delivery.Drift, aspects delivery.Aspect) (delivery.Result, error)
-	Share(ctx context.Context) (*delivery.Shared, error)
-	Prefetch(ctx context.Context, trail string) (*delivery.Shared, error)
+	ShareRegion(ctx context.Context) (*delivery.Shared, error)
+	ShareTrail(ctx context.Context, trail string) (*delivery.Shared, error)
 	// SweepTags reads every trail's tags for the sweep: registration marks and consent tags.
 	SweepTags(ctx context.Context, sh *delivery.Shared) (map[string]map[string]string, error)
 	// Resolve and MarkRegistered are account-wide mode's: it adopts a trail exactly as the provider registers one.
@@ -42,8 +43,10 @@ type Engine interface {
 	MarkRegistered(ctx context.Context, t delivery.Target, live delivery.Live, stackID string) (bool, error)
 	// CheckTrailOwner refuses a record whose trail belongs to another account than this deployment may act on.
 	CheckTrailOwner(t delivery.Target) error
-	// TrailTags reads a trail's tags: a re-created trail's consent.
+	// TrailTags reads a trail's tags: a re-created trail's consent, an adoption candidate's opt-out.
 	TrailTags(ctx context.Context, trailARN string) (map[string]string, error)
+	// ReadCandidate reads a trail account-wide mode may adopt: where it lives, whose it is, where it delivers.
+	ReadCandidate(ctx context.Context, trail string) (delivery.Candidate, error)
 }
 
 // Registry is the part of the registry the remediator reads and writes.
@@ -147,8 +150,9 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 	var (
 		errs []error
 		mu   sync.Mutex
-		work parallelLimit
+		work errgroup.Group // its functions return nil: every failure is kept, not only the first
 	)
+	work.SetLimit(sweepConcurrency)
 	fail := func(err error) {
 		mu.Lock()
 		errs = append(errs, err)
@@ -157,10 +161,11 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 	account := invokedAccount(ctx)
 	if trig.Kind == trigger.KindSweep {
 		all := recs
-		work.run(sweepConcurrency, func() {
+		work.Go(func() error {
 			if err := r.checkRegistrations(ctx, trig, all, sh, start); err != nil {
 				fail(err)
 			}
+			return nil
 		})
 	}
 	if r.account != nil {
@@ -168,7 +173,7 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 	}
 	recs = slices.DeleteFunc(slices.Clone(recs), func(rec registry.Record) bool { return !guarded(rec) })
 	if len(recs) == 0 && trig.Kind != trigger.KindSweep {
-		work.wait()
+		_ = work.Wait()
 		if len(errs) > 0 {
 			return errors.Join(errs...)
 		}
@@ -177,7 +182,7 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 		return nil
 	}
 	for _, rec := range recs {
-		work.run(sweepConcurrency, func() {
+		work.Go(func() error {
 			var err error
 			verr := rec.Target.Validate(r.engine.Region(), account, rec.Spec.AllowCrossAccountKey)
 			if verr == nil {
@@ -191,9 +196,10 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 			if err != nil {
 				fail(err)
 			}
+			return nil
 		})
 	}
-	work.wait()
+	_ = work.Wait()
 	return errors.Join(errs...)
 }
 
@@ -201,7 +207,7 @@ func (r *Remediator) Handle(ctx context.Context, raw json.RawMessage) error {
 // without a record (and at the account policy's unguarded ones), a CreateTrail event at the trail it names when no
 // stack registered it. It needs the function's own account, which Lambda gives: without it nothing is adopted.
 func (r *Remediator) applyAccountPolicy(ctx context.Context, trig trigger.Trigger, recs []registry.Record, sh *delivery.Shared,
-	account string, start time.Time, work *parallelLimit, fail func(error)) {
+	account string, start time.Time, work *errgroup.Group, fail func(error)) {
 	if account == "" && (trig.Kind == trigger.KindSweep || trig.Creates) {
 		r.log.WarnContext(ctx, "account-wide mode: the function's own account is unknown (no Lambda context), nothing adopted",
 			"event_id", trig.EventID, "trail", trig.Trail)
@@ -225,10 +231,11 @@ func (r *Remediator) applyAccountPolicy(ctx context.Context, trig trigger.Trigge
 		if rec, ok := unguarded[trail]; ok {
 			prior = &rec
 		}
-		work.run(sweepConcurrency, func() {
+		work.Go(func() error {
 			if err := r.adopt(ctx, trig, trail, prior, account, sh, start); err != nil {
 				fail(err)
 			}
+			return nil
 		})
 	}
 }
@@ -301,12 +308,12 @@ func trailName(trailARN string) string {
 // not from the snapshot.
 func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) (recs []registry.Record, read bool, sh *delivery.Shared, err error) {
 	var lookupErr, shareErr error
-	var both parallelLimit
+	var both sync.WaitGroup
 	switch trig.Kind {
 	case trigger.KindSweep:
-		both.run(2, func() { recs, lookupErr = r.cache.Refresh(ctx) })
-		both.run(2, func() { sh, shareErr = r.engine.Share(ctx) })
-		both.wait()
+		both.Go(func() { recs, lookupErr = r.cache.Refresh(ctx) })
+		both.Go(func() { sh, shareErr = r.engine.ShareRegion(ctx) })
+		both.Wait()
 		return recs, true, sh, errors.Join(lookupErr, shareErr)
 	case trigger.KindTrail:
 		keep := registry.ByTrailName(trig.Trail)
@@ -321,10 +328,10 @@ func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) (recs [
 			}
 			keep = registry.ByTrailARN(trig.Trail)
 		}
-		both.run(2, func() { recs, read, lookupErr = r.cache.LookupOrRefresh(ctx, keep) })
+		both.Go(func() { recs, read, lookupErr = r.cache.LookupOrRefresh(ctx, keep) })
 		// A prefetch that fails only costs its read: the check reads the trail again.
-		both.run(2, func() { sh, _ = r.engine.Prefetch(ctx, trig.Trail) })
-		both.wait()
+		both.Go(func() { sh, _ = r.engine.ShareTrail(ctx, trig.Trail) })
+		both.Wait()
 		return recs, read, sh, lookupErr
 	case trigger.KindPack:
 		// A pack an Update has just turned on is not in a snapshot taken before: read the registry again rather
@@ -355,26 +362,6 @@ func (r *Remediator) affected(ctx context.Context, trig trigger.Trigger) (recs [
 // trails by default, so a sweep usually does them all at once.
 const sweepConcurrency = 8
 
-// parallelLimit runs functions concurrently, at most n at a time.
-type parallelLimit struct {
-	wg  sync.WaitGroup
-	sem chan struct{}
-}
-
-func (p *parallelLimit) run(n int, f func()) {
-	if p.sem == nil {
-		p.sem = make(chan struct{}, n)
-	}
-	p.wg.Add(1)
-	p.sem <- struct{}{}
-	go func() {
-		defer func() { <-p.sem; p.wg.Done() }()
-		f()
-	}()
-}
-
-func (p *parallelLimit) wait() { p.wg.Wait() }
-
 // aspects are the parts of the delivery an event can have changed (the catalogue's, or everything for a sweep):
 // only those are read, so a no-op event costs one read. A trail known to be gone is only looked for, until a call
 // creates it again.
@@ -397,7 +384,7 @@ func (r *Remediator) decide(ctx context.Context, trig trigger.Trigger, rec regis
 	var earlier notify.Decision // the writes of attempts whose save lost: they happened, so they are this decision's too
 	for attempt := 1; ; attempt++ {
 		aspect := aspects(trig, rec)
-		found, err := r.engine.CheckShared(ctx, rec.Target, aspect, sh)
+		found, err := r.engine.Check(ctx, rec.Target, aspect, sh)
 		if err != nil {
 			return r.fail(ctx, trig, rec, start, fmt.Errorf("check trail %s: %w", rec.TrailARN, err))
 		}
@@ -503,7 +490,7 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 	next := rec
 	now := r.now().UTC()
 	next.Repairs = r.policy.Recent(rec.Repairs, now)
-	d.Drift = describe(found)
+	d.Drift = delivery.Describe(found)
 	last := rec.LastRemediation
 	v := r.policy.Decide(repair.Situation{
 		Enforce:   rec.Spec.Remediation == spec.Enforce,
@@ -515,19 +502,14 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 		SameAsLastReport: rec.Status == registry.Drifted && last != nil && last.Action == notify.ActionReported &&
 			slices.Equal(last.Drift, d.Drift),
 	})
+	// The verdict says what to store and what to tell; only a repair that fails departs from it (v.Failed).
+	next.Status, d.Action = registry.Status(v.Status), v.Tell
 	if v.Action == repair.Nothing {
-		next.Status = registry.Compliant
-		if v.Contested {
-			next.Status = registry.Contested // until the window passes without repairs
-		}
 		return d, next, nil
 	}
 	next.LastRemediation = &registry.Remediation{At: now, EventID: trig.EventID, EventName: d.EventName, Actor: trig.Actor, Drift: d.Drift}
 	switch v.Action {
-	case repair.Gone:
-		d.Action, next.Status = notify.ActionGone, registry.Gone
 	case repair.Report:
-		d.Action, next.Status = notify.ActionReported, registry.Drifted
 		if v.Repeated {
 			// Told already: the sweep finds the same drift every interval until someone acts.
 			d.Repeated, d.Result = true, "reported before, at "+last.At.Format(time.RFC3339)+"; not notifying again"
@@ -535,29 +517,27 @@ func (r *Remediator) act(ctx context.Context, trig trigger.Trigger, rec registry
 			return d, next, nil
 		}
 	case repair.Hold:
-		d.Action, next.Status = notify.ActionContested, registry.Contested
 		d.Result = fmt.Sprintf("repaired %d times within %s: events no longer repair it, the next sweep will; find who keeps changing it",
 			len(next.Repairs), r.policy.Window)
 	case repair.Repair:
 		res, err := r.engine.Repair(ctx, t, found, aspect)
 		d.Repairs = res.Actions
 		if err != nil {
-			next.Status = registry.Drifted
-			d.Action, d.Result = notify.ActionFailed, err.Error()
+			f := v.Failed()
+			next.Status, d.Action, d.Result = registry.Status(f.Status), f.Tell, err.Error()
 			next.LastRemediation.Action, next.LastRemediation.Result = d.Action, d.Result
 			return d, next, fmt.Errorf("repair trail %s: %w", t.TrailARN, err)
 		}
-		d.Action, next.Status = notify.ActionRepaired, registry.Compliant
 		next.Repairs = append(next.Repairs, now)
-		if v.Contested {
-			d.Action, next.Status = notify.ActionContested, registry.Contested
+		if v.Status == repair.StatusContested {
 			d.Result = fmt.Sprintf("repaired by the sweep, %d repairs within %s: someone keeps changing it", len(next.Repairs), r.policy.Window)
 		}
 		if !res.Converged(t) {
-			next.Status, d.Action = registry.Drifted, notify.ActionFailed
-			d.Result = "still drifting after the repair: " + strings.Join(describe(res.Remaining), "; ")
+			f := v.Failed()
+			next.Status, d.Action = registry.Status(f.Status), f.Tell
+			d.Result = "still drifting after the repair: " + strings.Join(delivery.Describe(res.Remaining), "; ")
 		} else if len(res.Remaining) > 0 {
-			d.Result = "repaired; still reported: " + strings.Join(describe(res.Remaining), "; ")
+			d.Result = "repaired; still reported: " + strings.Join(delivery.Describe(res.Remaining), "; ")
 		}
 	}
 	next.LastRemediation.Action, next.LastRemediation.Result = d.Action, d.Result
@@ -629,14 +609,6 @@ func (r *Remediator) notify(ctx context.Context, d notify.Decision) {
 // sameOutcome says whether saving next would change nothing, so a no-op event writes nothing.
 func sameOutcome(rec, next registry.Record) bool {
 	return rec.Status == next.Status && next.LastRemediation == rec.LastRemediation && len(rec.Repairs) == len(next.Repairs)
-}
-
-func describe(drifts []delivery.Drift) []string {
-	out := make([]string, len(drifts))
-	for i, d := range drifts {
-		out[i] = d.String()
-	}
-	return out
 }
 
 // carryWrites makes a decision own the writes an earlier attempt of it made before its save lost to a concurrent

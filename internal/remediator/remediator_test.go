@@ -563,6 +563,8 @@ func TestAPermanentFailureReturnsAnError(t *testing.T) {
 	assert.Contains(t, err.Error(), "AccessDenied")
 	got := f.notifications(t, 1)
 	assert.Contains(t, got[0].Message, "failed")
+	// A repair that did not happen is never told or stored as one.
+	assert.True(t, strings.HasPrefix(got[0].Subject, "trailguard FAILED to repair trail"), "subject: %s", got[0].Subject)
 }
 
 func TestMalformedEventsAreErrorsAndIgnoredOnesAreNot(t *testing.T) {

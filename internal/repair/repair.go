@@ -16,7 +16,8 @@ const (
 	DefaultWindow = time.Hour
 )
 
-// Policy is the contested rule: more than Limit repairs within Window.
+// Policy is the contested rule: once a trail was repaired Limit times within Window, events stop repairing it (the
+// sweep still does) until the window holds fewer.
 type Policy struct {
 	Limit  int
 	Window time.Duration
@@ -30,9 +31,9 @@ type Action string
 
 // The actions.
 const (
-	// Nothing: no drift. Status Compliant, or still Contested while the window holds too many repairs.
+	// Nothing: no drift. StatusCompliant, or still StatusContested while the window holds too many repairs.
 	Nothing Action = "nothing"
-	// Repair the drift. Contested says the trail is fought over: the repair is also an alert.
+	// Repair the drift. StatusContested says the trail is fought over: the repair is also an alert.
 	Repair Action = "repair"
 	// Report the drift without writing (report mode, or nothing trailguard may repair). Repeated says a person was
 	// told about exactly this drift already.
@@ -41,6 +42,28 @@ const (
 	Hold Action = "hold"
 	// Gone: the trail was deleted.
 	Gone Action = "gone"
+)
+
+// Status is the trail's status a decision stores. registry.Status spells its words from these, so what a rule does
+// to the record is said here, in Decide and its table.
+type Status string
+
+// The statuses a decision can store.
+const (
+	StatusCompliant Status = "compliant"
+	StatusDrifted   Status = "drifted"
+	StatusContested Status = "contested"
+	StatusGone      Status = "gone"
+)
+
+// What a person is told a decision did: notify's actions spell their words from these.
+const (
+	ToldNone      = "none"      // nothing written: the trail matched, or a contested trail's window still holds
+	ToldRepaired  = "repaired"  // the drift was repaired
+	ToldReported  = "reported"  // the drift was left alone and reported
+	ToldContested = "contested" // the trail is fought over: held (an event) or repaired as an alert (a sweep)
+	ToldGone      = "gone"      // the trail was deleted
+	ToldFailed    = "failed"    // the repair failed or did not converge: nothing is claimed repaired
 )
 
 // Situation is what the policy decides from.
@@ -59,13 +82,23 @@ type Situation struct {
 	SameAsLastReport bool
 }
 
-// Verdict is the policy's answer.
+// Verdict is the policy's answer: what to do, and, once it is done, the status to store and what to tell.
 type Verdict struct {
 	Action Action
-	// Contested is the trail's status after the decision.
-	Contested bool
+	// Status is the trail's status after Action is done.
+	Status Status
+	// Tell is what a person is told Action did (a Told... constant).
+	Tell string
 	// Repeated marks a report a person already had: logged, not notified again.
 	Repeated bool
+}
+
+// Failed is the verdict's outcome when its repair failed or did not converge: the trail stays drifted and a person
+// is told it failed. It is the only way a decision's outcome departs from Decide's, so a notification never says
+// something was repaired that was not.
+func (v Verdict) Failed() Verdict {
+	v.Status, v.Tell = StatusDrifted, ToldFailed
+	return v
 }
 
 // Decide applies the policy. Events stop repairing a contested trail, so a tamperer cannot make trailguard race
@@ -74,16 +107,20 @@ type Verdict struct {
 func (p Policy) Decide(s Situation) Verdict {
 	tooMany := s.RecentRepairs >= p.Limit
 	switch {
+	case !s.Drift && s.Contested && tooMany:
+		return Verdict{Action: Nothing, Status: StatusContested, Tell: ToldNone} // until the window passes without repairs
 	case !s.Drift:
-		return Verdict{Action: Nothing, Contested: s.Contested && tooMany}
+		return Verdict{Action: Nothing, Status: StatusCompliant, Tell: ToldNone}
 	case s.TrailMissing:
-		return Verdict{Action: Gone}
+		return Verdict{Action: Gone, Status: StatusGone, Tell: ToldGone}
 	case !s.Enforce || !s.Repairable:
-		return Verdict{Action: Report, Repeated: s.SameAsLastReport}
+		return Verdict{Action: Report, Status: StatusDrifted, Tell: ToldReported, Repeated: s.SameAsLastReport}
 	case tooMany && !s.Sweep:
-		return Verdict{Action: Hold, Contested: true}
+		return Verdict{Action: Hold, Status: StatusContested, Tell: ToldContested}
+	case tooMany:
+		return Verdict{Action: Repair, Status: StatusContested, Tell: ToldContested}
 	}
-	return Verdict{Action: Repair, Contested: tooMany}
+	return Verdict{Action: Repair, Status: StatusCompliant, Tell: ToldRepaired}
 }
 
 // Recent keeps the repair times within the window before now.

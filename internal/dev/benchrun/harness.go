@@ -99,7 +99,7 @@ func (h *harness) start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("register trail %s with the provider: %w", n, err)
 		}
-		t := trail{Name: n, ARN: got.Body.PhysicalResourceId}
+		t := trail{Name: n, ARN: got.Body.PhysicalResourceID}
 		if t.LogGroupARN, t.RoleARN, err = s.AWS().TrailLink(ctx, t.ARN); err != nil {
 			return err
 		}
@@ -214,7 +214,7 @@ func (h *harness) providerEvent(kind, name, physicalID string) (raw []byte, requ
 func (h *harness) cfnResponse(requestID string) (testbed.CFNResponse, error) {
 	got := h.session.Responses().Responses()
 	for i := len(got) - 1; i >= 0; i-- {
-		if got[i].Body.RequestId != requestID {
+		if got[i].Body.RequestID != requestID {
 			continue
 		}
 		if got[i].Body.Status != "SUCCESS" {

@@ -10,7 +10,7 @@ import (
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 )
 
-// Section titles of BENCHMARKS.md, in order; tests check that each is present.
+// Sections are the section titles of BENCHMARKS.md, in order; tests check that each is present.
 var Sections = []string{
 	"## Machine", "## How to regenerate", "## Goals", "## Package size", "## Cold start", "## Paths",
 	"## AWS calls per path", "## Peak memory", "## Burst", "## Under Lambda's CPU share",

@@ -221,8 +221,8 @@ func (d *demo) cfn(ctx context.Context, event string) (testbed.CFNResponse, erro
 	if got.Body.Status != "SUCCESS" {
 		return got, fmt.Errorf("CloudFormation received %s: %s", got.Body.Status, got.Body.Reason)
 	}
-	if got.Body.PhysicalResourceId != d.s.World().TrailARN {
-		return got, fmt.Errorf("PhysicalResourceId %q, want the trail ARN %s", got.Body.PhysicalResourceId, d.s.World().TrailARN)
+	if got.Body.PhysicalResourceID != d.s.World().TrailARN {
+		return got, fmt.Errorf("PhysicalResourceId %q, want the trail ARN %s", got.Body.PhysicalResourceID, d.s.World().TrailARN)
 	}
 	return got, nil
 }

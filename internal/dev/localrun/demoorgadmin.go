@@ -117,8 +117,8 @@ func (d *orgDemo) delegatedAdmin(ctx context.Context) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	if got.Body.Status != "SUCCESS" || got.Body.PhysicalResourceId != a.trailARN {
-		return Outcome{}, fmt.Errorf("CloudFormation received %s for %s: %s", got.Body.Status, got.Body.PhysicalResourceId, got.Body.Reason)
+	if got.Body.Status != "SUCCESS" || got.Body.PhysicalResourceID != a.trailARN {
+		return Outcome{}, fmt.Errorf("CloudFormation received %s for %s: %s", got.Body.Status, got.Body.PhysicalResourceID, got.Body.Reason)
 	}
 	roleName, _ := got.Body.Data["RoleName"].(string)
 	policyName, _ := got.Body.Data["PolicyName"].(string)

@@ -75,7 +75,7 @@ func ShowCFNResponse(r testbed.CFNResponse) []string {
 	if r.Body.Reason != "" {
 		add("Reason", r.Body.Reason)
 	}
-	add("PhysicalResourceId", r.Body.PhysicalResourceId)
+	add("PhysicalResourceId", r.Body.PhysicalResourceID)
 	keys := make([]string, 0, len(r.Body.Data))
 	for k := range r.Body.Data {
 		keys = append(keys, k)

@@ -36,10 +36,10 @@ type CFNResponse struct {
 	Body struct {
 		Status             string
 		Reason             string
-		PhysicalResourceId string
-		StackId            string
-		RequestId          string
-		LogicalResourceId  string
+		PhysicalResourceID string `json:"PhysicalResourceId"`
+		StackID            string `json:"StackId"`
+		RequestID          string `json:"RequestId"`
+		LogicalResourceID  string `json:"LogicalResourceId"`
 		NoEcho             bool
 		Data               map[string]any
 	}
