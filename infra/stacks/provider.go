@@ -276,7 +276,7 @@ func (s *ProviderStack) core(p ProviderStackProps, sh shape) (remediatorRole aws
 	}
 
 	// The functions' environment ranges over lambdaenv.Table: the shape's values and the stack's own resources,
-	// or a row's default when it is always written (functionEnv).
+	// or a row's default when it is always written (lambdaenv.Environment).
 	values := maps.Clone(sh.values)
 	values[lambdaenv.RegistryTable] = *s.Table.TableName()
 	values[lambdaenv.TopicARN] = *s.notifyTopicARN
@@ -285,9 +285,9 @@ func (s *ProviderStack) core(p ProviderStackProps, sh shape) (remediatorRole aws
 	if sh.orgID != nil {
 		values[lambdaenv.BoundaryOrganizationID] = *sh.orgID
 	}
-	s.Provider = s.function("Provider", providerRole, sh.code("provider"), ProviderTimeout, functionEnv(lambdaenv.Provider, values),
+	s.Provider = s.function("Provider", providerRole, sh.code("provider"), ProviderTimeout, lambdaenv.Environment(lambdaenv.Provider, values),
 		"trailguard provider: the Custom::CloudTrailCloudWatchLogs resource", nil)
-	s.Remediator = s.function("Remediator", remediatorRole, sh.code("remediator"), RemediatorTimeout, functionEnv(lambdaenv.Remediator, values), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
+	s.Remediator = s.function("Remediator", remediatorRole, sh.code("remediator"), RemediatorTimeout, lambdaenv.Environment(lambdaenv.Remediator, values), "trailguard remediator: repairs drifted trail delivery, sweeps on a schedule", &awslambda.FunctionProps{
 		RetryAttempts: jsii.Number(RemediatorRetryAttempts),
 		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(RemediatorMaxEventAge.Seconds())),
 		OnFailure:     &queueDestination{queue: s.FailureQueue, key: s.Key},
@@ -320,22 +320,6 @@ func (s *ProviderStack) core(p ProviderStackProps, sh shape) (remediatorRole aws
 		Value:       s.DeliveryBoundary.ManagedPolicyArn(),
 	})
 	return remediatorRole, alarms
-}
-
-// functionEnv is the environment of fn: every row of lambdaenv.Table deployed to it that has a value, and the
-// rows always written with their default when they have none.
-func functionEnv(fn lambdaenv.Function, values map[string]string) map[string]string {
-	env := map[string]string{}
-	for _, row := range lambdaenv.Table {
-		v := values[row.Env]
-		if v == "" && row.Always {
-			v = row.Default
-		}
-		if row.For&fn != 0 && (v != "" || row.Always) {
-			env[row.Env] = v
-		}
-	}
-	return env
 }
 
 // checkSettings refuses a setting that is not a CDK setting of lambdaenv.Table, or a value its row's rule

@@ -129,6 +129,23 @@ func (s Setting) Value() string {
 	return s.Default
 }
 
+// Environment is the environment fn is deployed with, given the settings' values by variable: every row deployed
+// to fn that has a value, and the rows always written with their default when they have none. The CDK stack and
+// the demo's local runs build the functions' environments with it.
+func Environment(fn Function, values map[string]string) map[string]string {
+	env := map[string]string{}
+	for _, row := range Table {
+		v := values[row.Env]
+		if v == "" && row.Always {
+			v = row.Default
+		}
+		if row.For&fn != 0 && (v != "" || row.Always) {
+			env[row.Env] = v
+		}
+	}
+	return env
+}
+
 // CheckEnvironment validates every setting fn is deployed with, so a function refuses to start on a value out of
 // range (a repair limit of 0 would make every event hold) instead of serving events with it.
 func CheckEnvironment(fn Function) error {

@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -121,11 +123,20 @@ func (s *Session) CreateWorld(ctx context.Context) error {
 	return nil
 }
 
-// LocalEnv is the environment of a function running on moto: moto's endpoint and credentials, the registry and the
-// topic, and for the provider the permission to answer the loopback ResponseURL.
+// LocalEnv is the environment of a function running on moto: moto's endpoint and credentials, the settings the
+// stack would deploy (lambdaenv.Environment: the registry, the topic, the delivery role and boundary, the
+// defaults), and for the provider the permission to answer the loopback ResponseURL.
 func (s *Session) LocalEnv(function string) []string {
-	env := append(s.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+s.world.Table, lambdaenv.TopicARN+"="+s.world.TopicARN)
-	env = append(env, testbed.DeliveryEnv()...)
+	fn := lambdaenv.Remediator
+	if function == Provider {
+		fn = lambdaenv.Provider
+	}
+	settings := lambdaenv.Environment(fn, map[string]string{lambdaenv.RegistryTable: s.world.Table, lambdaenv.TopicARN: s.world.TopicARN,
+		lambdaenv.DeliveryRoleARN: testbed.DeliveryRoleARN, lambdaenv.DeliveryBoundaryARN: testbed.DeliveryBoundaryARN})
+	env := s.moto.Env(testbed.Region)
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
+		env = append(env, k+"="+settings[k])
+	}
 	if function == Provider {
 		env = append(env, lambdaenv.LocalRun+"=true")
 	}
