@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/trailguard/trailguard/internal/spec"
 )
 
 // Aspect is a part of the delivery that Check reads. The remediator reads only the aspects an event can have
@@ -309,29 +311,10 @@ func (e *Engine) checkLogGroup(ctx context.Context, t Target) ([]Drift, error) {
 		return []Drift{{Kind: LogGroupMissing, Want: t.LogGroupName}}, nil
 	}
 	var drifts []Drift
-	if got := aws.ToInt32(group.RetentionInDays); shorter(got, t.RetentionInDays) {
-		drifts = append(drifts, Drift{Kind: RetentionChanged, Want: retentionText(t.RetentionInDays), Got: retentionText(got)})
+	if got := aws.ToInt32(group.RetentionInDays); spec.ShorterRetention(got, t.RetentionInDays) {
+		drifts = append(drifts, Drift{Kind: RetentionChanged, Want: spec.RetentionText(t.RetentionInDays), Got: spec.RetentionText(got)})
 	}
 	return append(drifts, checkGuard(t, group)...), nil
-}
-
-// shorter says whether a retention in days keeps events for less time than another; 0 is forever. A longer
-// retention than desired is not drift: only shortening loses audit data.
-func shorter(got, want int32) bool {
-	switch {
-	case want == 0:
-		return got != 0
-	case got == 0:
-		return false
-	}
-	return got < want
-}
-
-func retentionText(days int32) string {
-	if days == 0 {
-		return "forever"
-	}
-	return fmt.Sprintf("%d days", days)
 }
 
 type logGroup struct {

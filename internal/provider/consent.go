@@ -50,8 +50,8 @@ func needsConsent(s spec.Spec, t delivery.Target, prior *registry.Record, supers
 		return fmt.Sprintf("change the delivery role from %s to %s", was.RoleARN(), t.RoleARN())
 	case was.KmsKeyID != t.KmsKeyID:
 		return fmt.Sprintf("change the log group's key from %q to %q", was.KmsKeyID, t.KmsKeyID)
-	case shorterRetention(t.RetentionInDays, was.RetentionInDays):
-		return fmt.Sprintf("lower RetentionInDays from %s to %s", days(was.RetentionInDays), days(t.RetentionInDays))
+	case spec.ShorterRetention(t.RetentionInDays, was.RetentionInDays):
+		return fmt.Sprintf("lower RetentionInDays from %s to %s", spec.RetentionText(was.RetentionInDays), spec.RetentionText(t.RetentionInDays))
 	case modeRank(s.Remediation) < modeRank(prior.Spec.Remediation):
 		return fmt.Sprintf("weaken Remediation from %s to %s", prior.Spec.Remediation, s.Remediation)
 	case was.EnforceLogging && !t.EnforceLogging:
@@ -71,22 +71,4 @@ func modeRank(m spec.Mode) int {
 		return 1
 	}
 	return 0
-}
-
-// shorterRetention says whether got keeps events for less time than want; 0 is forever.
-func shorterRetention(got, want int32) bool {
-	switch {
-	case want == 0:
-		return got != 0
-	case got == 0:
-		return false
-	}
-	return got < want
-}
-
-func days(d int32) string {
-	if d == 0 {
-		return "forever"
-	}
-	return fmt.Sprintf("%d days", d)
 }

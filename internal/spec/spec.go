@@ -361,6 +361,27 @@ func CheckKey(key string, trail TrailARN, crossAccount bool) error {
 	return nil
 }
 
+// ShorterRetention says whether a retention of got days keeps events for less time than one of want days; 0 is
+// forever. Only a shorter retention loses audit data: the remediator's drift check and the provider's consent rule
+// both ask this.
+func ShorterRetention(got, want int32) bool {
+	switch {
+	case want == 0:
+		return got != 0
+	case got == 0:
+		return false
+	}
+	return got < want
+}
+
+// RetentionText is a retention in days as a person reads it: "forever" for 0.
+func RetentionText(days int32) string {
+	if days == 0 {
+		return "forever"
+	}
+	return fmt.Sprintf("%d days", days)
+}
+
 // CheckRetention says whether days is a retention CloudWatch Logs allows; 0 means the events never expire.
 func CheckRetention(days int32) error {
 	if days == 0 || slices.Contains(RetentionValues, days) {

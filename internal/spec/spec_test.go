@@ -105,3 +105,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Only a retention that keeps events for less time loses audit data; 0 keeps them forever.
+func TestShorterRetentionTreatsZeroAsForever(t *testing.T) {
+	for _, c := range []struct {
+		got, want int32
+		shorter   bool
+	}{
+		{30, 365, true}, {365, 30, false}, {365, 365, false},
+		{30, 0, true}, {0, 0, false}, {0, 30, false},
+	} {
+		assert.Equal(t, c.shorter, spec.ShorterRetention(c.got, c.want), "%d days against %d", c.got, c.want)
+	}
+	assert.Equal(t, "forever", spec.RetentionText(0))
+	assert.Equal(t, "30 days", spec.RetentionText(30))
+}
