@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/infra/guardrail"
+	"github.com/trailguard/trailguard/internal/cis"
 )
 
 // escapes are the ways a member account's administrator could become, or run code as, a principal the guardrail
@@ -46,6 +47,9 @@ func escapes() []struct {
 		// widen the delivery roles' permissions boundary, a managed policy under /trailguard/
 		{name: "rewrite trailguard's delivery boundary", action: "iam:CreatePolicyVersion", resource: boundary},
 		{name: "switch trailguard's delivery boundary to an older version", action: "iam:SetDefaultPolicyVersion", resource: boundary},
+		// cancel the CIS pack metric's Sum with negative data points, which no read of trailguard's would show
+		{name: "put data points into the pack's namespace", action: "cloudwatch:PutMetricData", resource: "*",
+			request: map[string]any{"cloudwatch:namespace": cis.Namespace}},
 		// step out from under the policy
 		{name: "leave the organization", action: "organizations:LeaveOrganization", resource: "*"},
 		{name: "detach the guardrail (a delegated administrator)", action: "organizations:DetachPolicy", resource: policy, tags: policyTags},
@@ -85,6 +89,8 @@ func escapes() []struct {
 		{name: "a delegated administrator detaches another policy", action: "organizations:DetachPolicy",
 			resource: strings.Replace(policy, "p-12345678", "p-87654321", 1), principal: attacker},
 		{name: "invoke trailguard's function", action: "lambda:InvokeFunction", resource: function, tags: functionTags, principal: attacker},
+		{name: "an administrator's own metrics", action: "cloudwatch:PutMetricData", resource: "*", principal: attacker,
+			request: map[string]any{"cloudwatch:namespace": "app/web"}},
 	} {
 		rows = append(rows, row{c, false})
 	}

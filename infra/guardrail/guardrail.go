@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 )
 
@@ -209,6 +210,11 @@ func Policy(s Settings) map[string]any {
 		deny("TrailguardPolicies", PolicyWrites, []string{"arn:*:iam::*:policy" + delivery.RolePath + "*"}, notDeployer),
 		deny("TrailguardFunctions", FunctionWrites, []string{"*"},
 			map[string]any{"ArnNotLike": notDeployer["ArnNotLike"], "Null": map[string]any{"aws:ResourceTag/" + FunctionTag: "false"}}),
+		// A negative data point put straight into the CIS pack's namespace cancels a match in its alarm's Sum, and
+		// nothing trailguard reads would show it afterwards, so it is denied here. (The pack's alarms and filters are
+		// repaired by the remediator; denying their writes too would cost this policy's size limit prefixes.)
+		deny("PackMetricData", []string{"cloudwatch:PutMetricData"}, []string{"*"},
+			with(map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": []string{cis.Namespace}}})),
 		deny("LeaveOrganization", []string{"organizations:LeaveOrganization"}, []string{"*"}, notExempt),
 		deny("GuardrailPolicy", OrganizationWrites, []string{"*"}, tagged(PolicyTag)),
 	}

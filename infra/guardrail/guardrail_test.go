@@ -38,6 +38,7 @@ type call struct {
 	tags      map[string]string // the resource's tags
 	tagKeys   []string          // aws:TagKeys of a tagging call
 	principal string
+	request   map[string]any // other request context, such as cloudwatch:namespace
 }
 
 func (c call) context() map[string]any {
@@ -47,6 +48,9 @@ func (c call) context() map[string]any {
 	}
 	if len(c.tagKeys) > 0 {
 		ctx["aws:TagKeys"] = c.tagKeys
+	}
+	for k, v := range c.request {
+		ctx[k] = v
 	}
 	return ctx
 }
@@ -165,7 +169,8 @@ func TestTheGuardrailIsOffByDefaultAndSettingsAreChecked(t *testing.T) {
 
 // evaluate is the guardrail's denial as IAM decides it, for the policy elements the guardrail uses: Deny
 // statements; Action and Resource lists with * and ? wildcards; ArnNotLike on aws:PrincipalArn, Null on
-// aws:ResourceTag, ForAnyValue:StringEquals on aws:TagKeys (a missing key makes Null true and ForAnyValue false).
+// aws:ResourceTag, ForAnyValue:StringEquals on aws:TagKeys (a missing key makes Null true and ForAnyValue false),
+// StringEquals on a request key (a missing key makes it false).
 // It is no general IAM evaluator; iam-simulate below checks it.
 func evaluate(t *testing.T, policy map[string]any, c call) bool {
 	t.Helper()
@@ -192,6 +197,10 @@ func conditionsHold(t *testing.T, cond map[string]any, ctx map[string]any) bool 
 				}
 			case "Null":
 				if (want == "true") != !present {
+					return false
+				}
+			case "StringEquals":
+				if !present || !slices.Contains(want.([]string), got.(string)) {
 					return false
 				}
 			case "ForAnyValue:StringEquals":
