@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 )
@@ -25,9 +28,7 @@ func TestBootstrapRefusesForgedRequestsAndAnswersHostileOnes(t *testing.T) {
 		t.Skip("builds the provider")
 	}
 	bootstrap, err := testbed.BuildFunction("provider")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var awsCalls atomic.Int64
 	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		awsCalls.Add(1)
@@ -37,35 +38,27 @@ func TestBootstrapRefusesForgedRequestsAndAnswersHostileOnes(t *testing.T) {
 	rs := testbed.NewResponseServer()
 	defer rs.Close()
 	rt, err := testbed.StartRuntime()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer rt.Close()
 	logs := &testbed.Logs{}
 	fn, err := testbed.StartFunction(bootstrap, rt, []string{
 		"AWS_REGION=" + testbed.Region, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
 		"AWS_ENDPOINT_URL=" + endpoint.URL, lambdaenv.LocalRun + "=true", lambdaenv.RegistryTable + "=" + testbed.RegistryTable,
 	}, logs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer fn.Stop()
 	invoke := func(t *testing.T, raw []byte) testbed.Response {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		res, err := rt.Invoke(ctx, raw, 30*time.Second)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, logs.String())
-		}
+		require.NoError(t, err, "%v\n%s", err, logs.String())
 		return res
 	}
 	// local points a sample's ResponseURL at the stand-in, as the demo does, unless it is the URL under test.
 	local := func(t *testing.T, name string) []byte {
 		var ev map[string]any
-		if err := json.Unmarshal(readSample(t, name), &ev); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, json.Unmarshal(readSample(t, name), &ev))
 		ev["ResponseURL"] = rs.URL(ev["RequestId"].(string))
 		raw, _ := json.Marshal(ev)
 		return raw
@@ -78,48 +71,41 @@ func TestBootstrapRefusesForgedRequestsAndAnswersHostileOnes(t *testing.T) {
 		"other bucket":    readSample(t, "bad/forged-delete-other-bucket.json"),
 	} {
 		res := invoke(t, raw)
-		if res.Error == nil || !strings.Contains(res.Error.Message, "StackId") && !strings.Contains(res.Error.Message, "ResponseURL") {
-			t.Errorf("%s: Lambda got %+v, want an error naming the field", name, res.Error)
-		}
+		assert.False(t, res.Error == nil || !strings.Contains(res.Error.Message, "StackId") &&
+			!strings.Contains(res.Error.Message, "ResponseURL"),
+			"%s: Lambda got %+v, want an error naming the field", name, res.Error)
 	}
-	if n := len(rs.Responses()); n != 0 || awsCalls.Load() != 0 {
-		t.Fatalf("forged requests made %d responses and %d AWS calls, want none\n%s", n, awsCalls.Load(), logs.String())
-	}
+	n := len(rs.Responses())
+	require.False(t, n != 0 || awsCalls.Load() != 0,
+		"forged requests made %d responses and %d AWS calls, want none\n%s", n, awsCalls.Load(), logs.String())
 	// The log reaches us through a pipe, after the answer: wait for it, generously.
 	refusals := func() int { return strings.Count(logs.String(), `"msg":"custom resource event refused`) }
 	for end := time.Now().Add(10 * time.Second); refusals() < 4 && time.Now().Before(end); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := refusals(); got != 4 {
-		t.Errorf("%d refusals logged, want 4:\n%s", got, logs.String())
-	}
+	logged := refusals()
+	assert.Equal(t, 4, logged, "%d refusals logged, want 4:\n%s", logged, logs.String())
 
 	var ev map[string]any
-	if err := json.Unmarshal(local(t, "delete.json"), &ev); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(local(t, "delete.json"), &ev))
 	delete(ev, "ResourceProperties")
 	head, _ := json.Marshal(ev)
 	deep := strings.TrimSuffix(string(head), "}") + `,"ResourceProperties":` + nested(10_001) + "}"
-	if res := invoke(t, []byte(deep)); res.Error != nil {
-		t.Fatalf("a deep event: %v\n%s", res.Error, logs.String())
-	}
+	res := invoke(t, []byte(deep))
+	require.Nil(t, res.Error, "a deep event: %v\n%s", res.Error, logs.String())
 	got := rs.Responses()
-	if len(got) != 1 || got[0].Body.Status != StatusFailed || !strings.Contains(got[0].Body.Reason, "ResourceProperties is nested 10001 levels deep") {
-		t.Fatalf("a deep event: responses %+v, want one FAILED naming the nesting", got)
-	}
-	if awsCalls.Load() != 0 {
-		t.Errorf("a deep event made %d AWS calls", awsCalls.Load())
-	}
+	require.False(t, len(got) != 1 || got[0].Body.Status != StatusFailed ||
+		!strings.Contains(got[0].Body.Reason, "ResourceProperties is nested 10001 levels deep"),
+		"a deep event: responses %+v, want one FAILED naming the nesting", got)
+	assert.Equal(t, int64(0), awsCalls.Load(), "a deep event made %d AWS calls", awsCalls.Load())
 
 	// A property named with terminal escapes, NUL, a line break, an RTL override and a C1 CSI: the provider names
 	// it in its FAILED Reason, which CloudFormation shows in consoles and terminals.
-	if res := invoke(t, local(t, "bad/control-characters.json")); res.Error != nil {
-		t.Fatalf("hostile property names: %v\n%s", res.Error, logs.String())
-	}
+	res = invoke(t, local(t, "bad/control-characters.json"))
+	require.Nil(t, res.Error, "hostile property names: %v\n%s", res.Error, logs.String())
 	got = rs.Responses()
-	if len(got) != 2 || got[1].Body.Status != StatusFailed || !strings.Contains(got[1].Body.Reason, `\u001b]8;;https://evil.example\u0007Click`) {
-		t.Fatalf("hostile property names: responses %+v, want a FAILED naming the property, escaped", got)
-	}
+	require.False(t, len(got) != 2 || got[1].Body.Status != StatusFailed ||
+		!strings.Contains(got[1].Body.Reason, `\u001b]8;;https://evil.example\u0007Click`),
+		"hostile property names: responses %+v, want a FAILED naming the property, escaped", got)
 	controlFree(t, "the Reason", got[1].Body.Reason)
 }

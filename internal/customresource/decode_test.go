@@ -3,6 +3,9 @@ package customresource
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestValidateResponseURL(t *testing.T) {
@@ -73,15 +76,10 @@ func TestValidateResponseURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		host, err := validateResponseURL(tt.url, tt.fn, tt.loopback)
-		if (err == nil) != tt.ok {
-			t.Errorf("validateResponseURL(%q, %s, loopback=%v) = %v, want ok=%v", tt.url, tt.fn.Region, tt.loopback, err, tt.ok)
-		}
-		if err != nil && strings.Contains(err.Error(), "Signature") {
-			t.Errorf("error %q quotes the URL", err)
-		}
-		if strings.Contains(host, "?") || strings.Contains(host, "/") {
-			t.Errorf("host %q is more than a host", host)
-		}
+		assert.False(t, (err == nil) != tt.ok,
+			"validateResponseURL(%q, %s, loopback=%v) = %v, want ok=%v", tt.url, tt.fn.Region, tt.loopback, err, tt.ok)
+		assert.False(t, err != nil && strings.Contains(err.Error(), "Signature"), "error %q quotes the URL", err)
+		assert.False(t, strings.Contains(host, "?") || strings.Contains(host, "/"), "host %q is more than a host", host)
 	}
 }
 
@@ -90,29 +88,22 @@ func TestDecodeUsesExactKeys(t *testing.T) {
 		`"StackId":"` + stackID + `","stackid":"arn:aws:cloudformation:us-east-1:210987654321:stack/other/1",` +
 		`"requesttype":"Delete","ResourceProperties":{"TrailName":"t","RetentionInDays":"365"},"OldResourceProperties":null}`
 	req, malformed, err := decode([]byte(raw), true, origin{"aws", "us-east-1", "123456789012"}, nil)
-	if err != nil || malformed != nil {
-		t.Fatalf("decode: %v, %v", err, malformed)
-	}
-	if req.ResponseURL != "http://127.0.0.1:9/x" || req.RequestType != "Create" ||
-		req.ResourceProperties["RetentionInDays"] != "365" || req.OldResourceProperties != nil {
-		t.Errorf("decoded %+v", req)
-	}
+	require.False(t, err != nil || malformed != nil, "decode: %v, %v", err, malformed)
+	assert.False(t, req.ResponseURL != "http://127.0.0.1:9/x" || req.RequestType != "Create" ||
+		req.ResourceProperties["RetentionInDays"] != "365" || req.OldResourceProperties != nil,
+		"decoded %+v", req)
 }
 
 func TestReadEnvelope(t *testing.T) {
 	fields, depths, err := readEnvelope([]byte(` { "A" : 1e999 , "B":[ {"c" : [ ] } ] ,"C":"x\"}" ,"A":null}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := map[string]string{"A": "null", "B": `[ {"c" : [ ] } ]`, "C": `"x\"}"`}
 	for k, v := range want {
-		if string(fields[k]) != v {
-			t.Errorf("field %s = %q, want %q (the last of duplicate keys, exactly as written)", k, fields[k], v)
-		}
+		assert.Equal(t, v, string(fields[k]),
+			"field %s = %q, want %q (the last of duplicate keys, exactly as written)", k, fields[k], v)
 	}
-	if len(fields) != len(want) || depths["B"] != 3 || depths["C"] != 0 {
-		t.Errorf("fields %q, depths %v", fields, depths)
-	}
+	assert.False(t, len(fields) != len(want) || depths["B"] != 3 || depths["C"] != 0,
+		"fields %q, depths %v", fields, depths)
 	for raw, wantErr := range map[string]string{
 		`{"A":1} {"B":2}`:             "more follows",
 		`{"A":1`:                      "ends before",
@@ -123,8 +114,8 @@ func TestReadEnvelope(t *testing.T) {
 		`null`:                        "null",
 		nested(20_000)[:30_000] + `}`: "not a JSON object",
 	} {
-		if _, _, err := readEnvelope([]byte(raw)); err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Errorf("readEnvelope(%.40q) = %v, want an error saying %q", raw, err, wantErr)
-		}
+		_, _, err := readEnvelope([]byte(raw))
+		assert.False(t, err == nil || !strings.Contains(err.Error(), wantErr),
+			"readEnvelope(%.40q) = %v, want an error saying %q", raw, err, wantErr)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzWrap feeds arbitrary events to Wrap. A JSON object is pointed at the stand-in for S3 (and given the function's own
@@ -76,30 +78,25 @@ func FuzzWrap(f *testing.F) {
 		err := wrapped(ctx, raw)
 		puts := s3.Drain()
 		if !object {
-			if len(puts) != 0 || !errors.Is(err, ErrUnanswerable) {
-				t.Fatalf("not an object: %d PUTs, error %v", len(puts), err)
-			}
+			require.False(t, len(puts) != 0 || !errors.Is(err, ErrUnanswerable),
+				"not an object: %d PUTs, error %v", len(puts), err)
 			return
 		}
 		var de *decodeError
 		if !trusted && errors.As(err, &de) && de.Field == "StackId" && len(puts) == 0 {
 			return // a StackId of another stack, or no stack: refused
 		}
-		if err != nil || len(puts) != 1 {
-			t.Fatalf("an object with the function's StackId (%v): %d PUTs, error %v", trusted, len(puts), err)
-		}
-		if len(puts[0].Raw) > MaxResponseBytes {
-			t.Fatalf("body of %d bytes", len(puts[0].Raw))
-		}
+		require.False(t, err != nil || len(puts) != 1,
+			"an object with the function's StackId (%v): %d PUTs, error %v", trusted, len(puts), err)
+		require.LessOrEqual(t, len(puts[0].Raw), MaxResponseBytes, "body of %d bytes", len(puts[0].Raw))
 		var r response
-		if err := json.Unmarshal(puts[0].Raw, &r); err != nil || (r.Status != StatusSuccess && r.Status != StatusFailed) {
-			t.Fatalf("body %s: %v", puts[0].Raw, err)
-		}
-		if r.Status == StatusFailed && r.Reason == "" && len(puts[0].Raw) < MaxResponseBytes-100 {
-			t.Fatalf("FAILED without a reason: %s", puts[0].Raw)
-		}
-		if blocked.Load() != blockedBefore && (r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after")) {
-			t.Fatalf("a handler that never returned was answered %s %q, want FAILED saying it timed out", r.Status, r.Reason)
-		}
+		err = json.Unmarshal(puts[0].Raw, &r)
+		require.False(t, err != nil || (r.Status != StatusSuccess && r.Status != StatusFailed),
+			"body %s: %v", puts[0].Raw, err)
+		require.False(t, r.Status == StatusFailed && r.Reason == "" && len(puts[0].Raw) < MaxResponseBytes-100,
+			"FAILED without a reason: %s", puts[0].Raw)
+		require.False(t, blocked.Load() != blockedBefore &&
+			(r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after")),
+			"a handler that never returned was answered %s %q, want FAILED saying it timed out", r.Status, r.Reason)
 	})
 }

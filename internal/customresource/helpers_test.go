@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
@@ -30,9 +31,7 @@ const requestID = "0f4e8d2a-5b6c-4d7e-8f90-a1b2c3d4e5f6"
 func only(t *testing.T, s3 *testbed.ResponseServer) response {
 	t.Helper()
 	puts := s3.Responses()
-	if len(puts) != 1 {
-		t.Fatalf("got %d PUTs, want exactly 1", len(puts))
-	}
+	require.Len(t, puts, 1, "got %d PUTs, want exactly 1", len(puts))
 	return decodeBody(t, puts[0].Raw)
 }
 
@@ -41,9 +40,8 @@ func decodeBody(t *testing.T, body []byte) response {
 	var r response
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		t.Fatalf("response body is not the expected JSON: %v\n%s", err, body)
-	}
+	err := dec.Decode(&r)
+	require.NoError(t, err, "response body is not the expected JSON: %v\n%s", err, body)
 	return r
 }
 
@@ -89,9 +87,7 @@ func event(t *testing.T, s3 *testbed.ResponseServer, mutate func(map[string]any)
 		mutate(e)
 	}
 	raw, err := json.Marshal(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return raw
 }
 

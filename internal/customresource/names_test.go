@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // The regular expressions these checks were written as. The checks are now loops (no init cost); this fuzz target
@@ -22,13 +24,11 @@ func FuzzChecksMatchTheirRegularExpressions(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := isAccountID(s), accountIDRE.MatchString(s); got != want {
-			t.Errorf("isAccountID(%q) = %t, want %t", s, got, want)
-		}
+		got, want := isAccountID(s), accountIDRE.MatchString(s)
+		assert.Equal(t, want, got, "isAccountID(%q) = %t, want %t", s, got, want)
 		for _, id := range []string{s, fallbackPrefix + s} {
-			if got, want := IsFallbackID(id), fallbackIDRE.MatchString(id); got != want {
-				t.Errorf("IsFallbackID(%q) = %t, want %t", id, got, want)
-			}
+			got, want := IsFallbackID(id), fallbackIDRE.MatchString(id)
+			assert.Equal(t, want, got, "IsFallbackID(%q) = %t, want %t", id, got, want)
 		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
@@ -48,18 +50,17 @@ func TestDeeplyNestedPropertiesAreAnsweredOnce(t *testing.T) {
 				var logs logBuffer
 				var c calls
 				h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, errors.New("handled") })
-				if err := via(h, fastOptions(&logs)...)(lambdaContext(), deepEvent(t, f, depth)); err != nil {
-					t.Fatalf("returned %v; want nil once the FAILED is sent\n%s", err, logs.String())
-				}
+				err := via(h, fastOptions(&logs)...)(lambdaContext(), deepEvent(t, f, depth))
+				require.NoError(t, err, "returned %v; want nil once the FAILED is sent\n%s", err, logs.String())
 				r := only(t, f)
-				switch {
-				case decodable && (c.count() != 1 || r.Status != StatusFailed || !strings.HasPrefix(r.Reason, "handled")):
-					t.Errorf("handler ran %d times, answer %s %q; want the handler's own FAILED", c.count(), r.Status, r.Reason)
-				case !decodable && c.count() != 0:
-					t.Error("the handler ran on properties that cannot be decoded")
-				case !decodable && (r.Status != StatusFailed || !strings.Contains(r.Reason,
-					fmt.Sprintf("ResourceProperties is nested %d levels deep", depth))):
-					t.Errorf("got %s %q, want FAILED naming ResourceProperties and its nesting", r.Status, r.Reason)
+				if decodable {
+					assert.False(t, c.count() != 1 || r.Status != StatusFailed ||
+						!strings.HasPrefix(r.Reason, "handled"),
+						"handler ran %d times, answer %s %q; want the handler's own FAILED", c.count(), r.Status, r.Reason)
+				} else if assert.Equal(t, 0, c.count(), "the handler ran on properties that cannot be decoded") {
+					assert.False(t, r.Status != StatusFailed || !strings.Contains(r.Reason,
+						fmt.Sprintf("ResourceProperties is nested %d levels deep", depth)),
+						"got %s %q, want FAILED naming ResourceProperties and its nesting", r.Status, r.Reason)
 				}
 			})
 		}

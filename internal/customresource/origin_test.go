@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
@@ -33,9 +35,7 @@ func hosts(s3 *testbed.ResponseServer) []string {
 func readSample(t *testing.T, name string) json.RawMessage {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "provider", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return raw
 }
 
@@ -59,20 +59,15 @@ func TestForgedRequestsAreRefusedBeforeTheHandler(t *testing.T) {
 			s3 := newS3(t)
 			h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
 			err := Wrap(h, lambdaOptions(&logs, s3)...)(lambdaContext(), readSample(t, tt.sample))
-			if !errors.Is(err, ErrUnanswerable) || !strings.Contains(err.Error(), tt.rule) {
-				t.Errorf("error %v, want one saying %q", err, tt.rule)
-			}
-			if c.count() != 0 {
-				t.Error("the handler ran on a forged request")
-			}
-			if sent := hosts(s3); len(sent) != 0 {
-				t.Errorf("PUT sent to %v", sent)
-			}
+			assert.False(t, !errors.Is(err, ErrUnanswerable) || !strings.Contains(err.Error(), tt.rule),
+				"error %v, want one saying %q", err, tt.rule)
+			assert.Equal(t, 0, c.count(), "the handler ran on a forged request")
+			sent := hosts(s3)
+			assert.Len(t, sent, 0, "PUT sent to %v", sent)
 			out := logs.String()
-			if strings.Count(out, "\n") != 1 || !strings.Contains(out, `"level":"ERROR"`) ||
-				!strings.Contains(out, `"field":"`+tt.field+`"`) || !strings.Contains(out, tt.rule) {
-				t.Errorf("want one ERROR line naming %s and the rule, got:\n%s", tt.field, out)
-			}
+			assert.False(t, strings.Count(out, "\n") != 1 || !strings.Contains(out, `"level":"ERROR"`) ||
+				!strings.Contains(out, `"field":"`+tt.field+`"`) || !strings.Contains(out, tt.rule),
+				"want one ERROR line naming %s and the rule, got:\n%s", tt.field, out)
 			assertNoSecrets(t, out)
 		})
 	}
@@ -82,12 +77,12 @@ func TestForgedRequestsAreRefusedBeforeTheHandler(t *testing.T) {
 	var c calls
 	s3 := newS3(t)
 	h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
-	if err := Wrap(h, lambdaOptions(&logs, s3)...)(lambdaContext(), readSample(t, "delete.json")); err != nil {
-		t.Fatalf("the genuine Delete: %v\n%s", err, logs.String())
-	}
-	if sent := hosts(s3); c.count() != 1 || len(sent) != 1 || sent[0] != "cloudformation-custom-resource-response-useast1.s3.amazonaws.com" {
-		t.Errorf("the genuine Delete: handler ran %d times, PUTs to %v", c.count(), sent)
-	}
+	err := Wrap(h, lambdaOptions(&logs, s3)...)(lambdaContext(), readSample(t, "delete.json"))
+	require.NoError(t, err, "the genuine Delete: %v\n%s", err, logs.String())
+	sent := hosts(s3)
+	assert.False(t, c.count() != 1 || len(sent) != 1 ||
+		sent[0] != "cloudformation-custom-resource-response-useast1.s3.amazonaws.com",
+		"the genuine Delete: handler ran %d times, PUTs to %v", c.count(), sent)
 }
 
 // TestRequestsNeedTheFunctionsIdentity: outside local mode, an invocation without the invoked function's ARN (or
@@ -116,12 +111,10 @@ func TestRequestsNeedTheFunctionsIdentity(t *testing.T) {
 			h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
 			opts := append(lambdaOptions(&logs, s3), WithRegion(tt.region))
 			err := Wrap(h, opts...)(tt.ctx, readSample(t, "delete.json"))
-			if !errors.Is(err, ErrUnanswerable) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %v, want one saying %q", err, tt.want)
-			}
-			if c.count() != 0 || len(hosts(s3)) != 0 {
-				t.Errorf("handler ran %d times, PUTs to %v", c.count(), hosts(s3))
-			}
+			assert.False(t, !errors.Is(err, ErrUnanswerable) || !strings.Contains(err.Error(), tt.want),
+				"error %v, want one saying %q", err, tt.want)
+			assert.False(t, c.count() != 0 || len(hosts(s3)) != 0,
+				"handler ran %d times, PUTs to %v", c.count(), hosts(s3))
 		})
 	}
 }
@@ -135,11 +128,11 @@ func TestLocalMode(t *testing.T) {
 	var c calls
 	h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
 	w := Wrap(h, fastOptions(&logs)...)
-	if err := w(context.Background(), event(t, f, nil)); err != nil || c.count() != 1 || len(f.Responses()) != 1 {
-		t.Fatalf("a direct call: %v, handler ran %d times, %d PUTs", err, c.count(), len(f.Responses()))
-	}
+	err := w(context.Background(), event(t, f, nil))
+	require.False(t, err != nil || c.count() != 1 || len(f.Responses()) != 1,
+		"a direct call: %v, handler ran %d times, %d PUTs", err, c.count(), len(f.Responses()))
 	forged := event(t, f, func(e map[string]any) { e["StackId"] = strings.Replace(stackID, "123456789012", "210987654321", 1) })
-	if err := w(lambdaContext(), forged); !errors.Is(err, ErrUnanswerable) || c.count() != 1 || len(f.Responses()) != 1 {
-		t.Errorf("another account's stack in local mode: %v, handler ran %d times, %d PUTs", err, c.count(), len(f.Responses()))
-	}
+	err = w(lambdaContext(), forged)
+	assert.False(t, !errors.Is(err, ErrUnanswerable) || c.count() != 1 || len(f.Responses()) != 1,
+		"another account's stack in local mode: %v, handler ran %d times, %d PUTs", err, c.count(), len(f.Responses()))
 }

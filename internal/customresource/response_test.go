@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestTruncate(t *testing.T) {
@@ -14,18 +17,13 @@ func TestTruncate(t *testing.T) {
 		in = strings.ToValidUTF8(in, "\uFFFD")
 		for _, budget := range []int{0, 5, 20, 100, 1000, 4000} {
 			out := truncate(in, budget)
-			if !utf8.ValidString(out) {
-				t.Errorf("truncate(%.20q, %d) is not valid UTF-8", in, budget)
-			}
-			if out != "" && escapedLen(out)+len(`,"Reason":""`) > budget {
-				t.Errorf("truncate(%.20q, %d) = %d escaped bytes, over budget", in, budget, escapedLen(out))
-			}
-			if out != in && out != "" && !strings.HasSuffix(out, truncatedMark) {
-				t.Errorf("truncate(%.20q, %d) is cut without a mark", in, budget)
-			}
-			if out != in && !strings.HasPrefix(in, strings.TrimSuffix(out, truncatedMark)) {
-				t.Errorf("truncate(%.20q, %d) is not a prefix", in, budget)
-			}
+			assert.True(t, utf8.ValidString(out), "truncate(%.20q, %d) is not valid UTF-8", in, budget)
+			assert.False(t, out != "" && escapedLen(out)+len(`,"Reason":""`) > budget,
+				"truncate(%.20q, %d) = %d escaped bytes, over budget", in, budget, escapedLen(out))
+			assert.False(t, out != in && out != "" && !strings.HasSuffix(out, truncatedMark),
+				"truncate(%.20q, %d) is cut without a mark", in, budget)
+			assert.False(t, out != in && !strings.HasPrefix(in, strings.TrimSuffix(out, truncatedMark)),
+				"truncate(%.20q, %d) is not a prefix", in, budget)
 		}
 	}
 }
@@ -36,22 +34,18 @@ func TestEncodeKeepsEveryBodyUnderTheCap(t *testing.T) {
 		r := base
 		r.Reason = strings.Repeat("\u2028<>", n/3)
 		got, body := encode(r, " See CloudWatch log stream: s")
-		if len(body) > MaxResponseBytes {
-			t.Errorf("reason of %d bytes gives a %d-byte body", n, len(body))
-		}
+		assert.False(t, len(body) > MaxResponseBytes, "reason of %d bytes gives a %d-byte body", n, len(body))
 		var back response
-		if err := json.Unmarshal(body, &back); err != nil || back.Reason != got.Reason {
-			t.Errorf("body does not decode to what encode returned: %v", err)
-		}
-		if !strings.HasSuffix(back.Reason, " See CloudWatch log stream: s") {
-			t.Errorf("the log stream was cut from %q", back.Reason[max(0, len(back.Reason)-60):])
-		}
+		err := json.Unmarshal(body, &back)
+		assert.False(t, err != nil || back.Reason != got.Reason,
+			"body does not decode to what encode returned: %v", err)
+		assert.True(t, strings.HasSuffix(back.Reason, " See CloudWatch log stream: s"),
+			"the log stream was cut from %q", back.Reason[max(0, len(back.Reason)-60):])
 	}
 	ok := base
 	ok.Status, ok.Reason = StatusSuccess, ""
-	if got, _ := encode(ok, " See CloudWatch log stream: s"); got.Reason != "" {
-		t.Errorf("a SUCCESS got reason %q", got.Reason)
-	}
+	got, _ := encode(ok, " See CloudWatch log stream: s")
+	assert.Empty(t, got.Reason, "a SUCCESS got reason %q", got.Reason)
 }
 
 func TestBackoff(t *testing.T) {
@@ -59,9 +53,7 @@ func TestBackoff(t *testing.T) {
 	for attempt, want := range map[int]int64{1: 100, 2: 200, 3: 400, 4: 800, 5: 1000, 30: 1000} {
 		for range 50 {
 			d := int64(c.backoff(attempt))
-			if d < want/2 || d > want {
-				t.Fatalf("backoff(%d) = %d, want in [%d, %d]", attempt, d, want/2, want)
-			}
+			require.False(t, d < want/2 || d > want, "backoff(%d) = %d, want in [%d, %d]", attempt, d, want/2, want)
 		}
 	}
 }

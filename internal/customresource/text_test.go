@@ -7,6 +7,9 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // hostileNames are property names a stack author can write: terminal escapes (a hyperlink, clear screen, colour),
@@ -24,12 +27,10 @@ var hostileNames = []string{
 // controlFree fails the test if s holds a character that controls a terminal or the direction of text.
 func controlFree(t *testing.T, what, s string) {
 	t.Helper()
-	if !utf8.ValidString(s) {
-		t.Errorf("%s is not valid UTF-8: %q", what, s)
-	}
+	assert.True(t, utf8.ValidString(s), "%s is not valid UTF-8: %q", what, s)
 	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029 {
-			t.Errorf("%s holds %U: %q", what, r, s)
+		if !assert.False(t, unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029,
+			"%s holds %U: %q", what, r, s) {
 			return
 		}
 	}
@@ -42,17 +43,13 @@ func TestReasonCarriesNoControlCharacters(t *testing.T) {
 		h := func(_ context.Context, req Request) (Result, error) {
 			return Result{}, errors.New("property " + name + ": unknown property")
 		}
-		if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)))
 		r := only(t, f)
 		controlFree(t, "the Reason", r.Reason)
-		if !strings.HasPrefix(r.Reason, "property ") || !strings.Contains(r.Reason, ": unknown property") {
-			t.Errorf("the Reason lost its text: %q", r.Reason)
-		}
-		if strings.ContainsRune(name, '\x1b') && !strings.Contains(r.Reason, `\u001b`) {
-			t.Errorf("ESC is not shown as \\u001b: %q", r.Reason)
-		}
+		assert.False(t, !strings.HasPrefix(r.Reason, "property ") || !strings.Contains(r.Reason, ": unknown property"),
+			"the Reason lost its text: %q", r.Reason)
+		assert.False(t, strings.ContainsRune(name, '\x1b') && !strings.Contains(r.Reason, `\u001b`),
+			"ESC is not shown as \\u001b: %q", r.Reason)
 	}
 
 	// Escaping makes a Reason longer (one ESC is six characters): the body still fits CloudFormation's limit.
@@ -61,16 +58,12 @@ func TestReasonCarriesNoControlCharacters(t *testing.T) {
 	h := func(context.Context, Request) (Result, error) {
 		return Result{}, errors.New(strings.Repeat("\x1b[2J", 2000))
 	}
-	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)))
 	p := f.Responses()
-	if len(p) != 1 || len(p[0].Raw) > MaxResponseBytes {
-		t.Fatalf("%d PUTs, body of %d bytes", len(p), len(p[0].Raw))
-	}
+	require.False(t, len(p) != 1 || len(p[0].Raw) > MaxResponseBytes,
+		"%d PUTs, body of %d bytes", len(p), len(p[0].Raw))
 	r := decodeBody(t, p[0].Raw)
 	controlFree(t, "a truncated Reason", r.Reason)
-	if !strings.HasSuffix(r.Reason, truncatedMark+" See CloudWatch log stream: 2026/11/24/[$LATEST]abcdef") {
-		t.Errorf("reason %q", r.Reason[max(0, len(r.Reason)-80):])
-	}
+	assert.True(t, strings.HasSuffix(r.Reason, truncatedMark+" See CloudWatch log stream: 2026/11/24/[$LATEST]abcdef"),
+		"reason %q", r.Reason[max(0, len(r.Reason)-80):])
 }

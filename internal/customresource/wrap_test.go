@@ -13,6 +13,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
 
@@ -27,54 +30,39 @@ func TestWrapSuccessBody(t *testing.T) {
 		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"TrailArn": trailARN, "RoleName": "r"}}, nil
 	}
 	raw := event(t, f, nil)
-	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), raw); err != nil {
-		t.Fatalf("Wrap returned %v after a successful response", err)
-	}
-	if got.RequestType != "Create" || got.LogicalResourceID != "TrailDelivery" ||
-		got.ResourceProperties["TrailName"] != "management-trail" || got.ServiceToken == "" {
-		t.Errorf("handler got %+v", got)
-	}
+	err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), raw)
+	require.NoError(t, err, "Wrap returned %v after a successful response", err)
+	assert.False(t, got.RequestType != "Create" || got.LogicalResourceID != "TrailDelivery" ||
+		got.ResourceProperties["TrailName"] != "management-trail" || got.ServiceToken == "",
+		"handler got %+v", got)
 	p := f.Responses()
-	if len(p) != 1 {
-		t.Fatalf("got %d PUTs, want 1", len(p))
-	}
-	if p[0].Method != http.MethodPut {
-		t.Errorf("method %s, want PUT", p[0].Method)
-	}
-	if !p[0].HasContentType || p[0].ContentType != "" {
-		t.Errorf("Content-Type %q (sent: %v), want present and empty: the URL was signed without one", p[0].ContentType, p[0].HasContentType)
-	}
-	if p[0].ContentLength != int64(p[0].Size) {
-		t.Errorf("Content-Length %d, body %d bytes", p[0].ContentLength, p[0].Size)
-	}
+	require.Len(t, p, 1, "got %d PUTs, want 1", len(p))
+	assert.Equal(t, http.MethodPut, p[0].Method, "method %s, want PUT", p[0].Method)
+	assert.False(t, !p[0].HasContentType || p[0].ContentType != "",
+		"Content-Type %q (sent: %v), want present and empty: the URL was signed without one", p[0].ContentType, p[0].HasContentType)
+	assert.Equal(t, int64(p[0].Size), p[0].ContentLength,
+		"Content-Length %d, body %d bytes", p[0].ContentLength, p[0].Size)
 	r := decodeBody(t, p[0].Raw)
 	want := response{Status: StatusSuccess, PhysicalResourceID: trailARN, StackID: got.StackID,
 		RequestID: got.RequestID, LogicalResourceID: "TrailDelivery"}
-	if r.Status != want.Status || r.PhysicalResourceID != want.PhysicalResourceID || r.StackID != want.StackID ||
-		r.RequestID != want.RequestID || r.LogicalResourceID != want.LogicalResourceID || r.Reason != "" || r.NoEcho {
-		t.Errorf("response %+v, want %+v", r, want)
-	}
-	if r.Data["TrailArn"] != trailARN || r.Data["RoleName"] != "r" {
-		t.Errorf("Data %v", r.Data)
-	}
+	assert.False(t, r.Status != want.Status || r.PhysicalResourceID != want.PhysicalResourceID ||
+		r.StackID != want.StackID || r.RequestID != want.RequestID || r.LogicalResourceID != want.LogicalResourceID ||
+		r.Reason != "" || r.NoEcho,
+		"response %+v, want %+v", r, want)
+	assert.False(t, r.Data["TrailArn"] != trailARN || r.Data["RoleName"] != "r", "Data %v", r.Data)
 	out := logs.String()
 	for _, want := range []string{`"status":"SUCCESS"`, `"request_type":"Create"`, `"logical_resource_id":"TrailDelivery"`,
 		`"request_id":"0f4e8d2a-5b6c-4d7e-8f90-a1b2c3d4e5f6"`, `"stack_id":"arn:aws:cloudformation`, `"duration_ms"`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("log lacks %s:\n%s", want, out)
-		}
+		assert.Contains(t, out, want, "log lacks %s:\n%s", want, out)
 	}
 	assertNoSecrets(t, out)
-	if strings.Contains(out, "RoleName") {
-		t.Errorf("log contains Data:\n%s", out)
-	}
+	assert.False(t, strings.Contains(out, "RoleName"), "log contains Data:\n%s", out)
 }
 
 func assertNoSecrets(t *testing.T, s string) {
 	t.Helper()
-	if strings.Contains(s, testbed.ResponseURLSignature) || strings.Contains(s, "X-Amz-Algorithm") {
-		t.Errorf("the ResponseURL query string leaked:\n%s", s)
-	}
+	assert.False(t, strings.Contains(s, testbed.ResponseURLSignature) || strings.Contains(s, "X-Amz-Algorithm"),
+		"the ResponseURL query string leaked:\n%s", s)
 }
 
 func TestWrapFailures(t *testing.T) {
@@ -97,19 +85,15 @@ func TestWrapFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newS3(t)
 			var logs logBuffer
-			if err := Wrap(tt.h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
-				t.Fatalf("Wrap returned %v after a FAILED was sent", err)
-			}
+			err := Wrap(tt.h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil))
+			require.NoError(t, err, "Wrap returned %v after a FAILED was sent", err)
 			r := only(t, f)
-			if r.Status != StatusFailed || !strings.Contains(r.Reason, tt.wantReason) {
-				t.Errorf("got %s %q, want FAILED containing %q", r.Status, r.Reason, tt.wantReason)
-			}
-			if !strings.HasSuffix(r.Reason, " See CloudWatch log stream: 2026/11/24/[$LATEST]abcdef") {
-				t.Errorf("reason %q does not point at the log stream", r.Reason)
-			}
-			if !IsFallbackID(r.PhysicalResourceID) {
-				t.Errorf("failed Create answered PhysicalResourceId %q, want a fallback id", r.PhysicalResourceID)
-			}
+			assert.False(t, r.Status != StatusFailed || !strings.Contains(r.Reason, tt.wantReason),
+				"got %s %q, want FAILED containing %q", r.Status, r.Reason, tt.wantReason)
+			assert.True(t, strings.HasSuffix(r.Reason, " See CloudWatch log stream: 2026/11/24/[$LATEST]abcdef"),
+				"reason %q does not point at the log stream", r.Reason)
+			assert.True(t, IsFallbackID(r.PhysicalResourceID),
+				"failed Create answered PhysicalResourceId %q, want a fallback id", r.PhysicalResourceID)
 			assertNoSecrets(t, logs.String())
 		})
 	}
@@ -150,15 +134,12 @@ func TestWrapPhysicalResourceID(t *testing.T) {
 					e["PhysicalResourceId"] = tt.requestID
 				}
 			})
-			if err := Wrap(tt.h, fastOptions(&logs)...)(lambdaContext(), raw); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, Wrap(tt.h, fastOptions(&logs)...)(lambdaContext(), raw))
 			got := only(t, f).PhysicalResourceID
-			switch {
-			case tt.want == "fallback" && !IsFallbackID(got):
-				t.Errorf("PhysicalResourceId %q, want a fallback id", got)
-			case tt.want != "fallback" && got != tt.want:
-				t.Errorf("PhysicalResourceId %q, want %q", got, tt.want)
+			if tt.want == "fallback" {
+				assert.True(t, IsFallbackID(got), "PhysicalResourceId %q, want a fallback id", got)
+			} else {
+				assert.Equal(t, tt.want, got, "PhysicalResourceId %q, want %q", got, tt.want)
 			}
 		})
 	}
@@ -167,26 +148,17 @@ func TestWrapPhysicalResourceID(t *testing.T) {
 func TestFallbackID(t *testing.T) {
 	req := Request{StackID: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", LogicalResourceID: "Trail-Delivery_1", RequestID: "r1"}
 	id := fallbackID(req)
-	if id != fallbackID(req) {
-		t.Error("fallback id is not deterministic")
-	}
-	if !IsFallbackID(id) || !strings.Contains(id, "TrailDelivery1") {
-		t.Errorf("fallback id %q", id)
-	}
+	assert.Equal(t, fallbackID(req), id, "fallback id is not deterministic")
+	assert.False(t, !IsFallbackID(id) || !strings.Contains(id, "TrailDelivery1"), "fallback id %q", id)
 	other := req
 	other.RequestID = "r2"
-	if fallbackID(other) == id {
-		t.Error("two requests share a fallback id")
-	}
+	assert.False(t, fallbackID(other) == id, "two requests share a fallback id")
 	long := req
 	long.LogicalResourceID = strings.Repeat("é", 300) + strings.Repeat("A", 300)
-	if !IsFallbackID(fallbackID(long)) || len(fallbackID(long)) > 128 {
-		t.Errorf("fallback id for a long logical id: %q", fallbackID(long))
-	}
+	assert.False(t, !IsFallbackID(fallbackID(long)) || len(fallbackID(long)) > 128,
+		"fallback id for a long logical id: %q", fallbackID(long))
 	for _, id := range []string{"", trailARN, "trailguard-fallback-", "trailguard-fallback-X-0123", "x" + id, id + "0", "CFN-generated-id-123"} {
-		if IsFallbackID(id) {
-			t.Errorf("IsFallbackID(%q) = true", id)
-		}
+		assert.False(t, IsFallbackID(id), "IsFallbackID(%q) = true", id)
 	}
 }
 
@@ -208,29 +180,20 @@ func TestWrapDeadline(t *testing.T) {
 	deadline, _ := ctx.Deadline()
 	opts := append(fastOptions(&logs), WithDeadlineMargin(budget/2))
 	err := Wrap(h, opts...)(ctx, event(t, f, nil))
-	if err != nil {
-		t.Fatalf("Wrap returned %v after sending FAILED", err)
-	}
-	if time.Now().After(deadline) {
-		t.Error("Wrap returned after the Lambda deadline")
-	}
+	require.NoError(t, err, "Wrap returned %v after sending FAILED", err)
+	assert.False(t, time.Now().After(deadline), "Wrap returned after the Lambda deadline")
 	p := f.Responses()
-	if len(p) != 1 {
-		t.Fatalf("got %d PUTs, want 1", len(p))
-	}
-	if !p[0].At.Before(deadline) {
-		t.Errorf("FAILED arrived %s after the deadline", p[0].At.Sub(deadline))
-	}
+	require.Len(t, p, 1, "got %d PUTs, want 1", len(p))
+	assert.True(t, p[0].At.Before(deadline), "FAILED arrived %s after the deadline", p[0].At.Sub(deadline))
 	r := decodeBody(t, p[0].Raw)
-	if r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after") || !strings.Contains(r.Reason, "safe to retry") {
-		t.Errorf("got %s %q", r.Status, r.Reason)
-	}
+	assert.False(t, r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after") ||
+		!strings.Contains(r.Reason, "safe to retry"),
+		"got %s %q", r.Status, r.Reason)
 	close(release)
 	<-returned
 	time.Sleep(20 * time.Millisecond) // let a (wrong) second response arrive
-	if n := len(f.Responses()); n != 1 {
-		t.Errorf("a late handler result produced %d PUTs in total, want 1", n)
-	}
+	n := len(f.Responses())
+	assert.Equal(t, 1, n, "a late handler result produced %d PUTs in total, want 1", n)
 }
 
 func TestWrapHandlerHonoursDeadline(t *testing.T) {
@@ -247,38 +210,30 @@ func TestWrapHandlerHonoursDeadline(t *testing.T) {
 	lambdaDeadline, _ := ctx.Deadline()
 	// margin 1m would exceed half the 4s left, so it is capped at about 2s (half of what is left when Wrap starts:
 	// less on a loaded machine, never more)
-	if err := Wrap(h, append(fastOptions(&logs), WithDeadlineMargin(time.Minute))...)(ctx, event(t, f, nil)); err != nil {
-		t.Fatal(err)
-	}
-	if left := lambdaDeadline.Sub(handlerDeadline); left < time.Second || left > 2*time.Second {
-		t.Errorf("handler deadline %s before the Lambda deadline, want about 2s (half the time left)", left)
-	}
+	require.NoError(t, Wrap(h, append(fastOptions(&logs), WithDeadlineMargin(time.Minute))...)(ctx, event(t, f, nil)))
+	left := lambdaDeadline.Sub(handlerDeadline)
+	assert.False(t, left < time.Second || left > 2*time.Second,
+		"handler deadline %s before the Lambda deadline, want about 2s (half the time left)", left)
 	r := only(t, f)
-	if r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after") {
-		t.Errorf("got %s %q", r.Status, r.Reason)
-	}
+	assert.False(t, r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after"),
+		"got %s %q", r.Status, r.Reason)
 }
 
 func TestWrapRetries(t *testing.T) {
 	f := newS3(t, 500, 500, 200)
 	var logs logBuffer
 	h := func(context.Context, Request) (Result, error) { return Result{PhysicalResourceID: trailARN}, nil }
-	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
-		t.Fatalf("Wrap returned %v after the third PUT succeeded", err)
-	}
+	err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil))
+	require.NoError(t, err, "Wrap returned %v after the third PUT succeeded", err)
 	p := f.Responses()
-	if len(p) != 3 {
-		t.Fatalf("got %d PUTs, want 3", len(p))
-	}
+	require.Len(t, p, 3, "got %d PUTs, want 3", len(p))
 	for i := range p {
-		if string(p[i].Raw) != string(p[0].Raw) {
-			t.Errorf("PUT %d sent a different body", i+1)
-		}
+		assert.Equal(t, string(p[0].Raw), string(p[i].Raw), "PUT %d sent a different body", i+1)
 	}
 	out := logs.String()
-	if strings.Count(out, `"msg":"response PUT failed"`) != 2 || !strings.Contains(out, `"http_status":500`) || !strings.Contains(out, `"attempt":3`) {
-		t.Errorf("log does not show the two failures and the third attempt:\n%s", out)
-	}
+	assert.False(t, strings.Count(out, `"msg":"response PUT failed"`) != 2 ||
+		!strings.Contains(out, `"http_status":500`) || !strings.Contains(out, `"attempt":3`),
+		"log does not show the two failures and the third attempt:\n%s", out)
 	assertNoSecrets(t, out)
 }
 
@@ -299,21 +254,16 @@ func TestWrapRetryStatuses(t *testing.T) {
 			var logs logBuffer
 			h := func(context.Context, Request) (Result, error) { return Result{}, nil }
 			err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil))
-			if got := len(f.Responses()); got != tt.puts {
-				t.Errorf("got %d PUTs, want %d", got, tt.puts)
-			}
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("error %v, want error %v", err, tt.wantErr)
-			}
+			got := len(f.Responses())
+			assert.Equal(t, tt.puts, got, "got %d PUTs, want %d", got, tt.puts)
+			require.False(t, (err != nil) != tt.wantErr, "error %v, want error %v", err, tt.wantErr)
 			if err != nil {
 				var pe *putError
-				if !errors.As(err, &pe) || pe.Status != tt.script[tt.puts-1] || pe.Attempts != tt.puts {
-					t.Errorf("error %#v", err)
-				}
+				assert.False(t, !errors.As(err, &pe) || pe.Status != tt.script[tt.puts-1] || pe.Attempts != tt.puts,
+					"error %#v", err)
 				assertNoSecrets(t, err.Error())
-				if !strings.Contains(logs.String(), "could not be sent") {
-					t.Errorf("the final failure was not logged:\n%s", logs.String())
-				}
+				assert.Contains(t, logs.String(),
+					"could not be sent", "the final failure was not logged:\n%s", logs.String())
 			}
 			assertNoSecrets(t, logs.String())
 		})
@@ -328,9 +278,8 @@ func TestWrapNetworkErrorNeverLeaksURL(t *testing.T) {
 	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
 	err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), raw)
 	var pe *putError
-	if !errors.As(err, &pe) || pe.Attempts != 4 || pe.Status != 0 {
-		t.Fatalf("got %v, want a putError after 4 attempts", err)
-	}
+	require.False(t, !errors.As(err, &pe) || pe.Attempts != 4 || pe.Status != 0,
+		"got %v, want a putError after 4 attempts", err)
 	assertNoSecrets(t, err.Error())
 	assertNoSecrets(t, logs.String())
 }
@@ -343,15 +292,10 @@ func TestWrapRetriesStopBeforeDeadline(t *testing.T) {
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	opts := append(fastOptions(&logs), WithRetryBackoff(time.Second, 2*time.Second), withMaxAttempts(100))
-	if err := Wrap(h, opts...)(ctx, event(t, f, nil)); err == nil {
-		t.Fatal("Wrap returned nil although every PUT failed")
-	}
-	if time.Now().After(deadline) {
-		t.Error("retries went on past the deadline")
-	}
-	if n := len(f.Responses()); n < 1 || n > 3 {
-		t.Errorf("got %d PUTs in 3s with 1s+ backoff", n)
-	}
+	require.Error(t, Wrap(h, opts...)(ctx, event(t, f, nil)), "Wrap returned nil although every PUT failed")
+	assert.False(t, time.Now().After(deadline), "retries went on past the deadline")
+	n := len(f.Responses())
+	assert.False(t, n < 1 || n > 3, "got %d PUTs in 3s with 1s+ backoff", n)
 }
 
 func TestWrapRedirectNotFollowed(t *testing.T) {
@@ -364,15 +308,10 @@ func TestWrapRedirectNotFollowed(t *testing.T) {
 	raw, _ := json.Marshal(map[string]any{"RequestType": "Delete", "ResponseURL": redirector.URL + "/x?" + testbed.ResponseURLQuery, "StackId": stackID})
 	var c calls
 	h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
-	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), raw); err == nil {
-		t.Error("a redirect was taken for success")
-	}
-	if c.count() != 1 {
-		t.Fatalf("the handler ran %d times; the request never got to the response PUT", c.count())
-	}
-	if n := len(elsewhere.Responses()); n != 0 {
-		t.Errorf("the redirect was followed: %d PUTs elsewhere", n)
-	}
+	assert.Error(t, Wrap(h, fastOptions(&logs)...)(lambdaContext(), raw), "a redirect was taken for success")
+	require.Equal(t, 1, c.count(), "the handler ran %d times; the request never got to the response PUT", c.count())
+	n := len(elsewhere.Responses())
+	assert.Equal(t, 0, n, "the redirect was followed: %d PUTs elsewhere", n)
 }
 
 func TestWrapLongErrorIsTruncated(t *testing.T) {
@@ -381,24 +320,17 @@ func TestWrapLongErrorIsTruncated(t *testing.T) {
 	// 10 KB of text with multi-byte runes and characters JSON must escape, so a byte cut could split a rune.
 	long := strings.Repeat("é<\"\n—", 10*1024/9+1)
 	h := func(context.Context, Request) (Result, error) { return Result{}, errors.New("start " + long) }
-	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)))
 	p := f.Responses()
-	if len(p) != 1 {
-		t.Fatalf("got %d PUTs", len(p))
-	}
-	if len(p[0].Raw) >= MaxResponseBytes {
-		t.Errorf("body is %d bytes, want under %d", len(p[0].Raw), MaxResponseBytes)
-	}
-	if len(p[0].Raw) < MaxResponseBytes-64 {
-		t.Errorf("body is %d bytes: the reason was cut more than needed", len(p[0].Raw))
-	}
+	require.Len(t, p, 1, "got %d PUTs", len(p))
+	assert.False(t, len(p[0].Raw) >= MaxResponseBytes,
+		"body is %d bytes, want under %d", len(p[0].Raw), MaxResponseBytes)
+	assert.False(t, len(p[0].Raw) < MaxResponseBytes-64,
+		"body is %d bytes: the reason was cut more than needed", len(p[0].Raw))
 	r := decodeBody(t, p[0].Raw)
-	if !utf8.ValidString(r.Reason) || !strings.HasPrefix(r.Reason, "start é<") ||
-		!strings.HasSuffix(r.Reason, truncatedMark+" See CloudWatch log stream: 2026/11/24/[$LATEST]abcdef") {
-		t.Errorf("reason %q", r.Reason)
-	}
+	assert.False(t, !utf8.ValidString(r.Reason) || !strings.HasPrefix(r.Reason, "start é<") ||
+		!strings.HasSuffix(r.Reason, truncatedMark+" See CloudWatch log stream: 2026/11/24/[$LATEST]abcdef"),
+		"reason %q", r.Reason)
 }
 
 func TestWrapDataTooLarge(t *testing.T) {
@@ -407,19 +339,13 @@ func TestWrapDataTooLarge(t *testing.T) {
 	h := func(context.Context, Request) (Result, error) {
 		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"Big": strings.Repeat("x", 5000)}}, nil
 	}
-	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)))
 	r := only(t, f)
-	if r.Status != StatusFailed || !strings.Contains(r.Reason, "Data is too large") || r.Data != nil {
-		t.Errorf("got %s %q data=%d keys", r.Status, r.Reason, len(r.Data))
-	}
-	if r.PhysicalResourceID != trailARN {
-		t.Errorf("PhysicalResourceId %q: the resource exists, the rollback Delete must find it", r.PhysicalResourceID)
-	}
-	if strings.Contains(logs.String(), "xxxxxxxx") {
-		t.Error("Data was logged")
-	}
+	assert.False(t, r.Status != StatusFailed || !strings.Contains(r.Reason, "Data is too large") || r.Data != nil,
+		"got %s %q data=%d keys", r.Status, r.Reason, len(r.Data))
+	assert.Equal(t, trailARN, r.PhysicalResourceID,
+		"PhysicalResourceId %q: the resource exists, the rollback Delete must find it", r.PhysicalResourceID)
+	assert.False(t, strings.Contains(logs.String(), "xxxxxxxx"), "Data was logged")
 }
 
 func TestWrapDataNotEncodable(t *testing.T) {
@@ -428,12 +354,10 @@ func TestWrapDataNotEncodable(t *testing.T) {
 	h := func(context.Context, Request) (Result, error) {
 		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"C": make(chan int)}}, nil
 	}
-	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
-		t.Fatal(err)
-	}
-	if r := only(t, f); r.Status != StatusFailed || !strings.Contains(r.Reason, "cannot be encoded") {
-		t.Errorf("got %s %q", r.Status, r.Reason)
-	}
+	require.NoError(t, Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)))
+	r := only(t, f)
+	assert.False(t, r.Status != StatusFailed || !strings.Contains(r.Reason, "cannot be encoded"),
+		"got %s %q", r.Status, r.Reason)
 }
 
 func TestWrapNoEcho(t *testing.T) {
@@ -442,15 +366,10 @@ func TestWrapNoEcho(t *testing.T) {
 	h := func(context.Context, Request) (Result, error) {
 		return Result{PhysicalResourceID: trailARN, Data: map[string]any{"Secret": "hunter2"}, NoEcho: true}, nil
 	}
-	if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)); err != nil {
-		t.Fatal(err)
-	}
-	if r := only(t, f); !r.NoEcho || r.Data["Secret"] != "hunter2" {
-		t.Errorf("NoEcho %v, Data %v", r.NoEcho, r.Data)
-	}
-	if strings.Contains(logs.String(), "hunter2") {
-		t.Error("NoEcho Data was logged")
-	}
+	require.NoError(t, Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil)))
+	r := only(t, f)
+	assert.False(t, !r.NoEcho || r.Data["Secret"] != "hunter2", "NoEcho %v, Data %v", r.NoEcho, r.Data)
+	assert.False(t, strings.Contains(logs.String(), "hunter2"), "NoEcho Data was logged")
 }
 
 func TestWrapAnswersWithoutCallingHandler(t *testing.T) {
@@ -469,15 +388,11 @@ func TestWrapAnswersWithoutCallingHandler(t *testing.T) {
 			var logs logBuffer
 			var c calls
 			h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
-			if err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, tt.mutate)); err != nil {
-				t.Fatal(err)
-			}
-			if c.count() != 0 {
-				t.Error("the handler was called")
-			}
-			if r := only(t, f); r.Status != StatusFailed || !strings.Contains(r.Reason, tt.wantReason) {
-				t.Errorf("got %s %q, want FAILED with %q", r.Status, r.Reason, tt.wantReason)
-			}
+			require.NoError(t, Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, tt.mutate)))
+			assert.Equal(t, 0, c.count(), "the handler was called")
+			r := only(t, f)
+			assert.False(t, r.Status != StatusFailed || !strings.Contains(r.Reason, tt.wantReason),
+				"got %s %q, want FAILED with %q", r.Status, r.Reason, tt.wantReason)
 		})
 	}
 }
@@ -488,9 +403,7 @@ func TestWrapUnanswerable(t *testing.T) {
 		return event(t, f, func(e map[string]any) { e["ResponseURL"] = u })
 	}
 	loopback, err := url.Parse(f.URL(requestID))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	port := loopback.Port()
 	tests := []struct {
 		name     string
@@ -522,23 +435,18 @@ func TestWrapUnanswerable(t *testing.T) {
 			h := c.wrap(func(context.Context, Request) (Result, error) { return Result{}, nil })
 			opts := append(fastOptions(&logs), WithLoopbackResponseURL(tt.loopback))
 			err := Wrap(h, opts...)(lambdaContext(), tt.raw)
-			if !errors.Is(err, ErrUnanswerable) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %v, want ErrUnanswerable saying %q", err, tt.want)
-			}
-			if c.count() != 0 {
-				t.Error("the handler was called")
-			}
+			assert.False(t, !errors.Is(err, ErrUnanswerable) || !strings.Contains(err.Error(), tt.want),
+				"error %v, want ErrUnanswerable saying %q", err, tt.want)
+			assert.Equal(t, 0, c.count(), "the handler was called")
 			out := logs.String()
-			if !strings.Contains(out, `"level":"ERROR"`) || strings.Count(out, "\n") != 1 {
-				t.Errorf("want one ERROR line, got:\n%s", out)
-			}
+			assert.False(t, !strings.Contains(out, `"level":"ERROR"`) || strings.Count(out, "\n") != 1,
+				"want one ERROR line, got:\n%s", out)
 			assertNoSecrets(t, out)
 			assertNoSecrets(t, err.Error())
 		})
 	}
-	if n := len(f.Responses()); n != 0 {
-		t.Errorf("%d PUTs for unanswerable events", n)
-	}
+	n := len(f.Responses())
+	assert.Equal(t, 0, n, "%d PUTs for unanswerable events", n)
 }
 
 func BenchmarkWrap(b *testing.B) {
@@ -568,10 +476,7 @@ func TestWithHTTPClient(t *testing.T) {
 	ct := &countingTransport{}
 	h := func(context.Context, Request) (Result, error) { return Result{}, nil }
 	opts := append(fastOptions(&logs), WithHTTPClient(&http.Client{Transport: ct}))
-	if err := Wrap(h, opts...)(lambdaContext(), event(t, f, nil)); err != nil {
-		t.Fatal(err)
-	}
-	if ct.n != 1 || len(f.Responses()) != 1 {
-		t.Errorf("custom client used %d times, %d PUTs", ct.n, len(f.Responses()))
-	}
+	require.NoError(t, Wrap(h, opts...)(lambdaContext(), event(t, f, nil)))
+	assert.False(t, ct.n != 1 || len(f.Responses()) != 1,
+		"custom client used %d times, %d PUTs", ct.n, len(f.Responses()))
 }
