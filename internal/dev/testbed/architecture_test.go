@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
 
@@ -20,13 +23,9 @@ const internalPrefix = "github.com/trailguard/trailguard/internal/"
 func documentedDependencies(t *testing.T) map[string][]string {
 	t.Helper()
 	root, err := testbed.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	doc, err := os.ReadFile(filepath.Join(root, "docs", "architecture.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	pkgName := regexp.MustCompile("`((?:internal|infra)/[a-z/]*)`")
 	parens := regexp.MustCompile(`\([^)]*\)`)
 	deps := map[string][]string{}
@@ -46,9 +45,8 @@ func documentedDependencies(t *testing.T) map[string][]string {
 			deps[strings.TrimSuffix(m[1], "/")] = names
 		}
 	}
-	if len(deps) < 10 {
-		t.Fatalf("found only %d packages in docs/architecture.md's table: the parse is wrong", len(deps))
-	}
+	require.GreaterOrEqual(t, len(deps), 10,
+		"found only %d packages in docs/architecture.md's table: the parse is wrong", len(deps))
 	return deps
 }
 
@@ -79,9 +77,8 @@ func TestArchitectureTableNamesEachPackagesDependencies(t *testing.T) {
 			got = append(got, name)
 		}
 		slices.Sort(got)
-		if !slices.Equal(got, want) {
-			t.Errorf("docs/architecture.md says %s depends on %v; its non-test files import %v", pkg, want, got)
-		}
+		assert.True(t, slices.Equal(got, want),
+			"docs/architecture.md says %s depends on %v; its non-test files import %v", pkg, want, got)
 	}
 }
 
@@ -96,12 +93,9 @@ func TestRemediatorCallsAWSOnlyThroughTheEngine(t *testing.T) {
 		}
 		checked++
 		for _, imp := range f.imports {
-			if strings.HasPrefix(imp, "github.com/aws/aws-sdk-go-v2/service/") {
-				t.Errorf("%s imports %s: call AWS through internal/delivery", f.path, imp)
-			}
+			assert.False(t, strings.HasPrefix(imp, "github.com/aws/aws-sdk-go-v2/service/"),
+				"%s imports %s: call AWS through internal/delivery", f.path, imp)
 		}
 	}
-	if checked == 0 {
-		t.Fatal("no file of internal/remediator found")
-	}
+	require.NotZero(t, checked, "no file of internal/remediator found")
 }

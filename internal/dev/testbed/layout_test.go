@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
 
@@ -23,9 +26,7 @@ type goFile struct {
 func moduleFiles(t *testing.T) []goFile {
 	t.Helper()
 	root, err := testbed.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var files []goFile
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -54,12 +55,8 @@ func moduleFiles(t *testing.T) []goFile {
 		files = append(files, g)
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < 50 {
-		t.Fatalf("found only %d Go files under %s: the walk is wrong", len(files), root)
-	}
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 50, "found only %d Go files under %s: the walk is wrong", len(files), root)
 	return files
 }
 
@@ -68,9 +65,8 @@ func moduleFiles(t *testing.T) []goFile {
 func TestNoNonTestFileImportsTesting(t *testing.T) {
 	for _, f := range moduleFiles(t) {
 		for _, imp := range f.imports {
-			if imp == "testing" || strings.HasPrefix(imp, "testing/") {
-				t.Errorf("%s imports %q: only _test.go files may", f.path, imp)
-			}
+			assert.False(t, imp == "testing" || strings.HasPrefix(imp, "testing/"),
+				"%s imports %q: only _test.go files may", f.path, imp)
 		}
 	}
 }
@@ -83,13 +79,11 @@ func TestWorkshopStaysInItsWing(t *testing.T) {
 	for _, f := range moduleFiles(t) {
 		product := !strings.HasPrefix(f.path, "internal/dev/") && !strings.HasPrefix(f.path, "cmd/")
 		for _, imp := range f.imports {
-			if product && strings.HasPrefix(imp, workshop) {
-				t.Errorf("product file %s imports the workshop package %s", f.path, imp)
-			}
+			assert.False(t, product && strings.HasPrefix(imp, workshop),
+				"product file %s imports the workshop package %s", f.path, imp)
 		}
-		if f.pkg == "main" && !strings.HasPrefix(f.path, "cmd/") && !strings.HasPrefix(f.path, "functions/") &&
-			f.path != "infra/main.go" {
-			t.Errorf("%s is a command outside cmd/, functions/ and infra/main.go", f.path)
-		}
+		assert.False(t, f.pkg == "main" && !strings.HasPrefix(f.path, "cmd/") &&
+			!strings.HasPrefix(f.path, "functions/") && f.path != "infra/main.go",
+			"%s is a command outside cmd/, functions/ and infra/main.go", f.path)
 	}
 }

@@ -66,10 +66,11 @@ func TestMotoDiesWithItsParent(t *testing.T) {
 	for alive(pid) && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	if alive(pid) {
+	outlived := alive(pid)
+	if outlived {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
-		t.Fatalf("moto (pid %d) outlived its SIGKILLed parent by 30 s", pid)
 	}
+	require.False(t, outlived, "moto (pid %d) outlived its SIGKILLed parent by 30 s", pid)
 	left, err := os.ReadDir(tmp)
 	require.NoError(t, err)
 	assert.Empty(t, left, "a killed helper leaves nothing in its TMPDIR")

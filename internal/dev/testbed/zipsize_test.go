@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/trailguard/trailguard/internal/dev/testbed"
 )
 
@@ -13,9 +15,7 @@ import (
 // drives cold-start download time, and the bootstrap's size inside it. Goal: each zip ≤ 3.5 MB.
 func BenchmarkFunctionZipSize(b *testing.B) {
 	root, err := testbed.ModuleRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	for _, fn := range []string{"provider", "remediator"} {
 		b.Run(fn, func(b *testing.B) {
 			path := filepath.Join(root, "dist", fn+".zip")
@@ -26,9 +26,7 @@ func BenchmarkFunctionZipSize(b *testing.B) {
 			var unzipped uint64
 			for b.Loop() {
 				r, err := zip.OpenReader(path)
-				if err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, err)
 				unzipped = 0
 				for _, f := range r.File {
 					unzipped += f.UncompressedSize64
