@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 )
 
@@ -16,9 +19,7 @@ import (
 // not to Settings would be dropped silently by `make invoke TARGET=aws`.
 func TestSettingsListsEveryVariable(t *testing.T) {
 	f, err := parser.ParseFile(token.NewFileSet(), "lambdaenv.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var declared []string
 	ast.Inspect(f, func(n ast.Node) bool {
 		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
@@ -28,14 +29,12 @@ func TestSettingsListsEveryVariable(t *testing.T) {
 		}
 		return true
 	})
-	if len(declared) < 10 {
-		t.Fatalf("found only %d TRAILGUARD_ names in lambdaenv.go: the parse is wrong", len(declared))
-	}
+	require.GreaterOrEqual(t, len(declared), 10,
+		"found only %d TRAILGUARD_ names in lambdaenv.go: the parse is wrong", len(declared))
 	want := slices.Clone(lambdaenv.Settings)
 	want = append(want, lambdaenv.LocalRun)
 	slices.Sort(want)
 	slices.Sort(declared)
-	if !slices.Equal(want, declared) {
-		t.Errorf("Settings plus LocalRun = %v\nlambdaenv.go declares %v", want, declared)
-	}
+	assert.True(t, slices.Equal(want, declared),
+		"Settings plus LocalRun = %v\nlambdaenv.go declares %v", want, declared)
 }
