@@ -5,6 +5,9 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestText(t *testing.T) {
@@ -23,9 +26,8 @@ func TestText(t *testing.T) {
 		"bad \xff\xfe utf8":                    "bad \uFFFD\uFFFD utf8",
 		`already \u001b escaped`:               `already \u001b escaped`,
 	} {
-		if got := Text(in); got != want {
-			t.Errorf("Text(%q) = %q, want %q", in, got, want)
-		}
+		got := Text(in)
+		assert.Equal(t, want, got, "Text(%q) = %q, want %q", in, got, want)
 	}
 }
 
@@ -37,16 +39,12 @@ func FuzzText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		out := Text(s)
-		if !utf8.ValidString(out) {
-			t.Fatalf("Text(%q) = %q is not valid UTF-8", s, out)
-		}
+		require.True(t, utf8.ValidString(out), "Text(%q) = %q is not valid UTF-8", s, out)
 		for _, r := range out {
-			if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029 {
-				t.Fatalf("Text(%q) = %q keeps %U", s, out, r)
-			}
+			require.False(t, unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029,
+				"Text(%q) = %q keeps %U", s, out, r)
 		}
-		if clean(s) != (out == s) && !strings.Contains(s, "\uFFFD") {
-			t.Fatalf("Text(%q) = %q: clean says %v", s, out, clean(s))
-		}
+		require.False(t, clean(s) != (out == s) && !strings.Contains(s, "\uFFFD"),
+			"Text(%q) = %q: clean says %v", s, out, clean(s))
 	})
 }
