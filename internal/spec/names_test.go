@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // The regular expressions the naming rules were written as. The rules are now loops (no init cost); this fuzz
@@ -21,14 +23,11 @@ func FuzzNamesMatchTheirRegularExpressions(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := isTrailName(s), trailNameRE.MatchString(s) && !trailAdjacent.MatchString(s); got != want {
-			t.Errorf("isTrailName(%q) = %t, want %t", s, got, want)
-		}
-		if got, want := IsLogGroupName(s), logGroupNameRE.MatchString(s); got != want {
-			t.Errorf("IsLogGroupName(%q) = %t, want %t", s, got, want)
-		}
-		if got, want := isRoleName(s), roleNameRE.MatchString(s); got != want {
-			t.Errorf("isRoleName(%q) = %t, want %t", s, got, want)
-		}
+		got, want := isTrailName(s), trailNameRE.MatchString(s) && !trailAdjacent.MatchString(s)
+		assert.Equal(t, want, got, "isTrailName(%q) = %t, want %t", s, got, want)
+		got, want = IsLogGroupName(s), logGroupNameRE.MatchString(s)
+		assert.Equal(t, want, got, "IsLogGroupName(%q) = %t, want %t", s, got, want)
+		got, want = isRoleName(s), roleNameRE.MatchString(s)
+		assert.Equal(t, want, got, "isRoleName(%q) = %t, want %t", s, got, want)
 	})
 }

@@ -100,9 +100,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, trail, retention, mode, enforce, group string) {
 		s, err := spec.Parse(map[string]any{"TrailName": trail, "RetentionInDays": retention, "Remediation": mode,
 			"EnforceLogging": enforce, "LogGroupArn": group})
-		if err == nil && s.TrailName == "" {
-			t.Fatalf("accepted a spec without a trail: %+v", s)
-		}
+		require.False(t, err == nil && s.TrailName == "", "accepted a spec without a trail: %+v", s)
 	})
 }
 
