@@ -86,18 +86,14 @@ func checkVerdict(t *testing.T, s repair.Situation, v repair.Verdict) {
 		repair.Hold:    {repair.ToldContested},
 		repair.Gone:    {repair.ToldGone},
 	}
-	if !slices.Contains(told[v.Action], v.Tell) {
-		t.Errorf("%+v: action %s told as %q", s, v.Action, v.Tell)
-	}
-	if s.Drift && v.Status == repair.StatusCompliant && v.Action != repair.Repair {
-		t.Errorf("%+v: drift left as it is (%s) but stored compliant", s, v.Action)
-	}
-	if v.Action == repair.Hold && v.Status != repair.StatusContested {
-		t.Errorf("%+v: a held trail stored %q, not contested", s, v.Status)
-	}
-	if f := v.Failed(); f.Tell != repair.ToldFailed || f.Status != repair.StatusDrifted || f.Action != v.Action {
-		t.Errorf("%+v: a failed %s is told %q and stored %q", s, v.Action, f.Tell, f.Status)
-	}
+	assert.True(t, slices.Contains(told[v.Action], v.Tell), "%+v: action %s told as %q", s, v.Action, v.Tell)
+	assert.False(t, s.Drift && v.Status == repair.StatusCompliant && v.Action != repair.Repair,
+		"%+v: drift left as it is (%s) but stored compliant", s, v.Action)
+	assert.False(t, v.Action == repair.Hold && v.Status != repair.StatusContested,
+		"%+v: a held trail stored %q, not contested", s, v.Status)
+	f := v.Failed()
+	assert.False(t, f.Tell != repair.ToldFailed || f.Status != repair.StatusDrifted || f.Action != v.Action,
+		"%+v: a failed %s is told %q and stored %q", s, v.Action, f.Tell, f.Status)
 }
 
 func TestRecentKeepsOnlyTheWindow(t *testing.T) {
