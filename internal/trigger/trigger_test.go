@@ -386,29 +386,23 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			var ignored *trigger.IgnoredError
 			var malformed *trigger.MalformedError
-			if !errors.As(err, &ignored) && !errors.As(err, &malformed) {
-				t.Fatalf("error of unexpected type %T: %v", err, err)
-			}
+			require.False(t, !errors.As(err, &ignored) && !errors.As(err, &malformed),
+				"error of unexpected type %T: %v", err, err)
 			return
 		}
-		if !known[got.Kind] {
-			t.Fatalf("nil error with unknown kind %q", got.Kind)
-		}
-		if got.EventID == "" {
-			t.Fatal("nil error without an event id")
-		}
-		if got.Kind != trigger.KindSweep && got.Trail == "" && got.LogGroup == "" && got.Role == "" &&
-			len(got.Alarms) == 0 && got.Topic == "" {
-			t.Fatalf("nil error for %s naming no resource", got.Kind)
-		}
+		require.True(t, known[got.Kind], "nil error with unknown kind %q", got.Kind)
+		require.NotEmpty(t, got.EventID, "nil error without an event id")
+		require.False(t, got.Kind != trigger.KindSweep && got.Trail == "" && got.LogGroup == "" && got.Role == "" &&
+			len(got.Alarms) == 0 && got.Topic == "",
+			"nil error for %s naming no resource", got.Kind)
 		if bytes.Contains(raw, []byte("errorCode")) && got.Kind != trigger.KindSweep {
 			var rec struct {
 				Detail struct {
 					ErrorCode string `json:"errorCode"`
 				} `json:"detail"`
 			}
-			if json.Unmarshal(raw, &rec) == nil && rec.Detail.ErrorCode != "" {
-				t.Fatalf("failed call %s accepted", rec.Detail.ErrorCode)
+			if json.Unmarshal(raw, &rec) == nil {
+				require.Empty(t, rec.Detail.ErrorCode, "failed call %s accepted", rec.Detail.ErrorCode)
 			}
 		}
 	})
