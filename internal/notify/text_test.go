@@ -38,8 +38,8 @@ func controlFree(t *testing.T, what, s string) {
 	t.Helper()
 	assert.True(t, utf8.ValidString(s), "%s is not valid UTF-8: %q", what, s)
 	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029 {
-			t.Errorf("%s holds %U: %q", what, r, s)
+		if !assert.False(t, unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029,
+			"%s holds %U: %q", what, r, s) {
 			return
 		}
 	}
