@@ -834,8 +834,7 @@ func FuzzPolicyNameMatchesItsRegularExpression(f *testing.F) {
 	f.Fuzz(func(t *testing.T, trail string) {
 		want := unsafe.ReplaceAllString(delivery.PolicyPrefix+"eu-west-1-"+trail, "-")
 		got := delivery.PolicyName("eu-west-1", trail)
-		if len(want) <= 128 && got != want || len(want) > 128 && got[:119] != want[:119] {
-			t.Errorf("PolicyName(%q) = %q, want %q", trail, got, want)
-		}
+		assert.False(t, len(want) <= 128 && got != want || len(want) > 128 && got[:119] != want[:119],
+			"PolicyName(%q) = %q, want %q", trail, got, want)
 	})
 }
