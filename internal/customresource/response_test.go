@@ -62,8 +62,7 @@ func BenchmarkEncodeLongReason(b *testing.B) {
 	r := response{Status: StatusFailed, Reason: strings.Repeat("é<x", 10*1024/4), StackID: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
 		RequestID: "0f4e8d2a-5b6c-4d7e-8f90-a1b2c3d4e5f6", LogicalResourceID: "TrailDelivery", PhysicalResourceID: "p"}
 	for b.Loop() {
-		if _, body := encode(r, " See CloudWatch log stream: s"); len(body) > MaxResponseBytes {
-			b.Fatal(len(body))
-		}
+		_, body := encode(r, " See CloudWatch log stream: s")
+		require.LessOrEqual(b, len(body), MaxResponseBytes)
 	}
 }

@@ -457,9 +457,7 @@ func BenchmarkWrap(b *testing.B) {
 	ctx := lambdaContext()
 	for b.Loop() {
 		f.Drain()
-		if err := h(ctx, raw); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, h(ctx, raw))
 	}
 }
 
