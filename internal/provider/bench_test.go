@@ -2,6 +2,8 @@ package provider_test
 
 import (
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkCreate is a whole Create against moto, as CloudFormation sends it: resolve, claim, log group, role,
@@ -11,14 +13,12 @@ func BenchmarkCreate(b *testing.B) {
 	calls := 0
 	for b.Loop() {
 		f.rec.Reset()
-		if got := f.send(b, f.event(b, "create", nil)); got.Body.Status != "SUCCESS" {
-			b.Fatal(got.Body.Reason)
-		}
+		got := f.send(b, f.event(b, "create", nil))
+		require.Equal(b, "SUCCESS", got.Body.Status, got.Body.Reason)
 		calls += len(f.rec.Calls())
 		b.StopTimer()
-		if got := f.send(b, f.event(b, "delete", nil)); got.Body.Status != "SUCCESS" {
-			b.Fatal(got.Body.Reason)
-		}
+		got = f.send(b, f.event(b, "delete", nil))
+		require.Equal(b, "SUCCESS", got.Body.Status, got.Body.Reason)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
