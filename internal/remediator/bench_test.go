@@ -1,9 +1,10 @@
 package remediator_test
 
 import (
+	"testing"
 	"time"
 
-	"testing"
+	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/spec"
 )
@@ -14,9 +15,7 @@ func BenchmarkNoOpEvent(b *testing.B) {
 	f := newFixture(b, spec.Spec{})
 	b.ResetTimer()
 	for b.Loop() {
-		if err := f.deliver(b, "update-trail-own"); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, f.deliver(b, "update-trail-own"))
 	}
 	b.ReportMetric(float64(len(f.rec.Calls()))/float64(b.N), "calls/op")
 	b.ReportMetric(float64(len(f.rec.Writes()))/float64(b.N), "writes/op")
@@ -33,9 +32,7 @@ func BenchmarkRepairEvent(b *testing.B) {
 		f.rec.Reset()
 		f.now = f.now.Add(time.Hour)
 		b.StartTimer()
-		if err := f.deliver(b, "update-trail-cleared"); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, f.deliver(b, "update-trail-cleared"))
 		calls += len(f.rec.Calls())
 	}
 	b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
@@ -45,9 +42,7 @@ func BenchmarkRepairEvent(b *testing.B) {
 func BenchmarkSweep(b *testing.B) {
 	f := newFixture(b, spec.Spec{})
 	for b.Loop() {
-		if err := f.deliver(b, "sweep"); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, f.deliver(b, "sweep"))
 	}
 	b.ReportMetric(float64(len(f.rec.Calls()))/float64(b.N), "calls/op")
 }
