@@ -76,7 +76,7 @@ func TestValidateResponseURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		host, err := validateResponseURL(tt.url, tt.fn, tt.loopback)
-		assert.False(t, (err == nil) != tt.ok,
+		assert.Equal(t, tt.ok, err == nil,
 			"validateResponseURL(%q, %s, loopback=%v) = %v, want ok=%v", tt.url, tt.fn.Region, tt.loopback, err, tt.ok)
 		assert.False(t, err != nil && strings.Contains(err.Error(), "Signature"), "error %q quotes the URL", err)
 		assert.False(t, strings.Contains(host, "?") || strings.Contains(host, "/"), "host %q is more than a host", host)

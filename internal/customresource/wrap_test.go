@@ -152,7 +152,7 @@ func TestFallbackID(t *testing.T) {
 	assert.False(t, !IsFallbackID(id) || !strings.Contains(id, "TrailDelivery1"), "fallback id %q", id)
 	other := req
 	other.RequestID = "r2"
-	assert.False(t, fallbackID(other) == id, "two requests share a fallback id")
+	assert.NotEqual(t, id, fallbackID(other), "two requests share a fallback id")
 	long := req
 	long.LogicalResourceID = strings.Repeat("é", 300) + strings.Repeat("A", 300)
 	assert.False(t, !IsFallbackID(fallbackID(long)) || len(fallbackID(long)) > 128,
@@ -256,7 +256,7 @@ func TestWrapRetryStatuses(t *testing.T) {
 			err := Wrap(h, fastOptions(&logs)...)(lambdaContext(), event(t, f, nil))
 			got := len(f.Responses())
 			assert.Equal(t, tt.puts, got, "got %d PUTs, want %d", got, tt.puts)
-			require.False(t, (err != nil) != tt.wantErr, "error %v, want error %v", err, tt.wantErr)
+			require.Equal(t, tt.wantErr, err != nil, "error %v, want error %v", err, tt.wantErr)
 			if err != nil {
 				var pe *putError
 				assert.False(t, !errors.As(err, &pe) || pe.Status != tt.script[tt.puts-1] || pe.Attempts != tt.puts,
