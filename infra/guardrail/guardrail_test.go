@@ -240,9 +240,8 @@ func simulate(t *testing.T, policy []byte, rows []struct {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	require.NoError(t, err)
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "@cloud-copilot", "iam-simulate")); err != nil {
-		t.Fatalf("the IAM evaluator is not installed: run `npm ci` in %s (make test does it first)", root)
-	}
+	_, err = os.Stat(filepath.Join(root, "node_modules", "@cloud-copilot", "iam-simulate"))
+	require.NoError(t, err, "the IAM evaluator is not installed: run `npm ci` in %s (make test does it first)", root)
 	allowAll := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Action": "*", "Resource": "*"}}}
 	var sims []any
 	for _, r := range rows {

@@ -302,9 +302,8 @@ func simulate(t *testing.T, sims []simulation) []simResult {
 	t.Helper()
 	root, err := filepath.Abs("../..")
 	require.NoError(t, err)
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "@cloud-copilot", "iam-simulate")); err != nil {
-		t.Fatalf("the IAM evaluator is not installed: run `npm ci` in %s (make test does it first)", root)
-	}
+	_, err = os.Stat(filepath.Join(root, "node_modules", "@cloud-copilot", "iam-simulate"))
+	require.NoError(t, err, "the IAM evaluator is not installed: run `npm ci` in %s (make test does it first)", root)
 	in, err := json.Marshal(sims)
 	require.NoError(t, err)
 	cmd := exec.Command("node", filepath.Join("testdata", "iamsim", "simulate.mjs"))

@@ -111,9 +111,7 @@ func leafMatches(t *testing.T, matchers []any, ev any, present bool) bool {
 				}
 			}
 		case map[string]any:
-			if len(x) != 1 {
-				t.Fatalf("matcher %v: one operator per matcher", x)
-			}
+			require.Len(t, x, 1, "matcher %v: one operator per matcher", x)
 			if e, ok := x["exists"]; ok {
 				if present == e.(bool) {
 					return true
@@ -130,9 +128,8 @@ func leafMatches(t *testing.T, matchers []any, ev any, present bool) bool {
 			}
 			ab, ok := x["anything-but"].(map[string]any)
 			w, wok := ab["wildcard"].(string)
-			if !ok || !wok || len(ab) != 1 {
-				t.Fatalf("matcher %v: this test's matcher knows only exists, prefix and anything-but wildcard", x)
-			}
+			require.True(t, ok && wok && len(ab) == 1,
+				"matcher %v: this test's matcher knows only exists, prefix and anything-but wildcard", x)
 			for _, v := range values {
 				if s, isString := v.(string); present && isString && !eventWildcard(w, s) {
 					return true
