@@ -1,18 +1,12 @@
 package remediator_test
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/trailguard/trailguard/internal/dev/testbed"
-	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/spec"
 )
 
@@ -20,25 +14,11 @@ import (
 // userIdentity, repairs what really drifted, but its alert names that identity only as the event's claim.
 func TestAForgedActorIsShownAsTheEventsClaim(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
-	bootstrap, err := testbed.BuildFunction("remediator")
-	require.NoError(t, err)
-	rt, err := testbed.StartRuntime()
-	require.NoError(t, err)
-	defer rt.Close()
-	env := append(f.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.TopicARN+"="+f.topicARN)
-	fn, err := testbed.StartFunction(bootstrap, rt, env, &testbed.Logs{})
-	require.NoError(t, err)
-	defer fn.Stop()
+	b := f.startBinary(t)
 
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "remediator", "update-trail-cleared.json"))
-	require.NoError(t, err)
-	forged := strings.ReplaceAll(string(raw), "assumed-role/Admin/alice", "assumed-role/Admin/bob")
+	forged := strings.ReplaceAll(string(sample(t, "update-trail-cleared")), "assumed-role/Admin/alice", "assumed-role/Admin/bob")
 	f.tamper(t)
-	ctx, cancel := context.WithTimeout(f.ctx, time.Minute)
-	defer cancel()
-	res, err := rt.Invoke(ctx, []byte(forged), 30*time.Second)
-	require.NoError(t, err)
-	require.Nil(t, res.Error)
+	require.Nil(t, b.invokeRaw(t, []byte(forged)).Error)
 	assert.True(t, f.linked(t), "what really drifted is repaired")
 
 	got := f.notifications(t, 1)

@@ -1,10 +1,7 @@
 package remediator_test
 
 import (
-	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,34 +10,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/dev/testbed"
-	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/spec"
 )
 
 // TestBinaryRepairsThroughTheRuntimeAPI runs the built remediator bootstrap as Lambda would, on the same events.
 func TestBinaryRepairsThroughTheRuntimeAPI(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
-	bootstrap, err := testbed.BuildFunction("remediator")
-	require.NoError(t, err)
-	rt, err := testbed.StartRuntime()
-	require.NoError(t, err)
-	defer rt.Close()
-	stdout := &testbed.Logs{}
-	env := append(f.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.TopicARN+"="+f.topicARN)
-	fn, err := testbed.StartFunction(bootstrap, rt, env, stdout)
-	require.NoError(t, err)
-	defer fn.Stop()
-
-	invoke := func(name string) testbed.Response {
-		t.Helper()
-		raw, err := os.ReadFile(filepath.Join("..", "..", "events", "remediator", name+".json"))
-		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(f.ctx, time.Minute)
-		defer cancel()
-		res, err := rt.Invoke(ctx, raw, 30*time.Second)
-		require.NoError(t, err)
-		return res
-	}
+	b := f.startBinary(t)
+	stdout := b.logs
+	invoke := func(name string) testbed.Response { t.Helper(); return b.invoke(t, name) }
 
 	// The remediator's own relink: state matches, nothing to say.
 	require.Nil(t, invoke("update-trail-own").Error)

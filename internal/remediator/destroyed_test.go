@@ -1,12 +1,8 @@
 package remediator_test
 
 import (
-	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -16,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/dev/testbed"
-	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/registry"
 	"github.com/trailguard/trailguard/internal/remediator"
 	"github.com/trailguard/trailguard/internal/spec"
@@ -97,26 +92,8 @@ func TestADeletedLogStreamIsAlertedAtOnceNamingActorGroupStreamAndTrail(t *testi
 // key are undone, a deleted stream is reported at once, each decision naming the actor.
 func TestBinaryUndoesAndAlertsWhatDestroysAuditData(t *testing.T) {
 	f := newFixture(t, spec.Spec{})
-	bootstrap, err := testbed.BuildFunction("remediator")
-	require.NoError(t, err)
-	rt, err := testbed.StartRuntime()
-	require.NoError(t, err)
-	defer rt.Close()
-	stdout := &testbed.Logs{}
-	env := append(f.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.TopicARN+"="+f.topicARN)
-	fn, err := testbed.StartFunction(bootstrap, rt, env, stdout)
-	require.NoError(t, err)
-	defer fn.Stop()
-	invoke := func(name string) {
-		t.Helper()
-		raw, err := os.ReadFile(filepath.Join("..", "..", "events", "remediator", name+".json"))
-		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(f.ctx, time.Minute)
-		defer cancel()
-		res, err := rt.Invoke(ctx, raw, 30*time.Second)
-		require.NoError(t, err)
-		require.Nil(t, res.Error, name)
-	}
+	b := f.startBinary(t)
+	invoke := func(name string) { t.Helper(); b.mustInvoke(t, name) }
 
 	for _, tc := range guardTamperings {
 		tc.do(f, t)
@@ -124,7 +101,7 @@ func TestBinaryUndoesAndAlertsWhatDestroysAuditData(t *testing.T) {
 		assert.True(t, tc.undone(f, t), tc.event)
 	}
 	const stream = "123456789012_CloudTrail_us-east-1"
-	_, err = f.aws.Logs.CreateLogStream(f.ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(logGroup), LogStreamName: aws.String(stream)})
+	_, err := f.aws.Logs.CreateLogStream(f.ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(logGroup), LogStreamName: aws.String(stream)})
 	require.NoError(t, err)
 	require.NoError(t, f.aws.DeleteLogStream(f.ctx, logGroup, stream))
 	invoke("delete-log-stream")

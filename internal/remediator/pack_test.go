@@ -1,12 +1,10 @@
 package remediator_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/dev/testbed"
-	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/registry"
 	"github.com/trailguard/trailguard/internal/remediator"
 	"github.com/trailguard/trailguard/internal/spec"
@@ -155,24 +152,10 @@ func TestForeignAlarmEventIsIgnored(t *testing.T) {
 // The built bootstrap repairs the pack through the Runtime API, as Lambda runs it.
 func TestBinaryRepairsThePack(t *testing.T) {
 	f := newFixture(t, spec.Spec{MonitoringPack: "cis", AlarmTopicARN: packTopic})
-	bootstrap, err := testbed.BuildFunction("remediator")
-	require.NoError(t, err)
-	rt, err := testbed.StartRuntime()
-	require.NoError(t, err)
-	defer rt.Close()
-	env := append(f.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.TopicARN+"="+f.topicARN)
-	fn, err := testbed.StartFunction(bootstrap, rt, env, &testbed.Logs{})
-	require.NoError(t, err)
-	defer fn.Stop()
+	b := f.startBinary(t)
 	for _, tc := range packTamperings {
 		tc.do(f, t)
-		raw, err := os.ReadFile(filepath.Join("..", "..", "events", "remediator", tc.event+".json"))
-		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(f.ctx, time.Minute)
-		res, err := rt.Invoke(ctx, raw, 30*time.Second)
-		cancel()
-		require.NoError(t, err)
-		require.Nil(t, res.Error, tc.event)
+		b.mustInvoke(t, tc.event)
 		assert.True(t, tc.undone(f, t), "%s: repaired by the bootstrap", tc.event)
 	}
 }

@@ -1,22 +1,16 @@
 package remediator_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/trailguard/trailguard/internal/dev/testbed"
-	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/spec"
 )
 
@@ -28,16 +22,7 @@ import (
 func TestBinaryReportsATopicThatDeliversNothing(t *testing.T) {
 	f := newFixture(t, spec.Spec{MonitoringPack: "cis", AlarmTopicARN: packTopic})
 	require.Equal(t, packTopic, f.topicARN, "the pack shares the provider's alert topic, as by default")
-	bootstrap, err := testbed.BuildFunction("remediator")
-	require.NoError(t, err)
-	rt, err := testbed.StartRuntime()
-	require.NoError(t, err)
-	defer rt.Close()
-	logs := &testbed.Logs{}
-	env := append(f.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.TopicARN+"="+f.topicARN)
-	fn, err := testbed.StartFunction(bootstrap, rt, env, logs)
-	require.NoError(t, err)
-	defer fn.Stop()
+	b := f.startBinary(t)
 	setTopic := func(name, value string) {
 		_, err := f.aws.SNS.SetTopicAttributes(f.ctx, &sns.SetTopicAttributesInput{TopicArn: aws.String(packTopic),
 			AttributeName: aws.String(name), AttributeValue: aws.String(value)})
@@ -62,14 +47,9 @@ func TestBinaryReportsATopicThatDeliversNothing(t *testing.T) {
 		{"set-subscription-attributes", "filter policy", filterAll, func() {}},
 	} {
 		tc.do()
-		raw, err := os.ReadFile(filepath.Join("..", "..", "events", "remediator", tc.event+".json"))
-		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(f.ctx, time.Minute)
-		res, err := rt.Invoke(ctx, raw, 30*time.Second)
-		cancel()
-		require.NoError(t, err)
-		require.Nil(t, res.Error, tc.event)
-		d := decisionOf(t, logs.Lines(), eventNameOf(t, raw))
+		raw := sample(t, tc.event)
+		require.Nil(t, b.invokeRaw(t, raw).Error, tc.event)
+		d := decisionOf(t, b.logs.Lines(), eventNameOf(t, raw))
 		assert.Equal(t, "WARN", d["level"], tc.event)
 		assert.Equal(t, "reported", d["action"], tc.event)
 		assert.Equal(t, tamperer, d["actor"], tc.event)

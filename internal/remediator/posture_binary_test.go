@@ -1,11 +1,7 @@
 package remediator_test
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -15,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailguard/trailguard/internal/dev/testbed"
-	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/spec"
 )
 
@@ -27,25 +22,8 @@ func TestBinaryAlertsOnALostPosture(t *testing.T) {
 		EnableLogFileValidation: aws.Bool(true)})
 	require.NoError(t, err)
 	f.registerAgain(t)
-	bootstrap, err := testbed.BuildFunction("remediator")
-	require.NoError(t, err)
-	rt, err := testbed.StartRuntime()
-	require.NoError(t, err)
-	defer rt.Close()
-	env := append(f.moto.Env(testbed.Region), lambdaenv.RegistryTable+"="+testbed.RegistryTable, lambdaenv.TopicARN+"="+f.topicARN)
-	fn, err := testbed.StartFunction(bootstrap, rt, env, &testbed.Logs{})
-	require.NoError(t, err)
-	defer fn.Stop()
-	invoke := func(name string) {
-		t.Helper()
-		raw, err := os.ReadFile(filepath.Join("..", "..", "events", "remediator", name+".json"))
-		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(f.ctx, time.Minute)
-		defer cancel()
-		res, err := rt.Invoke(ctx, raw, 30*time.Second)
-		require.NoError(t, err)
-		require.Nil(t, res.Error)
-	}
+	b := f.startBinary(t)
+	invoke := func(name string) { t.Helper(); b.mustInvoke(t, name) }
 
 	_, err = s3.NewFromConfig(f.moto.Config(testbed.Region)).CreateBucket(f.ctx, &s3.CreateBucketInput{Bucket: aws.String("attacker-archive")})
 	require.NoError(t, err)
