@@ -1,10 +1,7 @@
 package guardrail_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,6 +15,7 @@ import (
 	// The -update flag of `go test ./infra/... -update`: this package has no snapshot, but must accept it.
 	_ "github.com/trailguard/trailguard/infra/snapshot"
 	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/dev/iamsim"
 )
 
 const (
@@ -230,7 +228,8 @@ func anyMatch(patterns []string, value string, fold bool) bool {
 }
 
 // simulate evaluates every row with @cloud-copilot/iam-simulate (pinned in package.json, installed by `npm ci`, which
-// make test runs first), an IAM evaluator independent of this code, through the script infra/stacks' IAM test uses.
+// make test runs first), an IAM evaluator independent of this code, through internal/dev/iamsim as infra/stacks' IAM
+// test uses it.
 // The identity policy allows everything and FullAWSAccess is attached beside the guardrail, as in an organization,
 // so a denial can only come from the guardrail.
 func simulate(t *testing.T, policy []byte, rows []struct {
@@ -240,8 +239,6 @@ func simulate(t *testing.T, policy []byte, rows []struct {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	require.NoError(t, err)
-	_, err = os.Stat(filepath.Join(root, "node_modules", "@cloud-copilot", "iam-simulate"))
-	require.NoError(t, err, "the IAM evaluator is not installed: run `npm ci` in %s (make test does it first)", root)
 	allowAll := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Action": "*", "Resource": "*"}}}
 	var sims []any
 	for _, r := range rows {
@@ -257,18 +254,8 @@ func simulate(t *testing.T, policy []byte, rows []struct {
 				"resource": map[string]any{"accountId": account, "resource": r.resource}, "contextVariables": r.context()},
 		})
 	}
-	in, err := json.Marshal(sims)
+	answers, err := iamsim.Run(root, sims)
 	require.NoError(t, err)
-	cmd := exec.Command("node", filepath.Join(root, "infra", "stacks", "testdata", "iamsim", "simulate.mjs"))
-	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(root, "node_modules"))
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "node simulate.mjs: %s", stderr.String())
-	var answers []struct{ Result, Error string }
-	require.NoError(t, json.Unmarshal(out, &answers))
-	require.Len(t, answers, len(rows))
 	results := make([]string, len(rows))
 	for i, a := range answers {
 		require.Empty(t, a.Error, "iam-simulate refused %s by %s", rows[i].name, rows[i].principal)

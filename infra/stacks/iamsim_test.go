@@ -1,11 +1,8 @@
 package stacks_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/trailguard/trailguard/infra/stacks"
 	"github.com/trailguard/trailguard/internal/delivery"
+	"github.com/trailguard/trailguard/internal/dev/iamsim"
 	"github.com/trailguard/trailguard/internal/lambdaenv"
 	"github.com/trailguard/trailguard/internal/notify"
 	"github.com/trailguard/trailguard/internal/provider"
@@ -24,7 +22,7 @@ import (
 )
 
 // The grants are held to the calls here by an evaluator that is not ours: @cloud-copilot/iam-simulate (npm, pinned
-// in package.json), run by testdata/iamsim/simulate.mjs. iam_test.go pins each statement as written; this file asks
+// in package.json), run by internal/dev/iamsim. iam_test.go pins each statement as written; this file asks
 // the evaluator whether each call a function makes is allowed on the resource it makes it on, and whether each
 // escalating call is refused, with every statement of the role (explicit denies included) and, for the delivery
 // role, its permissions boundary. moto never enforces IAM, so without this a missing grant shows up only on AWS.
@@ -292,31 +290,13 @@ type simulation struct {
 	Request                 map[string]any   `json:"request"`
 }
 
-type simResult struct {
-	Result string `json:"result"`
-	Error  string `json:"error"`
-}
-
 // simulate runs the independent evaluator on sims, in one node process.
-func simulate(t *testing.T, sims []simulation) []simResult {
+func simulate(t *testing.T, sims []simulation) []iamsim.Result {
 	t.Helper()
 	root, err := filepath.Abs("../..")
 	require.NoError(t, err)
-	_, err = os.Stat(filepath.Join(root, "node_modules", "@cloud-copilot", "iam-simulate"))
-	require.NoError(t, err, "the IAM evaluator is not installed: run `npm ci` in %s (make test does it first)", root)
-	in, err := json.Marshal(sims)
+	res, err := iamsim.Run(root, sims)
 	require.NoError(t, err)
-	cmd := exec.Command("node", filepath.Join("testdata", "iamsim", "simulate.mjs"))
-	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(root, "node_modules"))
-	cmd.Dir = "."
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "node simulate.mjs: %s", stderr.String())
-	var res []simResult
-	require.NoError(t, json.Unmarshal(out, &res))
-	require.Len(t, res, len(sims))
 	return res
 }
 
