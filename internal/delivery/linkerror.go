@@ -14,8 +14,9 @@ import (
 // Why UpdateTrail refused a link, as the AWS CloudTrail API Reference (UpdateTrail, "Errors" and "Request
 // Parameters") documents each answer, and which of them waiting can heal. Only IAM propagation can: right after
 // a role or its policy is written, CloudTrail answers InvalidCloudWatchLogsRoleArnException or
-// InvalidCloudWatchLogsLogGroupArnException until IAM has propagated (CloudTrail user guide, "Sending events to
-// CloudWatch Logs"). Everything else fails at once, saying what to fix, instead of spending the retry budget.
+// InvalidCloudWatchLogsLogGroupArnException until IAM has propagated (observed behaviour that IAM's eventual
+// consistency explains, "Changes that I make are not always immediately visible" in the IAM user guide; the
+// CloudTrail guide does not say it). Everything else fails at once, saying what to fix, instead of spending the retry budget.
 
 // LinkRefusedError is an UpdateTrail refusal no retry can heal.
 type LinkRefusedError struct {

@@ -32,10 +32,10 @@ type Posture struct {
 	// OnlySources, when set, are the only management event sources kept (advanced eventSource Equals or
 	// StartsWith): every other source is left out.
 	OnlySources []string
-	// MaxEventSize and ContextKeys are the trail's event configuration (PutEventConfiguration, added in 2025):
-	// "Large" keeps events up to 1 MB whole where "Standard" keeps 256 KB, and each context key selector
-	// ("TagContext:team") adds those keys to every event. Going back to Standard, or dropping a key, makes the
-	// events recorded from then on say less.
+	// MaxEventSize and ContextKeys are what GetEventConfiguration (added in 2025) returns for the trail. The API
+	// reference documents both for event data stores (a larger maximum event size; context key selectors add those
+	// keys to every event) and AggregationConfigurations for trails, which is not recorded here; a trail that
+	// answers them is held to them: going back to Standard, or dropping a key, makes later events say less.
 	MaxEventSize string
 	ContextKeys  []string
 }

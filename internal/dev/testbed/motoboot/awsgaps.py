@@ -7,8 +7,9 @@
 #     the one the CloudWatch Logs user guide gives, "Protecting log groups from deletion"; DeleteLogStream in a
 #     protected group fails with a ValidationException too: the API reference says protection "blocks all deletion
 #     operations", and AWS's service model (aws-sdk-go-v2 cloudwatchlogs v1.87.0) lists ValidationException for
-#     exactly the two calls that delete archived log events, DeleteLogGroup and DeleteLogStream, and for no other
-#     Delete*; no page gives the stream's message, so the test bed's own says so and nothing may depend on it);
+#     the two calls that delete archived log events, DeleteLogGroup and DeleteLogStream (besides the Delete* calls of
+#     deliveries, integrations and scheduled queries, which delete no log events); no page gives the stream's
+#     message, so the test bed's own says so and nothing may depend on it);
 #   - AssociateKmsKey and DisassociateKmsKey on a log group (the key shows in DescribeLogGroups' kmsKeyId);
 #   - and, from CloudTrail, a trail's event configuration (GetEventConfiguration, PutEventConfiguration), at the end.
 #
@@ -117,9 +118,12 @@ except Exception as e:  # another moto version: the tests that need the emulatio
 
 # CloudTrail's event configuration (testbed.TestEventConfigurationAnswersAsAWSDocuments checks it): moto 5.2.1 has no
 # PutEventConfiguration/GetEventConfiguration, which CloudTrail added in 2025 and trailguard records as part of a
-# trail's posture. As the AWS CloudTrail API Reference documents them for a trail (TrailName, a name or ARN):
-# GetEventConfiguration answers TrailARN, MaxEventSize ("Standard" until set) and ContextKeySelectors (none until
-# set); PutEventConfiguration sets both and answers the same; an unknown trail is TrailNotFoundException. The
+# trail's posture. The AWS CloudTrail API Reference documents MaxEventSize and ContextKeySelectors for event data
+# stores and AggregationConfigurations for trails; what a trail answers for the first two is not documented, nor
+# whether TrailName takes an ARN. The test bed answers for a trail (by name or ARN): GetEventConfiguration gives
+# TrailARN, MaxEventSize ("Standard" until set) and ContextKeySelectors (none until set); PutEventConfiguration sets
+# both and answers the same (the reference's rule that context key selectors need MaxEventSize Large is not
+# enforced); an unknown trail is TrailNotFoundException. The
 # configuration lives on moto's trail object, so a reset or a deleted trail forgets it, as AWS would.
 try:
     import json as _json

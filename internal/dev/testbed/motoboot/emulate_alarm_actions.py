@@ -1,7 +1,8 @@
 # An AWS behaviour moto 5.2.1 lacks, emulated once here for every test and the demo (emulate_metric_filters.go).
 #
 # CloudWatch's DisableAlarmActions and EnableAlarmActions switch an alarm's actions off and on (ActionsEnabled),
-# leaving the rest of the alarm as it is (the CloudWatch API reference); an unknown name is ignored. moto 5.2.1 raises
+# leaving the rest of the alarm as it is (the CloudWatch API reference); what AWS does with an unknown name is not
+# documented: the test bed ignores it. moto 5.2.1 raises
 # NotImplementedError for both (a 500).
 try:
     from moto.cloudwatch.responses import CloudWatchResponse as _R
