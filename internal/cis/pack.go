@@ -19,7 +19,8 @@ const (
 	CISv5 Set = "cis-v5"
 )
 
-// Sets lists the values MonitoringPack accepts.
+// Sets lists the values MonitoringPack accepts, from the one that watches least: each keeps the filters of the one
+// before it (the provider's consent rule reads this order: lowering the pack needs the trail's consent).
 var Sets = []Set{None, SecurityHub, CISv5}
 
 // Of lists the controls a set keeps, in the table's order.

@@ -2,9 +2,11 @@ package provider
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/trailguard/trailguard/internal/cis"
 	"github.com/trailguard/trailguard/internal/delivery"
 	"github.com/trailguard/trailguard/internal/registry"
 	"github.com/trailguard/trailguard/internal/spec"
@@ -28,7 +30,8 @@ func (e *ConsentError) Error() string {
 // needsConsent names the first thing the request would do that only a consented stack may, or "" when there is
 // none. A stack name is the stack author's choice, so what a name (the allow-list's or a tag's) admits must not
 // take anything from the trail's current guard: not another registration (the account policy's included), not a
-// link, log group, role or key the trail already relies on, not retention, and not the repair mode. prior is this
+// link, log group, role or key the trail already relies on, not retention, not the repair mode, not the log group's
+// deletion protection, and not the monitoring pack or where its alarms go. prior is this
 // resource's own registration (an Update), nil for a Create.
 func needsConsent(s spec.Spec, t delivery.Target, prior *registry.Record, supersede bool) string {
 	if supersede {
@@ -58,8 +61,32 @@ func needsConsent(s spec.Spec, t delivery.Target, prior *registry.Record, supers
 		return "turn EnforceLogging off"
 	case prior.Spec.RepairPosture && !s.RepairPosture:
 		return "turn RepairPosture off"
+	case !prior.Spec.DeletionProtectionOff && s.DeletionProtectionOff:
+		return "turn DeletionProtection off"
+	case packRank(s.MonitoringPack) < packRank(prior.Spec.MonitoringPack):
+		return fmt.Sprintf("weaken MonitoringPack from %s to %s", packName(prior.Spec.MonitoringPack), packName(s.MonitoringPack))
+	case s.MonitoringPack != "" && prior.Spec.MonitoringPack != "" && s.AlarmTopicARN != prior.Spec.AlarmTopicARN:
+		return fmt.Sprintf("send the pack's alarms to %s instead of %s", topicName(s.AlarmTopicARN), topicName(prior.Spec.AlarmTopicARN))
 	}
 	return ""
+}
+
+// packRank orders the monitoring packs by how much they watch: cis.Sets lists them so, each adding to the one
+// before (none, cis, cis-v5).
+func packRank(p string) int { return slices.Index(cis.Sets, cis.Set(packName(p))) }
+
+func packName(p string) string {
+	if p == "" {
+		return string(cis.None)
+	}
+	return p
+}
+
+func topicName(arn string) string {
+	if arn == "" {
+		return "the provider stack's topic"
+	}
+	return arn
 }
 
 // modeRank orders the repair modes by how much they guard.

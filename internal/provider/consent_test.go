@@ -89,6 +89,7 @@ func TestAnUpdateThatTakesFromTheGuardNeedsTheTrailsConsent(t *testing.T) {
 	other := func(edit func(p map[string]any)) func(ev map[string]any) {
 		return asOther(trail, func(p map[string]any) {
 			p["RetentionInDays"] = "400"
+			p["RepairPosture"] = "true"
 			delete(p, "LogGroupName")
 			if edit != nil {
 				edit(p)
@@ -109,6 +110,8 @@ func TestAnUpdateThatTakesFromTheGuardNeedsTheTrailsConsent(t *testing.T) {
 		"report mode":        {func(p map[string]any) { p["Remediation"] = "report" }, "weaken Remediation from enforce to report"},
 		"no remediation":     {func(p map[string]any) { p["Remediation"] = "off" }, "weaken Remediation from enforce to off"},
 		"logging not forced": {func(p map[string]any) { p["EnforceLogging"] = "false" }, "turn EnforceLogging off"},
+		"posture not repaired": {func(p map[string]any) { p["RepairPosture"] = "false" }, "turn RepairPosture off"},
+		"deletion unprotected": {func(p map[string]any) { p["DeletionProtection"] = "false" }, "turn DeletionProtection off"},
 	} {
 		f.rec.Reset()
 		got := f.send(t, f.event(t, "update", other(tc.edit)))
