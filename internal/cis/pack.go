@@ -117,13 +117,3 @@ func sourceName(c Control) string {
 	}
 	return "AWS Security Hub"
 }
-
-// ByID finds a control.
-func ByID(id string) (Control, bool) {
-	for _, c := range Controls {
-		if c.ID == id {
-			return c, true
-		}
-	}
-	return Control{}, false
-}

@@ -48,23 +48,6 @@ func (e *Engine) UnmarkRegistered(ctx context.Context, t Target, stackID string)
 // listTagsBatch is how many trails one ListTags call may name.
 const listTagsBatch = 20
 
-// RegisteredTrails lists the trails of the region (as sh found them) that carry TagRegisteredBy, with the stack
-// each names: what the sweep compares with the registry to notice a registration that vanished without a Delete.
-// It costs one ListTags per 20 trails (a region holds at most 5 trails per account by default).
-func (e *Engine) RegisteredTrails(ctx context.Context, sh *Shared) (map[string]string, error) {
-	all, err := e.SweepTags(ctx, sh)
-	if err != nil {
-		return nil, err
-	}
-	marked := map[string]string{}
-	for trail, tags := range all {
-		if v, ok := tags[TagRegisteredBy]; ok {
-			marked[trail] = v
-		}
-	}
-	return marked, nil
-}
-
 // SweepTags reads the tags of every trail of the region (as sh found them), by trail ARN: the registration marks
 // and the consent tags a sweep checks. It costs one ListTags per 20 trails.
 func (e *Engine) SweepTags(ctx context.Context, sh *Shared) (map[string]map[string]string, error) {

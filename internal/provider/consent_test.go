@@ -105,11 +105,11 @@ func TestAnUpdateThatTakesFromTheGuardNeedsTheTrailsConsent(t *testing.T) {
 		edit func(p map[string]any)
 		rule string
 	}{
-		"another log group":  {func(p map[string]any) { p["LogGroupName"] = "one-day-audit"; p["RetentionInDays"] = "1" }, "move the delivery from log group"},
-		"a lower retention":  {func(p map[string]any) { p["RetentionInDays"] = "30" }, "lower RetentionInDays from 400 days to 30 days"},
-		"report mode":        {func(p map[string]any) { p["Remediation"] = "report" }, "weaken Remediation from enforce to report"},
-		"no remediation":     {func(p map[string]any) { p["Remediation"] = "off" }, "weaken Remediation from enforce to off"},
-		"logging not forced": {func(p map[string]any) { p["EnforceLogging"] = "false" }, "turn EnforceLogging off"},
+		"another log group":    {func(p map[string]any) { p["LogGroupName"] = "one-day-audit"; p["RetentionInDays"] = "1" }, "move the delivery from log group"},
+		"a lower retention":    {func(p map[string]any) { p["RetentionInDays"] = "30" }, "lower RetentionInDays from 400 days to 30 days"},
+		"report mode":          {func(p map[string]any) { p["Remediation"] = "report" }, "weaken Remediation from enforce to report"},
+		"no remediation":       {func(p map[string]any) { p["Remediation"] = "off" }, "weaken Remediation from enforce to off"},
+		"logging not forced":   {func(p map[string]any) { p["EnforceLogging"] = "false" }, "turn EnforceLogging off"},
 		"posture not repaired": {func(p map[string]any) { p["RepairPosture"] = "false" }, "turn RepairPosture off"},
 		"deletion unprotected": {func(p map[string]any) { p["DeletionProtection"] = "false" }, "turn DeletionProtection off"},
 	} {
