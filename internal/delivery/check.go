@@ -196,7 +196,8 @@ func (e *Engine) Check(ctx context.Context, t Target, aspects Aspect, sh *Shared
 		})
 	}
 	if aspects&AspectPack != 0 && t.Pack.On() {
-		reads.Go(func() (err error) { pack, err = e.checkPack(ctx, t); return err })
+		sweep := aspects&AspectDelivery != 0 // only a sweep reads every aspect (trigger.SweepAspects)
+		reads.Go(func() (err error) { pack, err = e.checkPack(ctx, t, sweep); return err })
 	}
 	if aspects&(AspectLogging|AspectDelivery) != 0 {
 		reads.Go(func() (err error) { status, err = e.checkStatus(ctx, t, aspects); return err })

@@ -125,8 +125,11 @@ func (e *Engine) packFor(t Target, set cis.Set, topic string) (Pack, error) {
 	return Pack{Set: set, TopicARN: topic}, nil
 }
 
-// checkPack reads the pack's filters, alarms and topic, and what the trail's selectors send, at once.
-func (e *Engine) checkPack(ctx context.Context, t Target) ([]Drift, error) {
+// checkPack reads the pack's filters, alarms and topic at once and, in a sweep, the filters of any log group that
+// publish to the pack's metrics. That last read is one DescribeMetricFilters per control, one after another: an event
+// (an alarm deleted, a topic changed) cannot add such a filter, and one on another log group matches no registration
+// at its own event, so the sweep is where it is found, and an event's repair stays a few round trips.
+func (e *Engine) checkPack(ctx context.Context, t Target, sweep bool) ([]Drift, error) {
 	if !t.Pack.On() {
 		return nil, nil
 	}
@@ -139,7 +142,9 @@ func (e *Engine) checkPack(ctx context.Context, t Target) ([]Drift, error) {
 	reads.Go(func() (err error) { filters, err = e.packFilters(ctx, t, names); return err })
 	reads.Go(func() (err error) { alarms, err = e.packAlarms(ctx, names); return err })
 	reads.Go(func() (err error) { topic, err = e.checkTopic(ctx, t); return err })
-	reads.Go(func() (err error) { foreign, err = e.foreignPublishers(ctx, t, names, controls); return err })
+	if sweep {
+		reads.Go(func() (err error) { foreign, err = e.foreignPublishers(ctx, t, names, controls); return err })
+	}
 	if err := reads.Wait(); err != nil {
 		return nil, err
 	}
