@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,19 @@ func (b *binary) invokeRaw(t *testing.T, event []byte) testbed.Response {
 func (b *binary) invoke(t *testing.T, name string) testbed.Response {
 	t.Helper()
 	return b.invokeRaw(t, sample(t, name))
+}
+
+// decision waits for the decision line the function logged for an event and returns it. Its stdout can still be in
+// the pipe when its answer has arrived, so it waits, generously.
+func (b *binary) decision(t *testing.T, eventName string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	d := decisionIn(b.logs.Lines(), eventName)
+	for ; d == nil && time.Now().Before(deadline); d = decisionIn(b.logs.Lines(), eventName) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.NotNil(t, d, "no decision for %s in:\n%s", eventName, strings.Join(b.logs.Lines(), "\n"))
+	return d
 }
 
 // mustInvoke hands the function the sample NAME and requires that it answered without an error.
