@@ -209,11 +209,12 @@ func TestWrapHandlerHonoursDeadline(t *testing.T) {
 	defer cancel()
 	lambdaDeadline, _ := ctx.Deadline()
 	// margin 1m would exceed half the 4s left, so it is capped at about 2s (half of what is left when Wrap starts:
-	// less on a loaded machine, never more)
+	// less on a loaded machine, never more; a stall of 2s or more before Wrap starts is possible there, so the lower
+	// bound is only that some margin is kept)
 	require.NoError(t, Wrap(h, append(fastOptions(&logs), WithDeadlineMargin(time.Minute))...)(ctx, event(t, f, nil)))
 	left := lambdaDeadline.Sub(handlerDeadline)
-	assert.False(t, left < time.Second || left > 2*time.Second,
-		"handler deadline %s before the Lambda deadline, want about 2s (half the time left)", left)
+	assert.Positive(t, left, "the handler's deadline comes before the Lambda deadline")
+	assert.LessOrEqual(t, left, 2*time.Second, "handler deadline %s before the Lambda deadline: capped at half the time left", left)
 	r := only(t, f)
 	assert.False(t, r.Status != StatusFailed || !strings.Contains(r.Reason, "timed out after"),
 		"got %s %q", r.Status, r.Reason)
